@@ -1,0 +1,85 @@
+# preforkd — see README.md.  `make run` and `make test` install what they
+# need (as root) or say which command will.
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(PREFIX)/etc
+RUNSTATEDIR ?= /run
+DESTDIR   ?=
+
+CC        ?= cc
+CFLAGS    ?= -O2 -g
+WARNINGS   = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+             -Wshadow -Wpointer-arith -Wcast-qual -Wformat-security
+HARDENING  = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+DEFINES    = -D_GNU_SOURCE -DPREFORKD_VERSION='"$(VERSION)"' \
+             -DCONFIG_DEFAULT='"$(SYSCONFDIR)/preforkd/preforkd.conf"' \
+             -DPIDFILE_DEFAULT='"$(RUNSTATEDIR)/preforkd.pid"'
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude $(CFLAGS)
+LDFLAGS   ?=
+ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+LIBS       = -lconfuse
+
+B          = build
+SRCS       = $(wildcard src/*.c)
+OBJS       = $(SRCS:src/%.c=$(B)/%.o)
+LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
+UNIT_SRCS  = $(wildcard tests/unit/*.c)
+
+.PHONY: all run test unit deps deps-test install uninstall clean lint format
+
+all: deps preforkd
+
+preforkd: $(OBJS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(B)/%.o: src/%.c $(wildcard include/*.h) | $(B)
+	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B):
+	mkdir -p $(B)
+
+$(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LIBS)
+
+$(B)/pfclient: tests/helper/pfclient.c | $(B)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+run: all
+	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
+
+test: deps deps-test preforkd $(B)/unit $(B)/pfclient
+	tests/run
+
+# Missing build or test tools: install them when root, else say how.
+deps:
+	@tests/deps.sh build
+deps-test:
+	@tests/deps.sh test
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd
+	install -m 755 preforkd $(DESTDIR)$(SBINDIR)/preforkd
+	install -m 644 man/preforkd.8 $(DESTDIR)$(MANDIR)/man8/preforkd.8
+	install -m 644 man/preforkd.conf.5 $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
+	install -m 644 etc/preforkd.conf \
+	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
+	test -e $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf || \
+	    install -m 644 etc/preforkd.conf $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/preforkd $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5 \
+	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
+
+lint:
+	mandoc -Tlint -Wwarning man/preforkd.8 man/preforkd.conf.5
+
+format:
+	clang-format -i src/*.c include/*.h tests/unit/*.c tests/helper/*.c
+
+clean:
+	rm -rf $(B) preforkd

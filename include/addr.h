@@ -1,0 +1,27 @@
+/* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777". */
+#ifndef PREFORKD_ADDR_H
+#define PREFORKD_ADDR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+/* Long enough for "[ffff:...:ffff%ifname]:65535". */
+#define ADDR_STRLEN 64
+
+struct addr {
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+/* Parse a numeric listen address; 0 on success, -1 with a reason in err. */
+int addr_parse(const char *spec, struct addr *out, char *err, size_t errsize);
+/* Format an address as "host:port" or "[host]:port" into buf; returns buf. */
+const char *addr_format(const struct sockaddr *sa, char *buf, size_t size);
+/* True when both are the same family, host and port. */
+bool addr_equal(const struct addr *a, const struct addr *b);
+/* True when binding both at once would clash: equal, or one is the wildcard
+ * of the other's family on the same port. */
+bool addr_conflict(const struct addr *a, const struct addr *b);
+
+#endif

@@ -1,0 +1,50 @@
+/* The configuration as plain C data, independent of the parser. */
+#ifndef PREFORKD_CONFIG_H
+#define PREFORKD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+
+struct protocol;
+
+struct service {
+	char *name;
+	const struct protocol *protocol;
+	struct addr *addrs;
+	char **listen;		/* the addresses as written, for messages */
+	size_t naddrs;
+	int workers;
+	int backlog;
+	size_t buffer_size;
+	char *banner;		/* NULL when there is none */
+	char *prefix;
+	char *time_format;
+	size_t max_line;
+	bool log_data;
+	int idle_timeout;	/* seconds; 0 = never */
+};
+
+struct config {
+	char *path;
+	char *pidfile;
+	char *user;		/* NULL: do not drop privileges */
+	char *group;
+	char *log;
+	int log_level;
+	int shutdown_timeout;
+	struct service *services;
+	size_t nservices;
+};
+
+/* Parse and validate path.  Returns a new config, or NULL after reporting
+ * every error as "FILE:LINE: message" through the log. */
+struct config *config_load(const char *path);
+/* Release a config from config_load; NULL is fine. */
+void config_free(struct config *conf);
+/* The service named name, or NULL. */
+const struct service *config_service(const struct config *conf,
+    const char *name);
+
+#endif

@@ -1,0 +1,39 @@
+/* Being a Unix daemon: detaching, the pidfile, privileges, process title. */
+#ifndef PREFORKD_DAEMON_H
+#define PREFORKD_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+/* Open and lock the pidfile at path (absolute); 0, or -1 after logging why
+ * (another master holds it: its pid is named). */
+int daemon_pidfile_lock(const char *path);
+/* Write pid into the locked pidfile; -1 after logging. */
+int daemon_pidfile_write(pid_t pid);
+/* Unlink and close the pidfile we hold (the master, at exit). */
+void daemon_pidfile_remove(void);
+/* Close our copy without unlinking (a freshly forked worker). */
+void daemon_pidfile_drop(void);
+/* The pid of the running master named in path, or -1 after logging why
+ * (no file, no number, or nobody holds its lock). */
+pid_t daemon_pidfile_read(const char *path);
+
+/* Fork into the background.  The parent waits until the child calls
+ * daemon_ready (exit 0) or exits first (exit with its status); only the
+ * child returns.  -1 after logging if fork fails. */
+int daemon_detach(void);
+/* Tell the waiting parent start-up succeeded, and let go of the terminal. */
+void daemon_ready(void);
+
+/* Look up user and group; 0, or -1 after logging which name is unknown. */
+int daemon_lookup_ids(const char *user, const char *group, uid_t *uid,
+    gid_t *gid);
+/* Switch to uid/gid for good; -1 after logging. */
+int daemon_drop_privileges(uid_t uid, gid_t gid);
+
+/* Remember argv so the process title can be changed later. */
+void daemon_title_init(int argc, char **argv);
+/* Show title (e.g. "preforkd: worker echo") in ps. */
+void daemon_title_set(const char *title);
+
+#endif

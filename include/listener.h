@@ -1,0 +1,42 @@
+/* Listening sockets: bound once, kept across reloads by address. */
+#ifndef PREFORKD_LISTENER_H
+#define PREFORKD_LISTENER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "addr.h"
+
+struct config;
+
+struct listener {
+	struct addr addr;
+	int fd;
+	bool wanted;	/* named by the config being applied */
+	bool fresh;	/* bound by it, closed again if it fails */
+};
+
+struct listener_set {
+	struct listener *items;
+	size_t count;
+};
+
+/* Bind and listen on addr; the fd, or -1 after logging what failed. */
+int listener_open(const struct addr *addr, int backlog);
+/* Close one listening socket. */
+void listener_close(struct listener *l);
+/*
+ * Make set hold a socket for every address of every service in conf:
+ * keep the ones already there, bind the new ones.  Returns 0, or -1 after
+ * logging, with nothing newly bound left open.  Sockets no longer wanted
+ * stay open until listener_prune.
+ */
+int listener_apply(struct listener_set *set, const struct config *conf);
+/* Close and drop the sockets the last listener_apply did not want. */
+void listener_prune(struct listener_set *set);
+/* Close every socket in the set (a worker keeps only its own). */
+void listener_close_all(struct listener_set *set);
+/* The fd bound to addr, or -1. */
+int listener_fd(const struct listener_set *set, const struct addr *addr);
+
+#endif

@@ -1,0 +1,66 @@
+/* Logging to stderr, syslog or a file, in the style of OpenBSD's log.c. */
+#ifndef PREFORKD_LOG_H
+#define PREFORKD_LOG_H
+
+#include <stdarg.h>
+#include <stddef.h>
+
+#define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
+
+enum log_level {
+	LOG_LEVEL_ERROR,
+	LOG_LEVEL_WARNING,
+	LOG_LEVEL_NOTICE,
+	LOG_LEVEL_INFO,
+	LOG_LEVEL_DEBUG,
+};
+
+/* Log to stderr at info level; what every process starts with. */
+void log_init(void);
+/* Send log lines to "stderr", "syslog" or a file path; -1 (errno set) when
+ * the file cannot be opened, in which case the old target stays. */
+int log_open(const char *target, enum log_level level);
+/* Write stderr lines as just prefix + message (NULL: the full header), for
+ * the short-lived commands -t and -s whose output a person reads. */
+void log_plain(const char *prefix);
+/* Also copy every line to stderr (start-up, before the terminal is let go). */
+void log_tee_stderr(int on);
+/* Reopen a log file (after rotation); -1 with errno set on failure. */
+int log_reopen(void);
+/* Close the log target (a worker about to exit, the master at the end). */
+void log_close(void);
+/* Set the word shown after the pid on every line, e.g. "worker echo". */
+void log_set_role(const char *role);
+/* Change the owner of the log file so a worker can reopen it; -1 on error. */
+int log_chown(unsigned int uid, unsigned int gid);
+/* Parse "error", "warning", "notice", "info" or "debug"; -1 if unknown. */
+int log_level_parse(const char *name);
+/* Name of a level, for messages. */
+const char *log_level_name(enum log_level level);
+
+void log_debug(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_info(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_notice(const char *fmt, ...) PRINTFLIKE(1, 2);
+/* log_warn appends ": strerror(errno)", log_warnx does not. */
+void log_warn(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_warnx(const char *fmt, ...) PRINTFLIKE(1, 2);
+/* An error the process survives, with and without strerror(errno). */
+void log_error(const char *fmt, ...) PRINTFLIKE(1, 2);
+void log_errorx(const char *fmt, ...) PRINTFLIKE(1, 2);
+/* Log an environmental failure and exit with status; never return. */
+void fatal(int status, const char *fmt, ...) PRINTFLIKE(2, 3)
+    __attribute__((noreturn));
+void fatalx(int status, const char *fmt, ...) PRINTFLIKE(2, 3)
+    __attribute__((noreturn));
+/* A broken invariant: log and abort(); never returns. */
+void log_bug(const char *fmt, ...) PRINTFLIKE(1, 2) __attribute__((noreturn));
+
+/*
+ * Write len client bytes into out (size outsize, always NUL-terminated) with
+ * backslash, quote and non-printable bytes escaped as \\, \", \n, \r, \t and
+ * \xHH.  Returns the number of input bytes consumed: fewer than len when out
+ * is too small.
+ */
+size_t log_escape(const void *data, size_t len, char *out, size_t outsize);
+
+#endif

@@ -1,0 +1,44 @@
+/* The protocol table: a name and one blocking serve function each. */
+#ifndef PREFORKD_PROTO_H
+#define PREFORKD_PROTO_H
+
+#include <stddef.h>
+
+struct conn;
+struct service;
+
+/* How a connection ended, for the access log. */
+enum conn_end {
+	END_CLOSED,	/* the client closed its side */
+	END_RESET,	/* the connection was reset or broke */
+	END_TIMEOUT,	/* idle_timeout passed without a byte */
+	END_OVERLONG,	/* a line longer than max_line */
+	END_SHUTDOWN,	/* the worker was told to stop at once */
+	END_ERROR,	/* a local failure */
+};
+
+struct protocol {
+	const char *name;
+	/* Serve one client until it is done; never touches the master. */
+	enum conn_end (*serve)(struct conn *conn, const struct service *svc);
+};
+
+/* The protocol called name, or NULL. */
+const struct protocol *proto_find(const char *name);
+/* "echo, discard, prefix, timestamp", for messages. */
+const char *proto_names(void);
+/* A word for how a connection ended: "closed", "reset", ... */
+const char *proto_end_name(enum conn_end end);
+
+/* Shared by the line protocols: for every line, send the head that
+ * make_head writes into head (size headsize, returns its length) and then
+ * the line itself.  An overlong line gets one error line. */
+enum conn_end proto_serve_lines(struct conn *conn, const struct service *svc,
+    size_t (*make_head)(const struct service *, char *head, size_t headsize));
+
+enum conn_end proto_echo_serve(struct conn *, const struct service *);
+enum conn_end proto_discard_serve(struct conn *, const struct service *);
+enum conn_end proto_prefix_serve(struct conn *, const struct service *);
+enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
+
+#endif

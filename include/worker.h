@@ -1,0 +1,34 @@
+/* One worker's life: accept, serve one client at a time, repeat. */
+#ifndef PREFORKD_WORKER_H
+#define PREFORKD_WORKER_H
+
+#include <sys/types.h>
+
+struct config;
+struct listener_set;
+
+/*
+ * The worker exit-status contract, read by the master (see preforkd(8)).
+ */
+enum worker_exit {
+	WORKER_EXIT_OK = 0,	/* told to stop, or its master is gone */
+	WORKER_EXIT_SICK = 1,	/* failed at run time: respawn, throttled */
+	WORKER_EXIT_FATAL = 2,	/* cannot work with this config: no respawn */
+};
+
+/* Privileges a worker takes on after fork(); uid 0 means keep them. */
+struct worker_ids {
+	uid_t uid;
+	gid_t gid;
+};
+
+/*
+ * Become a worker of conf->services[svc] in a freshly forked child:
+ * close what is not ours, drop privileges, then accept and serve until told
+ * to stop.  Never returns.
+ */
+void worker_main(const struct config *conf, size_t svc,
+    struct listener_set *listeners, const struct worker_ids *ids,
+    pid_t master, unsigned generation) __attribute__((noreturn));
+
+#endif

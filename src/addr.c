@@ -1,0 +1,174 @@
+/*
+ * Listen addresses.  Numeric only: a daemon that resolves names at start-up
+ * depends on DNS to boot, and a name with several addresses makes "which
+ * socket is this" ambiguous.  "*:PORT" (or just "PORT") is IPv4's wildcard
+ * and "[::]:PORT" IPv6's, as in nginx; IPv6 sockets are IPv6-only so both can
+ * be listed side by side.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+
+static int
+parse_port(const char *s, in_port_t *port, char *err, size_t errsize)
+{
+	char *end;
+	long n;
+
+	if (*s < '0' || *s > '9') {
+		snprintf(err, errsize, "missing port number");
+		return -1;
+	}
+	errno = 0;
+	n = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0 || n < 1 || n > 65535) {
+		snprintf(err, errsize, "port must be a number from 1 to 65535");
+		return -1;
+	}
+	*port = htons((in_port_t)n);
+	return 0;
+}
+
+static int
+parse_ipv6(const char *spec, struct addr *out, char *err, size_t errsize)
+{
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&out->ss;
+	const char *close = strchr(spec, ']');
+	char host[INET6_ADDRSTRLEN];
+	size_t hostlen;
+
+	if (close == NULL || close[1] != ':') {
+		snprintf(err, errsize, "expected [IPv6]:port");
+		return -1;
+	}
+	hostlen = (size_t)(close - spec - 1);
+	if (hostlen == 0 || hostlen >= sizeof(host)) {
+		snprintf(err, errsize, "not an IPv6 address");
+		return -1;
+	}
+	memcpy(host, spec + 1, hostlen);
+	host[hostlen] = '\0';
+	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
+		snprintf(err, errsize, "\"%s\" is not a numeric IPv6 address",
+		    host);
+		return -1;
+	}
+	sin6->sin6_family = AF_INET6;
+	out->len = sizeof(*sin6);
+	return parse_port(close + 2, &sin6->sin6_port, err, errsize);
+}
+
+static int
+parse_ipv4(const char *spec, struct addr *out, char *err, size_t errsize)
+{
+	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
+	const char *colon = strrchr(spec, ':');
+	const char *port = spec;
+	char host[INET_ADDRSTRLEN];
+	size_t hostlen;
+
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_ANY);
+	out->len = sizeof(*sin);
+	if (colon != NULL) {
+		port = colon + 1;
+		hostlen = (size_t)(colon - spec);
+		if (hostlen >= sizeof(host)) {
+			snprintf(err, errsize, "not a numeric IPv4 address "
+			    "(names are not resolved)");
+			return -1;
+		}
+		memcpy(host, spec, hostlen);
+		host[hostlen] = '\0';
+		if (strcmp(host, "*") != 0 &&
+		    inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
+			snprintf(err, errsize, "\"%s\" is not a numeric IPv4 "
+			    "address (names are not resolved)", host);
+			return -1;
+		}
+	}
+	return parse_port(port, &sin->sin_port, err, errsize);
+}
+
+int
+addr_parse(const char *spec, struct addr *out, char *err, size_t errsize)
+{
+	memset(out, 0, sizeof(*out));
+	if (*spec == '\0') {
+		snprintf(err, errsize, "empty address");
+		return -1;
+	}
+	if (*spec == '[')
+		return parse_ipv6(spec, out, err, errsize);
+	if (strchr(spec, ':') != strrchr(spec, ':')) {
+		snprintf(err, errsize, "write IPv6 addresses as [host]:port");
+		return -1;
+	}
+	return parse_ipv4(spec, out, err, errsize);
+}
+
+const char *
+addr_format(const struct sockaddr *sa, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 =
+		    (const struct sockaddr_in6 *)(const void *)sa;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, host, sizeof(host));
+		snprintf(buf, size, "[%s]:%u", host, ntohs(sin6->sin6_port));
+	} else if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin =
+		    (const struct sockaddr_in *)(const void *)sa;
+		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
+		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else {
+		snprintf(buf, size, "(family %d)", sa->sa_family);
+	}
+	return buf;
+}
+
+static in_port_t
+port_of(const struct addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return ((const struct sockaddr_in6 *)&a->ss)->sin6_port;
+	return ((const struct sockaddr_in *)&a->ss)->sin_port;
+}
+
+static bool
+is_wildcard(const struct addr *a)
+{
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(
+		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+	    htonl(INADDR_ANY);
+}
+
+bool
+addr_equal(const struct addr *a, const struct addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family || port_of(a) != port_of(b))
+		return false;
+	if (a->ss.ss_family == AF_INET6)
+		return IN6_ARE_ADDR_EQUAL(
+		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
+		    &((const struct sockaddr_in6 *)&b->ss)->sin6_addr);
+	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
+	    ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+}
+
+bool
+addr_conflict(const struct addr *a, const struct addr *b)
+{
+	if (a->ss.ss_family != b->ss.ss_family || port_of(a) != port_of(b))
+		return false;
+	return is_wildcard(a) || is_wildcard(b) || addr_equal(a, b);
+}

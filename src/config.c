@@ -1,0 +1,470 @@
+/*
+ * The configuration file.  libconfuse parses it; every value is checked as it
+ * is read, so an error carries the FILE:LINE where it was found, and the
+ * result is copied into plain structs (struct config) that a forked worker
+ * can use without the parser.  confuse.h is included here and nowhere else.
+ */
+#include <confuse.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "config.h"
+#include "log.h"
+#include "proto.h"
+
+#ifndef PIDFILE_DEFAULT
+#define PIDFILE_DEFAULT "/run/preforkd.pid"
+#endif
+
+#define NAME_MAX_LEN 32
+#define PREFIX_MAX_LEN 1024
+#define BANNER_MAX_LEN 4096
+#define TIME_TEXT_MAX 256
+
+struct int_range {
+	const char *name;
+	long min, max;
+};
+
+static const struct int_range int_ranges[] = {
+	{ "shutdown_timeout", 0, 86400 },
+	{ "workers", 1, 1024 },
+	{ "backlog", 1, 65535 },
+	{ "buffer_size", 1, 1048576 },
+	{ "max_line", 1, 1048576 },
+	{ "idle_timeout", 0, 86400 },
+};
+
+static cfg_opt_t service_opts[] = {
+	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
+	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
+	CFG_INT("workers", 4, CFGF_NONE),
+	CFG_INT("backlog", 128, CFGF_NONE),
+	CFG_INT("buffer_size", 4096, CFGF_NONE),
+	CFG_STR("banner", NULL, CFGF_NODEFAULT),
+	CFG_STR("prefix", "You sent me: ", CFGF_NONE),
+	CFG_STR("time_format", "[%a %b %e %H:%M:%S %Y] ", CFGF_NONE),
+	CFG_INT("max_line", 4096, CFGF_NONE),
+	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
+	CFG_INT("idle_timeout", 300, CFGF_NONE),
+	CFG_END(),
+};
+
+static cfg_opt_t config_opts[] = {
+	CFG_STR("pidfile", PIDFILE_DEFAULT, CFGF_NONE),
+	CFG_STR("user", NULL, CFGF_NODEFAULT),
+	CFG_STR("group", NULL, CFGF_NODEFAULT),
+	CFG_STR("log", "syslog", CFGF_NONE),
+	CFG_STR("log_level", "info", CFGF_NONE),
+	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
+	CFG_SEC("service", service_opts,
+	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	CFG_END(),
+};
+
+/* Errors found while loading; the parser's callbacks cannot return more. */
+static int error_count;
+
+/* "FILE:LINE: message" for every error libconfuse or a check reports. */
+static void
+report_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+	char msg[1024];
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	error_count++;
+	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
+		log_errorx("%s:%d: %s", cfg->filename, cfg->line, msg);
+	else if (cfg != NULL && cfg->filename != NULL)
+		log_errorx("%s: %s", cfg->filename, msg);
+	else
+		log_errorx("%s", msg);
+}
+
+static int
+check_int_range(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *name = cfg_opt_name(opt);
+	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
+
+	for (size_t i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]);
+	    i++) {
+		const struct int_range *r = &int_ranges[i];
+		if (strcmp(r->name, name) != 0)
+			continue;
+		if (value < r->min || value > r->max) {
+			cfg_error(cfg, "%s = %ld is out of range (%ld to %ld)",
+			    name, value, r->min, r->max);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static const char *
+last_string(cfg_opt_t *opt)
+{
+	return cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
+}
+
+static int
+check_protocol(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *name = last_string(opt);
+
+	if (proto_find(name) == NULL) {
+		cfg_error(cfg, "unknown protocol \"%s\" (expected one of: %s)",
+		    name, proto_names());
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_listen(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *spec = last_string(opt);
+	char err[128];
+	struct addr addr;
+
+	if (addr_parse(spec, &addr, err, sizeof(err)) == -1) {
+		cfg_error(cfg, "listen \"%s\": %s", spec, err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_path(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *path = last_string(opt);
+	const char *name = cfg_opt_name(opt);
+
+	if (strcmp(name, "log") == 0 &&
+	    (strcmp(path, "stderr") == 0 || strcmp(path, "syslog") == 0))
+		return 0;
+	if (path[0] != '/') {
+		cfg_error(cfg, "%s \"%s\" must be an absolute path%s", name,
+		    path, strcmp(name, "log") == 0 ?
+		    ", \"stderr\" or \"syslog\"" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_log_level(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *level = last_string(opt);
+
+	if (log_level_parse(level) == -1) {
+		cfg_error(cfg, "unknown log_level \"%s\" (expected error, "
+		    "warning, notice, info or debug)", level);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_length(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *name = cfg_opt_name(opt);
+	size_t max = strcmp(name, "banner") == 0 ? BANNER_MAX_LEN :
+	    PREFIX_MAX_LEN;
+
+	if (strlen(last_string(opt)) > max) {
+		cfg_error(cfg, "%s is longer than %zu bytes", name, max);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_time_format(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *fmt = last_string(opt);
+	char text[TIME_TEXT_MAX];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	localtime_r(&now, &tm);
+	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0) {
+		cfg_error(cfg, "time_format expands to more than %d bytes",
+		    TIME_TEXT_MAX - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+valid_service_name(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > NAME_MAX_LEN)
+		return 0;
+	for (; *name != '\0'; name++)
+		if (!isalnum((unsigned char)*name) && strchr("_.-", *name) ==
+		    NULL)
+			return 0;
+	return 1;
+}
+
+/* Does the address spec clash with one of an earlier service's? */
+static const char *
+find_clash(cfg_t *earlier, const struct addr *addr)
+{
+	char err[128];
+	struct addr other;
+
+	for (unsigned i = 0; i < cfg_size(earlier, "listen"); i++) {
+		const char *spec = cfg_getnstr(earlier, "listen", i);
+		if (addr_parse(spec, &other, err, sizeof(err)) == 0 &&
+		    addr_conflict(addr, &other))
+			return spec;
+	}
+	return NULL;
+}
+
+static int
+check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
+{
+	unsigned count = cfg_opt_size(opt);
+	char err[128];
+	struct addr addr;
+
+	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
+		const char *spec = cfg_getnstr(sec, "listen", i);
+		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
+			continue;	/* already reported */
+		for (unsigned j = 0; j + 1 < count; j++) {
+			cfg_t *earlier = cfg_opt_getnsec(opt, j);
+			const char *clash = find_clash(earlier, &addr);
+			if (clash != NULL) {
+				cfg_error(cfg, "service %s: listen \"%s\" "
+				    "clashes with \"%s\" of service %s",
+				    cfg_title(sec), spec, clash,
+				    cfg_title(earlier));
+				return -1;
+			}
+		}
+		for (unsigned j = 0; j < i; j++) {
+			struct addr mine;
+			if (addr_parse(cfg_getnstr(sec, "listen", j), &mine,
+			    err, sizeof(err)) == 0 &&
+			    addr_conflict(&addr, &mine)) {
+				cfg_error(cfg, "service %s: listen \"%s\" is "
+				    "listed twice", cfg_title(sec), spec);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Called when a service section closes: checks that need all its keys. */
+static int
+check_service(cfg_t *cfg, cfg_opt_t *opt)
+{
+	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
+	const char *name = cfg_title(sec);
+
+	if (!valid_service_name(name)) {
+		cfg_error(cfg, "service name \"%s\" must be 1 to %d letters, "
+		    "digits, '_', '.' or '-'", name, NAME_MAX_LEN);
+		return -1;
+	}
+	if (cfg_size(sec, "listen") == 0) {
+		cfg_error(cfg, "service %s: no listen address", name);
+		return -1;
+	}
+	if (cfg_getstr(sec, "protocol") == NULL) {
+		cfg_error(cfg, "service %s: no protocol (expected one of: %s)",
+		    name, proto_names());
+		return -1;
+	}
+	return check_service_addresses(cfg, opt, sec);
+}
+
+static cfg_t *
+parser_new(void)
+{
+	static const char *const ranged[] = { "shutdown_timeout",
+		"service|workers", "service|backlog", "service|buffer_size",
+		"service|max_line", "service|idle_timeout" };
+	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
+
+	if (cfg == NULL)
+		return NULL;
+	cfg_set_error_function(cfg, report_error);
+	for (size_t i = 0; i < sizeof(ranged) / sizeof(ranged[0]); i++)
+		cfg_set_validate_func(cfg, ranged[i], check_int_range);
+	cfg_set_validate_func(cfg, "pidfile", check_path);
+	cfg_set_validate_func(cfg, "log", check_path);
+	cfg_set_validate_func(cfg, "log_level", check_log_level);
+	cfg_set_validate_func(cfg, "service", check_service);
+	cfg_set_validate_func(cfg, "service|protocol", check_protocol);
+	cfg_set_validate_func(cfg, "service|listen", check_listen);
+	cfg_set_validate_func(cfg, "service|banner", check_length);
+	cfg_set_validate_func(cfg, "service|prefix", check_length);
+	cfg_set_validate_func(cfg, "service|time_format", check_time_format);
+	return cfg;
+}
+
+/* strdup that tolerates NULL and counts failure as an error. */
+static char *
+copy(const char *s, int *failed)
+{
+	char *dup;
+
+	if (s == NULL)
+		return NULL;
+	if ((dup = strdup(s)) == NULL)
+		*failed = 1;
+	return dup;
+}
+
+static int
+convert_service(cfg_t *sec, struct service *svc)
+{
+	int failed = 0;
+	char err[128];
+
+	svc->name = copy(cfg_title(sec), &failed);
+	svc->protocol = proto_find(cfg_getstr(sec, "protocol"));
+	svc->naddrs = cfg_size(sec, "listen");
+	svc->addrs = calloc(svc->naddrs, sizeof(*svc->addrs));
+	svc->listen = calloc(svc->naddrs, sizeof(*svc->listen));
+	if (svc->addrs == NULL || svc->listen == NULL)
+		return -1;
+	for (size_t i = 0; i < svc->naddrs; i++) {
+		const char *spec = cfg_getnstr(sec, "listen", (unsigned)i);
+		svc->listen[i] = copy(spec, &failed);
+		if (addr_parse(spec, &svc->addrs[i], err, sizeof(err)) == -1)
+			log_bug("address \"%s\" passed validation", spec);
+	}
+	svc->workers = (int)cfg_getint(sec, "workers");
+	svc->backlog = (int)cfg_getint(sec, "backlog");
+	svc->buffer_size = (size_t)cfg_getint(sec, "buffer_size");
+	svc->banner = copy(cfg_getstr(sec, "banner"), &failed);
+	svc->prefix = copy(cfg_getstr(sec, "prefix"), &failed);
+	svc->time_format = copy(cfg_getstr(sec, "time_format"), &failed);
+	svc->max_line = (size_t)cfg_getint(sec, "max_line");
+	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
+	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	return failed ? -1 : 0;
+}
+
+static struct config *
+convert(cfg_t *cfg, const char *path)
+{
+	struct config *conf = calloc(1, sizeof(*conf));
+	int failed = 0;
+
+	if (conf == NULL)
+		return NULL;
+	conf->path = copy(path, &failed);
+	conf->pidfile = copy(cfg_getstr(cfg, "pidfile"), &failed);
+	conf->user = copy(cfg_getstr(cfg, "user"), &failed);
+	conf->group = copy(cfg_getstr(cfg, "group"), &failed);
+	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
+	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
+	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
+	conf->nservices = cfg_size(cfg, "service");
+	conf->services = calloc(conf->nservices, sizeof(*conf->services));
+	if (conf->services == NULL)
+		failed = 1;
+	for (size_t i = 0; !failed && i < conf->nservices; i++)
+		if (convert_service(cfg_getnsec(cfg, "service", (unsigned)i),
+		    &conf->services[i]) == -1)
+			failed = 1;
+	if (failed) {
+		log_errorx("%s: out of memory", path);
+		config_free(conf);
+		return NULL;
+	}
+	return conf;
+}
+
+/* Checks that need the whole file. */
+static int
+check_whole(cfg_t *cfg, const char *path)
+{
+	if (cfg_size(cfg, "service") == 0) {
+		log_errorx("%s: no service defined", path);
+		return -1;
+	}
+	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") ==
+	    NULL) {
+		log_errorx("%s: group is set but user is not", path);
+		return -1;
+	}
+	return 0;
+}
+
+struct config *
+config_load(const char *path)
+{
+	struct config *conf = NULL;
+	cfg_t *cfg;
+	int rc;
+
+	if ((cfg = parser_new()) == NULL) {
+		log_errorx("%s: out of memory", path);
+		return NULL;
+	}
+	error_count = 0;
+	errno = 0;
+	rc = cfg_parse(cfg, path);
+	if (rc == CFG_FILE_ERROR)
+		log_errorx("%s: cannot read: %s", path,
+		    errno != 0 ? strerror(errno) : "unknown error");
+	else if (rc == CFG_SUCCESS && error_count == 0 &&
+	    check_whole(cfg, path) == 0)
+		conf = convert(cfg, path);
+	cfg_free(cfg);
+	return conf;
+}
+
+static void
+free_service(struct service *svc)
+{
+	for (size_t i = 0; svc->listen != NULL && i < svc->naddrs; i++)
+		free(svc->listen[i]);
+	free(svc->listen);
+	free(svc->addrs);
+	free(svc->name);
+	free(svc->banner);
+	free(svc->prefix);
+	free(svc->time_format);
+}
+
+void
+config_free(struct config *conf)
+{
+	if (conf == NULL)
+		return;
+	for (size_t i = 0; conf->services != NULL && i < conf->nservices; i++)
+		free_service(&conf->services[i]);
+	free(conf->services);
+	free(conf->path);
+	free(conf->pidfile);
+	free(conf->user);
+	free(conf->group);
+	free(conf->log);
+	free(conf);
+}
+
+const struct service *
+config_service(const struct config *conf, const char *name)
+{
+	for (size_t i = 0; i < conf->nservices; i++)
+		if (strcmp(conf->services[i].name, name) == 0)
+			return &conf->services[i];
+	return NULL;
+}

@@ -1,0 +1,227 @@
+/*
+ * Client I/O: the only file that calls recv() and send().  Every wait is a
+ * ppoll() that lets the worker's signals through and carries the idle
+ * timeout, so a worker never sleeps through "stop now" and a silent client
+ * cannot hold it for ever.  EINTR, short writes and SIGPIPE are handled here
+ * once.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+
+int
+conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
+    int idle_timeout)
+{
+	memset(conn, 0, sizeof(*conn));
+	conn->fd = fd;
+	conn->timeout_ms = idle_timeout > 0 ? idle_timeout * 1000 : -1;
+	conn->end = END_CLOSED;
+	conn->chunk_size = buffer_size;
+	conn->line_cap = max_line + 1;	/* room for the newline */
+	conn->chunk = malloc(conn->chunk_size);
+	conn->line = malloc(conn->line_cap);
+	if (conn->chunk == NULL || conn->line == NULL) {
+		free(conn->chunk);
+		free(conn->line);
+		conn->chunk = conn->line = NULL;
+		errno = ENOMEM;
+		return -1;
+	}
+	return 0;
+}
+
+void
+conn_close(struct conn *conn)
+{
+	if (conn->fd != -1)
+		close(conn->fd);
+	conn->fd = -1;
+	free(conn->chunk);
+	free(conn->line);
+	conn->chunk = conn->line = NULL;
+}
+
+void
+conn_reset(struct conn *conn)
+{
+	struct linger hard = { .l_onoff = 1, .l_linger = 0 };
+
+	setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Wait until the socket is ready for events; -1 with conn->end set. */
+static int
+wait_ready(struct conn *conn, short events)
+{
+	long long deadline = now_ms() + conn->timeout_ms;
+	struct pollfd pfd = { .fd = conn->fd, .events = events };
+
+	for (;;) {
+		struct timespec ts, *tsp = NULL;
+		int n;
+
+		if (conn->timeout_ms >= 0) {
+			long long left = deadline - now_ms();
+			if (left < 0)
+				left = 0;
+			ts.tv_sec = left / 1000;
+			ts.tv_nsec = (left % 1000) * 1000000;
+			tsp = &ts;
+		}
+		n = ppoll(&pfd, 1, tsp, conn->waitmask);
+		if (n > 0)
+			return 0;	/* ready, or an error recv will see */
+		if (n == 0) {
+			conn->end = END_TIMEOUT;
+			return -1;
+		}
+		if (errno != EINTR) {
+			conn->end = END_ERROR;
+			return -1;
+		}
+		if (conn->stop != NULL && *conn->stop) {
+			conn->end = END_SHUTDOWN;
+			return -1;
+		}
+	}
+}
+
+static int
+is_transient(int err)
+{
+	return err == EINTR || err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/* Receive what is there, up to len bytes; as conn_recv. */
+static ssize_t
+recv_some(struct conn *conn, char *buf, size_t len)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (wait_ready(conn, POLLIN) == -1)
+			return -1;
+		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
+		if (n >= 0) {
+			conn->bytes_in += (unsigned long long)n;
+			return n;
+		}
+		if (!is_transient(errno)) {
+			conn->end = END_RESET;
+			return -1;
+		}
+	}
+}
+
+ssize_t
+conn_recv(struct conn *conn)
+{
+	return recv_some(conn, conn->chunk, conn->chunk_size);
+}
+
+int
+conn_send_all(struct conn *conn, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n;
+
+		if (wait_ready(conn, POLLOUT) == -1)
+			return -1;
+		n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (n == -1) {
+			if (is_transient(errno))
+				continue;
+			conn->end = END_RESET;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+		conn->bytes_out += (unsigned long long)n;
+	}
+	return 0;
+}
+
+enum line_scan
+conn_line_find(const char *buf, size_t len, size_t max_line, size_t *linelen)
+{
+	size_t limit = len < max_line + 1 ? len : max_line + 1;
+	const char *nl = memchr(buf, '\n', limit);
+
+	if (nl != NULL) {
+		*linelen = (size_t)(nl - buf) + 1;
+		return LINE_FOUND;
+	}
+	return len > max_line ? LINE_TOO_LONG : LINE_MORE;
+}
+
+/* Move unread bytes to the front, then append what the client sent next,
+ * at most buffer_size bytes at a time; as conn_recv. */
+static ssize_t
+fill_line_buffer(struct conn *conn)
+{
+	size_t room;
+
+	if (conn->line_start > 0) {
+		memmove(conn->line, conn->line + conn->line_start,
+		    conn->line_end - conn->line_start);
+		conn->line_end -= conn->line_start;
+		conn->line_start = 0;
+	}
+	room = conn->line_cap - conn->line_end;
+	if (room > conn->chunk_size)
+		room = conn->chunk_size;
+	ssize_t n = recv_some(conn, conn->line + conn->line_end, room);
+	if (n > 0)
+		conn->line_end += (size_t)n;
+	return n;
+}
+
+enum line_read
+conn_read_line(struct conn *conn, const char **line, size_t *len)
+{
+	for (;;) {
+		const char *start = conn->line + conn->line_start;
+		size_t avail = conn->line_end - conn->line_start;
+		ssize_t n;
+
+		switch (conn_line_find(start, avail, conn->line_cap - 1, len)) {
+		case LINE_FOUND:
+			*line = start;
+			conn->line_start += *len;
+			return LINE_OK;
+		case LINE_TOO_LONG:
+			return LINE_OVERLONG;
+		case LINE_MORE:
+			break;
+		}
+		if ((n = fill_line_buffer(conn)) == -1)
+			return LINE_FAILED;
+		if (n == 0) {
+			if (conn->line_end == 0)
+				return LINE_EOF;
+			/* The last line, without its newline. */
+			*line = conn->line;
+			*len = conn->line_end;
+			conn->line_start = conn->line_end;
+			return LINE_OK;
+		}
+	}
+}

@@ -1,0 +1,259 @@
+/*
+ * Being a proper Unix daemon: the locked pidfile, detaching from the
+ * terminal only once start-up has succeeded, dropping privileges, and a
+ * process title that says what each process is.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static int pidfile_fd = -1;
+static char *pidfile_path;
+static int ready_fd = -1;	/* the waiting parent's pipe */
+static char *title_area;	/* argv's memory, reused for the title */
+static size_t title_size;
+
+/* The pid written in an open pidfile, or -1. */
+static pid_t
+read_pid(int fd)
+{
+	char buf[32];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *end;
+	long pid;
+
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	pid = strtol(buf, &end, 10);
+	if (end == buf || (*end != '\n' && *end != '\0') || pid <= 0)
+		return -1;
+	return (pid_t)pid;
+}
+
+int
+daemon_pidfile_lock(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+	if (fd == -1) {
+		log_error("pidfile %s", path);
+		return -1;
+	}
+	/* flock, not fcntl: the lock must survive the fork that detaches. */
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		pid_t other = read_pid(fd);
+		if (errno == EWOULDBLOCK && other > 0)
+			log_errorx("pidfile %s is locked: preforkd is already "
+			    "running as pid %ld", path, (long)other);
+		else
+			log_error("pidfile %s: lock", path);
+		close(fd);
+		return -1;
+	}
+	if ((pidfile_path = strdup(path)) == NULL) {
+		log_error("pidfile %s", path);
+		close(fd);
+		return -1;
+	}
+	pidfile_fd = fd;
+	return 0;
+}
+
+int
+daemon_pidfile_write(pid_t pid)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
+
+	if (ftruncate(pidfile_fd, 0) == -1 ||
+	    pwrite(pidfile_fd, buf, (size_t)n, 0) != n) {
+		log_error("pidfile %s: write", pidfile_path);
+		return -1;
+	}
+	return 0;
+}
+
+void
+daemon_pidfile_remove(void)
+{
+	if (pidfile_fd == -1)
+		return;
+	if (unlink(pidfile_path) == -1)
+		log_warn("pidfile %s: unlink", pidfile_path);
+	daemon_pidfile_drop();
+}
+
+void
+daemon_pidfile_drop(void)
+{
+	if (pidfile_fd != -1)
+		close(pidfile_fd);
+	pidfile_fd = -1;
+	free(pidfile_path);
+	pidfile_path = NULL;
+}
+
+pid_t
+daemon_pidfile_read(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	pid_t pid;
+
+	if (fd == -1) {
+		log_error("pidfile %s (is preforkd running?)", path);
+		return -1;
+	}
+	pid = read_pid(fd);
+	/* A lock we can take means nobody holds it: the file is stale. */
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		log_errorx("pidfile %s is stale: preforkd is not running",
+		    path);
+		pid = -1;
+	} else if (pid == -1) {
+		log_errorx("pidfile %s does not hold a pid", path);
+	}
+	close(fd);
+	return pid;
+}
+
+/* The parent: wait for the child's "ready" byte, or for it to die. */
+static void __attribute__((noreturn))
+wait_for_child(pid_t child, int fd)
+{
+	char byte;
+	ssize_t n;
+	int status;
+
+	do
+		n = read(fd, &byte, 1);
+	while (n == -1 && errno == EINTR);
+	if (n == 1)
+		_exit(0);
+	/* The pipe closed without a byte: the child failed; pass it on. */
+	if (waitpid(child, &status, 0) == child && WIFEXITED(status))
+		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+	_exit(1);
+}
+
+int
+daemon_detach(void)
+{
+	int fds[2];
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) == -1) {
+		log_error("pipe");
+		return -1;
+	}
+	if ((pid = fork()) == -1) {
+		log_error("fork");
+		return -1;
+	}
+	if (pid > 0) {
+		close(fds[1]);
+		wait_for_child(pid, fds[0]);
+	}
+	close(fds[0]);
+	ready_fd = fds[1];
+	if (setsid() == -1)
+		log_warn("setsid");
+	if (chdir("/") == -1)
+		log_warn("chdir /");
+	return 0;
+}
+
+void
+daemon_ready(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (ready_fd != -1) {
+		ssize_t n = write(ready_fd, "", 1);
+		(void)n;	/* a parent that is gone needs no answer */
+		close(ready_fd);
+		ready_fd = -1;
+	}
+	if (null != -1) {
+		dup2(null, STDIN_FILENO);
+		dup2(null, STDOUT_FILENO);
+		dup2(null, STDERR_FILENO);
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+	log_tee_stderr(0);
+}
+
+int
+daemon_lookup_ids(const char *user, const char *group, uid_t *uid,
+    gid_t *gid)
+{
+	struct passwd *pw;
+	struct group *gr;
+
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_errorx("user \"%s\": %s", user,
+		    errno != 0 ? strerror(errno) : "no such user");
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	if (group == NULL)
+		return 0;
+	errno = 0;
+	if ((gr = getgrnam(group)) == NULL) {
+		log_errorx("group \"%s\": %s", group,
+		    errno != 0 ? strerror(errno) : "no such group");
+		return -1;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+int
+daemon_drop_privileges(uid_t uid, gid_t gid)
+{
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1) {
+		log_error("cannot drop privileges to uid %ld gid %ld",
+		    (long)uid, (long)gid);
+		return -1;
+	}
+	/* setuid() clears it, and workers must still die with the master. */
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	return 0;
+}
+
+void
+daemon_title_init(int argc, char **argv)
+{
+	/* argv's strings are contiguous; their span is what we may reuse. */
+	if (argc == 0)
+		return;
+	title_area = argv[0];
+	title_size = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) -
+	    argv[0]) + 1;
+}
+
+void
+daemon_title_set(const char *title)
+{
+	/* The command name (comm) stays "preforkd" so pkill/pgrep find us. */
+	if (title_area == NULL)
+		return;
+	memset(title_area, 0, title_size);
+	snprintf(title_area, title_size, "%s", title);
+}

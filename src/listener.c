@@ -1,0 +1,187 @@
+/*
+ * Listening sockets.  They are bound by the master before any worker exists
+ * and matched by address across reloads (as nginx and Apache do), so an
+ * address that stays in the config keeps its socket, its backlog and its
+ * queued clients: a reload never refuses a connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+
+static int
+set_options(int fd, int family)
+{
+	int on = 1;
+
+	/* A restart must not meet its own old sockets in TIME_WAIT. */
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+		return -1;
+	/* IPv6 sockets stay IPv6-only so "*:P" and "[::]:P" can coexist. */
+	if (family == AF_INET6 &&
+	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
+		return -1;
+	/*
+	 * Non-blocking, because every worker polls and then accepts: the
+	 * workers that lose the race for a client must not block in accept().
+	 */
+	return fcntl(fd, F_SETFL, O_NONBLOCK);
+}
+
+int
+listener_open(const struct addr *addr, int backlog)
+{
+	char name[ADDR_STRLEN];
+	int fd;
+
+	addr_format((const struct sockaddr *)&addr->ss, name, sizeof(name));
+	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		log_error("socket for %s", name);
+		return -1;
+	}
+	if (set_options(fd, addr->ss.ss_family) == -1) {
+		log_error("socket options for %s", name);
+		close(fd);
+		return -1;
+	}
+	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1) {
+		log_error("bind %s", name);
+		close(fd);
+		return -1;
+	}
+	if (listen(fd, backlog) == -1) {
+		log_error("listen %s", name);
+		close(fd);
+		return -1;
+	}
+	log_info("listening on %s", name);
+	return fd;
+}
+
+void
+listener_close(struct listener *l)
+{
+	char name[ADDR_STRLEN];
+
+	if (l->fd == -1)
+		return;
+	addr_format((const struct sockaddr *)&l->addr.ss, name, sizeof(name));
+	close(l->fd);
+	l->fd = -1;
+	log_info("closed listener %s", name);
+}
+
+static struct listener *
+find(const struct listener_set *set, const struct addr *addr)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].fd != -1 &&
+		    addr_equal(&set->items[i].addr, addr))
+			return &set->items[i];
+	return NULL;
+}
+
+int
+listener_fd(const struct listener_set *set, const struct addr *addr)
+{
+	const struct listener *l = find(set, addr);
+
+	return l != NULL ? l->fd : -1;
+}
+
+/* Bind addr and add it to the set, marked new; -1 after logging. */
+static int
+add(struct listener_set *set, const struct addr *addr, int backlog)
+{
+	struct listener *items;
+	int fd;
+
+	items = realloc(set->items, (set->count + 1) * sizeof(*items));
+	if (items == NULL) {
+		log_error("listeners");
+		return -1;
+	}
+	set->items = items;
+	if ((fd = listener_open(addr, backlog)) == -1)
+		return -1;
+	items[set->count].addr = *addr;
+	items[set->count].fd = fd;
+	items[set->count].wanted = true;
+	items[set->count].fresh = true;
+	set->count++;
+	return 0;
+}
+
+/* Undo a half-applied config: close what it bound, forget what it wanted. */
+static void
+roll_back(struct listener_set *set)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		if (set->items[i].fresh)
+			listener_close(&set->items[i]);
+		set->items[i].fresh = false;
+		set->items[i].wanted = true;
+	}
+	listener_prune(set);
+}
+
+int
+listener_apply(struct listener_set *set, const struct config *conf)
+{
+	for (size_t i = 0; i < set->count; i++) {
+		set->items[i].wanted = false;
+		set->items[i].fresh = false;
+	}
+	for (size_t s = 0; s < conf->nservices; s++) {
+		const struct service *svc = &conf->services[s];
+		for (size_t a = 0; a < svc->naddrs; a++) {
+			struct listener *l = find(set, &svc->addrs[a]);
+			if (l != NULL) {
+				/* listen() again only updates the backlog. */
+				listen(l->fd, svc->backlog);
+				l->wanted = true;
+				continue;
+			}
+			if (add(set, &svc->addrs[a], svc->backlog) == -1) {
+				roll_back(set);
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+void
+listener_prune(struct listener_set *set)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->count; i++) {
+		if (!set->items[i].wanted)
+			listener_close(&set->items[i]);
+		if (set->items[i].fd != -1)
+			set->items[kept++] = set->items[i];
+	}
+	set->count = kept;
+}
+
+void
+listener_close_all(struct listener_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].fd != -1) {
+			close(set->items[i].fd);
+			set->items[i].fd = -1;
+		}
+	free(set->items);
+	set->items = NULL;
+	set->count = 0;
+}

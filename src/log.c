@@ -1,0 +1,325 @@
+/*
+ * Logging, after OpenBSD's log.c: one vlog() that every level goes through,
+ * errno saved across it, one write() per line so that the master and its
+ * workers can share a file opened with O_APPEND.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define LOG_LINE_MAX 8192
+
+enum log_target { TARGET_STDERR, TARGET_SYSLOG, TARGET_FILE };
+
+static const char *const level_names[] = {
+	[LOG_LEVEL_ERROR] = "error",
+	[LOG_LEVEL_WARNING] = "warning",
+	[LOG_LEVEL_NOTICE] = "notice",
+	[LOG_LEVEL_INFO] = "info",
+	[LOG_LEVEL_DEBUG] = "debug",
+};
+
+static const int syslog_priorities[] = {
+	[LOG_LEVEL_ERROR] = LOG_ERR,
+	[LOG_LEVEL_WARNING] = LOG_WARNING,
+	[LOG_LEVEL_NOTICE] = LOG_NOTICE,
+	[LOG_LEVEL_INFO] = LOG_INFO,
+	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+};
+
+static enum log_target target = TARGET_STDERR;
+static enum log_level max_level = LOG_LEVEL_INFO;
+static int file_fd = -1;
+static char *file_path;
+static int tee_stderr;
+static char role[64] = "master";
+static const char *plain_prefix;
+
+void
+log_init(void)
+{
+	target = TARGET_STDERR;
+	max_level = LOG_LEVEL_INFO;
+}
+
+static int
+open_file(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+	    0640);
+}
+
+int
+log_open(const char *where, enum log_level level)
+{
+	int fd = -1;
+	char *path = NULL;
+
+	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0) {
+		if ((path = strdup(where)) == NULL)
+			return -1;
+		if ((fd = open_file(path)) == -1) {
+			int saved = errno;
+			free(path);
+			errno = saved;
+			return -1;
+		}
+	}
+	log_close();
+	max_level = level;
+	if (path != NULL) {
+		target = TARGET_FILE;
+		file_fd = fd;
+		file_path = path;
+	} else if (strcmp(where, "syslog") == 0) {
+		target = TARGET_SYSLOG;
+		openlog("preforkd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	} else {
+		target = TARGET_STDERR;
+	}
+	return 0;
+}
+
+int
+log_reopen(void)
+{
+	int fd;
+
+	if (target != TARGET_FILE)
+		return 0;
+	if ((fd = open_file(file_path)) == -1)
+		return -1;
+	/* dup2 keeps the descriptor number, so nothing else needs telling. */
+	if (dup2(fd, file_fd) == -1) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+void
+log_close(void)
+{
+	if (target == TARGET_FILE) {
+		close(file_fd);
+		file_fd = -1;
+		free(file_path);
+		file_path = NULL;
+	} else if (target == TARGET_SYSLOG) {
+		closelog();
+	}
+	target = TARGET_STDERR;
+}
+
+void
+log_plain(const char *prefix)
+{
+	plain_prefix = prefix;
+}
+
+void
+log_tee_stderr(int on)
+{
+	tee_stderr = on;
+}
+
+void
+log_set_role(const char *name)
+{
+	snprintf(role, sizeof(role), "%s", name);
+}
+
+int
+log_chown(unsigned int uid, unsigned int gid)
+{
+	if (target != TARGET_FILE)
+		return 0;
+	return fchown(file_fd, uid, gid);
+}
+
+int
+log_level_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
+	    i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *
+log_level_name(enum log_level level)
+{
+	return level_names[level];
+}
+
+/* Write all of a line; a log that cannot be written has nowhere to say so. */
+static void
+write_line(int fd, const char *line, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, line, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return;
+		line += n;
+		len -= (size_t)n;
+	}
+}
+
+/* "2026-11-21 23:42:40.123 preforkd[42] master: info: " */
+static size_t
+format_header(char *buf, size_t size, enum log_level level)
+{
+	struct timespec now;
+	struct tm tm;
+	size_t n;
+	int m;
+
+	if (plain_prefix != NULL)
+		return (size_t)snprintf(buf, size, "%s", plain_prefix);
+	clock_gettime(CLOCK_REALTIME, &now);
+	localtime_r(&now.tv_sec, &tm);
+	n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	m = snprintf(buf + n, size - n, ".%03ld preforkd[%ld] %s: %s: ",
+	    now.tv_nsec / 1000000, (long)getpid(), role, level_names[level]);
+	return n + (m > 0 ? (size_t)m : 0);
+}
+
+static void
+vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
+{
+	char line[LOG_LINE_MAX];
+	size_t head, len;
+	int saved_errno = errno;
+	int n;
+
+	if (level > max_level) {
+		errno = saved_errno;
+		return;
+	}
+	head = format_header(line, sizeof(line), level);
+	n = vsnprintf(line + head, sizeof(line) - head, fmt, ap);
+	len = head + (n > 0 ? (size_t)n : 0);
+	if (len > sizeof(line) - 2)
+		len = sizeof(line) - 2;
+	if (with_errno) {
+		n = snprintf(line + len, sizeof(line) - len, ": %s",
+		    strerror(saved_errno));
+		len += n > 0 ? (size_t)n : 0;
+		if (len > sizeof(line) - 2)
+			len = sizeof(line) - 2;
+	}
+	line[len++] = '\n';
+	line[len] = '\0';
+
+	if (target == TARGET_SYSLOG)
+		syslog(syslog_priorities[level], "%s: %.*s", role,
+		    (int)(len - head - 1), line + head);
+	else
+		write_line(target == TARGET_FILE ? file_fd : STDERR_FILENO,
+		    line, len);
+	if (tee_stderr && target != TARGET_STDERR)
+		write_line(STDERR_FILENO, line, len);
+	errno = saved_errno;
+}
+
+#define LOG_FUNCTION(name, level, with_errno)                                 \
+	void name(const char *fmt, ...)                                       \
+	{                                                                     \
+		va_list ap;                                                   \
+		va_start(ap, fmt);                                            \
+		vlog(level, with_errno, fmt, ap);                             \
+		va_end(ap);                                                   \
+	}
+
+LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG, 0)
+LOG_FUNCTION(log_info, LOG_LEVEL_INFO, 0)
+LOG_FUNCTION(log_notice, LOG_LEVEL_NOTICE, 0)
+LOG_FUNCTION(log_warn, LOG_LEVEL_WARNING, 1)
+LOG_FUNCTION(log_warnx, LOG_LEVEL_WARNING, 0)
+LOG_FUNCTION(log_error, LOG_LEVEL_ERROR, 1)
+LOG_FUNCTION(log_errorx, LOG_LEVEL_ERROR, 0)
+
+void
+fatal(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, 1, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void
+fatalx(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	exit(status);
+}
+
+void
+log_bug(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(LOG_LEVEL_ERROR, 0, fmt, ap);
+	va_end(ap);
+	abort();
+}
+
+size_t
+log_escape(const void *data, size_t len, char *out, size_t outsize)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = data;
+	size_t used = 0, i;
+
+	if (outsize == 0)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char esc[5];
+		size_t n = 0;
+
+		switch (p[i]) {
+		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
+		case '"': esc[n++] = '\\'; esc[n++] = '"'; break;
+		case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
+		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
+		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
+		default:
+			if (p[i] >= 0x20 && p[i] < 0x7f) {
+				esc[n++] = (char)p[i];
+			} else {
+				esc[n++] = '\\';
+				esc[n++] = 'x';
+				esc[n++] = hex[p[i] >> 4];
+				esc[n++] = hex[p[i] & 0xf];
+			}
+		}
+		if (used + n >= outsize)
+			break;
+		memcpy(out + used, esc, n);
+		used += n;
+	}
+	out[used] = '\0';
+	return i;
+}

@@ -1,0 +1,235 @@
+/*
+ * preforkd: a pre-forked TCP server daemon.  This file reads the command line
+ * and puts start-up in order: config, log, pidfile, listeners, detach,
+ * workers.  Everything that can fail does so before the shell gets its
+ * prompt back, so a failed start shows in the exit status.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "listener.h"
+#include "log.h"
+#include "master.h"
+
+#ifndef PREFORKD_VERSION
+#define PREFORKD_VERSION "unknown"
+#endif
+#ifndef CONFIG_DEFAULT
+#define CONFIG_DEFAULT "/etc/preforkd/preforkd.conf"
+#endif
+
+/* Exit statuses, listed in preforkd(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_CONFIG = 1,	/* the config file is missing or invalid */
+	EXIT_USAGE = 2,		/* bad command line */
+	EXIT_START = 3,		/* could not start: pidfile, bind, user, log */
+	EXIT_SIGNAL = 4,	/* -s: no running master to signal */
+};
+
+struct options {
+	const char *config;
+	const char *pidfile;
+	const char *signal;
+	bool foreground;
+	bool test;
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: preforkd [-f] [-t] [-c file] [-p pidfile] "
+	    "[-s %s] [-V] [-h]\n", master_signal_names());
+}
+
+static void
+parse_options(int argc, char **argv, struct options *opts)
+{
+	int ch;
+
+	opts->config = CONFIG_DEFAULT;
+	while ((ch = getopt(argc, argv, "c:fhp:s:tV")) != -1) {
+		switch (ch) {
+		case 'c': opts->config = optarg; break;
+		case 'f': opts->foreground = true; break;
+		case 'p': opts->pidfile = optarg; break;
+		case 's': opts->signal = optarg; break;
+		case 't': opts->test = true; break;
+		case 'h':
+			usage(stdout);
+			exit(EXIT_OK);
+		case 'V':
+			printf("preforkd %s\n", PREFORKD_VERSION);
+			exit(EXIT_OK);
+		default:
+			usage(stderr);
+			exit(EXIT_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "preforkd: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(stderr);
+		exit(EXIT_USAGE);
+	}
+	if (opts->signal != NULL && master_signal_by_name(opts->signal) == 0) {
+		fprintf(stderr, "preforkd: -s %s: expected one of %s\n",
+		    opts->signal, master_signal_names());
+		exit(EXIT_USAGE);
+	}
+}
+
+/* path made absolute against the current directory: the daemon chdirs to /
+ * and must still find its files on reload.  Exits when out of memory. */
+static char *
+absolute(const char *path)
+{
+	char cwd[PATH_MAX];
+	char *abs;
+
+	if (path[0] == '/' || getcwd(cwd, sizeof(cwd)) == NULL)
+		abs = strdup(path);
+	else if (asprintf(&abs, "%s/%s", cwd, path) == -1)
+		abs = NULL;
+	if (abs == NULL)
+		fatal(EXIT_START, "%s", path);
+	return abs;
+}
+
+static int
+check_config(const char *path)
+{
+	struct config *conf;
+	uid_t uid;
+	gid_t gid;
+	int status = EXIT_OK;
+
+	log_plain("");
+	if ((conf = config_load(path)) == NULL)
+		return EXIT_CONFIG;
+	if (conf->user != NULL &&
+	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
+		status = EXIT_CONFIG;
+	else
+		printf("%s: syntax ok\n", path);
+	config_free(conf);
+	return status;
+}
+
+static int
+send_signal(const struct options *opts)
+{
+	int signo = master_signal_by_name(opts->signal);
+	struct config *conf = NULL;
+	const char *pidfile = opts->pidfile;
+	pid_t pid;
+
+	log_plain("preforkd: ");
+	if (pidfile == NULL) {
+		if ((conf = config_load(opts->config)) == NULL)
+			return EXIT_CONFIG;
+		pidfile = conf->pidfile;
+	}
+	pid = daemon_pidfile_read(pidfile);
+	if (pid != -1 && kill(pid, signo) == -1) {
+		log_error("kill -%s %ld", sigabbrev_np(signo), (long)pid);
+		pid = -1;
+	}
+	config_free(conf);
+	return pid == -1 ? EXIT_SIGNAL : EXIT_OK;
+}
+
+/* Who the workers run as: nobody is changed unless root and user is set. */
+static int
+worker_ids(const struct config *conf, struct worker_ids *ids)
+{
+	ids->uid = 0;
+	ids->gid = 0;
+	if (conf->user == NULL)
+		return 0;
+	if (getuid() != 0) {
+		log_notice("not started as root: ignoring user %s",
+		    conf->user);
+		return 0;
+	}
+	return daemon_lookup_ids(conf->user, conf->group, &ids->uid,
+	    &ids->gid);
+}
+
+static int
+open_log(const struct config *conf, bool foreground)
+{
+	if (foreground)
+		return log_open("stderr", (enum log_level)conf->log_level);
+	if (log_open(conf->log, (enum log_level)conf->log_level) == -1) {
+		log_error("log %s", conf->log);
+		return -1;
+	}
+	/* Until the terminal is let go, a person is watching it. */
+	log_tee_stderr(1);
+	return 0;
+}
+
+static int
+start(const struct options *opts, const char *config_path)
+{
+	struct listener_set listeners = { NULL, 0 };
+	struct worker_ids ids;
+	struct config *conf;
+	char *pidfile;
+
+	if ((conf = config_load(config_path)) == NULL)
+		return EXIT_CONFIG;
+	pidfile = absolute(opts->pidfile != NULL ? opts->pidfile :
+	    conf->pidfile);
+	master_signals_init();
+	if (worker_ids(conf, &ids) == -1 || open_log(conf, opts->foreground)
+	    == -1 || (ids.uid != 0 && log_chown(ids.uid, ids.gid) == -1) ||
+	    daemon_pidfile_lock(pidfile) == -1)
+		return EXIT_START;
+	if (listener_apply(&listeners, conf) == -1) {
+		daemon_pidfile_remove();
+		return EXIT_START;
+	}
+	if (!opts->foreground && daemon_detach() == -1) {
+		daemon_pidfile_remove();
+		return EXIT_START;
+	}
+	if (daemon_pidfile_write(getpid()) == -1) {
+		daemon_pidfile_remove();
+		return EXIT_START;
+	}
+	free(pidfile);
+	log_notice("preforkd %s starting", PREFORKD_VERSION);
+	return master_run(conf, &listeners, &ids, opts->foreground);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options opts = { 0 };
+	char *config_path;
+	int status;
+
+	log_init();
+	parse_options(argc, argv, &opts);
+	if (opts.signal != NULL)
+		return send_signal(&opts);
+	config_path = absolute(opts.config);
+	if (opts.test)
+		status = check_config(opts.config);
+	else {
+		daemon_title_init(argc, argv);
+		status = start(&opts, config_path);
+	}
+	free(config_path);
+	return status;
+}

@@ -1,0 +1,531 @@
+/*
+ * The master: no client I/O, only supervision.  Its signals stay blocked
+ * except while it sleeps in ppoll(); handlers only record which action was
+ * asked for, and the loop acts on them in a fixed order:
+ * reap -> stop -> quit -> reload -> reopen, then timers, then spawning.
+ *
+ * Workers move through stages; each stage has a deadline after which the
+ * master escalates (RUNNING -> QUITTING -SIGTERM-> TERMINATING -SIGKILL->
+ * KILLED), so nothing can keep the master waiting for ever.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "log.h"
+#include "master.h"
+
+#define LIVED_LONG_MS 1000	/* a worker that dies sooner is crashing */
+#define BACKOFF_MIN_MS 100
+#define BACKOFF_MAX_MS 30000
+#define FORK_RETRY_MS 1000
+#define TERM_GRACE_MS 3000	/* SIGTERM, then this long until SIGKILL */
+
+enum action { ACT_REAP, ACT_STOP, ACT_QUIT, ACT_RELOAD, ACT_REOPEN, ACT_N };
+
+/* One table drives the handlers, -s NAME and the names in log lines. */
+static const struct {
+	int signo;
+	const char *name;	/* for -s; NULL: not sent that way */
+	enum action action;
+} signals[] = {
+	{ SIGCHLD, NULL, ACT_REAP },
+	{ SIGTERM, "stop", ACT_STOP },
+	{ SIGINT, NULL, ACT_STOP },
+	{ SIGQUIT, "quit", ACT_QUIT },
+	{ SIGHUP, "reload", ACT_RELOAD },
+	{ SIGUSR1, "reopen", ACT_REOPEN },
+};
+
+#define NSIGNALS (sizeof(signals) / sizeof(signals[0]))
+
+/* The signal number that asked for each action, 0 when none is pending. */
+static volatile sig_atomic_t requested[ACT_N];
+
+enum stage { RUNNING, QUITTING, TERMINATING, KILLED };
+
+struct worker {
+	pid_t pid;
+	size_t service;		/* index in the config of its generation */
+	char name[40];		/* the service's name, for log lines */
+	unsigned generation;
+	long long started;	/* ms, monotonic */
+	enum stage stage;
+	long long deadline;	/* ms; escalate then (not when RUNNING) */
+};
+
+/* Spawning state of one service of the current generation. */
+struct pool {
+	int quick_deaths;	/* workers in a row that died young */
+	long long next_spawn;	/* ms; no spawning before */
+	bool disabled;		/* a worker said WORKER_EXIT_FATAL */
+};
+
+static struct {
+	struct config *conf;
+	struct listener_set *listeners;
+	struct worker_ids ids;
+	bool foreground;
+	bool stopping;
+	unsigned generation;
+	struct worker *workers;
+	size_t nworkers;
+	struct pool *pools;
+} m;
+
+static void
+on_signal(int signo)
+{
+	int saved_errno = errno;
+
+	for (size_t i = 0; i < NSIGNALS; i++)
+		if (signals[i].signo == signo)
+			requested[signals[i].action] = signo;
+	errno = saved_errno;
+}
+
+int
+master_signal_by_name(const char *name)
+{
+	for (size_t i = 0; i < NSIGNALS; i++)
+		if (signals[i].name != NULL && strcmp(signals[i].name, name) ==
+		    0)
+			return signals[i].signo;
+	return 0;
+}
+
+const char *
+master_signal_names(void)
+{
+	return "stop|quit|reload|reopen";
+}
+
+void
+master_signals_init(void)
+{
+	struct sigaction sa;
+	sigset_t blocked;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigfillset(&sa.sa_mask);
+	sigemptyset(&blocked);
+	for (size_t i = 0; i < NSIGNALS; i++) {
+		sigaction(signals[i].signo, &sa, NULL);
+		sigaddset(&blocked, signals[i].signo);
+	}
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+	sigprocmask(SIG_BLOCK, &blocked, NULL);
+}
+
+/* Take and clear a pending request: the signal number, or 0. */
+static int
+take(enum action action)
+{
+	int signo = requested[action];
+
+	requested[action] = 0;
+	return signo;
+}
+
+static long long
+now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static const char *
+signame(int signo)
+{
+	const char *abbrev = sigabbrev_np(signo);
+
+	return abbrev != NULL ? abbrev : "?";
+}
+
+static void
+send_signal(struct worker *w, int signo)
+{
+	if (kill(w->pid, signo) == -1 && errno != ESRCH)
+		log_warn("kill -%s %ld", signame(signo), (long)w->pid);
+}
+
+/* Ask a worker to finish its client and exit, within shutdown_timeout. */
+static void
+retire(struct worker *w, long long now)
+{
+	send_signal(w, SIGQUIT);
+	w->stage = QUITTING;
+	w->deadline = now + (long long)m.conf->shutdown_timeout * 1000;
+}
+
+/* Tell a worker to exit now. */
+static void
+terminate(struct worker *w, long long now)
+{
+	send_signal(w, SIGTERM);
+	w->stage = TERMINATING;
+	w->deadline = now + TERM_GRACE_MS;
+}
+
+static void
+escalate_overdue(long long now)
+{
+	for (size_t i = 0; i < m.nworkers; i++) {
+		struct worker *w = &m.workers[i];
+		if (w->stage == RUNNING || w->stage == KILLED ||
+		    now < w->deadline)
+			continue;
+		log_warnx("worker %ld (service %s) still running after its "
+		    "deadline: sending %s", (long)w->pid, w->name,
+		    w->stage == QUITTING ? "TERM" : "KILL");
+		if (w->stage == QUITTING) {
+			terminate(w, now);
+		} else {
+			send_signal(w, SIGKILL);
+			w->stage = KILLED;
+		}
+	}
+}
+
+static size_t
+running_workers(size_t svc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m.nworkers; i++)
+		if (m.workers[i].generation == m.generation &&
+		    m.workers[i].service == svc &&
+		    m.workers[i].stage == RUNNING)
+			n++;
+	return n;
+}
+
+static void
+spawn(size_t svc, long long now)
+{
+	const struct service *s = &m.conf->services[svc];
+	pid_t master = getpid();
+	struct worker *w;
+	pid_t pid;
+
+	w = realloc(m.workers, (m.nworkers + 1) * sizeof(*w));
+	if (w == NULL) {
+		log_error("service %s: cannot track another worker", s->name);
+		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
+		return;
+	}
+	m.workers = w;
+	if ((pid = fork()) == -1) {
+		log_error("service %s: fork (retrying in %d ms)", s->name,
+		    FORK_RETRY_MS);
+		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
+		return;
+	}
+	if (pid == 0)
+		worker_main(m.conf, svc, m.listeners, &m.ids, master,
+		    m.generation);
+	w = &m.workers[m.nworkers++];
+	memset(w, 0, sizeof(*w));
+	w->pid = pid;
+	w->service = svc;
+	snprintf(w->name, sizeof(w->name), "%s", s->name);
+	w->generation = m.generation;
+	w->started = now;
+	w->stage = RUNNING;
+	log_info("spawned worker %ld for service %s (generation %u)",
+	    (long)pid, s->name, m.generation);
+}
+
+static void
+spawn_missing(long long now)
+{
+	if (m.stopping)
+		return;
+	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
+		struct pool *p = &m.pools[svc];
+		size_t want = (size_t)m.conf->services[svc].workers;
+		while (!p->disabled && now >= p->next_spawn &&
+		    running_workers(svc) < want)
+			spawn(svc, now);
+	}
+}
+
+static void
+describe_exit(const struct worker *w, int status)
+{
+	if (WIFSIGNALED(status))
+		log_notice("worker %ld (service %s) killed by signal %s",
+		    (long)w->pid, w->name, signame(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == WORKER_EXIT_OK)
+		log_info("worker %ld (service %s) exited", (long)w->pid,
+		    w->name);
+	else
+		log_notice("worker %ld (service %s) exited with status %d",
+		    (long)w->pid, w->name, WEXITSTATUS(status));
+}
+
+/* A worker of the current generation died unasked: plan its replacement. */
+static void
+plan_respawn(const struct worker *w, int status, long long now)
+{
+	struct pool *p = &m.pools[w->service];
+	bool sick = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SICK;
+	long long lived = now - w->started;
+	long long delay;
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL) {
+		p->disabled = true;
+		log_errorx("service %s: worker cannot run with this "
+		    "configuration; not respawning until reload", w->name);
+		return;
+	}
+	if (!sick && lived >= LIVED_LONG_MS) {
+		p->quick_deaths = 0;
+		return;
+	}
+	p->quick_deaths++;
+	delay = BACKOFF_MIN_MS;
+	for (int i = 1; i < p->quick_deaths && delay < BACKOFF_MAX_MS; i++)
+		delay *= 2;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	if (now + delay > p->next_spawn)
+		p->next_spawn = now + delay;
+	log_warnx("service %s: worker died %.3fs after start (%d in a row); "
+	    "next spawn in %.1fs", w->name, (double)lived / 1000,
+	    p->quick_deaths, (double)delay / 1000);
+}
+
+static void
+reap(long long now)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		size_t i;
+		for (i = 0; i < m.nworkers && m.workers[i].pid != pid; i++)
+			;
+		if (i == m.nworkers)
+			continue;	/* not ours: nothing to do */
+		struct worker w = m.workers[i];
+		m.workers[i] = m.workers[--m.nworkers];
+		describe_exit(&w, status);
+		if (w.stage == RUNNING && w.generation == m.generation &&
+		    !m.stopping)
+			plan_respawn(&w, status, now);
+	}
+}
+
+static void
+stop_all(int signo, long long now)
+{
+	log_notice("received %s: stopping now", signame(signo));
+	m.stopping = true;
+	listener_close_all(m.listeners);
+	for (size_t i = 0; i < m.nworkers; i++)
+		if (m.workers[i].stage == RUNNING ||
+		    m.workers[i].stage == QUITTING)
+			terminate(&m.workers[i], now);
+}
+
+static void
+quit_all(int signo, long long now)
+{
+	if (m.stopping)
+		return;
+	log_notice("received %s: graceful stop, waiting up to %ds for "
+	    "clients", signame(signo), m.conf->shutdown_timeout);
+	m.stopping = true;
+	listener_close_all(m.listeners);
+	for (size_t i = 0; i < m.nworkers; i++)
+		if (m.workers[i].stage == RUNNING)
+			retire(&m.workers[i], now);
+}
+
+/* Apply the log settings of next, keeping the old ones if they fail. */
+static void
+reload_log(const struct config *next)
+{
+	if (m.foreground)
+		return;
+	if (strcmp(next->log, m.conf->log) == 0 &&
+	    next->log_level == m.conf->log_level)
+		return;
+	if (log_open(next->log, (enum log_level)next->log_level) == -1)
+		log_warn("reload: log %s (keeping the current log)", next->log);
+	else if (m.ids.uid != 0)
+		log_chown(m.ids.uid, m.ids.gid);
+}
+
+/* Resolve the user of next into ids; -1 after logging. */
+static int
+reload_ids(const struct config *next, struct worker_ids *ids)
+{
+	ids->uid = m.ids.uid;
+	ids->gid = m.ids.gid;
+	if (getuid() != 0)
+		return 0;
+	if (next->user == NULL) {
+		ids->uid = 0;
+		ids->gid = 0;
+		return 0;
+	}
+	return daemon_lookup_ids(next->user, next->group, &ids->uid,
+	    &ids->gid);
+}
+
+static void
+reload(int signo, long long now)
+{
+	struct worker_ids ids;
+	struct config *next, *old;
+	struct pool *pools;
+
+	if (m.stopping)
+		return;
+	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
+	next = config_load(m.conf->path);
+	if (next == NULL || reload_ids(next, &ids) == -1 ||
+	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
+		config_free(next);
+		log_errorx("reload failed: still running generation %u",
+		    m.generation);
+		return;
+	}
+	if (listener_apply(m.listeners, next) == -1) {
+		free(pools);
+		config_free(next);
+		log_errorx("reload failed: still running generation %u",
+		    m.generation);
+		return;
+	}
+	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
+		log_warnx("reload: a new pidfile takes effect at restart");
+	reload_log(next);
+	old = m.conf;
+	m.conf = next;
+	m.ids = ids;
+	free(m.pools);
+	m.pools = pools;
+	m.generation++;
+	/* New workers first, so the listeners are never left unserved. */
+	spawn_missing(now);
+	for (size_t i = 0; i < m.nworkers; i++)
+		if (m.workers[i].generation < m.generation &&
+		    m.workers[i].stage == RUNNING)
+			retire(&m.workers[i], now);
+	listener_prune(m.listeners);
+	config_free(old);
+	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
+	    m.generation, m.conf->nservices);
+}
+
+static void
+reopen(int signo)
+{
+	log_notice("received %s: reopening the log", signame(signo));
+	if (log_reopen() == -1) {
+		log_warn("reopen log %s", m.conf->log);
+		return;
+	}
+	if (m.ids.uid != 0)
+		log_chown(m.ids.uid, m.ids.gid);
+	for (size_t i = 0; i < m.nworkers; i++)
+		send_signal(&m.workers[i], SIGUSR1);
+}
+
+/* How long the loop may sleep: until the next deadline, or for ever. */
+static struct timespec *
+sleep_time(struct timespec *ts, long long now)
+{
+	long long next = -1;
+
+	for (size_t i = 0; i < m.nworkers; i++) {
+		const struct worker *w = &m.workers[i];
+		if ((w->stage == QUITTING || w->stage == TERMINATING) &&
+		    (next == -1 || w->deadline < next))
+			next = w->deadline;
+	}
+	for (size_t svc = 0; !m.stopping && svc < m.conf->nservices; svc++) {
+		const struct pool *p = &m.pools[svc];
+		if (!p->disabled &&
+		    running_workers(svc) <
+		    (size_t)m.conf->services[svc].workers &&
+		    (next == -1 || p->next_spawn < next))
+			next = p->next_spawn;
+	}
+	if (next == -1)
+		return NULL;
+	next = next > now ? next - now : 0;
+	ts->tv_sec = next / 1000;
+	ts->tv_nsec = (next % 1000) * 1000000;
+	return ts;
+}
+
+static void
+act_on_requests(void)
+{
+	int signo;
+
+	if (take(ACT_REAP))
+		reap(now_ms());
+	if ((signo = take(ACT_STOP)) != 0)
+		stop_all(signo, now_ms());
+	if ((signo = take(ACT_QUIT)) != 0)
+		quit_all(signo, now_ms());
+	if ((signo = take(ACT_RELOAD)) != 0)
+		reload(signo, now_ms());
+	if ((signo = take(ACT_REOPEN)) != 0)
+		reopen(signo);
+}
+
+int
+master_run(struct config *conf, struct listener_set *listeners,
+    const struct worker_ids *ids, bool foreground)
+{
+	sigset_t none;
+
+	m.conf = conf;
+	m.listeners = listeners;
+	m.ids = *ids;
+	m.foreground = foreground;
+	m.generation = 1;
+	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
+		fatal(1, "master");
+	sigemptyset(&none);
+	spawn_missing(now_ms());
+	log_notice("started: %zu service(s), config %s", conf->nservices,
+	    conf->path);
+	if (!foreground)
+		daemon_ready();
+	while (!m.stopping || m.nworkers > 0) {
+		struct timespec ts;
+		long long now = now_ms();
+
+		escalate_overdue(now);
+		spawn_missing(now);
+		if (ppoll(NULL, 0, sleep_time(&ts, now_ms()), &none) == -1 &&
+		    errno != EINTR)
+			log_warn("ppoll");
+		act_on_requests();
+	}
+	log_notice("stopped");
+	daemon_pidfile_remove();
+	listener_close_all(m.listeners);
+	free(m.workers);
+	free(m.pools);
+	config_free(m.conf);
+	return 0;
+}

@@ -1,0 +1,46 @@
+/*
+ * discard: read and drop.  With log_data every chunk is logged, escaped,
+ * in pieces short enough for one log line each.
+ */
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "proto.h"
+
+#define PIECE 1024
+
+static void
+log_chunk(const struct conn *conn, const struct service *svc, size_t len)
+{
+	char text[PIECE * 4 + 1];
+	size_t done = 0;
+
+	while (done < len) {
+		size_t piece = len - done < PIECE ? len - done : PIECE;
+		size_t used = log_escape(conn->chunk + done, piece, text,
+		    sizeof(text));
+		log_info("data service=%s client=%s len=%zu \"%s\"", svc->name,
+		    conn->peer, used, text);
+		done += used;
+	}
+}
+
+enum conn_end
+proto_discard_serve(struct conn *conn, const struct service *svc)
+{
+	for (;;) {
+		ssize_t n = conn_recv(conn);
+
+		if (n == -1)
+			return conn->end;
+		if (n == 0) {
+			if (svc->log_data)
+				log_info("data service=%s client=%s closed "
+				    "after %llu bytes", svc->name, conn->peer,
+				    conn->bytes_in);
+			return END_CLOSED;
+		}
+		if (svc->log_data)
+			log_chunk(conn, svc, (size_t)n);
+	}
+}

@@ -1,0 +1,24 @@
+/* prefix: each line comes back as the configured prefix plus the line. */
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "proto.h"
+
+static size_t
+prefix_head(const struct service *svc, char *head, size_t size)
+{
+	size_t len = strlen(svc->prefix);
+
+	/* config.c caps prefix below the size of the head buffer. */
+	if (len >= size)
+		len = size - 1;
+	memcpy(head, svc->prefix, len);
+	return len;
+}
+
+enum conn_end
+proto_prefix_serve(struct conn *conn, const struct service *svc)
+{
+	return proto_serve_lines(conn, svc, prefix_head);
+}
