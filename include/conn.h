@@ -30,6 +30,7 @@ struct conn {
 	int timeout_ms;			/* -1: wait for ever */
 	const sigset_t *waitmask;	/* signals let through while waiting */
 	volatile sig_atomic_t *stop;	/* set: give up at the next signal */
+	void (*interrupted)(void);	/* called when a signal ends a wait */
 	enum conn_end end;		/* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
@@ -46,6 +47,10 @@ int conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
     int idle_timeout);
 /* Close the socket and free the buffers. */
 void conn_close(struct conn *conn);
+/* Before closing on a client that may still be sending: stop our side,
+ * then read and drop its input for a short while, so the kernel does not
+ * answer unread data with a reset that destroys our last reply. */
+void conn_linger(struct conn *conn);
 /* Abort the connection with a reset instead of an orderly close. */
 void conn_reset(struct conn *conn);
 

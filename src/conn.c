@@ -56,6 +56,10 @@ conn_reset(struct conn *conn)
 	setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
 }
 
+/* conn_linger reads for at most this long and this much. */
+#define LINGER_MS 2000
+#define LINGER_BYTES (1024 * 1024)
+
 static long long
 now_ms(void)
 {
@@ -95,6 +99,8 @@ wait_ready(struct conn *conn, short events)
 			conn->end = END_ERROR;
 			return -1;
 		}
+		if (conn->interrupted != NULL)
+			conn->interrupted();
 		if (conn->stop != NULL && *conn->stop) {
 			conn->end = END_SHUTDOWN;
 			return -1;
@@ -127,6 +133,23 @@ recv_some(struct conn *conn, char *buf, size_t len)
 			return -1;
 		}
 	}
+}
+
+void
+conn_linger(struct conn *conn)
+{
+	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
+	long long deadline = now_ms() + LINGER_MS;
+	int saved_timeout = conn->timeout_ms;
+
+	if (shutdown(conn->fd, SHUT_WR) == -1)
+		return;
+	while (conn->bytes_in < limit && now_ms() < deadline) {
+		conn->timeout_ms = (int)(deadline - now_ms());
+		if (conn_recv(conn) <= 0)
+			break;
+	}
+	conn->timeout_ms = saved_timeout;
 }
 
 ssize_t

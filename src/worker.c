@@ -34,6 +34,8 @@ static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reopen_requested;
 
 static sigset_t wait_mask;	/* what ppoll lets through: everything */
+static struct pollfd *listen_fds;	/* this service's listening sockets */
+static size_t nlisten;
 
 static void
 on_signal(int signo)
@@ -106,6 +108,23 @@ own_listeners(const struct service *svc, struct listener_set *all,
 	return 0;
 }
 
+/*
+ * Told to quit while serving a client: stop listening at once, so that new
+ * clients go to other workers or are refused, not queued for a worker that
+ * will never accept them.
+ */
+static void
+close_listeners_if_quitting(void)
+{
+	if (!quit_requested && !stop_requested)
+		return;
+	for (size_t i = 0; i < nlisten; i++)
+		if (listen_fds[i].fd != -1) {
+			close(listen_fds[i].fd);
+			listen_fds[i].fd = -1;
+		}
+}
+
 static double
 seconds_since(const struct timespec *start)
 {
@@ -133,6 +152,7 @@ serve_client(const struct service *svc, int fd,
 	}
 	conn.waitmask = &wait_mask;
 	conn.stop = &stop_requested;
+	conn.interrupted = close_listeners_if_quitting;
 	addr_format((const struct sockaddr *)peer, conn.peer,
 	    sizeof(conn.peer));
 	if (svc->banner != NULL &&
@@ -143,6 +163,8 @@ serve_client(const struct service *svc, int fd,
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
 		conn_reset(&conn);
+	else if (end == END_OVERLONG)
+		conn_linger(&conn);
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
 	    "end=%s", svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
 	    seconds_since(&start), proto_end_name(end));
@@ -234,6 +256,8 @@ worker_main(const struct config *conf, size_t index,
 		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
 	if (own_listeners(svc, listeners, pfds) == -1)
 		log_bug("service %s: a listener was not bound", svc->name);
+	listen_fds = pfds;
+	nlisten = svc->naddrs;
 	if (ids->uid != 0 && daemon_drop_privileges(ids->uid, ids->gid) == -1)
 		exit(WORKER_EXIT_FATAL);
 	log_debug("started, serving %zu address(es)", svc->naddrs);

@@ -1,0 +1,201 @@
+# Shared by every tests/*.bats file: a temp dir, a config written from a
+# template, free loopback ports, the daemon in the foreground with a bounded
+# readiness poll, and a teardown that stops every process the test started
+# and fails the test if one outlives it or the log shows a sanitizer report.
+
+ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+PREFORKD="$ROOT/preforkd"
+PFCLIENT="$ROOT/build/pfclient"
+
+# Seconds any single wait may take before the test fails.
+WAIT_LIMIT=${WAIT_LIMIT:-10}
+
+common_setup() {
+	T="$(mktemp -d "${BATS_TMPDIR:-/tmp}/preforkd.XXXXXX")"
+	CONF="$T/preforkd.conf"
+	LOG="$T/preforkd.log"
+	PIDFILE="$T/preforkd.pid"
+	DPID=""
+	PORT="$(free_port)"
+}
+
+common_teardown() {
+	local leftovers="" name
+	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$LOG" ]; then
+		echo "--- preforkd log ---" >&2
+		tail -n 40 "$LOG" >&2
+	fi
+	for name in ${CLIENTS:-}; do
+		close_client "$name"
+	done
+	stop_daemon
+	# Workers die with their master; any that did not is a bug.
+	for pid in $(spawned_pids); do
+		if ! is_gone "$pid"; then
+			leftovers="$leftovers $pid"
+			kill -KILL "$pid" 2>/dev/null || true
+		fi
+	done
+	if [ -n "$leftovers" ]; then
+		echo "processes left running:$leftovers" >&2
+		return 1
+	fi
+	if [ -f "$LOG" ] && grep -E "Sanitizer|runtime error:" "$LOG" >&2; then
+		return 1
+	fi
+	rm -rf "$T"
+}
+
+free_port() {
+	"$PFCLIENT" -f
+}
+
+# write_config SERVICE_BODY [GLOBALS]: one service "svc" on 127.0.0.1:$PORT.
+write_config() {
+	local body="$1" globals="${2:-}"
+	cat >"$CONF" <<CONF
+log_level = "debug"
+shutdown_timeout = 5
+$globals
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	$body
+}
+CONF
+}
+
+# Poll until a command succeeds; fail after WAIT_LIMIT seconds, or at once
+# when the daemon we started has exited.
+wait_until() {
+	local deadline=$((SECONDS + WAIT_LIMIT))
+	until "$@"; do
+		if [ -n "$DPID" ] && ! kill -0 "$DPID" 2>/dev/null; then
+			echo "preforkd exited while waiting for: $*" >&2
+			cat "$LOG" >&2 || true
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$deadline" ]; then
+			echo "timed out waiting for: $*" >&2
+			return 1
+		fi
+		sleep 0.05
+	done
+}
+
+log_has() {
+	grep -qE -- "$1" "$LOG" 2>/dev/null
+}
+
+log_count() {
+	grep -cE -- "$1" "$LOG" 2>/dev/null || true
+}
+
+wait_log() {
+	wait_until log_has "$1"
+}
+
+# Start preforkd in the foreground with $CONF; wait until it says started.
+start_daemon() {
+	"$PREFORKD" -f -c "$CONF" -p "$PIDFILE" "$@" >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+}
+
+# Stop the daemon: TERM, then KILL after a deadline.  Safe to call twice.
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	kill -TERM "$DPID" 2>/dev/null || true
+	local deadline=$((SECONDS + 5))
+	while kill -0 "$DPID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
+		sleep 0.05
+	done
+	kill -KILL "$DPID" 2>/dev/null || true
+	wait "$DPID" 2>/dev/null || true
+	DPID=""
+}
+
+# Every worker pid the log says was spawned.
+spawned_pids() {
+	sed -nE 's/.*spawned worker ([0-9]+) .*/\1/p' "$LOG" 2>/dev/null
+}
+
+# Live workers of the master $DPID for a service: "preforkd: worker NAME".
+worker_pids() {
+	local name="${1:-svc}" pid
+	for pid in $(pgrep -P "$DPID"); do
+		if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = \
+		    "preforkd: worker $name " ] ||
+		    grep -qx "preforkd: worker $name" "/proc/$pid/cmdline" \
+		    2>/dev/null; then
+			echo "$pid"
+		fi
+	done
+}
+
+worker_count() {
+	worker_pids "${1:-svc}" | wc -l
+}
+
+# has_workers N [SERVICE]: for wait_until, which needs a command to re-run.
+has_workers() {
+	[ "$(worker_count "${2:-svc}")" -eq "$1" ]
+}
+
+# A process that has exited; a zombie whose new parent has not reaped it
+# yet (the master was killed) counts as gone.
+is_gone() {
+	local state
+	state=$(sed -E 's/^.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 0
+	[ -z "$state" ] || [ "$state" = Z ]
+}
+
+# Send stdin to the service, print what comes back (half-close at EOF).
+talk() {
+	"$PFCLIENT" -t "${TALK_TIMEOUT:-5}" "${HOST:-127.0.0.1}" "${2:-$PORT}"
+}
+
+# open_client NAME: a client that stays connected; write with send_line
+# NAME TEXT, read replies from $T/NAME.out, finish with close_client NAME.
+open_client() {
+	local name="$1"
+	mkfifo "$T/$name.in"
+	"$PFCLIENT" -t 30 "${HOST:-127.0.0.1}" "${2:-$PORT}" \
+	    <"$T/$name.in" >"$T/$name.out" 2>&1 3>&- &
+	eval "CLIENT_PID_$name=$!"
+	CLIENTS="${CLIENTS:-} $name"
+	# Hold the fifo open for writing on a descriptor of its own.
+	exec {fd}>"$T/$name.in"
+	eval "CLIENT_FD_$name=$fd"
+}
+
+send_line() {
+	local fdvar="CLIENT_FD_$1"
+	printf '%s\n' "$2" >&"${!fdvar}"
+}
+
+# Wait until the client's output contains a fixed string.
+client_saw() {
+	grep -qF -- "$2" "$T/$1.out" 2>/dev/null
+}
+
+close_client() {
+	local fdvar="CLIENT_FD_$1" pidvar="CLIENT_PID_$1"
+	local fd="${!fdvar:-}" pid="${!pidvar:-}"
+	if [ -n "$fd" ]; then
+		exec {fd}>&-
+		eval "CLIENT_FD_$1="
+	fi
+	if [ -n "$pid" ]; then
+		wait_until_gone "$pid" || kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+		eval "CLIENT_PID_$1="
+	fi
+}
+
+wait_until_gone() {
+	local deadline=$((SECONDS + 5))
+	while ! is_gone "$1"; do
+		[ "$SECONDS" -ge "$deadline" ] && return 1
+		sleep 0.05
+	done
+}

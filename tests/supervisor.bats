@@ -1,0 +1,190 @@
+#!/usr/bin/env bats
+# The master as a supervisor: pools, respawn, back-off, stopping, dying.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+# The worker of $DPID that holds a client connection: it has one socket
+# more than its idle siblings.
+busy_worker() {
+	local pid best="" most=-1 n
+	for pid in $(worker_pids "${1:-svc}"); do
+		n=$(find "/proc/$pid/fd" -lname 'socket:*' 2>/dev/null | wc -l)
+		if [ "$n" -gt "$most" ]; then
+			most=$n
+			best=$pid
+		fi
+	done
+	echo "$best"
+}
+
+# "23:42:40.123" as milliseconds since midnight.
+to_ms() {
+	local h m s ms
+	IFS=:. read -r h m s ms <<<"$1"
+	echo $(((10#$h * 3600 + 10#$m * 60 + 10#$s) * 1000 + 10#$ms))
+}
+
+# The time of the first log line matching a pattern, in ms.
+log_ms() {
+	to_ms "$(grep -E -- "$1" "$LOG" | head -n 1 | cut -d' ' -f2)"
+}
+
+@test "each service gets its own pool of the configured size" {
+	local port2
+	port2=$(free_port)
+	cat >"$CONF" <<CONF
+service one {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 3
+}
+service two {
+	listen = {"127.0.0.1:$port2"}
+	protocol = "prefix"
+	workers = 2
+}
+CONF
+	start_daemon
+	wait_until has_workers 3 one
+	wait_until has_workers 2 two
+	[ "$(pgrep -P "$DPID" | wc -l)" -eq 5 ]
+	run talk "" "$port2" <<<"x"
+	[ "$output" = "You sent me: x" ]
+}
+
+@test "a SIGKILLed worker is replaced within 1 s while other clients carry on" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_daemon
+	wait_until has_workers 2
+	open_client a
+	send_line a "before"
+	wait_until client_saw a "before"
+	local busy idle
+	busy=$(busy_worker)
+	idle=$(worker_pids | grep -vx "$busy")
+	kill -KILL "$idle"
+	wait_log "worker $idle \(service svc\) killed by signal KILL"
+	wait_until has_workers 2
+	local died spawned
+	died=$(log_ms "worker $idle \(service svc\) killed")
+	spawned=$(grep -E "spawned worker" "$LOG" | tail -n 1 | cut -d' ' -f2)
+	spawned=$(to_ms "$spawned")
+	echo "replaced after $((spawned - died)) ms"
+	[ $((spawned - died)) -lt 1000 ]
+	# The client of the other worker never noticed.
+	send_line a "after"
+	wait_until client_saw a "after"
+	[ "$(worker_pids | grep -cx "$busy")" -eq 1 ]
+}
+
+@test "workers that die right after start are respawned with back-off" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	start_daemon
+	local i pid
+	for i in 1 2 3 4; do
+		wait_until has_workers 1
+		pid=$(worker_pids)
+		kill -KILL "$pid"
+		wait_log "worker $pid \(service svc\) killed"
+	done
+	wait_log "worker died [0-9.]+s after start \(4 in a row\); next spawn in 0\.8s"
+	log_has "\(1 in a row\); next spawn in 0\.1s"
+	log_has "\(2 in a row\); next spawn in 0\.2s"
+	log_has "\(3 in a row\); next spawn in 0\.4s"
+	# And it still comes back.
+	wait_until has_workers 1
+	run talk <<<"back"
+	[ "$output" = "back" ]
+}
+
+@test "SIGKILL of the master: workers exit within 1 s and the port is free" {
+	write_config 'protocol = "echo"
+	workers = 3'
+	start_daemon
+	wait_until has_workers 3
+	local workers
+	workers=$(worker_pids)
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null || true
+	DPID=""
+	local pid
+	for pid in $workers; do
+		WAIT_LIMIT=1 wait_until is_gone "$pid"
+	done
+	run "$PFCLIENT" -b 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+}
+
+@test "SIGTERM stops at once: clients are cut off, pidfile removed" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	[ -f "$PIDFILE" ]
+	kill -TERM "$DPID"
+	wait_log "master: notice: stopped"
+	wait_until_gone "$DPID"
+	wait "$DPID" && status=0 || status=$?
+	DPID=""
+	[ "$status" -eq 0 ]
+	[ ! -e "$PIDFILE" ]
+	log_has "received TERM: stopping now"
+	log_has "access service=svc .*end=shutdown"
+	wait_until_gone "$CLIENT_PID_a"
+}
+
+@test "SIGQUIT lets a client finish, refuses new ones, then stops" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_daemon
+	open_client a
+	send_line a "one"
+	wait_until client_saw a "one"
+	kill -QUIT "$DPID"
+	wait_log "received QUIT: graceful stop"
+	# No worker listens any more: the port can be taken.
+	wait_until "$PFCLIENT" -b 127.0.0.1 "$PORT"
+	# The client in progress is still served...
+	send_line a "two"
+	wait_until client_saw a "two"
+	kill -0 "$DPID"
+	# ...and when it leaves, the master stops.
+	close_client a
+	wait_log "master: notice: stopped"
+	wait_until_gone "$DPID"
+	log_has "access service=svc .* in=8 out=8 .*end=closed"
+	[ ! -e "$PIDFILE" ]
+}
+
+@test "SIGQUIT gives up on clients after shutdown_timeout" {
+	write_config 'protocol = "echo"' 'shutdown_timeout = 1'
+	# write_config sets shutdown_timeout = 5 first; the last one wins.
+	start_daemon
+	open_client a
+	send_line a "stay"
+	wait_until client_saw a "stay"
+	kill -QUIT "$DPID"
+	wait_log "still running after its deadline: sending TERM"
+	wait_log "access service=svc .*end=shutdown"
+	wait_log "master: notice: stopped"
+	wait_until_gone "$CLIENT_PID_a"
+}
+
+@test "SIGTERM during a graceful stop makes it fast" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	open_client a
+	send_line a "x"
+	wait_until client_saw a "x"
+	kill -QUIT "$DPID"
+	wait_log "graceful stop"
+	kill -TERM "$DPID"
+	wait_log "received TERM: stopping now"
+	wait_log "master: notice: stopped"
+}

@@ -1,0 +1,69 @@
+/* addr_parse, addr_format, addr_equal, addr_conflict. */
+#include <string.h>
+
+#include "addr.h"
+#include "unit.h"
+
+static bool
+parses_to(const char *spec, const char *formatted)
+{
+	char err[128], buf[ADDR_STRLEN];
+	struct addr a;
+
+	if (addr_parse(spec, &a, err, sizeof(err)) != 0)
+		return false;
+	addr_format((struct sockaddr *)&a.ss, buf, sizeof(buf));
+	return strcmp(buf, formatted) == 0;
+}
+
+static bool
+rejected_with(const char *spec, const char *reason)
+{
+	char err[128] = "";
+	struct addr a;
+
+	return addr_parse(spec, &a, err, sizeof(err)) == -1 &&
+	    strstr(err, reason) != NULL;
+}
+
+static bool
+conflict(const char *x, const char *y)
+{
+	char err[128];
+	struct addr a, b;
+
+	addr_parse(x, &a, err, sizeof(err));
+	addr_parse(y, &b, err, sizeof(err));
+	return addr_conflict(&a, &b);
+}
+
+void
+test_addr(void)
+{
+	CHECK(parses_to("127.0.0.1:7777", "127.0.0.1:7777"), "IPv4 address");
+	CHECK(parses_to("[::1]:7777", "[::1]:7777"), "IPv6 address");
+	CHECK(parses_to("*:80", "0.0.0.0:80"), "* is the IPv4 wildcard");
+	CHECK(parses_to("8080", "0.0.0.0:8080"), "a bare port is *:port");
+	CHECK(parses_to("[::]:1", "[::]:1"), "IPv6 wildcard");
+	CHECK(parses_to("10.1.2.3:65535", "10.1.2.3:65535"), "highest port");
+	CHECK(rejected_with("127.0.0.1:0", "1 to 65535"), "port 0");
+	CHECK(rejected_with("127.0.0.1:65536", "1 to 65535"), "port 65536");
+	CHECK(rejected_with("127.0.0.1:12ab", "1 to 65535"), "port with junk");
+	CHECK(rejected_with("127.0.0.1:", "missing port"), "no port");
+	CHECK(rejected_with("localhost:80", "not a numeric IPv4"),
+	    "names are not resolved");
+	CHECK(rejected_with("300.1.1.1:80", "not a numeric IPv4"),
+	    "IPv4 octet out of range");
+	CHECK(rejected_with("::1:80", "[host]:port"), "IPv6 without brackets");
+	CHECK(rejected_with("[::1]80", "[IPv6]:port"), "IPv6 without colon");
+	CHECK(rejected_with("[]:80", "not an IPv6"), "empty IPv6 host");
+	CHECK(rejected_with("[fe80::zz]:80", "not a numeric IPv6"),
+	    "bad IPv6 host");
+	CHECK(rejected_with("", "empty"), "empty address");
+	CHECK(conflict("127.0.0.1:80", "127.0.0.1:80"), "same address clashes");
+	CHECK(conflict("*:80", "127.0.0.1:80"), "wildcard clashes with IPv4");
+	CHECK(!conflict("*:80", "[::1]:80"), "families do not clash");
+	CHECK(!conflict("127.0.0.1:80", "127.0.0.2:80"), "hosts differ");
+	CHECK(!conflict("127.0.0.1:80", "127.0.0.1:81"), "ports differ");
+	CHECK(conflict("[::]:80", "[::1]:80"), "IPv6 wildcard clashes");
+}
