@@ -25,6 +25,8 @@ int log_open(const char *target, enum log_level level);
 void log_plain(const char *prefix);
 /* Also copy every line to stderr (start-up, before the terminal is let go). */
 void log_tee_stderr(int on);
+/* Change the level, keeping the target. */
+void log_set_level(enum log_level level);
 /* Reopen a log file (after rotation); -1 with errno set on failure. */
 int log_reopen(void);
 /* Close the log target (a worker about to exit, the master at the end). */

@@ -88,6 +88,12 @@ log_open(const char *where, enum log_level level)
 	return 0;
 }
 
+void
+log_set_level(enum log_level level)
+{
+	max_level = level;
+}
+
 int
 log_reopen(void)
 {

@@ -358,11 +358,11 @@ quit_all(int signo, long long now)
 static void
 reload_log(const struct config *next)
 {
-	if (m.foreground)
+	/* In the foreground the log stays on stderr; only its level moves. */
+	if (m.foreground || strcmp(next->log, m.conf->log) == 0) {
+		log_set_level((enum log_level)next->log_level);
 		return;
-	if (strcmp(next->log, m.conf->log) == 0 &&
-	    next->log_level == m.conf->log_level)
-		return;
+	}
 	if (log_open(next->log, (enum log_level)next->log_level) == -1)
 		log_warn("reload: log %s (keeping the current log)", next->log);
 	else if (m.ids.uid != 0)
