@@ -22,17 +22,20 @@ LDFLAGS   ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
 LIBS       = -lconfuse
 
-B          = build
+B         ?= build
+BIN       ?= preforkd
+SANITIZE   = -fsanitize=address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
 SRCS       = $(wildcard src/*.c)
 OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: all run test unit deps deps-test install uninstall clean lint format
+.PHONY: all run test sanitize deps deps-test install uninstall clean lint format
 
-all: deps preforkd
+all: deps $(BIN)
 
-preforkd: $(OBJS)
+$(BIN): $(OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(B)/%.o: src/%.c $(wildcard include/*.h) | $(B)
@@ -50,8 +53,14 @@ $(B)/pfclient: tests/helper/pfclient.c | $(B)
 run: all
 	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
 
-test: deps deps-test preforkd $(B)/unit $(B)/pfclient
-	tests/run
+test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
+	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
+	    UNIT_BIN=$(B)/unit tests/run
+
+# The whole suite again with AddressSanitizer and UBSan in every process.
+sanitize:
+	$(MAKE) B=build/san BIN=build/san/preforkd \
+	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
 
 # Missing build or test tools: install them when root, else say how.
 deps:

@@ -4,8 +4,8 @@
 # and fails the test if one outlives it or the log shows a sanitizer report.
 
 ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-PREFORKD="$ROOT/preforkd"
-PFCLIENT="$ROOT/build/pfclient"
+PREFORKD="${PREFORKD_BIN:-$ROOT/preforkd}"
+PFCLIENT="${PFCLIENT_BIN:-$ROOT/build/pfclient}"
 
 # Seconds any single wait may take before the test fails.
 WAIT_LIMIT=${WAIT_LIMIT:-10}

@@ -168,6 +168,9 @@ many(int n, const char *host, const char *port)
 			}
 	}
 	printf("served %d of %d\n", served, n);
+	for (int i = 0; i < n; i++)
+		close(p[i].fd < 0 ? -p[i].fd - 1 : p[i].fd);
+	free(p);
 	return served == n ? 0 : 4;
 }
 
