@@ -31,18 +31,26 @@ OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: all run test sanitize deps deps-test install uninstall clean lint format
+.PHONY: FORCE all run test sanitize deps deps-test install uninstall clean lint format
 
 all: deps $(BIN)
 
 $(BIN): $(OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(B)/%.o: src/%.c $(wildcard include/*.h) | $(B)
+$(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B)
 	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)
+
+# Rebuild when the flags change, e.g. `make install PREFIX=/usr` after a
+# plain `make`: the default config path is compiled in.
+$(B)/flags: FORCE | $(B)
+	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
+	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
+
+FORCE:
 
 $(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LIBS)
@@ -71,7 +79,7 @@ deps-test:
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd
-	install -m 755 preforkd $(DESTDIR)$(SBINDIR)/preforkd
+	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd
 	install -m 644 man/preforkd.8 $(DESTDIR)$(MANDIR)/man8/preforkd.8
 	install -m 644 man/preforkd.conf.5 $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
 	install -m 644 etc/preforkd.conf \

@@ -56,7 +56,7 @@ static void
 setup_signals(void)
 {
 	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
-	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE, SIGUSR2 };
+	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE };
 	struct sigaction sa;
 	sigset_t blocked;
 

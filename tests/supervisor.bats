@@ -188,3 +188,37 @@ CONF
 	wait_log "received TERM: stopping now"
 	wait_log "master: notice: stopped"
 }
+
+@test "started as root with user set, workers drop privileges; the master does not" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	write_config 'protocol = "echo"
+	workers = 2' "user = \"nobody\""
+	start_daemon
+	wait_until has_workers 2
+	local pid uid
+	for pid in $(worker_pids); do
+		uid=$(awk '/^Uid:/ { print $2 $3 $4 $5 }' "/proc/$pid/status")
+		[ "$uid" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ]
+	done
+	[ "$(awk '/^Uid:/ { print $2 }' "/proc/$DPID/status")" -eq 0 ]
+	run talk <<<"as nobody"
+	[ "$output" = "as nobody" ]
+	# Killed workers come back unprivileged too.
+	kill -KILL "$(worker_pids | head -n 1)"
+	wait_until has_workers 2
+	for pid in $(worker_pids); do
+		[ "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" -eq "$(id -u nobody)" ]
+	done
+}
+
+@test "an unknown user stops the start with exit status 3" {
+	write_config 'protocol = "echo"' 'user = "no-such-user-pf"'
+	if [ "$(id -u)" -ne 0 ]; then
+		skip "the user is only looked up when started as root"
+	fi
+	run "$PREFORKD" -f -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'user "no-such-user-pf": no such user'* ]]
+	[ ! -e "$PIDFILE" ]
+}
