@@ -31,7 +31,7 @@ OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: FORCE all run test sanitize deps deps-test install uninstall clean lint format
+.PHONY: FORCE all run test sanitize bench deps deps-test install uninstall clean lint format
 
 all: deps $(BIN)
 
@@ -64,6 +64,13 @@ run: all
 test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
 	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
 	    UNIT_BIN=$(B)/unit tests/run
+
+# Figures, not a test: preforkd against a fork-per-client echo server.
+bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho
+	tests/bench/run
+
+$(B)/loadgen $(B)/forkecho: $(B)/%: tests/bench/%.c | $(B)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
 sanitize:

@@ -34,6 +34,7 @@ struct conn {
 	enum conn_end end;		/* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
+	unsigned full_reads;		/* reads in a row that filled the buffer */
 
 	char *chunk;			/* buffer_size bytes for conn_recv */
 	size_t chunk_size;

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,6 +60,8 @@ conn_reset(struct conn *conn)
 /* conn_linger reads for at most this long and this much. */
 #define LINGER_MS 2000
 #define LINGER_BYTES (1024 * 1024)
+/* Full reads in a row before conn_recv waits again regardless. */
+#define READS_WITHOUT_WAIT 32
 
 static long long
 now_ms(void)
@@ -118,20 +121,32 @@ is_transient(int err)
 static ssize_t
 recv_some(struct conn *conn, char *buf, size_t len)
 {
+	/*
+	 * A read that filled the buffer says more is probably waiting: read
+	 * again straight away, but wait (and so let signals in) at least
+	 * every READS_WITHOUT_WAIT reads, so a fast stop is never held up by
+	 * a client that keeps streaming.
+	 */
+	bool skip_wait = conn->full_reads > 0 &&
+	    conn->full_reads < READS_WITHOUT_WAIT;
+
 	for (;;) {
 		ssize_t n;
 
-		if (wait_ready(conn, POLLIN) == -1)
+		if (!skip_wait && wait_ready(conn, POLLIN) == -1)
 			return -1;
 		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
 		if (n >= 0) {
 			conn->bytes_in += (unsigned long long)n;
+			conn->full_reads = (size_t)n == len ?
+			    (skip_wait ? conn->full_reads + 1 : 1) : 0;
 			return n;
 		}
 		if (!is_transient(errno)) {
 			conn->end = END_RESET;
 			return -1;
 		}
+		skip_wait = false;
 	}
 }
 
@@ -163,17 +178,22 @@ conn_send_all(struct conn *conn, const void *data, size_t len)
 {
 	const char *p = data;
 
+	/*
+	 * Try first, wait only when the socket buffer is full: there is
+	 * usually room, and the wait in conn_recv before every request has
+	 * already let pending signals in.
+	 */
 	while (len > 0) {
-		ssize_t n;
+		ssize_t n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 
-		if (wait_ready(conn, POLLOUT) == -1)
-			return -1;
-		n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 		if (n == -1) {
-			if (is_transient(errno))
-				continue;
-			conn->end = END_RESET;
-			return -1;
+			if (!is_transient(errno)) {
+				conn->end = END_RESET;
+				return -1;
+			}
+			if (wait_ready(conn, POLLOUT) == -1)
+				return -1;
+			continue;
 		}
 		p += n;
 		len -= (size_t)n;
