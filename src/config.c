@@ -67,8 +67,12 @@ static cfg_opt_t config_opts[] = {
 	CFG_END(),
 };
 
+#define FILE_MAX_BYTES (1024 * 1024)
+
 /* Errors found while loading; the parser's callbacks cannot return more. */
 static int error_count;
+/* The file being loaded: the parser sees only its text. */
+static const char *loading_path;
 
 /* "FILE:LINE: message" for every error libconfuse or a check reports. */
 static void
@@ -78,12 +82,10 @@ report_error(cfg_t *cfg, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	error_count++;
-	if (cfg != NULL && cfg->filename != NULL && cfg->line > 0)
-		log_errorx("%s:%d: %s", cfg->filename, cfg->line, msg);
-	else if (cfg != NULL && cfg->filename != NULL)
-		log_errorx("%s: %s", cfg->filename, msg);
+	if (cfg != NULL && cfg->line > 0)
+		log_errorx("%s:%d: %s", loading_path, cfg->line, msg);
 	else
-		log_errorx("%s", msg);
+		log_errorx("%s: %s", loading_path, msg);
 }
 
 static int
@@ -407,27 +409,111 @@ check_whole(cfg_t *cfg, const char *path)
 	return 0;
 }
 
+/*
+ * Blank out comments (#, // and C-style), keeping every newline and every
+ * quoted string.  libconfuse 3.3 miscounts lines after a comment (each one
+ * adds two) and rejects a comment inside a list, so the parser is only ever
+ * given text without comments.
+ */
+void
+config_strip_comments(char *text)
+{
+	enum { CODE, QUOTED, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
+	char quote = '"';
+
+	for (char *p = text; *p != '\0'; p++) {
+		switch (state) {
+		case CODE:
+			if (*p == '"' || *p == '\'') {
+				quote = *p;
+				state = QUOTED;
+			} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+				state = LINE_COMMENT;
+				*p = ' ';
+			} else if (p[0] == '/' && p[1] == '*') {
+				state = BLOCK_COMMENT;
+				*p++ = ' ';
+				*p = ' ';
+			}
+			break;
+		case QUOTED:
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == quote)
+				state = CODE;
+			break;
+		case LINE_COMMENT:
+			if (*p == '\n')
+				state = CODE;
+			else
+				*p = ' ';
+			break;
+		case BLOCK_COMMENT:
+			if (p[0] == '*' && p[1] == '/') {
+				*p++ = ' ';
+				*p = ' ';
+				state = CODE;
+			} else if (*p != '\n') {
+				*p = ' ';
+			}
+			break;
+		}
+	}
+}
+
+/* The whole file as a string, or NULL after logging why. */
+static char *
+read_file(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *text = NULL;
+	size_t len;
+
+	if (f == NULL) {
+		log_errorx("%s: cannot read: %s", path, strerror(errno));
+		return NULL;
+	}
+	if ((text = malloc(FILE_MAX_BYTES + 1)) == NULL) {
+		log_errorx("%s: out of memory", path);
+	} else if ((len = fread(text, 1, FILE_MAX_BYTES + 1, f)),
+	    ferror(f)) {
+		log_errorx("%s: cannot read: %s", path, strerror(errno));
+		free(text);
+		text = NULL;
+	} else if (len > FILE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
+		log_errorx("%s: not a config file (over %d bytes, or binary)",
+		    path, FILE_MAX_BYTES);
+		free(text);
+		text = NULL;
+	} else {
+		text[len] = '\0';
+	}
+	fclose(f);
+	return text;
+}
+
 struct config *
 config_load(const char *path)
 {
 	struct config *conf = NULL;
+	char *text;
 	cfg_t *cfg;
-	int rc;
 
+	if ((text = read_file(path)) == NULL)
+		return NULL;
 	if ((cfg = parser_new()) == NULL) {
 		log_errorx("%s: out of memory", path);
+		free(text);
 		return NULL;
 	}
+	config_strip_comments(text);
 	error_count = 0;
-	errno = 0;
-	rc = cfg_parse(cfg, path);
-	if (rc == CFG_FILE_ERROR)
-		log_errorx("%s: cannot read: %s", path,
-		    errno != 0 ? strerror(errno) : "unknown error");
-	else if (rc == CFG_SUCCESS && error_count == 0 &&
+	loading_path = path;
+	if (cfg_parse_buf(cfg, text) == CFG_SUCCESS && error_count == 0 &&
 	    check_whole(cfg, path) == 0)
 		conf = convert(cfg, path);
 	cfg_free(cfg);
+	free(text);
 	return conf;
 }
 

@@ -505,11 +505,12 @@ master_run(struct config *conf, struct listener_set *listeners,
 	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
 		fatal(1, "master");
 	sigemptyset(&none);
+	/* Let go of the terminal first: workers must not inherit it. */
+	if (!foreground)
+		daemon_ready();
 	spawn_missing(now_ms());
 	log_notice("started: %zu service(s), config %s", conf->nservices,
 	    conf->path);
-	if (!foreground)
-		daemon_ready();
 	while (!m.stopping || m.nworkers > 0) {
 		struct timespec ts;
 		long long now = now_ms();

@@ -126,6 +126,51 @@ test_rejections(void)
 	    "a missing file");
 }
 
+static bool
+stripped(const char *in, const char *want)
+{
+	char buf[256];
+
+	snprintf(buf, sizeof(buf), "%s", in);
+	config_strip_comments(buf);
+	return strcmp(buf, want) == 0;
+}
+
+static void
+test_strip_comments(void)
+{
+	CHECK(stripped("a = 1 # note\nb", "a = 1       \nb"),
+	    "hash comment blanked, newline kept");
+	CHECK(stripped("// x\n", "    \n"), "double-slash comment");
+	CHECK(stripped("a /* 1\n2 */ b", "a     \n     b"),
+	    "block comment keeps its newline");
+	CHECK(stripped("p = \"# // /* \\\" x\" # c",
+	    "p = \"# // /* \\\" x\"    "),
+	    "comment markers and escaped quotes inside a string stay");
+	CHECK(stripped("p = '#x' #y", "p = '#x'   "), "single-quoted string");
+	CHECK(stripped("a = 1 /* open", "a = 1        "),
+	    "an unterminated block comment runs to the end");
+}
+
+static void
+test_line_numbers(void)
+{
+	struct config *conf;
+
+	/* Comments must not shift line numbers: this loads, and its errors
+	 * are counted on the right line by the bats -t tests. */
+	conf = load("# one\n# two\n" SVC("protocol = \"echo\" # three"));
+	CHECK(conf != NULL, "comments anywhere, a comment after a value");
+	config_free(conf);
+	conf = load("service s {\nlisten = {\"127.0.0.1:1\", # first\n"
+	    "\"[::1]:1\"} // both\nprotocol = \"prefix\"\n"
+	    "prefix = \"# kept\"\n}\n");
+	CHECK(conf != NULL && conf->services[0].naddrs == 2 &&
+	    strcmp(conf->services[0].prefix, "# kept") == 0,
+	    "a comment inside a list; a # inside a string");
+	config_free(conf);
+}
+
 void
 test_config(void)
 {
@@ -141,6 +186,8 @@ test_config(void)
 	test_defaults();
 	test_values();
 	test_rejections();
+	test_strip_comments();
+	test_line_numbers();
 	log_close();
 	unlink(path);
 }
