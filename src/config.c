@@ -217,15 +217,15 @@ valid_service_name(const char *name)
 	return 1;
 }
 
-/* Does the address spec clash with one of an earlier service's? */
+/* The first of the first count addresses of sec that clashes with addr. */
 static const char *
-find_clash(cfg_t *earlier, const struct addr *addr)
+find_clash(cfg_t *sec, unsigned count, const struct addr *addr)
 {
 	char err[128];
 	struct addr other;
 
-	for (unsigned i = 0; i < cfg_size(earlier, "listen"); i++) {
-		const char *spec = cfg_getnstr(earlier, "listen", i);
+	for (unsigned i = 0; i < count; i++) {
+		const char *spec = cfg_getnstr(sec, "listen", i);
 		if (addr_parse(spec, &other, err, sizeof(err)) == 0 &&
 		    addr_conflict(addr, &other))
 			return spec;
@@ -233,10 +233,11 @@ find_clash(cfg_t *earlier, const struct addr *addr)
 	return NULL;
 }
 
+/* No address of sec, the newest service, may clash with one before it. */
 static int
 check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
 {
-	unsigned count = cfg_opt_size(opt);
+	unsigned nservices = cfg_opt_size(opt);
 	char err[128];
 	struct addr addr;
 
@@ -244,24 +245,17 @@ check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
 		const char *spec = cfg_getnstr(sec, "listen", i);
 		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
 			continue;	/* already reported */
-		for (unsigned j = 0; j + 1 < count; j++) {
-			cfg_t *earlier = cfg_opt_getnsec(opt, j);
-			const char *clash = find_clash(earlier, &addr);
+		for (unsigned j = 0; j < nservices; j++) {
+			cfg_t *other = cfg_opt_getnsec(opt, j);
+			/* Within sec itself, only the addresses before i. */
+			unsigned count = other == sec ? i :
+			    cfg_size(other, "listen");
+			const char *clash = find_clash(other, count, &addr);
 			if (clash != NULL) {
 				cfg_error(cfg, "service %s: listen \"%s\" "
 				    "clashes with \"%s\" of service %s",
 				    cfg_title(sec), spec, clash,
-				    cfg_title(earlier));
-				return -1;
-			}
-		}
-		for (unsigned j = 0; j < i; j++) {
-			struct addr mine;
-			if (addr_parse(cfg_getnstr(sec, "listen", j), &mine,
-			    err, sizeof(err)) == 0 &&
-			    addr_conflict(&addr, &mine)) {
-				cfg_error(cfg, "service %s: listen \"%s\" is "
-				    "listed twice", cfg_title(sec), spec);
+				    cfg_title(other));
 				return -1;
 			}
 		}
