@@ -14,6 +14,7 @@ command -v make >/dev/null 2>&1 || need make
 if [ "${1:-build}" = test ]; then
 	command -v bats >/dev/null 2>&1 || need bats
 	command -v mandoc >/dev/null 2>&1 || need mandoc
+	command -v pgrep >/dev/null 2>&1 || need procps
 fi
 [ -z "$missing" ] && exit 0
 
