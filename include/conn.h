@@ -2,7 +2,7 @@
 #ifndef PREFORKD_CONN_H
 #define PREFORKD_CONN_H
 
-#include <signal.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -28,9 +28,9 @@ struct conn {
 	int fd;
 	char peer[ADDR_STRLEN];		/* "host:port", for log lines */
 	int timeout_ms;			/* -1: wait for ever */
-	const sigset_t *waitmask;	/* signals let through while waiting */
-	volatile sig_atomic_t *stop;	/* set: give up at the next signal */
-	void (*interrupted)(void);	/* called when a signal ends a wait */
+	int signal_fd;			/* waited on too; -1: none */
+	void (*on_signal)(void);	/* called when signal_fd is readable */
+	const bool *stop;		/* set by on_signal: give up now */
 	enum conn_end end;		/* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;

@@ -14,6 +14,7 @@ struct listener {
 	int fd;
 	bool wanted;	/* named by the config being applied */
 	bool fresh;	/* bound by it, closed again if it fails */
+	int backlog;	/* what the config being applied asks for */
 };
 
 struct listener_set {
@@ -28,15 +29,18 @@ void listener_close(struct listener *l);
 /*
  * Make set hold a socket for every address of every service in conf:
  * keep the ones already there, bind the new ones.  Returns 0, or -1 after
- * logging, with nothing newly bound left open.  Sockets no longer wanted
- * stay open until listener_prune.
+ * logging, with nothing newly bound left open and nothing else changed.
+ * Until listener_commit, sockets no longer wanted stay open and kept ones
+ * keep their old backlog.
  */
 int listener_apply(struct listener_set *set, const struct config *conf);
-/* Close and drop the sockets the last listener_apply did not want. */
-void listener_prune(struct listener_set *set);
+/* Make the last listener_apply final: close and drop the sockets it did not
+ * want, give the kept ones their new backlog. */
+void listener_commit(struct listener_set *set);
 /* Close every socket in the set (a worker keeps only its own). */
 void listener_close_all(struct listener_set *set);
-/* The fd bound to addr, or -1. */
-int listener_fd(const struct listener_set *set, const struct addr *addr);
+/* Remove the socket bound to addr from the set and return it (the caller
+ * now owns it), or -1 if there is none. */
+int listener_take(struct listener_set *set, const struct addr *addr);
 
 #endif

@@ -40,6 +40,7 @@ int log_level_parse(const char *name);
 /* Name of a level, for messages. */
 const char *log_level_name(enum log_level level);
 
+/* Log at that level if the level is enabled; never fail, keep errno. */
 void log_debug(const char *fmt, ...) PRINTFLIKE(1, 2);
 void log_info(const char *fmt, ...) PRINTFLIKE(1, 2);
 void log_notice(const char *fmt, ...) PRINTFLIKE(1, 2);

@@ -36,6 +36,8 @@ const char *proto_end_name(enum conn_end end);
 enum conn_end proto_serve_lines(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *head, size_t headsize));
 
+/* The protocols' serve functions (proto_NAME.c): each serves one client to
+ * its end and says how it ended. */
 enum conn_end proto_echo_serve(struct conn *, const struct service *);
 enum conn_end proto_discard_serve(struct conn *, const struct service *);
 enum conn_end proto_prefix_serve(struct conn *, const struct service *);

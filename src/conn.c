@@ -1,9 +1,9 @@
 /*
  * Client I/O: the only file that calls recv() and send().  Every wait is a
- * ppoll() that lets the worker's signals through and carries the idle
- * timeout, so a worker never sleeps through "stop now" and a silent client
- * cannot hold it for ever.  EINTR, short writes and SIGPIPE are handled here
- * once.
+ * poll() on the client and on the worker's signalfd, with the idle timeout,
+ * so a worker never sleeps through "stop now" -- even while its client keeps
+ * the socket ready -- and a silent client cannot hold it for ever.  EINTR,
+ * short writes and SIGPIPE are handled here once.
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 
 int
@@ -24,6 +24,7 @@ conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
 	conn->fd = fd;
 	conn->timeout_ms = idle_timeout > 0 ? idle_timeout * 1000 : -1;
 	conn->end = END_CLOSED;
+	conn->signal_fd = -1;
 	conn->chunk_size = buffer_size;
 	conn->line_cap = max_line + 1;	/* room for the newline */
 	conn->chunk = malloc(conn->chunk_size);
@@ -63,49 +64,50 @@ conn_reset(struct conn *conn)
 /* Full reads in a row before conn_recv waits again regardless. */
 #define READS_WITHOUT_WAIT 32
 
-static long long
-now_ms(void)
+/* Let the worker see its signals; -1 with conn->end set if told to stop. */
+static int
+check_signals(struct conn *conn, const struct pollfd *sig)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (sig->revents == 0)
+		return 0;
+	conn->on_signal();
+	if (*conn->stop) {
+		conn->end = END_SHUTDOWN;
+		return -1;
+	}
+	return 0;
 }
 
 /* Wait until the socket is ready for events; -1 with conn->end set. */
 static int
 wait_ready(struct conn *conn, short events)
 {
-	long long deadline = now_ms() + conn->timeout_ms;
-	struct pollfd pfd = { .fd = conn->fd, .events = events };
+	long long deadline = clock_ms() + conn->timeout_ms;
+	struct pollfd pfd[2] = {
+		{ .fd = conn->fd, .events = events },
+		{ .fd = conn->signal_fd, .events = POLLIN },
+	};
 
 	for (;;) {
-		struct timespec ts, *tsp = NULL;
-		int n;
+		int timeout = -1, n;
 
 		if (conn->timeout_ms >= 0) {
-			long long left = deadline - now_ms();
-			if (left < 0)
-				left = 0;
-			ts.tv_sec = left / 1000;
-			ts.tv_nsec = (left % 1000) * 1000000;
-			tsp = &ts;
+			long long left = deadline - clock_ms();
+			timeout = left > 0 ? (int)left : 0;
 		}
-		n = ppoll(&pfd, 1, tsp, conn->waitmask);
-		if (n > 0)
-			return 0;	/* ready, or an error recv will see */
-		if (n == 0) {
-			conn->end = END_TIMEOUT;
-			return -1;
-		}
-		if (errno != EINTR) {
+		n = poll(pfd, 2, timeout);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
 			conn->end = END_ERROR;
 			return -1;
 		}
-		if (conn->interrupted != NULL)
-			conn->interrupted();
-		if (conn->stop != NULL && *conn->stop) {
-			conn->end = END_SHUTDOWN;
+		if (check_signals(conn, &pfd[1]) == -1)
+			return -1;
+		if (pfd[0].revents != 0)
+			return 0;	/* ready, or an error recv will see */
+		if (n == 0) {
+			conn->end = END_TIMEOUT;
 			return -1;
 		}
 	}
@@ -154,13 +156,17 @@ void
 conn_linger(struct conn *conn)
 {
 	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
-	long long deadline = now_ms() + LINGER_MS;
+	long long deadline = clock_ms() + LINGER_MS;
 	int saved_timeout = conn->timeout_ms;
 
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
-	while (conn->bytes_in < limit && now_ms() < deadline) {
-		conn->timeout_ms = (int)(deadline - now_ms());
+	while (conn->bytes_in < limit) {
+		/* Never 0 or less: to wait_ready a negative time is "for ever". */
+		long long left = deadline - clock_ms();
+		if (left <= 0)
+			break;
+		conn->timeout_ms = (int)left;
 		if (conn_recv(conn) <= 0)
 			break;
 	}

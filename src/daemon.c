@@ -232,8 +232,6 @@ daemon_drop_privileges(uid_t uid, gid_t gid)
 		    (long)uid, (long)gid);
 		return -1;
 	}
-	/* setuid() clears it, and workers must still die with the master. */
-	prctl(PR_SET_PDEATHSIG, SIGTERM);
 	return 0;
 }
 

@@ -90,11 +90,16 @@ find(const struct listener_set *set, const struct addr *addr)
 }
 
 int
-listener_fd(const struct listener_set *set, const struct addr *addr)
+listener_take(struct listener_set *set, const struct addr *addr)
 {
-	const struct listener *l = find(set, addr);
+	struct listener *l = find(set, addr);
+	int fd;
 
-	return l != NULL ? l->fd : -1;
+	if (l == NULL)
+		return -1;
+	fd = l->fd;
+	l->fd = -1;	/* listener_close_all and prune skip it now */
+	return fd;
 }
 
 /* Bind addr and add it to the set, marked new; -1 after logging. */
@@ -116,8 +121,21 @@ add(struct listener_set *set, const struct addr *addr, int backlog)
 	items[set->count].fd = fd;
 	items[set->count].wanted = true;
 	items[set->count].fresh = true;
+	items[set->count].backlog = backlog;
 	set->count++;
 	return 0;
+}
+
+/* Drop the entries whose socket is closed. */
+static void
+listener_commit_closed(struct listener_set *set)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].fd != -1)
+			set->items[kept++] = set->items[i];
+	set->count = kept;
 }
 
 /* Undo a half-applied config: close what it bound, forget what it wanted. */
@@ -130,7 +148,8 @@ roll_back(struct listener_set *set)
 		set->items[i].fresh = false;
 		set->items[i].wanted = true;
 	}
-	listener_prune(set);
+	/* Closed ones go; kept ones were not touched. */
+	listener_commit_closed(set);
 }
 
 int
@@ -145,9 +164,8 @@ listener_apply(struct listener_set *set, const struct config *conf)
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			struct listener *l = find(set, &svc->addrs[a]);
 			if (l != NULL) {
-				/* listen() again only updates the backlog. */
-				listen(l->fd, svc->backlog);
 				l->wanted = true;
+				l->backlog = svc->backlog;
 				continue;
 			}
 			if (add(set, &svc->addrs[a], svc->backlog) == -1) {
@@ -160,17 +178,16 @@ listener_apply(struct listener_set *set, const struct config *conf)
 }
 
 void
-listener_prune(struct listener_set *set)
+listener_commit(struct listener_set *set)
 {
-	size_t kept = 0;
-
 	for (size_t i = 0; i < set->count; i++) {
-		if (!set->items[i].wanted)
-			listener_close(&set->items[i]);
-		if (set->items[i].fd != -1)
-			set->items[kept++] = set->items[i];
+		struct listener *l = &set->items[i];
+		if (!l->wanted)
+			listener_close(l);
+		else if (!l->fresh)
+			listen(l->fd, l->backlog);	/* only updates it */
 	}
-	set->count = kept;
+	listener_commit_closed(set);
 }
 
 void

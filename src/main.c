@@ -173,6 +173,9 @@ open_log(const struct config *conf, bool foreground)
 		log_error("log %s", conf->log);
 		return -1;
 	}
+	if (strcmp(conf->log, "stderr") == 0)
+		log_warnx("log = \"stderr\" without -f: once detached, "
+		    "nothing more is logged (stderr is /dev/null)");
 	/* Until the terminal is let go, a person is watching it. */
 	log_tee_stderr(1);
 	return 0;
@@ -186,6 +189,11 @@ start(const struct options *opts, const char *config_path)
 	struct config *conf;
 	char *pidfile;
 
+	/*
+	 * Whatever else the caller left open (a pipe, a socket) would be held
+	 * by the master and every worker for as long as they run.
+	 */
+	close_range(STDERR_FILENO + 1, ~0U, 0);
 	if ((conf = config_load(config_path)) == NULL)
 		return EXIT_CONFIG;
 	pidfile = absolute(opts->pidfile != NULL ? opts->pidfile :

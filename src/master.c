@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
@@ -104,7 +105,15 @@ master_signal_by_name(const char *name)
 const char *
 master_signal_names(void)
 {
-	return "stop|quit|reload|reopen";
+	static char names[64];
+
+	if (names[0] == '\0')
+		for (size_t i = 0; i < NSIGNALS; i++)
+			if (signals[i].name != NULL)
+				snprintf(names + strlen(names),
+				    sizeof(names) - strlen(names), "%s%s",
+				    names[0] != '\0' ? "|" : "", signals[i].name);
+	return names;
 }
 
 void
@@ -134,15 +143,6 @@ take(enum action action)
 
 	requested[action] = 0;
 	return signo;
-}
-
-static long long
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *
@@ -259,6 +259,24 @@ spawn_missing(long long now)
 		    running_workers(svc) < want)
 			spawn(svc, now);
 	}
+}
+
+/*
+ * Retire the workers of older generations once every pool of the current
+ * one is complete: new workers first, so a listener is never left unserved,
+ * not even when a fork for the new generation failed.
+ */
+static void
+retire_old_generation(long long now)
+{
+	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+		if (!m.pools[svc].disabled && running_workers(svc) <
+		    (size_t)m.conf->services[svc].workers)
+			return;
+	for (size_t i = 0; i < m.nworkers; i++)
+		if (m.workers[i].generation < m.generation &&
+		    m.workers[i].stage == RUNNING)
+			retire(&m.workers[i], now);
 }
 
 static void
@@ -420,13 +438,9 @@ reload(int signo, long long now)
 	free(m.pools);
 	m.pools = pools;
 	m.generation++;
-	/* New workers first, so the listeners are never left unserved. */
 	spawn_missing(now);
-	for (size_t i = 0; i < m.nworkers; i++)
-		if (m.workers[i].generation < m.generation &&
-		    m.workers[i].stage == RUNNING)
-			retire(&m.workers[i], now);
-	listener_prune(m.listeners);
+	retire_old_generation(now);
+	listener_commit(m.listeners);
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
 	    m.generation, m.conf->nservices);
@@ -480,13 +494,13 @@ act_on_requests(void)
 	int signo;
 
 	if (take(ACT_REAP))
-		reap(now_ms());
+		reap(clock_ms());
 	if ((signo = take(ACT_STOP)) != 0)
-		stop_all(signo, now_ms());
+		stop_all(signo, clock_ms());
 	if ((signo = take(ACT_QUIT)) != 0)
-		quit_all(signo, now_ms());
+		quit_all(signo, clock_ms());
 	if ((signo = take(ACT_RELOAD)) != 0)
-		reload(signo, now_ms());
+		reload(signo, clock_ms());
 	if ((signo = take(ACT_REOPEN)) != 0)
 		reopen(signo);
 }
@@ -508,16 +522,17 @@ master_run(struct config *conf, struct listener_set *listeners,
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
 		daemon_ready();
-	spawn_missing(now_ms());
+	spawn_missing(clock_ms());
 	log_notice("started: %zu service(s), config %s", conf->nservices,
 	    conf->path);
 	while (!m.stopping || m.nworkers > 0) {
 		struct timespec ts;
-		long long now = now_ms();
+		long long now = clock_ms();
 
 		escalate_overdue(now);
 		spawn_missing(now);
-		if (ppoll(NULL, 0, sleep_time(&ts, now_ms()), &none) == -1 &&
+		retire_old_generation(now);
+		if (ppoll(NULL, 0, sleep_time(&ts, clock_ms()), &none) == -1 &&
 		    errno != EINTR)
 			log_warn("ppoll");
 		act_on_requests();

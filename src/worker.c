@@ -1,19 +1,26 @@
 /*
  * A worker: accept one client, serve it to the end, log one access line,
- * repeat.  Its signals stay blocked except while it waits (ppoll), so a
- * "stop" is never lost between checking the flag and going to sleep:
+ * repeat.  Its signals stay blocked and arrive through a signalfd that every
+ * wait watches too -- the accept wait here, the client waits in conn.c -- so
+ * a "stop" is seen at once, even while a client keeps its socket busy:
  *
- *   SIGQUIT  finish the current client, then exit (reload, graceful stop)
+ *   SIGQUIT  stop listening, finish the current client, then exit
+ *            (reload, graceful stop)
  *   SIGTERM  drop the client and exit now (fast stop, master gone)
  *   SIGUSR1  reopen the log file after the current client
+ *
+ * The listening sockets are shared by every worker of the service; epoll's
+ * EPOLLEXCLUSIVE wakes one idle worker per client instead of all of them.
  */
 #include <errno.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -28,30 +35,20 @@
 
 /* Back off this long when accept() fails for lack of resources. */
 #define ACCEPT_RETRY_MS 100
+/* The epoll tag of the signalfd; listeners are tagged by their index. */
+#define SIGNAL_TAG UINT32_MAX
 
-static volatile sig_atomic_t quit_requested;
-static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
+static bool quit_requested;
+static bool stop_requested;
+static bool reopen_requested;
 
-static sigset_t wait_mask;	/* what ppoll lets through: everything */
-static struct pollfd *listen_fds;	/* this service's listening sockets */
+static int signal_fd = -1;
+static int epoll_fd = -1;
+static int *listen_fds;		/* this service's listening sockets */
 static size_t nlisten;
 
-static void
-on_signal(int signo)
-{
-	int saved_errno = errno;
-
-	if (signo == SIGQUIT)
-		quit_requested = 1;
-	else if (signo == SIGTERM)
-		stop_requested = 1;
-	else if (signo == SIGUSR1)
-		reopen_requested = 1;
-	errno = saved_errno;
-}
-
-/* The master's handlers and mask are not ours: set up a worker's. */
+/* Block the worker's signals for good and open the signalfd they come to;
+ * the master's handlers are not ours. */
 static void
 setup_signals(void)
 {
@@ -63,20 +60,51 @@ setup_signals(void)
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sigemptyset(&blocked);
-	/* No SA_RESTART: a wait must return EINTR so the flag is seen. */
-	sa.sa_handler = on_signal;
+	sa.sa_handler = SIG_DFL;
 	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
 		sigaction(handled[i], &sa, NULL);
 		sigaddset(&blocked, handled[i]);
 	}
+	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		sigaction(ignored[i], &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
-	sigaction(SIGALRM, &sa, NULL);
 	sigprocmask(SIG_SETMASK, &blocked, NULL);
-	sigemptyset(&wait_mask);
+	signal_fd = signalfd(-1, &blocked, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (signal_fd == -1)
+		fatal(WORKER_EXIT_SICK, "signalfd");
+}
+
+/* Stop listening: new clients go to other workers, or are refused. */
+static void
+close_listeners(void)
+{
+	for (size_t i = 0; i < nlisten; i++) {
+		if (listen_fds[i] == -1)
+			continue;
+		/* Other processes share the socket: deregister before close. */
+		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fds[i], NULL);
+		close(listen_fds[i]);
+		listen_fds[i] = -1;
+	}
+}
+
+/* Read the pending signals into flags; conn.c calls it too. */
+static void
+take_signals(void)
+{
+	struct signalfd_siginfo si;
+
+	while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGQUIT)
+			quit_requested = true;
+		else if (si.ssi_signo == SIGTERM)
+			stop_requested = true;
+		else if (si.ssi_signo == SIGUSR1)
+			reopen_requested = true;
+	}
+	if (quit_requested || stop_requested)
+		close_listeners();
 }
 
 /* Die with the master, and make sure it has not died already. */
@@ -89,40 +117,31 @@ follow_master(pid_t master)
 		exit(WORKER_EXIT_OK);
 }
 
-/* Keep only this service's listening sockets; -1 if one is missing. */
-static int
-own_listeners(const struct service *svc, struct listener_set *all,
-    struct pollfd *pfds)
-{
-	for (size_t i = 0; i < svc->naddrs; i++) {
-		pfds[i].fd = listener_fd(all, &svc->addrs[i]);
-		pfds[i].events = POLLIN;
-		if (pfds[i].fd == -1)
-			return -1;
-		/* Take it out of the set so listener_close_all spares it. */
-		for (size_t j = 0; j < all->count; j++)
-			if (all->items[j].fd == pfds[i].fd)
-				all->items[j].fd = -1;
-	}
-	listener_close_all(all);
-	return 0;
-}
-
-/*
- * Told to quit while serving a client: stop listening at once, so that new
- * clients go to other workers or are refused, not queued for a worker that
- * will never accept them.
- */
+/* Take this service's listening sockets out of the set and close the rest;
+ * register ours and the signalfd with a new epoll instance. */
 static void
-close_listeners_if_quitting(void)
+own_listeners(const struct service *svc, struct listener_set *all)
 {
-	if (!quit_requested && !stop_requested)
-		return;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = SIGNAL_TAG };
+
+	if ((listen_fds = calloc(svc->naddrs, sizeof(*listen_fds))) == NULL)
+		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
+	nlisten = svc->naddrs;
 	for (size_t i = 0; i < nlisten; i++)
-		if (listen_fds[i].fd != -1) {
-			close(listen_fds[i].fd);
-			listen_fds[i].fd = -1;
-		}
+		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
+			log_bug("service %s: %s was not bound", svc->name,
+			    svc->listen[i]);
+	listener_close_all(all);
+	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+	if (epoll_fd == -1 ||
+	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) == -1)
+		fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
+	for (size_t i = 0; i < nlisten; i++) {
+		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
+		ev.data.u32 = (uint32_t)i;
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) == -1)
+			fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
+	}
 }
 
 static double
@@ -150,9 +169,9 @@ serve_client(const struct service *svc, int fd,
 		close(fd);
 		return;
 	}
-	conn.waitmask = &wait_mask;
+	conn.signal_fd = signal_fd;
+	conn.on_signal = take_signals;
 	conn.stop = &stop_requested;
-	conn.interrupted = close_listeners_if_quitting;
 	addr_format((const struct sockaddr *)peer, conn.peer,
 	    sizeof(conn.peer));
 	if (svc->banner != NULL &&
@@ -196,8 +215,8 @@ accept_one(const struct service *svc, int lfd)
 	case ENOMEM:
 		log_warn("service %s: accept", svc->name);
 		/* Let resources come back rather than spin on a ready fd. */
-		ppoll(NULL, 0, &(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L },
-		    &wait_mask);
+		nanosleep(&(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L },
+		    NULL);
 		return;
 	default:
 		fatal(WORKER_EXIT_SICK, "service %s: accept", svc->name);
@@ -213,19 +232,28 @@ reopen_log(void)
 }
 
 static void
-accept_loop(const struct service *svc, struct pollfd *pfds)
+accept_loop(const struct service *svc)
 {
+	struct epoll_event events[16];
+
 	while (!quit_requested && !stop_requested) {
 		int n;
 
 		if (reopen_requested)
 			reopen_log();
-		n = ppoll(pfds, svc->naddrs, NULL, &wait_mask);
+		n = epoll_wait(epoll_fd, events, 16, -1);
 		if (n == -1 && errno != EINTR)
-			fatal(WORKER_EXIT_SICK, "service %s: poll", svc->name);
-		for (size_t i = 0; n > 0 && i < svc->naddrs; i++)
-			if (pfds[i].revents != 0 && !stop_requested)
-				accept_one(svc, pfds[i].fd);
+			fatal(WORKER_EXIT_SICK, "service %s: epoll_wait",
+			    svc->name);
+		for (int i = 0; i < n; i++)
+			if (events[i].data.u32 == SIGNAL_TAG)
+				take_signals();
+		for (int i = 0; i < n && !quit_requested && !stop_requested;
+		    i++) {
+			uint32_t tag = events[i].data.u32;
+			if (tag != SIGNAL_TAG && listen_fds[tag] != -1)
+				accept_one(svc, listen_fds[tag]);
+		}
 	}
 }
 
@@ -246,22 +274,20 @@ worker_main(const struct config *conf, size_t index,
     pid_t master, unsigned generation)
 {
 	const struct service *svc = &conf->services[index];
-	struct pollfd *pfds = calloc(svc->naddrs, sizeof(*pfds));
 
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
 	daemon_pidfile_drop();
-	if (pfds == NULL)
-		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
-	if (own_listeners(svc, listeners, pfds) == -1)
-		log_bug("service %s: a listener was not bound", svc->name);
-	listen_fds = pfds;
-	nlisten = svc->naddrs;
-	if (ids->uid != 0 && daemon_drop_privileges(ids->uid, ids->gid) == -1)
-		exit(WORKER_EXIT_FATAL);
+	own_listeners(svc, listeners);
+	if (ids->uid != 0) {
+		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
+			exit(WORKER_EXIT_FATAL);
+		/* setuid() cleared the death signal: set it, and check, again. */
+		follow_master(master);
+	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
-	accept_loop(svc, pfds);
+	accept_loop(svc);
 	log_debug("exiting");
 	exit(WORKER_EXIT_OK);
 }

@@ -80,6 +80,11 @@ children_titled() {
 	done
 }
 
+# For wait_until: the detached master has N workers of service svc.
+detached_workers_are() {
+	[ "$(children_titled "$MASTER_PID" svc | wc -l)" -eq "$1" ]
+}
+
 USAGE_RE='^usage: preforkd \[-f\] \[-t\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\] \[-V\] \[-h\]$'
 
 # ---------------------------------------------------------------- options
@@ -353,6 +358,24 @@ CONF
 		[ "$(readlink "/proc/$pid/fd/1")" = /dev/null ]
 		[ "$(readlink "/proc/$pid/fd/2")" = /dev/null ]
 	done
+}
+
+@test "daemon mode holds no descriptor the caller left open" {
+	write_daemon_config 'protocol = "echo"
+	workers = 2'
+	local extra pid held=""
+	exec {extra}>"$T/extra"
+	start_detached
+	exec {extra}>&-
+	[ "$rc" -eq 0 ]
+	wait_until detached_workers_are 2
+	for pid in "$MASTER_PID" $(children_titled "$MASTER_PID" svc); do
+		if find "/proc/$pid/fd" -lname "$T/extra" | grep -q .; then
+			held="$held $pid"
+		fi
+	done
+	echo "holding $T/extra:$held"
+	[ -z "$held" ]
 }
 
 # ---------------------------------------------------------------------- -s

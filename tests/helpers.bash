@@ -28,6 +28,10 @@ common_teardown() {
 	for name in ${CLIENTS:-}; do
 		close_client "$name"
 	done
+	for pid in ${BACKGROUND:-}; do
+		kill -KILL "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	stop_daemon
 	# Workers die with their master; any that did not is a bug.
 	for pid in $(spawned_pids); do
@@ -190,6 +194,13 @@ close_client() {
 		wait "$pid" 2>/dev/null || true
 		eval "CLIENT_PID_$1="
 	fi
+}
+
+# stream_to PORT: a client that sends zeros as fast as it can, for at most
+# 15 s; stopped by teardown.
+stream_to() {
+	"$PFCLIENT" -t 15 127.0.0.1 "$1" </dev/zero >/dev/null 2>&1 3>&- &
+	BACKGROUND="${BACKGROUND:-} $!"
 }
 
 wait_until_gone() {

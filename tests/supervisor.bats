@@ -222,3 +222,89 @@ CONF
 	[[ "$output" == *'user "no-such-user-pf": no such user'* ]]
 	[ ! -e "$PIDFILE" ]
 }
+
+# Bytes a process has written so far (write() to its socket included).
+bytes_written() {
+	awk '/^wchar:/ { print $2 }' "/proc/$1/io"
+}
+
+@test "SIGTERM reaches a worker whose client never pauses" {
+	# One byte per read: the worker is slower than its client, so its
+	# socket is never drained and every wait finds it ready.
+	write_config 'protocol = "discard"
+	buffer_size = 1
+	workers = 1'
+	start_daemon
+	wait_until has_workers 1
+	local worker
+	worker=$(worker_pids)
+	stream_to "$PORT"
+	wait_until test_more_than 1000000 bytes_written "${BACKGROUND##* }"
+	kill -TERM "$DPID"
+	wait_log "access service=svc .*end=shutdown"
+	wait_log "master: notice: stopped"
+	! log_has "sending KILL"
+}
+
+@test "a worker whose client never pauses still dies with its master" {
+	# One byte per read: the worker is slower than its client, so its
+	# socket is never drained and every wait finds it ready.
+	write_config 'protocol = "discard"
+	buffer_size = 1
+	workers = 1'
+	start_daemon
+	wait_until has_workers 1
+	local worker
+	worker=$(worker_pids)
+	stream_to "$PORT"
+	wait_until test_more_than 1000000 bytes_written "${BACKGROUND##* }"
+	kill -KILL "$DPID"
+	wait "$DPID" 2>/dev/null || true
+	DPID=""
+	WAIT_LIMIT=1 wait_until is_gone "$worker"
+	run "$PFCLIENT" -b 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+}
+
+# test_more_than N CMD...: the number CMD prints is above N.
+test_more_than() {
+	local n=$1
+	shift
+	[ "$("$@")" -gt "$n" ]
+}
+
+@test "a worker told to quit with clients queued on two listeners exits cleanly" {
+	local port2
+	port2=$(free_port)
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT", "127.0.0.1:$port2"}
+	protocol = "echo"
+	workers = 1
+}
+CONF
+	start_daemon
+	wait_until has_workers 1
+	local worker
+	worker=$(worker_pids)
+	# Both listeners become ready while the worker cannot look.
+	kill -STOP "$worker"
+	open_client a "$PORT"
+	open_client b "$port2"
+	kill -CONT "$worker"
+	wait_until test_more_than 2 worker_sockets "$worker"
+	kill -QUIT "$worker"
+	send_line a "one"
+	send_line b "two"
+	close_client a
+	close_client b
+	wait_log "worker $worker \(service svc\) exited"
+	! log_has "Bad file descriptor"
+	! log_has "worker $worker \(service svc\) exited with status"
+}
+
+# Sockets a process holds open.
+worker_sockets() {
+	find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l
+}
