@@ -181,13 +181,44 @@ open_log(const struct config *conf, bool foreground)
 	return 0;
 }
 
+/* Everything that can fail before the master takes over, in order: log,
+ * pidfile, listeners, detach.  0, or -1 after logging, with all undone. */
+static int
+prepare(const struct options *opts, const struct config *conf,
+    struct worker_ids *ids, struct listener_set *listeners)
+{
+	char *pidfile = absolute(opts->pidfile != NULL ? opts->pidfile :
+	    conf->pidfile);
+	int rc = -1;
+
+	if (worker_ids(conf, ids) == -1 || open_log(conf, opts->foreground)
+	    == -1)
+		goto out;
+	if (ids->uid != 0 && log_chown(ids->uid, ids->gid) == -1) {
+		log_error("log %s: chown to uid %ld", conf->log, (long)ids->uid);
+		goto out;
+	}
+	if (daemon_pidfile_lock(pidfile) == -1)
+		goto out;
+	if (listener_apply(listeners, conf) == -1 ||
+	    (!opts->foreground && daemon_detach() == -1) ||
+	    daemon_pidfile_write(getpid()) == -1) {
+		listener_close_all(listeners);
+		daemon_pidfile_remove();
+		goto out;
+	}
+	rc = 0;
+out:
+	free(pidfile);
+	return rc;
+}
+
 static int
 start(const struct options *opts, const char *config_path)
 {
 	struct listener_set listeners = { NULL, 0 };
 	struct worker_ids ids;
 	struct config *conf;
-	char *pidfile;
 
 	/*
 	 * Whatever else the caller left open (a pipe, a socket) would be held
@@ -196,26 +227,12 @@ start(const struct options *opts, const char *config_path)
 	close_range(STDERR_FILENO + 1, ~0U, 0);
 	if ((conf = config_load(config_path)) == NULL)
 		return EXIT_CONFIG;
-	pidfile = absolute(opts->pidfile != NULL ? opts->pidfile :
-	    conf->pidfile);
 	master_signals_init();
-	if (worker_ids(conf, &ids) == -1 || open_log(conf, opts->foreground)
-	    == -1 || (ids.uid != 0 && log_chown(ids.uid, ids.gid) == -1) ||
-	    daemon_pidfile_lock(pidfile) == -1)
-		return EXIT_START;
-	if (listener_apply(&listeners, conf) == -1) {
-		daemon_pidfile_remove();
+	if (prepare(opts, conf, &ids, &listeners) == -1) {
+		config_free(conf);
+		log_close();
 		return EXIT_START;
 	}
-	if (!opts->foreground && daemon_detach() == -1) {
-		daemon_pidfile_remove();
-		return EXIT_START;
-	}
-	if (daemon_pidfile_write(getpid()) == -1) {
-		daemon_pidfile_remove();
-		return EXIT_START;
-	}
-	free(pidfile);
 	log_notice("preforkd %s starting", PREFORKD_VERSION);
 	return master_run(conf, &listeners, &ids, opts->foreground);
 }
