@@ -67,22 +67,10 @@ write_daemon_config() {
 	workers = 2}" "log = \"$LOG\""
 }
 
-# The live workers of a master: its children titled "preforkd: worker NAME".
-children_titled() {
-	local pid
-	for pid in $(pgrep -P "$1"); do
-		if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = \
-		    "preforkd: worker $2 " ] ||
-		    grep -qx "preforkd: worker $2" "/proc/$pid/cmdline" \
-		    2>/dev/null; then
-			echo "$pid"
-		fi
-	done
-}
 
 # For wait_until: the detached master has N workers of service svc.
 detached_workers_are() {
-	[ "$(children_titled "$MASTER_PID" svc | wc -l)" -eq "$1" ]
+	[ "$(worker_pids svc "$MASTER_PID" | wc -l)" -eq "$1" ]
 }
 
 USAGE_RE='^usage: preforkd \[-f\] \[-t\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\] \[-V\] \[-h\]$'
@@ -301,7 +289,7 @@ CONF
 	# workers.
 	run ! is_gone "$pid"
 	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ]
-	wait_until [ "$(children_titled "$pid" svc | wc -l)" -eq 2 ]
+	wait_until [ "$(worker_pids svc "$pid" | wc -l)" -eq 2 ]
 }
 
 @test "-s stop stops a daemon-mode master and removes the pidfile" {
@@ -354,7 +342,7 @@ CONF
 	[ "$output" = "quiet" ]
 	wait_log "access service=svc "
 	[ "$(stat -c %s "$T/daemon.out")" -eq "$before" ]
-	for pid in "$MASTER_PID" $(children_titled "$MASTER_PID" svc); do
+	for pid in "$MASTER_PID" $(worker_pids svc "$MASTER_PID"); do
 		[ "$(readlink "/proc/$pid/fd/1")" = /dev/null ]
 		[ "$(readlink "/proc/$pid/fd/2")" = /dev/null ]
 	done
@@ -369,7 +357,7 @@ CONF
 	exec {extra}>&-
 	[ "$rc" -eq 0 ]
 	wait_until detached_workers_are 2
-	for pid in "$MASTER_PID" $(children_titled "$MASTER_PID" svc); do
+	for pid in "$MASTER_PID" $(worker_pids svc "$MASTER_PID"); do
 		if find "/proc/$pid/fd" -lname "$T/extra" | grep -q .; then
 			held="$held $pid"
 		fi

@@ -123,13 +123,12 @@ spawned_pids() {
 	sed -nE 's/.*spawned worker ([0-9]+) .*/\1/p' "$LOG" 2>/dev/null
 }
 
-# Live workers of the master $DPID for a service: "preforkd: worker NAME".
+# Live workers of a master ($DPID unless given) for a service, by their
+# title "preforkd: worker NAME".
 worker_pids() {
-	local name="${1:-svc}" pid
-	for pid in $(pgrep -P "$DPID"); do
-		if [ "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" = \
-		    "preforkd: worker $name " ] ||
-		    grep -qx "preforkd: worker $name" "/proc/$pid/cmdline" \
+	local name="${1:-svc}" master="${2:-$DPID}" pid
+	for pid in $(pgrep -P "$master"); do
+		if grep -qx "preforkd: worker $name" "/proc/$pid/cmdline" \
 		    2>/dev/null; then
 			echo "$pid"
 		fi

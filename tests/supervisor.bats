@@ -228,18 +228,23 @@ bytes_written() {
 	awk '/^wchar:/ { print $2 }' "/proc/$1/io"
 }
 
-@test "SIGTERM reaches a worker whose client never pauses" {
-	# One byte per read: the worker is slower than its client, so its
-	# socket is never drained and every wait finds it ready.
+# One worker, busy with a client that never pauses: it reads one byte at a
+# time, slower than the client sends, so every wait finds its socket ready.
+# Sets worker.
+start_busy_worker() {
 	write_config 'protocol = "discard"
 	buffer_size = 1
 	workers = 1'
 	start_daemon
 	wait_until has_workers 1
-	local worker
 	worker=$(worker_pids)
 	stream_to "$PORT"
 	wait_until test_more_than 1000000 bytes_written "${BACKGROUND##* }"
+}
+
+@test "SIGTERM reaches a worker whose client never pauses" {
+	local worker
+	start_busy_worker
 	kill -TERM "$DPID"
 	wait_log "access service=svc .*end=shutdown"
 	wait_log "master: notice: stopped"
@@ -247,17 +252,8 @@ bytes_written() {
 }
 
 @test "a worker whose client never pauses still dies with its master" {
-	# One byte per read: the worker is slower than its client, so its
-	# socket is never drained and every wait finds it ready.
-	write_config 'protocol = "discard"
-	buffer_size = 1
-	workers = 1'
-	start_daemon
-	wait_until has_workers 1
 	local worker
-	worker=$(worker_pids)
-	stream_to "$PORT"
-	wait_until test_more_than 1000000 bytes_written "${BACKGROUND##* }"
+	start_busy_worker
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null || true
 	DPID=""
