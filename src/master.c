@@ -282,7 +282,8 @@ retire_old_generation(long long now)
 static void
 describe_exit(const struct worker *w, int status)
 {
-	if (WIFSIGNALED(status))
+	/* waitpid without WUNTRACED: a child either exited or was killed. */
+	if (!WIFEXITED(status))
 		log_notice("worker %ld (service %s) killed by signal %s",
 		    (long)w->pid, w->name, signame(WTERMSIG(status)));
 	else if (WEXITSTATUS(status) == WORKER_EXIT_OK)
