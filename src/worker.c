@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "daemon.h"
@@ -144,25 +145,14 @@ own_listeners(const struct service *svc, struct listener_set *all)
 	}
 }
 
-static double
-seconds_since(const struct timespec *start)
-{
-	struct timespec now;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (double)(now.tv_sec - start->tv_sec) +
-	    (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
 static void
 serve_client(const struct service *svc, int fd,
     const struct sockaddr_storage *peer)
 {
-	struct timespec start;
+	long long start = clock_ms();
 	enum conn_end end;
 	struct conn conn;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	if (conn_open(&conn, fd, svc->buffer_size, svc->max_line,
 	    svc->idle_timeout) == -1) {
 		log_warn("service %s: connection", svc->name);
@@ -186,7 +176,7 @@ serve_client(const struct service *svc, int fd,
 		conn_linger(&conn);
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
 	    "end=%s", svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
-	    seconds_since(&start), proto_end_name(end));
+	    (double)(clock_ms() - start) / 1000, proto_end_name(end));
 	conn_close(&conn);
 }
 
