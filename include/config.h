@@ -13,23 +13,23 @@ struct service {
 	char *name;
 	const struct protocol *protocol;
 	struct addr *addrs;
-	char **listen;		/* the addresses as written, for messages */
+	char **listen; /* the addresses as written, for messages */
 	size_t naddrs;
 	int workers;
 	int backlog;
 	size_t buffer_size;
-	char *banner;		/* NULL when there is none */
+	char *banner; /* NULL when there is none */
 	char *prefix;
 	char *time_format;
 	size_t max_line;
 	bool log_data;
-	int idle_timeout;	/* seconds; 0 = never */
+	int idle_timeout; /* seconds; 0 = never */
 };
 
 struct config {
 	char *path;
 	char *pidfile;
-	char *user;		/* NULL: do not drop privileges */
+	char *user; /* NULL: do not drop privileges */
 	char *group;
 	char *log;
 	int log_level;
@@ -47,7 +47,7 @@ void config_strip_comments(char *text);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
 /* The service named name, or NULL. */
-const struct service *config_service(const struct config *conf,
-    const char *name);
+const struct service *config_service(
+    const struct config *conf, const char *name);
 
 #endif

@@ -11,36 +11,36 @@
 
 /* What conn_line_find saw in a buffer. */
 enum line_scan {
-	LINE_FOUND,	/* a whole line, newline included */
-	LINE_MORE,	/* no newline yet, still within max_line */
-	LINE_TOO_LONG,	/* more than max_line bytes before any newline */
+	LINE_FOUND,    /* a whole line, newline included */
+	LINE_MORE,     /* no newline yet, still within max_line */
+	LINE_TOO_LONG, /* more than max_line bytes before any newline */
 };
 
 /* What conn_read_line returns. */
 enum line_read {
-	LINE_OK,	/* *line, *len hold the next line */
-	LINE_EOF,	/* the client closed and nothing is left */
-	LINE_OVERLONG,	/* a line longer than max_line */
-	LINE_FAILED,	/* see conn->end */
+	LINE_OK,       /* *line, *len hold the next line */
+	LINE_EOF,      /* the client closed and nothing is left */
+	LINE_OVERLONG, /* a line longer than max_line */
+	LINE_FAILED,   /* see conn->end */
 };
 
 struct conn {
 	int fd;
-	char peer[ADDR_STRLEN];		/* "host:port", for log lines */
-	int timeout_ms;			/* -1: wait for ever */
-	int signal_fd;			/* waited on too; -1: none */
-	void (*on_signal)(void);	/* called when signal_fd is readable */
-	const bool *stop;		/* set by on_signal: give up now */
-	enum conn_end end;		/* why the last call failed */
+	char peer[ADDR_STRLEN];  /* "host:port", for log lines */
+	int timeout_ms;          /* -1: wait for ever */
+	int signal_fd;           /* waited on too; -1: none */
+	void (*on_signal)(void); /* called when signal_fd is readable */
+	const bool *stop;        /* set by on_signal: give up now */
+	enum conn_end end;       /* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
-	unsigned full_reads;		/* reads in a row that filled the buffer */
+	unsigned full_reads; /* reads in a row that filled the buffer */
 
-	char *chunk;			/* buffer_size bytes for conn_recv */
+	char *chunk; /* buffer_size bytes for conn_recv */
 	size_t chunk_size;
-	char *line;			/* max_line + 1 bytes for lines */
+	char *line; /* max_line + 1 bytes for lines */
 	size_t line_cap;
-	size_t line_start, line_end;	/* unread bytes in line[] */
+	size_t line_start, line_end; /* unread bytes in line[] */
 };
 
 /* Set up conn for an accepted socket; -1 with errno set on no memory. */
@@ -61,10 +61,10 @@ ssize_t conn_recv(struct conn *conn);
 /* Send all len bytes or fail: 0, or -1 with conn->end set. */
 int conn_send_all(struct conn *conn, const void *data, size_t len);
 /* Read the next line (newline included; the last one may lack it). */
-enum line_read conn_read_line(struct conn *conn, const char **line,
-    size_t *len);
+enum line_read conn_read_line(
+    struct conn *conn, const char **line, size_t *len);
 /* Frame a line in buf: LINE_FOUND sets *linelen to include the newline. */
-enum line_scan conn_line_find(const char *buf, size_t len, size_t max_line,
-    size_t *linelen);
+enum line_scan conn_line_find(
+    const char *buf, size_t len, size_t max_line, size_t *linelen);
 
 #endif

@@ -26,8 +26,8 @@ int daemon_detach(void);
 void daemon_ready(void);
 
 /* Look up user and group; 0, or -1 after logging which name is unknown. */
-int daemon_lookup_ids(const char *user, const char *group, uid_t *uid,
-    gid_t *gid);
+int daemon_lookup_ids(
+    const char *user, const char *group, uid_t *uid, gid_t *gid);
 /* Switch to uid/gid for good; -1 after logging. */
 int daemon_drop_privileges(uid_t uid, gid_t gid);
 

@@ -12,9 +12,9 @@ struct config;
 struct listener {
 	struct addr addr;
 	int fd;
-	bool wanted;	/* named by the config being applied */
-	bool fresh;	/* bound by it, closed again if it fails */
-	int backlog;	/* what the config being applied asks for */
+	bool wanted; /* named by the config being applied */
+	bool fresh;  /* bound by it, closed again if it fails */
+	int backlog; /* what the config being applied asks for */
 };
 
 struct listener_set {

@@ -9,12 +9,12 @@ struct service;
 
 /* How a connection ended, for the access log. */
 enum conn_end {
-	END_CLOSED,	/* the client closed its side */
-	END_RESET,	/* the connection was reset or broke */
-	END_TIMEOUT,	/* idle_timeout passed without a byte */
-	END_OVERLONG,	/* a line longer than max_line */
-	END_SHUTDOWN,	/* the worker was told to stop at once */
-	END_ERROR,	/* a local failure */
+	END_CLOSED,   /* the client closed its side */
+	END_RESET,    /* the connection was reset or broke */
+	END_TIMEOUT,  /* idle_timeout passed without a byte */
+	END_OVERLONG, /* a line longer than max_line */
+	END_SHUTDOWN, /* the worker was told to stop at once */
+	END_ERROR,    /* a local failure */
 };
 
 struct protocol {

@@ -11,9 +11,9 @@ struct listener_set;
  * The worker exit-status contract, read by the master (see preforkd(8)).
  */
 enum worker_exit {
-	WORKER_EXIT_OK = 0,	/* told to stop, or its master is gone */
-	WORKER_EXIT_SICK = 1,	/* failed at run time: respawn, throttled */
-	WORKER_EXIT_FATAL = 2,	/* cannot work with this config: no respawn */
+	WORKER_EXIT_OK = 0,    /* told to stop, or its master is gone */
+	WORKER_EXIT_SICK = 1,  /* failed at run time: respawn, throttled */
+	WORKER_EXIT_FATAL = 2, /* cannot work with this config: no respawn */
 };
 
 /* Privileges a worker takes on after fork(); uid 0 means keep them. */
@@ -28,7 +28,7 @@ struct worker_ids {
  * to stop.  Never returns.
  */
 void worker_main(const struct config *conf, size_t svc,
-    struct listener_set *listeners, const struct worker_ids *ids,
-    pid_t master, unsigned generation) __attribute__((noreturn));
+    struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
+    unsigned generation) __attribute__((noreturn));
 
 #endif

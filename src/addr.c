@@ -55,8 +55,8 @@ parse_ipv6(const char *spec, struct addr *out, char *err, size_t errsize)
 	memcpy(host, spec + 1, hostlen);
 	host[hostlen] = '\0';
 	if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-		snprintf(err, errsize, "\"%s\" is not a numeric IPv6 address",
-		    host);
+		snprintf(
+		    err, errsize, "\"%s\" is not a numeric IPv6 address", host);
 		return -1;
 	}
 	sin6->sin6_family = AF_INET6;
@@ -80,7 +80,8 @@ parse_ipv4(const char *spec, struct addr *out, char *err, size_t errsize)
 		port = colon + 1;
 		hostlen = (size_t)(colon - spec);
 		if (hostlen >= sizeof(host)) {
-			snprintf(err, errsize, "not a numeric IPv4 address "
+			snprintf(err, errsize,
+			    "not a numeric IPv4 address "
 			    "(names are not resolved)");
 			return -1;
 		}
@@ -88,8 +89,10 @@ parse_ipv4(const char *spec, struct addr *out, char *err, size_t errsize)
 		host[hostlen] = '\0';
 		if (strcmp(host, "*") != 0 &&
 		    inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			snprintf(err, errsize, "\"%s\" is not a numeric IPv4 "
-			    "address (names are not resolved)", host);
+			snprintf(err, errsize,
+			    "\"%s\" is not a numeric IPv4 "
+			    "address (names are not resolved)",
+			    host);
 			return -1;
 		}
 	}
@@ -149,7 +152,7 @@ is_wildcard(const struct addr *a)
 		return IN6_IS_ADDR_UNSPECIFIED(
 		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
 	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
-	    htonl(INADDR_ANY);
+	       htonl(INADDR_ANY);
 }
 
 bool
@@ -162,7 +165,7 @@ addr_equal(const struct addr *a, const struct addr *b)
 		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
 		    &((const struct sockaddr_in6 *)&b->ss)->sin6_addr);
 	return ((const struct sockaddr_in *)&a->ss)->sin_addr.s_addr ==
-	    ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
+	       ((const struct sockaddr_in *)&b->ss)->sin_addr.s_addr;
 }
 
 bool

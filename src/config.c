@@ -95,7 +95,7 @@ check_int_range(cfg_t *cfg, cfg_opt_t *opt)
 	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
 
 	for (size_t i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]);
-	    i++) {
+	     i++) {
 		const struct int_range *r = &int_ranges[i];
 		if (strcmp(r->name, name) != 0)
 			continue;
@@ -152,8 +152,9 @@ check_path(cfg_t *cfg, cfg_opt_t *opt)
 		return 0;
 	if (path[0] != '/') {
 		cfg_error(cfg, "%s \"%s\" must be an absolute path%s", name,
-		    path, strcmp(name, "log") == 0 ?
-		    ", \"stderr\" or \"syslog\"" : "");
+		    path,
+		    strcmp(name, "log") == 0 ? ", \"stderr\" or \"syslog\""
+		                             : "");
 		return -1;
 	}
 	return 0;
@@ -165,8 +166,10 @@ check_log_level(cfg_t *cfg, cfg_opt_t *opt)
 	const char *level = last_string(opt);
 
 	if (log_level_parse(level) == -1) {
-		cfg_error(cfg, "unknown log_level \"%s\" (expected error, "
-		    "warning, notice, info or debug)", level);
+		cfg_error(cfg,
+		    "unknown log_level \"%s\" (expected error, "
+		    "warning, notice, info or debug)",
+		    level);
 		return -1;
 	}
 	return 0;
@@ -176,8 +179,8 @@ static int
 check_length(cfg_t *cfg, cfg_opt_t *opt)
 {
 	const char *name = cfg_opt_name(opt);
-	size_t max = strcmp(name, "banner") == 0 ? BANNER_MAX_LEN :
-	    PREFIX_MAX_LEN;
+	size_t max =
+	    strcmp(name, "banner") == 0 ? BANNER_MAX_LEN : PREFIX_MAX_LEN;
 
 	if (strlen(last_string(opt)) > max) {
 		cfg_error(cfg, "%s is longer than %zu bytes", name, max);
@@ -211,8 +214,8 @@ valid_service_name(const char *name)
 	if (len == 0 || len > NAME_MAX_LEN)
 		return 0;
 	for (; *name != '\0'; name++)
-		if (!isalnum((unsigned char)*name) && strchr("_.-", *name) ==
-		    NULL)
+		if (!isalnum((unsigned char)*name) &&
+		    strchr("_.-", *name) == NULL)
 			return 0;
 	return 1;
 }
@@ -244,15 +247,16 @@ check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
 	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
 		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
-			continue;	/* already reported */
+			continue; /* already reported */
 		for (unsigned j = 0; j < nservices; j++) {
 			cfg_t *other = cfg_opt_getnsec(opt, j);
 			/* Within sec itself, only the addresses before i. */
-			unsigned count = other == sec ? i :
-			    cfg_size(other, "listen");
+			unsigned count =
+			    other == sec ? i : cfg_size(other, "listen");
 			const char *clash = find_clash(other, count, &addr);
 			if (clash != NULL) {
-				cfg_error(cfg, "service %s: listen \"%s\" "
+				cfg_error(cfg,
+				    "service %s: listen \"%s\" "
 				    "clashes with \"%s\" of service %s",
 				    cfg_title(sec), spec, clash,
 				    cfg_title(other));
@@ -271,8 +275,10 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	const char *name = cfg_title(sec);
 
 	if (!valid_service_name(name)) {
-		cfg_error(cfg, "service name \"%s\" must be 1 to %d letters, "
-		    "digits, '_', '.' or '-'", name, NAME_MAX_LEN);
+		cfg_error(cfg,
+		    "service name \"%s\" must be 1 to %d letters, "
+		    "digits, '_', '.' or '-'",
+		    name, NAME_MAX_LEN);
 		return -1;
 	}
 	if (cfg_size(sec, "listen") == 0) {
@@ -377,7 +383,7 @@ convert(cfg_t *cfg, const char *path)
 		failed = 1;
 	for (size_t i = 0; !failed && i < conf->nservices; i++)
 		if (convert_service(cfg_getnsec(cfg, "service", (unsigned)i),
-		    &conf->services[i]) == -1)
+		        &conf->services[i]) == -1)
 			failed = 1;
 	if (failed) {
 		log_errorx("%s: out of memory", path);
@@ -395,8 +401,8 @@ check_whole(cfg_t *cfg, const char *path)
 		log_errorx("%s: no service defined", path);
 		return -1;
 	}
-	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") ==
-	    NULL) {
+	if (cfg_getstr(cfg, "group") != NULL &&
+	    cfg_getstr(cfg, "user") == NULL) {
 		log_errorx("%s: group is set but user is not", path);
 		return -1;
 	}
@@ -469,8 +475,7 @@ read_file(const char *path)
 	}
 	if ((text = malloc(FILE_MAX_BYTES + 1)) == NULL) {
 		log_errorx("%s: out of memory", path);
-	} else if ((len = fread(text, 1, FILE_MAX_BYTES + 1, f)),
-	    ferror(f)) {
+	} else if ((len = fread(text, 1, FILE_MAX_BYTES + 1, f)), ferror(f)) {
 		log_errorx("%s: cannot read: %s", path, strerror(errno));
 		free(text);
 		text = NULL;

@@ -26,7 +26,7 @@ conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
 	conn->end = END_CLOSED;
 	conn->signal_fd = -1;
 	conn->chunk_size = buffer_size;
-	conn->line_cap = max_line + 1;	/* room for the newline */
+	conn->line_cap = max_line + 1; /* room for the newline */
 	conn->chunk = malloc(conn->chunk_size);
 	conn->line = malloc(conn->line_cap);
 	if (conn->chunk == NULL || conn->line == NULL) {
@@ -105,7 +105,7 @@ wait_ready(struct conn *conn, short events)
 		if (check_signals(conn, &pfd[1]) == -1)
 			return -1;
 		if (pfd[0].revents != 0)
-			return 0;	/* ready, or an error recv will see */
+			return 0; /* ready, or an error recv will see */
 		if (n == 0) {
 			conn->end = END_TIMEOUT;
 			return -1;
@@ -129,8 +129,8 @@ recv_some(struct conn *conn, char *buf, size_t len)
 	 * every READS_WITHOUT_WAIT reads, so a fast stop is never held up by
 	 * a client that keeps streaming.
 	 */
-	bool skip_wait = conn->full_reads > 0 &&
-	    conn->full_reads < READS_WITHOUT_WAIT;
+	bool skip_wait =
+	    conn->full_reads > 0 && conn->full_reads < READS_WITHOUT_WAIT;
 
 	for (;;) {
 		ssize_t n;
@@ -140,8 +140,10 @@ recv_some(struct conn *conn, char *buf, size_t len)
 		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
 		if (n >= 0) {
 			conn->bytes_in += (unsigned long long)n;
-			conn->full_reads = (size_t)n == len ?
-			    (skip_wait ? conn->full_reads + 1 : 1) : 0;
+			conn->full_reads =
+			    (size_t)n == len
+			        ? (skip_wait ? conn->full_reads + 1 : 1)
+			        : 0;
 			return n;
 		}
 		if (!is_transient(errno)) {
@@ -162,7 +164,8 @@ conn_linger(struct conn *conn)
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
 	while (conn->bytes_in < limit) {
-		/* Never 0 or less: to wait_ready a negative time is "for ever". */
+		/* Never 0 or less: to wait_ready a negative time is "for ever".
+		 */
 		long long left = deadline - clock_ms();
 		if (left <= 0)
 			break;

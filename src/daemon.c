@@ -21,8 +21,8 @@
 
 static int pidfile_fd = -1;
 static char *pidfile_path;
-static int ready_fd = -1;	/* the waiting parent's pipe */
-static char *title_area;	/* argv's memory, reused for the title */
+static int ready_fd = -1; /* the waiting parent's pipe */
+static char *title_area;  /* argv's memory, reused for the title */
 static size_t title_size;
 
 /* The pid written in an open pidfile, or -1. */
@@ -57,7 +57,8 @@ daemon_pidfile_lock(const char *path)
 		pid_t other = read_pid(fd);
 		if (errno == EWOULDBLOCK && other > 0)
 			log_errorx("pidfile %s is locked: preforkd is already "
-			    "running as pid %ld", path, (long)other);
+			           "running as pid %ld",
+			    path, (long)other);
 		else
 			log_error("pidfile %s: lock", path);
 		close(fd);
@@ -119,8 +120,8 @@ daemon_pidfile_read(const char *path)
 	pid = read_pid(fd);
 	/* A lock we can take means nobody holds it: the file is stale. */
 	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
-		log_errorx("pidfile %s is stale: preforkd is not running",
-		    path);
+		log_errorx(
+		    "pidfile %s is stale: preforkd is not running", path);
 		pid = -1;
 	} else if (pid == -1) {
 		log_errorx("pidfile %s does not hold a pid", path);
@@ -130,8 +131,7 @@ daemon_pidfile_read(const char *path)
 }
 
 /* The parent: wait for the child's "ready" byte, or for it to die. */
-static void __attribute__((noreturn))
-wait_for_child(pid_t child, int fd)
+static void __attribute__((noreturn)) wait_for_child(pid_t child, int fd)
 {
 	char byte;
 	ssize_t n;
@@ -182,7 +182,7 @@ daemon_ready(void)
 
 	if (ready_fd != -1) {
 		ssize_t n = write(ready_fd, "", 1);
-		(void)n;	/* a parent that is gone needs no answer */
+		(void)n; /* a parent that is gone needs no answer */
 		close(ready_fd);
 		ready_fd = -1;
 	}
@@ -197,8 +197,7 @@ daemon_ready(void)
 }
 
 int
-daemon_lookup_ids(const char *user, const char *group, uid_t *uid,
-    gid_t *gid)
+daemon_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -242,8 +241,8 @@ daemon_title_init(int argc, char **argv)
 	if (argc == 0)
 		return;
 	title_area = argv[0];
-	title_size = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) -
-	    argv[0]) + 1;
+	title_size =
+	    (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]) + 1;
 }
 
 void

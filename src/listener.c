@@ -98,7 +98,7 @@ listener_take(struct listener_set *set, const struct addr *addr)
 	if (l == NULL)
 		return -1;
 	fd = l->fd;
-	l->fd = -1;	/* listener_close_all and prune skip it now */
+	l->fd = -1; /* listener_close_all and prune skip it now */
 	return fd;
 }
 
@@ -185,7 +185,7 @@ listener_commit(struct listener_set *set)
 		if (!l->wanted)
 			listener_close(l);
 		else if (!l->fresh)
-			listen(l->fd, l->backlog);	/* only updates it */
+			listen(l->fd, l->backlog); /* only updates it */
 	}
 	listener_commit_closed(set);
 }

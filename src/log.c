@@ -53,8 +53,8 @@ log_init(void)
 static int
 open_file(const char *path)
 {
-	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-	    0640);
+	return open(
+	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 }
 
 int
@@ -158,7 +158,7 @@ int
 log_level_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
-	    i++)
+	     i++)
 		if (strcmp(name, level_names[i]) == 0)
 			return (int)i;
 	return -1;
@@ -199,8 +199,9 @@ format_header(char *buf, size_t size, enum log_level level)
 	clock_gettime(CLOCK_REALTIME, &now);
 	localtime_r(&now.tv_sec, &tm);
 	n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-	m = snprintf(buf + n, size - n, ".%03ld preforkd[%ld] %s: %s: ",
-	    now.tv_nsec / 1000000, (long)getpid(), role, level_names[level]);
+	m = snprintf(buf + n, size - n,
+	    ".%03ld preforkd[%ld] %s: %s: ", now.tv_nsec / 1000000,
+	    (long)getpid(), role, level_names[level]);
 	return n + (m > 0 ? (size_t)m : 0);
 }
 
@@ -235,20 +236,20 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		syslog(syslog_priorities[level], "%s: %.*s", role,
 		    (int)(len - head - 1), line + head);
 	else
-		write_line(target == TARGET_FILE ? file_fd : STDERR_FILENO,
-		    line, len);
+		write_line(
+		    target == TARGET_FILE ? file_fd : STDERR_FILENO, line, len);
 	if (tee_stderr && target != TARGET_STDERR)
 		write_line(STDERR_FILENO, line, len);
 	errno = saved_errno;
 }
 
-#define LOG_FUNCTION(name, level, with_errno)                                 \
-	void name(const char *fmt, ...)                                       \
-	{                                                                     \
-		va_list ap;                                                   \
-		va_start(ap, fmt);                                            \
-		vlog(level, with_errno, fmt, ap);                             \
-		va_end(ap);                                                   \
+#define LOG_FUNCTION(name, level, with_errno)                                  \
+	void name(const char *fmt, ...)                                        \
+	{                                                                      \
+		va_list ap;                                                    \
+		va_start(ap, fmt);                                             \
+		vlog(level, with_errno, fmt, ap);                              \
+		va_end(ap);                                                    \
 	}
 
 LOG_FUNCTION(log_debug, LOG_LEVEL_DEBUG, 0)
@@ -306,11 +307,26 @@ log_escape(const void *data, size_t len, char *out, size_t outsize)
 		size_t n = 0;
 
 		switch (p[i]) {
-		case '\\': esc[n++] = '\\'; esc[n++] = '\\'; break;
-		case '"': esc[n++] = '\\'; esc[n++] = '"'; break;
-		case '\n': esc[n++] = '\\'; esc[n++] = 'n'; break;
-		case '\r': esc[n++] = '\\'; esc[n++] = 'r'; break;
-		case '\t': esc[n++] = '\\'; esc[n++] = 't'; break;
+		case '\\':
+			esc[n++] = '\\';
+			esc[n++] = '\\';
+			break;
+		case '"':
+			esc[n++] = '\\';
+			esc[n++] = '"';
+			break;
+		case '\n':
+			esc[n++] = '\\';
+			esc[n++] = 'n';
+			break;
+		case '\r':
+			esc[n++] = '\\';
+			esc[n++] = 'r';
+			break;
+		case '\t':
+			esc[n++] = '\\';
+			esc[n++] = 't';
+			break;
 		default:
 			if (p[i] >= 0x20 && p[i] < 0x7f) {
 				esc[n++] = (char)p[i];

@@ -29,10 +29,10 @@
 /* Exit statuses, listed in preforkd(8). */
 enum {
 	EXIT_OK = 0,
-	EXIT_CONFIG = 1,	/* the config file is missing or invalid */
-	EXIT_USAGE = 2,		/* bad command line */
-	EXIT_START = 3,		/* could not start: pidfile, bind, user, log */
-	EXIT_SIGNAL = 4,	/* -s: no running master to signal */
+	EXIT_CONFIG = 1, /* the config file is missing or invalid */
+	EXIT_USAGE = 2,  /* bad command line */
+	EXIT_START = 3,  /* could not start: pidfile, bind, user, log */
+	EXIT_SIGNAL = 4, /* -s: no running master to signal */
 };
 
 struct options {
@@ -46,8 +46,10 @@ struct options {
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: preforkd [-f] [-t] [-c file] [-p pidfile] "
-	    "[-s %s] [-V] [-h]\n", master_signal_names());
+	fprintf(out,
+	    "usage: preforkd [-f] [-t] [-c file] [-p pidfile] "
+	    "[-s %s] [-V] [-h]\n",
+	    master_signal_names());
 }
 
 static void
@@ -58,11 +60,21 @@ parse_options(int argc, char **argv, struct options *opts)
 	opts->config = CONFIG_DEFAULT;
 	while ((ch = getopt(argc, argv, "c:fhp:s:tV")) != -1) {
 		switch (ch) {
-		case 'c': opts->config = optarg; break;
-		case 'f': opts->foreground = true; break;
-		case 'p': opts->pidfile = optarg; break;
-		case 's': opts->signal = optarg; break;
-		case 't': opts->test = true; break;
+		case 'c':
+			opts->config = optarg;
+			break;
+		case 'f':
+			opts->foreground = true;
+			break;
+		case 'p':
+			opts->pidfile = optarg;
+			break;
+		case 's':
+			opts->signal = optarg;
+			break;
+		case 't':
+			opts->test = true;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
@@ -156,12 +168,10 @@ worker_ids(const struct config *conf, struct worker_ids *ids)
 	if (conf->user == NULL)
 		return 0;
 	if (getuid() != 0) {
-		log_notice("not started as root: ignoring user %s",
-		    conf->user);
+		log_notice("not started as root: ignoring user %s", conf->user);
 		return 0;
 	}
-	return daemon_lookup_ids(conf->user, conf->group, &ids->uid,
-	    &ids->gid);
+	return daemon_lookup_ids(conf->user, conf->group, &ids->uid, &ids->gid);
 }
 
 static int
@@ -175,7 +185,7 @@ open_log(const struct config *conf, bool foreground)
 	}
 	if (strcmp(conf->log, "stderr") == 0)
 		log_warnx("log = \"stderr\" without -f: once detached, "
-		    "nothing more is logged (stderr is /dev/null)");
+		          "nothing more is logged (stderr is /dev/null)");
 	/* Until the terminal is let go, a person is watching it. */
 	log_tee_stderr(1);
 	return 0;
@@ -187,15 +197,16 @@ static int
 prepare(const struct options *opts, const struct config *conf,
     struct worker_ids *ids, struct listener_set *listeners)
 {
-	char *pidfile = absolute(opts->pidfile != NULL ? opts->pidfile :
-	    conf->pidfile);
+	char *pidfile =
+	    absolute(opts->pidfile != NULL ? opts->pidfile : conf->pidfile);
 	int rc = -1;
 
-	if (worker_ids(conf, ids) == -1 || open_log(conf, opts->foreground)
-	    == -1)
+	if (worker_ids(conf, ids) == -1 ||
+	    open_log(conf, opts->foreground) == -1)
 		goto out;
 	if (ids->uid != 0 && log_chown(ids->uid, ids->gid) == -1) {
-		log_error("log %s: chown to uid %ld", conf->log, (long)ids->uid);
+		log_error(
+		    "log %s: chown to uid %ld", conf->log, (long)ids->uid);
 		goto out;
 	}
 	if (daemon_pidfile_lock(pidfile) == -1)

@@ -23,18 +23,18 @@
 #include "log.h"
 #include "master.h"
 
-#define LIVED_LONG_MS 1000	/* a worker that dies sooner is crashing */
+#define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
 #define FORK_RETRY_MS 1000
-#define TERM_GRACE_MS 3000	/* SIGTERM, then this long until SIGKILL */
+#define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
 
 enum action { ACT_REAP, ACT_STOP, ACT_QUIT, ACT_RELOAD, ACT_REOPEN, ACT_N };
 
 /* One table drives the handlers, -s NAME and the names in log lines. */
 static const struct {
 	int signo;
-	const char *name;	/* for -s; NULL: not sent that way */
+	const char *name; /* for -s; NULL: not sent that way */
 	enum action action;
 } signals[] = {
 	{ SIGCHLD, NULL, ACT_REAP },
@@ -54,19 +54,19 @@ enum stage { RUNNING, QUITTING, TERMINATING, KILLED };
 
 struct worker {
 	pid_t pid;
-	size_t service;		/* index in the config of its generation */
-	char name[40];		/* the service's name, for log lines */
+	size_t service; /* index in the config of its generation */
+	char name[40];  /* the service's name, for log lines */
 	unsigned generation;
-	long long started;	/* ms, monotonic */
+	long long started; /* ms, monotonic */
 	enum stage stage;
-	long long deadline;	/* ms; escalate then (not when RUNNING) */
+	long long deadline; /* ms; escalate then (not when RUNNING) */
 };
 
 /* Spawning state of one service of the current generation. */
 struct pool {
-	int quick_deaths;	/* workers in a row that died young */
-	long long next_spawn;	/* ms; no spawning before */
-	bool disabled;		/* a worker said WORKER_EXIT_FATAL */
+	int quick_deaths;     /* workers in a row that died young */
+	long long next_spawn; /* ms; no spawning before */
+	bool disabled;        /* a worker said WORKER_EXIT_FATAL */
 };
 
 static struct {
@@ -96,8 +96,8 @@ int
 master_signal_by_name(const char *name)
 {
 	for (size_t i = 0; i < NSIGNALS; i++)
-		if (signals[i].name != NULL && strcmp(signals[i].name, name) ==
-		    0)
+		if (signals[i].name != NULL &&
+		    strcmp(signals[i].name, name) == 0)
 			return signals[i].signo;
 	return 0;
 }
@@ -112,7 +112,8 @@ master_signal_names(void)
 			if (signals[i].name != NULL)
 				snprintf(names + strlen(names),
 				    sizeof(names) - strlen(names), "%s%s",
-				    names[0] != '\0' ? "|" : "", signals[i].name);
+				    names[0] != '\0' ? "|" : "",
+				    signals[i].name);
 	return names;
 }
 
@@ -187,7 +188,8 @@ escalate_overdue(long long now)
 		    now < w->deadline)
 			continue;
 		log_warnx("worker %ld (service %s) still running after its "
-		    "deadline: sending %s", (long)w->pid, w->name,
+		          "deadline: sending %s",
+		    (long)w->pid, w->name,
 		    w->stage == QUITTING ? "TERM" : "KILL");
 		if (w->stage == QUITTING) {
 			terminate(w, now);
@@ -233,8 +235,8 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	if (pid == 0)
-		worker_main(m.conf, svc, m.listeners, &m.ids, master,
-		    m.generation);
+		worker_main(
+		    m.conf, svc, m.listeners, &m.ids, master, m.generation);
 	w = &m.workers[m.nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -243,8 +245,8 @@ spawn(size_t svc, long long now)
 	w->generation = m.generation;
 	w->started = now;
 	w->stage = RUNNING;
-	log_info("spawned worker %ld for service %s (generation %u)",
-	    (long)pid, s->name, m.generation);
+	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
+	    s->name, m.generation);
 }
 
 static void
@@ -256,7 +258,7 @@ spawn_missing(long long now)
 		struct pool *p = &m.pools[svc];
 		size_t want = (size_t)m.conf->services[svc].workers;
 		while (!p->disabled && now >= p->next_spawn &&
-		    running_workers(svc) < want)
+		       running_workers(svc) < want)
 			spawn(svc, now);
 	}
 }
@@ -270,8 +272,9 @@ static void
 retire_old_generation(long long now)
 {
 	for (size_t svc = 0; svc < m.conf->nservices; svc++)
-		if (!m.pools[svc].disabled && running_workers(svc) <
-		    (size_t)m.conf->services[svc].workers)
+		if (!m.pools[svc].disabled &&
+		    running_workers(svc) <
+		        (size_t)m.conf->services[svc].workers)
 			return;
 	for (size_t i = 0; i < m.nworkers; i++)
 		if (m.workers[i].generation < m.generation &&
@@ -287,8 +290,8 @@ describe_exit(const struct worker *w, int status)
 		log_notice("worker %ld (service %s) killed by signal %s",
 		    (long)w->pid, w->name, signame(WTERMSIG(status)));
 	else if (WEXITSTATUS(status) == WORKER_EXIT_OK)
-		log_info("worker %ld (service %s) exited", (long)w->pid,
-		    w->name);
+		log_info(
+		    "worker %ld (service %s) exited", (long)w->pid, w->name);
 	else
 		log_notice("worker %ld (service %s) exited with status %d",
 		    (long)w->pid, w->name, WEXITSTATUS(status));
@@ -299,14 +302,16 @@ static void
 plan_respawn(const struct worker *w, int status, long long now)
 {
 	struct pool *p = &m.pools[w->service];
-	bool sick = WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SICK;
+	bool sick =
+	    WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SICK;
 	long long lived = now - w->started;
 	long long delay;
 
 	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL) {
 		p->disabled = true;
 		log_errorx("service %s: worker cannot run with this "
-		    "configuration; not respawning until reload", w->name);
+		           "configuration; not respawning until reload",
+		    w->name);
 		return;
 	}
 	if (!sick && lived >= LIVED_LONG_MS) {
@@ -322,8 +327,9 @@ plan_respawn(const struct worker *w, int status, long long now)
 	if (now + delay > p->next_spawn)
 		p->next_spawn = now + delay;
 	log_warnx("service %s: worker died %.3fs after start (%d in a row); "
-	    "next spawn in %.1fs", w->name, (double)lived / 1000,
-	    p->quick_deaths, (double)delay / 1000);
+	          "next spawn in %.1fs",
+	    w->name, (double)lived / 1000, p->quick_deaths,
+	    (double)delay / 1000);
 }
 
 static void
@@ -337,7 +343,7 @@ reap(long long now)
 		for (i = 0; i < m.nworkers && m.workers[i].pid != pid; i++)
 			;
 		if (i == m.nworkers)
-			continue;	/* not ours: nothing to do */
+			continue; /* not ours: nothing to do */
 		struct worker w = m.workers[i];
 		m.workers[i] = m.workers[--m.nworkers];
 		describe_exit(&w, status);
@@ -365,7 +371,8 @@ quit_all(int signo, long long now)
 	if (m.stopping)
 		return;
 	log_notice("received %s: graceful stop, waiting up to %ds for "
-	    "clients", signame(signo), m.conf->shutdown_timeout);
+	           "clients",
+	    signame(signo), m.conf->shutdown_timeout);
 	m.stopping = true;
 	listener_close_all(m.listeners);
 	for (size_t i = 0; i < m.nworkers; i++)
@@ -401,8 +408,7 @@ reload_ids(const struct config *next, struct worker_ids *ids)
 		ids->gid = 0;
 		return 0;
 	}
-	return daemon_lookup_ids(next->user, next->group, &ids->uid,
-	    &ids->gid);
+	return daemon_lookup_ids(next->user, next->group, &ids->uid, &ids->gid);
 }
 
 static void
@@ -419,15 +425,15 @@ reload(int signo, long long now)
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
-		log_errorx("reload failed: still running generation %u",
-		    m.generation);
+		log_errorx(
+		    "reload failed: still running generation %u", m.generation);
 		return;
 	}
 	if (listener_apply(m.listeners, next) == -1) {
 		free(pools);
 		config_free(next);
-		log_errorx("reload failed: still running generation %u",
-		    m.generation);
+		log_errorx(
+		    "reload failed: still running generation %u", m.generation);
 		return;
 	}
 	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
@@ -477,7 +483,7 @@ sleep_time(struct timespec *ts, long long now)
 		const struct pool *p = &m.pools[svc];
 		if (!p->disabled &&
 		    running_workers(svc) <
-		    (size_t)m.conf->services[svc].workers &&
+		        (size_t)m.conf->services[svc].workers &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
 	}
@@ -524,8 +530,8 @@ master_run(struct config *conf, struct listener_set *listeners,
 	if (!foreground)
 		daemon_ready();
 	spawn_missing(clock_ms());
-	log_notice("started: %zu service(s), config %s", conf->nservices,
-	    conf->path);
+	log_notice(
+	    "started: %zu service(s), config %s", conf->nservices, conf->path);
 	while (!m.stopping || m.nworkers > 0) {
 		struct timespec ts;
 		long long now = clock_ms();

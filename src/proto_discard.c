@@ -17,8 +17,8 @@ log_chunk(const struct conn *conn, const struct service *svc, size_t len)
 
 	while (done < len) {
 		size_t piece = len - done < PIECE ? len - done : PIECE;
-		size_t used = log_escape(conn->chunk + done, piece, text,
-		    sizeof(text));
+		size_t used =
+		    log_escape(conn->chunk + done, piece, text, sizeof(text));
 		log_info("data service=%s client=%s len=%zu \"%s\"", svc->name,
 		    conn->peer, used, text);
 		done += used;
@@ -36,8 +36,8 @@ proto_discard_serve(struct conn *conn, const struct service *svc)
 		if (n == 0) {
 			if (svc->log_data)
 				log_info("data service=%s client=%s closed "
-				    "after %llu bytes", svc->name, conn->peer,
-				    conn->bytes_in);
+				         "after %llu bytes",
+				    svc->name, conn->peer, conn->bytes_in);
 			return END_CLOSED;
 		}
 		if (svc->log_data)

@@ -12,7 +12,8 @@ proto_echo_serve(struct conn *conn, const struct service *svc)
 
 		if (n == 0)
 			return END_CLOSED;
-		if (n == -1 || conn_send_all(conn, conn->chunk, (size_t)n) == -1)
+		if (n == -1 ||
+		    conn_send_all(conn, conn->chunk, (size_t)n) == -1)
 			return conn->end;
 	}
 }

@@ -45,7 +45,7 @@ static bool reopen_requested;
 
 static int signal_fd = -1;
 static int epoll_fd = -1;
-static int *listen_fds;		/* this service's listening sockets */
+static int *listen_fds; /* this service's listening sockets */
 static size_t nlisten;
 
 /* Block the worker's signals for good and open the signalfd they come to;
@@ -140,21 +140,22 @@ own_listeners(const struct service *svc, struct listener_set *all)
 	for (size_t i = 0; i < nlisten; i++) {
 		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.u32 = (uint32_t)i;
-		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) == -1)
+		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) ==
+		    -1)
 			fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
 	}
 }
 
 static void
-serve_client(const struct service *svc, int fd,
-    const struct sockaddr_storage *peer)
+serve_client(
+    const struct service *svc, int fd, const struct sockaddr_storage *peer)
 {
 	long long start = clock_ms();
 	enum conn_end end;
 	struct conn conn;
 
 	if (conn_open(&conn, fd, svc->buffer_size, svc->max_line,
-	    svc->idle_timeout) == -1) {
+	        svc->idle_timeout) == -1) {
 		log_warn("service %s: connection", svc->name);
 		close(fd);
 		return;
@@ -162,8 +163,8 @@ serve_client(const struct service *svc, int fd,
 	conn.signal_fd = signal_fd;
 	conn.on_signal = take_signals;
 	conn.stop = &stop_requested;
-	addr_format((const struct sockaddr *)peer, conn.peer,
-	    sizeof(conn.peer));
+	addr_format(
+	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
 	if (svc->banner != NULL &&
 	    conn_send_all(&conn, svc->banner, strlen(svc->banner)) == -1)
 		end = conn.end;
@@ -175,7 +176,8 @@ serve_client(const struct service *svc, int fd,
 	else if (end == END_OVERLONG)
 		conn_linger(&conn);
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
-	    "end=%s", svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
+	         "end=%s",
+	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
 	    (double)(clock_ms() - start) / 1000, proto_end_name(end));
 	conn_close(&conn);
 }
@@ -205,8 +207,8 @@ accept_one(const struct service *svc, int lfd)
 	case ENOMEM:
 		log_warn("service %s: accept", svc->name);
 		/* Let resources come back rather than spin on a ready fd. */
-		nanosleep(&(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L },
-		    NULL);
+		nanosleep(
+		    &(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L }, NULL);
 		return;
 	default:
 		fatal(WORKER_EXIT_SICK, "service %s: accept", svc->name);
@@ -239,7 +241,7 @@ accept_loop(const struct service *svc)
 			if (events[i].data.u32 == SIGNAL_TAG)
 				take_signals();
 		for (int i = 0; i < n && !quit_requested && !stop_requested;
-		    i++) {
+		     i++) {
 			uint32_t tag = events[i].data.u32;
 			if (tag != SIGNAL_TAG && listen_fds[tag] != -1)
 				accept_one(svc, listen_fds[tag]);
@@ -260,8 +262,8 @@ set_title(const struct service *svc, unsigned generation)
 
 void
 worker_main(const struct config *conf, size_t index,
-    struct listener_set *listeners, const struct worker_ids *ids,
-    pid_t master, unsigned generation)
+    struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
+    unsigned generation)
 {
 	const struct service *svc = &conf->services[index];
 
@@ -273,7 +275,8 @@ worker_main(const struct config *conf, size_t index,
 	if (ids->uid != 0) {
 		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
 			exit(WORKER_EXIT_FATAL);
-		/* setuid() cleared the death signal: set it, and check, again. */
+		/* setuid() cleared the death signal: set it, and check, again.
+		 */
 		follow_master(master);
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);

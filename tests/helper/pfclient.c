@@ -56,7 +56,8 @@ resolve(const char *host, const char *port, struct sockaddr_storage *ss,
     socklen_t *len)
 {
 	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV }, *res;
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV },
+	                *res;
 	int rc = getaddrinfo(host, port, &hints, &res);
 
 	if (rc != 0) {
@@ -138,7 +139,8 @@ copy_both_ways(int fd, int reset_at_eof)
 		if (p[1].revents) {
 			ssize_t n = read(fd, buf, sizeof(buf));
 			if (n <= 0)
-				return n == 0 ? 0 : (perror("pfclient: read"), 0);
+				return n == 0 ? 0
+				              : (perror("pfclient: read"), 0);
 			write_all(STDOUT_FILENO, buf, (size_t)n);
 		}
 	}
@@ -162,8 +164,9 @@ many(int n, const char *host, const char *port)
 		if (left <= 0 || poll(p, (nfds_t)n, (int)left) <= 0)
 			break;
 		for (int i = 0; i < n; i++)
-			if (p[i].revents && read(p[i].fd, buf, sizeof(buf)) > 0) {
-				p[i].fd = -p[i].fd - 1;	/* answered */
+			if (p[i].revents &&
+			    read(p[i].fd, buf, sizeof(buf)) > 0) {
+				p[i].fd = -p[i].fd - 1; /* answered */
 				served++;
 			}
 	}
@@ -185,7 +188,8 @@ bindable(const char *host, const char *port)
 		return 1;
 	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
-	if (bind(fd, (struct sockaddr *)&ss, len) == -1 || listen(fd, 1) == -1) {
+	if (bind(fd, (struct sockaddr *)&ss, len) == -1 ||
+	    listen(fd, 1) == -1) {
 		printf("%s:%s: %s\n", host, port, strerror(errno));
 		return 4;
 	}
@@ -226,17 +230,28 @@ main(int argc, char **argv)
 
 	while ((ch = getopt(argc, argv, "bfm:rt:")) != -1) {
 		switch (ch) {
-		case 'b': mode = 'b'; break;
-		case 'f': return free_port();
-		case 'm': mode = 'm'; nconns = atoi(optarg); break;
-		case 'r': reset_at_eof = 1; break;
-		case 't': timeout = atoi(optarg); break;
-		default: return 1;
+		case 'b':
+			mode = 'b';
+			break;
+		case 'f':
+			return free_port();
+		case 'm':
+			mode = 'm';
+			nconns = atoi(optarg);
+			break;
+		case 'r':
+			reset_at_eof = 1;
+			break;
+		case 't':
+			timeout = atoi(optarg);
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "usage: pfclient [-b | -f | -m N] [-r] "
-		    "[-t secs] host port\n");
+		                "[-t secs] host port\n");
 		return 1;
 	}
 	deadline = now_ms() + timeout * 1000LL;
@@ -244,6 +259,6 @@ main(int argc, char **argv)
 		return bindable(argv[optind], argv[optind + 1]);
 	if (mode == 'm')
 		return many(nconns, argv[optind], argv[optind + 1]);
-	return copy_both_ways(connect_to(argv[optind], argv[optind + 1]),
-	    reset_at_eof);
+	return copy_both_ways(
+	    connect_to(argv[optind], argv[optind + 1]), reset_at_eof);
 }

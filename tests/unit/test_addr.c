@@ -23,7 +23,7 @@ rejected_with(const char *spec, const char *reason)
 	struct addr a;
 
 	return addr_parse(spec, &a, err, sizeof(err)) == -1 &&
-	    strstr(err, reason) != NULL;
+	       strstr(err, reason) != NULL;
 }
 
 static bool

@@ -55,7 +55,8 @@ test_defaults(void)
 	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 300,
 	    "banner, log_data, idle_timeout default");
 	CHECK(strcmp(conf->log, "syslog") == 0 &&
-	    conf->log_level == LOG_LEVEL_INFO && conf->shutdown_timeout == 30,
+	          conf->log_level == LOG_LEVEL_INFO &&
+	          conf->shutdown_timeout == 30,
 	    "log, log_level, shutdown_timeout default");
 	CHECK(conf->user == NULL && conf->group == NULL, "no user by default");
 	config_free(conf);
@@ -64,11 +65,12 @@ test_defaults(void)
 static void
 test_values(void)
 {
-	struct config *conf = load("log = \"stderr\"\nlog_level = \"debug\"\n"
-	    "service a {\nlisten = {\"127.0.0.1:7000\", \"[::1]:7000\"}\n"
-	    "protocol = \"echo\"\nworkers = 7\nbanner = \"TEST\\n\"\n}\n"
-	    "service b {\nlisten = {\"7001\"}\nprotocol = \"discard\"\n"
-	    "log_data = true\nidle_timeout = 0\n}\n");
+	struct config *conf =
+	    load("log = \"stderr\"\nlog_level = \"debug\"\n"
+	         "service a {\nlisten = {\"127.0.0.1:7000\", \"[::1]:7000\"}\n"
+	         "protocol = \"echo\"\nworkers = 7\nbanner = \"TEST\\n\"\n}\n"
+	         "service b {\nlisten = {\"7001\"}\nprotocol = \"discard\"\n"
+	         "log_data = true\nidle_timeout = 0\n}\n");
 
 	CHECK(conf != NULL, "two services load");
 	if (conf == NULL)
@@ -81,7 +83,8 @@ test_values(void)
 	CHECK(conf->services[1].log_data && conf->services[1].idle_timeout == 0,
 	    "log_data and idle_timeout set");
 	CHECK(config_service(conf, "b") == &conf->services[1] &&
-	    config_service(conf, "c") == NULL, "config_service by name");
+	          config_service(conf, "c") == NULL,
+	    "config_service by name");
 	config_free(conf);
 }
 
@@ -103,11 +106,13 @@ test_rejections(void)
 	CHECK(rejects(SVC("")), "missing protocol");
 	CHECK(rejects("service s {\nprotocol = \"echo\"\n}\n"), "no listen");
 	CHECK(rejects("service s {\nlisten = {\"host:1\"}\nprotocol = \"echo\""
-	    "\n}\n"), "bad address");
+	              "\n}\n"),
+	    "bad address");
 	CHECK(rejects(SVC("protocol = \"echo\"") SVC("protocol = \"echo\"")),
 	    "duplicate service name");
-	CHECK(rejects(SVC("protocol = \"echo\"")
-	    "service t {\nlisten = {\"*:7000\"}\nprotocol = \"echo\"\n}\n"),
+	CHECK(rejects(SVC("protocol = \"echo\"") "service t {\nlisten = "
+	                                         "{\"*:7000\"}\nprotocol = "
+	                                         "\"echo\"\n}\n"),
 	    "two services on one address");
 	CHECK(rejects("pidfile = \"x.pid\"\n" SVC("protocol = \"echo\"")),
 	    "relative pidfile");
@@ -118,10 +123,11 @@ test_rejections(void)
 	CHECK(rejects("group = \"g\"\n" SVC("protocol = \"echo\"")),
 	    "group without user");
 	CHECK(rejects(SVC("protocol = \"timestamp\"\ntime_format = "
-	    "\"%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c\"")),
+	                  "\"%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c%c\"")),
 	    "time_format that expands too long");
 	CHECK(rejects("service \"a b\" {\nlisten = {\"1\"}\nprotocol = \"echo\""
-	    "\n}\n"), "service name with a space");
+	              "\n}\n"),
+	    "service name with a space");
 	CHECK(config_load("/nonexistent/preforkd.conf") == NULL,
 	    "a missing file");
 }
@@ -144,8 +150,8 @@ test_strip_comments(void)
 	CHECK(stripped("// x\n", "    \n"), "double-slash comment");
 	CHECK(stripped("a /* 1\n2 */ b", "a     \n     b"),
 	    "block comment keeps its newline");
-	CHECK(stripped("p = \"# // /* \\\" x\" # c",
-	    "p = \"# // /* \\\" x\"    "),
+	CHECK(stripped(
+	          "p = \"# // /* \\\" x\" # c", "p = \"# // /* \\\" x\"    "),
 	    "comment markers and escaped quotes inside a string stay");
 	CHECK(stripped("p = '#x' #y", "p = '#x'   "), "single-quoted string");
 	CHECK(stripped("a = 1 /* open", "a = 1        "),
@@ -163,10 +169,10 @@ test_line_numbers(void)
 	CHECK(conf != NULL, "comments anywhere, a comment after a value");
 	config_free(conf);
 	conf = load("service s {\nlisten = {\"127.0.0.1:1\", # first\n"
-	    "\"[::1]:1\"} // both\nprotocol = \"prefix\"\n"
-	    "prefix = \"# kept\"\n}\n");
+	            "\"[::1]:1\"} // both\nprotocol = \"prefix\"\n"
+	            "prefix = \"# kept\"\n}\n");
 	CHECK(conf != NULL && conf->services[0].naddrs == 2 &&
-	    strcmp(conf->services[0].prefix, "# kept") == 0,
+	          strcmp(conf->services[0].prefix, "# kept") == 0,
 	    "a comment inside a list; a # inside a string");
 	config_free(conf);
 }

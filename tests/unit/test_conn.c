@@ -35,8 +35,8 @@ test_line_find(void)
 
 /* Feed input through a socketpair, closed after it; collect the lines. */
 static bool
-reads_lines(const char *input, size_t max_line, size_t bufsize,
-    const char *want)
+reads_lines(
+    const char *input, size_t max_line, size_t bufsize, const char *want)
 {
 	char got[256] = "";
 	struct conn c;
@@ -60,8 +60,9 @@ reads_lines(const char *input, size_t max_line, size_t bufsize,
 		strncat(got, line, len);
 		strcat(got, "]");
 	}
-	strcat(got, r == LINE_EOF ? "EOF" : r == LINE_OVERLONG ? "LONG" :
-	    "FAIL");
+	strcat(got, r == LINE_EOF        ? "EOF"
+	            : r == LINE_OVERLONG ? "LONG"
+	                                 : "FAIL");
 	conn_close(&c);
 	return strcmp(got, want) == 0;
 }
@@ -73,7 +74,8 @@ test_read_line(void)
 	    "two lines then EOF");
 	CHECK(reads_lines("a\nlast", 8, 4096, "[a\n][last]EOF"),
 	    "a last line without newline is still a line");
-	CHECK(reads_lines("one\ntwo\nthree\n", 8, 1, "[one\n][two\n][three\n]EOF"),
+	CHECK(reads_lines(
+	          "one\ntwo\nthree\n", 8, 1, "[one\n][two\n][three\n]EOF"),
 	    "lines framed across one-byte reads");
 	CHECK(reads_lines("ok\n0123456789\n", 8, 4096, "[ok\n]LONG"),
 	    "an overlong line ends the reading");

@@ -28,8 +28,8 @@ test_log(void)
 	    "format directives are plain data");
 	CHECK(escapes("abcdef", 6, 4, "abc", 3),
 	    "stops where the output is full");
-	CHECK(escapes("a\x01", 2, 5, "a", 1),
-	    "never splits an escape sequence");
+	CHECK(
+	    escapes("a\x01", 2, 5, "a", 1), "never splits an escape sequence");
 	CHECK(escapes("x", 1, 1, "", 0), "room only for the terminator");
 	CHECK(log_level_parse("debug") == LOG_LEVEL_DEBUG, "level debug");
 	CHECK(log_level_parse("error") == LOG_LEVEL_ERROR, "level error");
