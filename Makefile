@@ -74,7 +74,7 @@ $(B)/loadgen $(B)/forkecho: $(B)/%: tests/bench/%.c | $(B)
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
 sanitize:
-	$(MAKE) B=build/san BIN=build/san/preforkd \
+	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
 	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
 
 # Missing build or test tools: install them when root, else say how.
