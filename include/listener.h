@@ -22,10 +22,6 @@ struct listener_set {
 	size_t count;
 };
 
-/* Bind and listen on addr; the fd, or -1 after logging what failed. */
-int listener_open(const struct addr *addr, int backlog);
-/* Close one listening socket. */
-void listener_close(struct listener *l);
 /*
  * Make set hold a socket for every address of every service in conf:
  * keep the ones already there, bind the new ones.  Returns 0, or -1 after

@@ -37,8 +37,6 @@ void log_set_role(const char *role);
 int log_chown(unsigned int uid, unsigned int gid);
 /* Parse "error", "warning", "notice", "info" or "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
-/* Name of a level, for messages. */
-const char *log_level_name(enum log_level level);
 
 /* Log at that level if the level is enabled; never fail, keep errno. */
 void log_debug(const char *fmt, ...) PRINTFLIKE(1, 2);

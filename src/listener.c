@@ -35,7 +35,8 @@ set_options(int fd, int family)
 	return fcntl(fd, F_SETFL, O_NONBLOCK);
 }
 
-int
+/* Bind and listen on addr; the fd, or -1 after logging what failed. */
+static int
 listener_open(const struct addr *addr, int backlog)
 {
 	char name[ADDR_STRLEN];
@@ -66,7 +67,7 @@ listener_open(const struct addr *addr, int backlog)
 	return fd;
 }
 
-void
+static void
 listener_close(struct listener *l)
 {
 	char name[ADDR_STRLEN];

@@ -164,12 +164,6 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-const char *
-log_level_name(enum log_level level)
-{
-	return level_names[level];
-}
-
 /* Write all of a line; a log that cannot be written has nowhere to say so. */
 static void
 write_line(int fd, const char *line, size_t len)
@@ -296,6 +290,9 @@ log_bug(const char *fmt, ...)
 size_t
 log_escape(const void *data, size_t len, char *out, size_t outsize)
 {
+	/* Bytes with a letter escape, and their letters, in the same order. */
+	static const char special[] = "\\\"\n\r\t";
+	static const char letter[] = "\\\"nrt";
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = data;
 	size_t used = 0, i;
@@ -303,39 +300,21 @@ log_escape(const void *data, size_t len, char *out, size_t outsize)
 	if (outsize == 0)
 		return 0;
 	for (i = 0; i < len; i++) {
-		char esc[5];
-		size_t n = 0;
+		const char *s = p[i] != '\0' ? strchr(special, p[i]) : NULL;
+		char esc[4] = { '\\' };
+		size_t n;
 
-		switch (p[i]) {
-		case '\\':
-			esc[n++] = '\\';
-			esc[n++] = '\\';
-			break;
-		case '"':
-			esc[n++] = '\\';
-			esc[n++] = '"';
-			break;
-		case '\n':
-			esc[n++] = '\\';
-			esc[n++] = 'n';
-			break;
-		case '\r':
-			esc[n++] = '\\';
-			esc[n++] = 'r';
-			break;
-		case '\t':
-			esc[n++] = '\\';
-			esc[n++] = 't';
-			break;
-		default:
-			if (p[i] >= 0x20 && p[i] < 0x7f) {
-				esc[n++] = (char)p[i];
-			} else {
-				esc[n++] = '\\';
-				esc[n++] = 'x';
-				esc[n++] = hex[p[i] >> 4];
-				esc[n++] = hex[p[i] & 0xf];
-			}
+		if (s != NULL) {
+			esc[1] = letter[s - special];
+			n = 2;
+		} else if (p[i] >= 0x20 && p[i] < 0x7f) {
+			esc[0] = (char)p[i];
+			n = 1;
+		} else {
+			esc[1] = 'x';
+			esc[2] = hex[p[i] >> 4];
+			esc[3] = hex[p[i] & 0xf];
+			n = 4;
 		}
 		if (used + n >= outsize)
 			break;
