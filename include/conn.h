@@ -2,12 +2,23 @@
 #ifndef PREFORKD_CONN_H
 #define PREFORKD_CONN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "addr.h"
-#include "proto.h"
+
+/* How a connection ended, for the access log. */
+enum conn_end {
+	END_CLOSED,   /* the client closed its side */
+	END_RESET,    /* the connection was reset or broke */
+	END_TIMEOUT,  /* idle_timeout passed without a byte */
+	END_OVERLONG, /* a line longer than max_line */
+	END_SHUTDOWN, /* the worker was told to stop at once */
+	END_ERROR,    /* a local failure */
+};
 
 /* What conn_line_find saw in a buffer. */
 enum line_scan {
@@ -24,29 +35,45 @@ enum line_read {
 	LINE_FAILED,   /* see conn->end */
 };
 
+/*
+ * The buffers a worker allocates once and lends to each connection in turn:
+ * nothing is allocated per client.  line is NULL for protocols that do not
+ * read lines.
+ */
+struct conn_buffers {
+	char *chunk; /* buffer_size bytes, for conn_recv */
+	size_t chunk_size;
+	char *line; /* max_line + 1 bytes, for conn_read_line */
+	size_t line_cap;
+};
+
 struct conn {
-	int fd;
-	char peer[ADDR_STRLEN];  /* "host:port", for log lines */
-	int timeout_ms;          /* -1: wait for ever */
-	int signal_fd;           /* waited on too; -1: none */
-	void (*on_signal)(void); /* called when signal_fd is readable */
-	const bool *stop;        /* set by on_signal: give up now */
-	enum conn_end end;       /* why the last call failed */
+	int fd; /* blocking; its timeouts are socket options */
+	char peer[ADDR_STRLEN]; /* "host:port", for log lines */
+	/* Set by the worker's signal handler, which also shuts the socket
+	 * down to wake a blocked call: when set, give up with END_SHUTDOWN. */
+	const volatile sig_atomic_t *stop;
+	enum conn_end end; /* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
-	unsigned full_reads; /* reads in a row that filled the buffer */
 
-	char *chunk; /* buffer_size bytes for conn_recv */
+	char *chunk;
 	size_t chunk_size;
-	char *line; /* max_line + 1 bytes for lines */
+	char *line;
 	size_t line_cap;
 	size_t line_start, line_end; /* unread bytes in line[] */
 };
 
-/* Set up conn for an accepted socket; -1 with errno set on no memory. */
-int conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
-    int idle_timeout);
-/* Close the socket and free the buffers. */
+/* Allocate a worker's buffers (max_line 0: no line buffer); -1 with errno
+ * set when out of memory. */
+int conn_buffers_init(
+    struct conn_buffers *bufs, size_t buffer_size, size_t max_line);
+/* Set up conn for an accepted, blocking socket, with the worker's buffers
+ * and its stop flag.  The socket's receive and send timeouts (SO_RCVTIMEO,
+ * SO_SNDTIMEO) are inherited from the listening socket. */
+void conn_open(struct conn *conn, int fd, const struct conn_buffers *bufs,
+    const volatile sig_atomic_t *stop);
+/* Close the socket. */
 void conn_close(struct conn *conn);
 /* Before closing on a client that may still be sending: stop our side,
  * then read and drop its input for a short while, so the kernel does not
@@ -54,12 +81,18 @@ void conn_close(struct conn *conn);
 void conn_linger(struct conn *conn);
 /* Abort the connection with a reset instead of an orderly close. */
 void conn_reset(struct conn *conn);
+/* A word for how a connection ended: "closed", "reset", ... */
+const char *conn_end_name(enum conn_end end);
 
 /* Receive up to chunk_size bytes into conn->chunk.  Returns the count,
  * 0 when the client closed, -1 on failure (conn->end says why). */
 ssize_t conn_recv(struct conn *conn);
 /* Send all len bytes or fail: 0, or -1 with conn->end set. */
 int conn_send_all(struct conn *conn, const void *data, size_t len);
+/* Send every byte of iov[0..iovcnt) as one write where the socket takes it
+ * (a head and its body leave together, never as two small segments): 0, or
+ * -1 with conn->end set.  iov is used up. */
+int conn_send_iov(struct conn *conn, struct iovec *iov, int iovcnt);
 /* Read the next line (newline included; the last one may lack it). */
 enum line_read conn_read_line(
     struct conn *conn, const char **line, size_t *len);

@@ -9,12 +9,19 @@
 
 struct config;
 
+/* What a service asks of each of its listening sockets. */
+struct listen_opts {
+	int backlog;
+	int idle_timeout; /* seconds, inherited by accepted sockets; 0: none */
+	bool nonblocking; /* the service has several listeners */
+};
+
 struct listener {
 	struct addr addr;
 	int fd;
 	bool wanted; /* named by the config being applied */
 	bool fresh;  /* bound by it, closed again if it fails */
-	int backlog; /* what the config being applied asks for */
+	struct listen_opts opts; /* what the config being applied asks for */
 };
 
 struct listener_set {
@@ -27,11 +34,11 @@ struct listener_set {
  * keep the ones already there, bind the new ones.  Returns 0, or -1 after
  * logging, with nothing newly bound left open and nothing else changed.
  * Until listener_commit, sockets no longer wanted stay open and kept ones
- * keep their old backlog.
+ * keep their old options.
  */
 int listener_apply(struct listener_set *set, const struct config *conf);
 /* Make the last listener_apply final: close and drop the sockets it did not
- * want, give the kept ones their new backlog. */
+ * want, give the kept ones their new options. */
 void listener_commit(struct listener_set *set);
 /* Close every socket in the set (a worker keeps only its own). */
 void listener_close_all(struct listener_set *set);

@@ -2,23 +2,16 @@
 #ifndef PREFORKD_PROTO_H
 #define PREFORKD_PROTO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
-struct conn;
-struct service;
+#include "conn.h"
 
-/* How a connection ended, for the access log. */
-enum conn_end {
-	END_CLOSED,   /* the client closed its side */
-	END_RESET,    /* the connection was reset or broke */
-	END_TIMEOUT,  /* idle_timeout passed without a byte */
-	END_OVERLONG, /* a line longer than max_line */
-	END_SHUTDOWN, /* the worker was told to stop at once */
-	END_ERROR,    /* a local failure */
-};
+struct service;
 
 struct protocol {
 	const char *name;
+	bool reads_lines; /* needs the worker's line buffer */
 	/* Serve one client until it is done; never touches the master. */
 	enum conn_end (*serve)(struct conn *conn, const struct service *svc);
 };
@@ -27,12 +20,11 @@ struct protocol {
 const struct protocol *proto_find(const char *name);
 /* "echo, discard, prefix, timestamp", for messages. */
 const char *proto_names(void);
-/* A word for how a connection ended: "closed", "reset", ... */
-const char *proto_end_name(enum conn_end end);
 
 /* Shared by the line protocols: for every line, send the head that
- * make_head writes into head (size headsize, returns its length) and then
- * the line itself.  An overlong line gets one error line. */
+ * make_head writes into head (size headsize, returns its length) and the
+ * line itself, together in one write.  An overlong line gets one error
+ * line. */
 enum conn_end proto_serve_lines(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *head, size_t headsize));
 

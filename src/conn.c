@@ -1,42 +1,73 @@
 /*
- * Client I/O: the only file that calls recv() and send().  Every wait is a
- * poll() on the client and on the worker's signalfd, with the idle timeout,
- * so a worker never sleeps through "stop now" -- even while its client keeps
- * the socket ready -- and a silent client cannot hold it for ever.  EINTR,
- * short writes and SIGPIPE are handled here once.
+ * Client I/O: the only file that calls recv() and send().  The socket is
+ * blocking and every call is made straight away: a request costs one recv()
+ * and one send(), nothing more.  Timeouts are the socket's own SO_RCVTIMEO
+ * and SO_SNDTIMEO (set on the listening socket by the master and inherited
+ * by every accepted one), so a silent client or one that never reads cannot
+ * hold a worker for ever.
+ *
+ * "Stop now" reaches a blocked call from the worker's signal handler: it sets
+ * the flag conn->stop points to and shuts the socket down, which wakes any
+ * recv() or send() at once and makes every later one fail -- no wake-up can
+ * be lost between a check and a call.  Other signals only interrupt a call
+ * (EINTR); it is made again.  EINTR, short writes and SIGPIPE are handled
+ * here once.
  */
 #include <errno.h>
-#include <poll.h>
-#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "conn.h"
 
+/* conn_linger reads for at most this long and this much. */
+#define LINGER_MS 2000
+#define LINGER_BYTES (1024 * 1024)
+
+static const char *const end_names[] = {
+	[END_CLOSED] = "closed",
+	[END_RESET] = "reset",
+	[END_TIMEOUT] = "timeout",
+	[END_OVERLONG] = "overlong",
+	[END_SHUTDOWN] = "shutdown",
+	[END_ERROR] = "error",
+};
+
 int
-conn_open(struct conn *conn, int fd, size_t buffer_size, size_t max_line,
-    int idle_timeout)
+conn_buffers_init(
+    struct conn_buffers *bufs, size_t buffer_size, size_t max_line)
+{
+	memset(bufs, 0, sizeof(*bufs));
+	bufs->chunk_size = buffer_size;
+	if ((bufs->chunk = malloc(buffer_size)) == NULL)
+		return -1;
+	if (max_line > 0) {
+		bufs->line_cap = max_line + 1; /* room for the newline */
+		if ((bufs->line = malloc(bufs->line_cap)) == NULL) {
+			free(bufs->chunk);
+			bufs->chunk = NULL;
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+conn_open(struct conn *conn, int fd, const struct conn_buffers *bufs,
+    const volatile sig_atomic_t *stop)
 {
 	memset(conn, 0, sizeof(*conn));
 	conn->fd = fd;
-	conn->timeout_ms = idle_timeout > 0 ? idle_timeout * 1000 : -1;
+	conn->stop = stop;
 	conn->end = END_CLOSED;
-	conn->signal_fd = -1;
-	conn->chunk_size = buffer_size;
-	conn->line_cap = max_line + 1; /* room for the newline */
-	conn->chunk = malloc(conn->chunk_size);
-	conn->line = malloc(conn->line_cap);
-	if (conn->chunk == NULL || conn->line == NULL) {
-		free(conn->chunk);
-		free(conn->line);
-		conn->chunk = conn->line = NULL;
-		errno = ENOMEM;
-		return -1;
-	}
-	return 0;
+	conn->chunk = bufs->chunk;
+	conn->chunk_size = bufs->chunk_size;
+	conn->line = bufs->line;
+	conn->line_cap = bufs->line_cap;
 }
 
 void
@@ -45,9 +76,6 @@ conn_close(struct conn *conn)
 	if (conn->fd != -1)
 		close(conn->fd);
 	conn->fd = -1;
-	free(conn->chunk);
-	free(conn->line);
-	conn->chunk = conn->line = NULL;
 }
 
 void
@@ -58,99 +86,47 @@ conn_reset(struct conn *conn)
 	setsockopt(conn->fd, SOL_SOCKET, SO_LINGER, &hard, sizeof(hard));
 }
 
-/* conn_linger reads for at most this long and this much. */
-#define LINGER_MS 2000
-#define LINGER_BYTES (1024 * 1024)
-/* Full reads in a row before conn_recv waits again regardless. */
-#define READS_WITHOUT_WAIT 32
-
-/* Let the worker see its signals; -1 with conn->end set if told to stop. */
-static int
-check_signals(struct conn *conn, const struct pollfd *sig)
+const char *
+conn_end_name(enum conn_end end)
 {
-	if (sig->revents == 0)
-		return 0;
-	conn->on_signal();
-	if (*conn->stop) {
-		conn->end = END_SHUTDOWN;
-		return -1;
-	}
-	return 0;
+	return end_names[end];
 }
 
-/* Wait until the socket is ready for events; -1 with conn->end set. */
-static int
-wait_ready(struct conn *conn, short events)
+/* Why a recv() or send() that returned -1 failed, for conn->end. */
+static enum conn_end
+failure(const struct conn *conn, int err)
 {
-	long long deadline = clock_ms() + conn->timeout_ms;
-	struct pollfd pfd[2] = {
-		{ .fd = conn->fd, .events = events },
-		{ .fd = conn->signal_fd, .events = POLLIN },
-	};
-
-	for (;;) {
-		int timeout = -1, n;
-
-		if (conn->timeout_ms >= 0) {
-			long long left = deadline - clock_ms();
-			timeout = left > 0 ? (int)left : 0;
-		}
-		n = poll(pfd, 2, timeout);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			conn->end = END_ERROR;
-			return -1;
-		}
-		if (check_signals(conn, &pfd[1]) == -1)
-			return -1;
-		if (pfd[0].revents != 0)
-			return 0; /* ready, or an error recv will see */
-		if (n == 0) {
-			conn->end = END_TIMEOUT;
-			return -1;
-		}
-	}
-}
-
-static int
-is_transient(int err)
-{
-	return err == EINTR || err == EAGAIN || err == EWOULDBLOCK;
+	if (*conn->stop)
+		return END_SHUTDOWN;
+	if (err == EAGAIN || err == EWOULDBLOCK)
+		return END_TIMEOUT; /* SO_RCVTIMEO or SO_SNDTIMEO ran out */
+	return END_RESET;
 }
 
 /* Receive what is there, up to len bytes; as conn_recv. */
 static ssize_t
 recv_some(struct conn *conn, char *buf, size_t len)
 {
-	/*
-	 * A read that filled the buffer says more is probably waiting: read
-	 * again straight away, but wait (and so let signals in) at least
-	 * every READS_WITHOUT_WAIT reads, so a fast stop is never held up by
-	 * a client that keeps streaming.
-	 */
-	bool skip_wait =
-	    conn->full_reads > 0 && conn->full_reads < READS_WITHOUT_WAIT;
-
 	for (;;) {
-		ssize_t n;
+		ssize_t n = recv(conn->fd, buf, len, 0);
 
-		if (!skip_wait && wait_ready(conn, POLLIN) == -1)
+		/*
+		 * Checked after every call, not only after a failure: a
+		 * client that never pauses keeps recv() returning data
+		 * even from a socket shut down for reading.
+		 */
+		if (*conn->stop) {
+			conn->end = END_SHUTDOWN;
 			return -1;
-		n = recv(conn->fd, buf, len, MSG_DONTWAIT);
+		}
 		if (n >= 0) {
 			conn->bytes_in += (unsigned long long)n;
-			conn->full_reads =
-			    (size_t)n == len
-			        ? (skip_wait ? conn->full_reads + 1 : 1)
-			        : 0;
 			return n;
 		}
-		if (!is_transient(errno)) {
-			conn->end = END_RESET;
+		if (errno != EINTR) {
+			conn->end = failure(conn, errno);
 			return -1;
 		}
-		skip_wait = false;
 	}
 }
 
@@ -159,21 +135,21 @@ conn_linger(struct conn *conn)
 {
 	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
 	long long deadline = clock_ms() + LINGER_MS;
-	int saved_timeout = conn->timeout_ms;
 
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
 	while (conn->bytes_in < limit) {
-		/* Never 0 or less: to wait_ready a negative time is "for ever".
-		 */
 		long long left = deadline - clock_ms();
-		if (left <= 0)
-			break;
-		conn->timeout_ms = (int)left;
-		if (conn_recv(conn) <= 0)
+		struct timeval tv = { .tv_sec = left / 1000,
+			.tv_usec = (left % 1000) * 1000 };
+
+		/* Never 0: to SO_RCVTIMEO that means "for ever". */
+		if (left <= 0 ||
+		    setsockopt(conn->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
+		        sizeof(tv)) == -1 ||
+		    conn_recv(conn) <= 0)
 			break;
 	}
-	conn->timeout_ms = saved_timeout;
 }
 
 ssize_t
@@ -182,33 +158,49 @@ conn_recv(struct conn *conn)
 	return recv_some(conn, conn->chunk, conn->chunk_size);
 }
 
+/* Drop the first n bytes from the iovec array *iov of *iovcnt entries. */
+static void
+consume_iov(struct iovec **iov, size_t *iovcnt, size_t n)
+{
+	while (*iovcnt > 0 && n >= (*iov)->iov_len) {
+		n -= (*iov)->iov_len;
+		(*iov)++;
+		(*iovcnt)--;
+	}
+	if (*iovcnt > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + n;
+		(*iov)->iov_len -= n;
+	}
+}
+
+int
+conn_send_iov(struct conn *conn, struct iovec *iov, int iovcnt)
+{
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+
+	consume_iov(&msg.msg_iov, &msg.msg_iovlen, 0); /* skip empty ones */
+	while (msg.msg_iovlen > 0) {
+		ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+
+		if (n == -1) {
+			if (errno == EINTR && !*conn->stop)
+				continue;
+			conn->end = failure(conn, errno);
+			return -1;
+		}
+		conn->bytes_out += (unsigned long long)n;
+		consume_iov(&msg.msg_iov, &msg.msg_iovlen, (size_t)n);
+	}
+	return 0;
+}
+
 int
 conn_send_all(struct conn *conn, const void *data, size_t len)
 {
-	const char *p = data;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)data,
+		.iov_len = len };
 
-	/*
-	 * Try first, wait only when the socket buffer is full: there is
-	 * usually room, and the wait in conn_recv before every request has
-	 * already let pending signals in.
-	 */
-	while (len > 0) {
-		ssize_t n = send(conn->fd, p, len, MSG_DONTWAIT | MSG_NOSIGNAL);
-
-		if (n == -1) {
-			if (!is_transient(errno)) {
-				conn->end = END_RESET;
-				return -1;
-			}
-			if (wait_ready(conn, POLLOUT) == -1)
-				return -1;
-			continue;
-		}
-		p += n;
-		len -= (size_t)n;
-		conn->bytes_out += (unsigned long long)n;
-	}
-	return 0;
+	return conn_send_iov(conn, &iov, 1);
 }
 
 enum line_scan

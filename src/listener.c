@@ -7,9 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -28,16 +30,39 @@ set_options(int fd, int family)
 	if (family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		return -1;
+	/* Every answer leaves in one write: Nagle could only delay the next
+	 * one behind the client's delayed ACK. */
+	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+/*
+ * What the service asks of its socket, set on the listener because Linux
+ * copies these options to every socket accept() returns: the workers then
+ * spend no system call per client on them.
+ */
+static int
+set_service_options(int fd, const struct listen_opts *opts)
+{
+	struct timeval idle = { .tv_sec = opts->idle_timeout };
+	int flags = fcntl(fd, F_GETFL);
+
+	if (flags == -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) ==
+	        -1 ||
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle)) == -1)
+		return -1;
 	/*
-	 * Non-blocking, because every worker polls and then accepts: the
-	 * workers that lose the race for a client must not block in accept().
+	 * A service with one listener has its workers block in accept(); with
+	 * several they wait in epoll and accept without blocking, since the
+	 * workers that lose the race for a client must not sleep there.
 	 */
-	return fcntl(fd, F_SETFL, O_NONBLOCK);
+	flags = opts->nonblocking ? flags | O_NONBLOCK : flags & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, flags);
 }
 
 /* Bind and listen on addr; the fd, or -1 after logging what failed. */
 static int
-listener_open(const struct addr *addr, int backlog)
+listener_open(const struct addr *addr, const struct listen_opts *opts)
 {
 	char name[ADDR_STRLEN];
 	int fd;
@@ -48,7 +73,8 @@ listener_open(const struct addr *addr, int backlog)
 		log_error("socket for %s", name);
 		return -1;
 	}
-	if (set_options(fd, addr->ss.ss_family) == -1) {
+	if (set_options(fd, addr->ss.ss_family) == -1 ||
+	    set_service_options(fd, opts) == -1) {
 		log_error("socket options for %s", name);
 		close(fd);
 		return -1;
@@ -58,7 +84,7 @@ listener_open(const struct addr *addr, int backlog)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, backlog) == -1) {
+	if (listen(fd, opts->backlog) == -1) {
 		log_error("listen %s", name);
 		close(fd);
 		return -1;
@@ -105,7 +131,8 @@ listener_take(struct listener_set *set, const struct addr *addr)
 
 /* Bind addr and add it to the set, marked new; -1 after logging. */
 static int
-add(struct listener_set *set, const struct addr *addr, int backlog)
+add(struct listener_set *set, const struct addr *addr,
+    const struct listen_opts *opts)
 {
 	struct listener *items;
 	int fd;
@@ -116,13 +143,13 @@ add(struct listener_set *set, const struct addr *addr, int backlog)
 		return -1;
 	}
 	set->items = items;
-	if ((fd = listener_open(addr, backlog)) == -1)
+	if ((fd = listener_open(addr, opts)) == -1)
 		return -1;
 	items[set->count].addr = *addr;
 	items[set->count].fd = fd;
 	items[set->count].wanted = true;
 	items[set->count].fresh = true;
-	items[set->count].backlog = backlog;
+	items[set->count].opts = *opts;
 	set->count++;
 	return 0;
 }
@@ -162,14 +189,17 @@ listener_apply(struct listener_set *set, const struct config *conf)
 	}
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const struct service *svc = &conf->services[s];
+		struct listen_opts opts = { .backlog = svc->backlog,
+			.idle_timeout = svc->idle_timeout,
+			.nonblocking = svc->naddrs > 1 };
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			struct listener *l = find(set, &svc->addrs[a]);
 			if (l != NULL) {
 				l->wanted = true;
-				l->backlog = svc->backlog;
+				l->opts = opts;
 				continue;
 			}
-			if (add(set, &svc->addrs[a], svc->backlog) == -1) {
+			if (add(set, &svc->addrs[a], &opts) == -1) {
 				roll_back(set);
 				return -1;
 			}
@@ -181,12 +211,19 @@ listener_apply(struct listener_set *set, const struct config *conf)
 void
 listener_commit(struct listener_set *set)
 {
+	char name[ADDR_STRLEN];
+
 	for (size_t i = 0; i < set->count; i++) {
 		struct listener *l = &set->items[i];
-		if (!l->wanted)
+		if (!l->wanted) {
 			listener_close(l);
-		else if (!l->fresh)
-			listen(l->fd, l->backlog); /* only updates it */
+		} else if (!l->fresh) {
+			listen(l->fd, l->opts.backlog); /* only updates it */
+			if (set_service_options(l->fd, &l->opts) == -1)
+				log_warn("listener %s: socket options",
+				    addr_format((const struct sockaddr *)&l->addr.ss,
+				        name, sizeof(name)));
+		}
 	}
 	listener_commit_closed(set);
 }

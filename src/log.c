@@ -4,6 +4,7 @@
  * workers can share a file opened with O_APPEND.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -42,12 +43,23 @@ static char *file_path;
 static int tee_stderr;
 static char role[64] = "master";
 static const char *plain_prefix;
+/* getpid() is a system call: every line would pay for it.  Kept right by
+ * a fork handler instead. */
+static pid_t my_pid;
+
+static void
+remember_pid(void)
+{
+	my_pid = getpid();
+}
 
 void
 log_init(void)
 {
 	target = TARGET_STDERR;
 	max_level = LOG_LEVEL_INFO;
+	remember_pid();
+	pthread_atfork(NULL, NULL, remember_pid);
 }
 
 static int
@@ -195,7 +207,7 @@ format_header(char *buf, size_t size, enum log_level level)
 	n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
 	m = snprintf(buf + n, size - n,
 	    ".%03ld preforkd[%ld] %s: %s: ", now.tv_nsec / 1000000,
-	    (long)getpid(), role, level_names[level]);
+	    (long)my_pid, role, level_names[level]);
 	return n + (m > 0 ? (size_t)m : 0);
 }
 

@@ -2,6 +2,7 @@
  * The protocol table.  Adding a protocol is one proto_NAME.c with its serve
  * function and one line here.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,19 +11,10 @@
 #include "proto.h"
 
 static const struct protocol protocols[] = {
-	{ "echo", proto_echo_serve },
-	{ "discard", proto_discard_serve },
-	{ "prefix", proto_prefix_serve },
-	{ "timestamp", proto_timestamp_serve },
-};
-
-static const char *const end_names[] = {
-	[END_CLOSED] = "closed",
-	[END_RESET] = "reset",
-	[END_TIMEOUT] = "timeout",
-	[END_OVERLONG] = "overlong",
-	[END_SHUTDOWN] = "shutdown",
-	[END_ERROR] = "error",
+	{ "echo", false, proto_echo_serve },
+	{ "discard", false, proto_discard_serve },
+	{ "prefix", true, proto_prefix_serve },
+	{ "timestamp", true, proto_timestamp_serve },
 };
 
 const struct protocol *
@@ -38,12 +30,6 @@ const char *
 proto_names(void)
 {
 	return "echo, discard, prefix, timestamp";
-}
-
-const char *
-proto_end_name(enum conn_end end)
-{
-	return end_names[end];
 }
 
 /* Tell the client its line was too long, then give up on it. */
@@ -79,8 +65,9 @@ proto_serve_lines(struct conn *conn, const struct service *svc,
 			break;
 		}
 		headlen = make_head(svc, head, sizeof(head));
-		if (conn_send_all(conn, head, headlen) == -1 ||
-		    conn_send_all(conn, line, len) == -1)
+		struct iovec iov[2] = { { head, headlen },
+			{ (void *)(uintptr_t)line, len } };
+		if (conn_send_iov(conn, iov, 2) == -1)
 			return conn->end;
 	}
 }

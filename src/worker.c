@@ -1,18 +1,28 @@
 /*
  * A worker: accept one client, serve it to the end, log one access line,
- * repeat.  Its signals stay blocked and arrive through a signalfd that every
- * wait watches too -- the accept wait here, the client waits in conn.c -- so
- * a "stop" is seen at once, even while a client keeps its socket busy:
+ * repeat.  It blocks where the design says it should -- in accept() when its
+ * service has one listening socket (in epoll_wait() when it has several),
+ * then in recv() and send() on the client -- and signals reach it through
+ * EINTR.  Its handler sets a flag and makes sure no blocking call can sleep
+ * through it:
  *
  *   SIGQUIT  stop listening, finish the current client, then exit
  *            (reload, graceful stop)
  *   SIGTERM  drop the client and exit now (fast stop, master gone)
- *   SIGUSR1  reopen the log file after the current client
+ *   SIGUSR1  reopen the log file before the next client
  *
- * The listening sockets are shared by every worker of the service; epoll's
- * EPOLLEXCLUSIVE wakes one idle worker per client instead of all of them.
+ * "Stop listening" points every listening descriptor (and the epoll one) at
+ * /dev/null with dup2(): a wait already under way is interrupted by the
+ * signal, and one that had not yet begun fails at once, so a signal that
+ * lands between checking the flags and blocking is never lost.  SIGTERM
+ * also shuts the client's socket down, which wakes a recv() or send() the
+ * same way.  A worker woken for a client accepts it even when told to quit
+ * at that moment (the kernel hands over a queued client before it reports a
+ * signal), so no client is stranded in the queue.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -20,7 +30,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,76 +45,105 @@
 
 /* Back off this long when accept() fails for lack of resources. */
 #define ACCEPT_RETRY_MS 100
-/* The epoll tag of the signalfd; listeners are tagged by their index. */
-#define SIGNAL_TAG UINT32_MAX
+#define MAX_EVENTS 16
 
-static bool quit_requested;
-static bool stop_requested;
-static bool reopen_requested;
+static volatile sig_atomic_t quit_requested;
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reopen_requested;
+/* The client being served, for the SIGTERM handler; -1 when idle. */
+static volatile sig_atomic_t client_fd = -1;
 
-static int signal_fd = -1;
-static int epoll_fd = -1;
-static int *listen_fds; /* this service's listening sockets */
+/* Set up before signals are unblocked, read-only after: */
+static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
+static int epoll_fd = -1; /* -1 when the service has one listener */
+static int *listen_fds;   /* this service's listening sockets */
 static size_t nlisten;
 
-/* Block the worker's signals for good and open the signalfd they come to;
- * the master's handlers are not ours. */
+/*
+ * Stop listening, from the handler or the loop: each listening descriptor
+ * becomes /dev/null.  The numbers stay taken (nothing ever close()s them),
+ * so a later signal can never dup2() over a descriptor opened since.
+ */
+static void
+stop_listening(void)
+{
+	for (size_t i = 0; i < nlisten; i++)
+		dup2(null_fd, listen_fds[i]);
+	if (epoll_fd != -1)
+		dup2(null_fd, epoll_fd);
+}
+
+/*
+ * Make sure no blocking call sleeps through a stop or a quit: from the
+ * handler, so one async-signal-safe call or two, chosen by what the worker
+ * is doing.
+ */
+static void
+interrupt_waits(void)
+{
+	if (client_fd != -1) {
+		/* Busy: no wake-up of ours can be pending; refuse new clients
+		 * now, and on SIGTERM wake the recv() or send(). */
+		if (stop_requested)
+			shutdown(client_fd, SHUT_RDWR);
+		stop_listening();
+	} else if (epoll_fd != -1) {
+		/* Idle in epoll: EPOLLEXCLUSIVE may have woken only us for a
+		 * client, so keep the listeners for the loop's last sweep. */
+		dup2(null_fd, epoll_fd);
+	} else {
+		/* Idle in accept(): the kernel hands over a client it woke us
+		 * for before it reports the signal. */
+		stop_listening();
+	}
+}
+
+static void
+on_signal(int signo)
+{
+	int saved_errno = errno;
+
+	if (signo == SIGUSR1) {
+		reopen_requested = 1;
+	} else {
+		if (signo == SIGTERM)
+			stop_requested = 1;
+		else
+			quit_requested = 1;
+		interrupt_waits();
+	}
+	errno = saved_errno;
+}
+
+/* Install the worker's handlers (no SA_RESTART: a blocked call must return
+ * EINTR); the signals stay blocked, as the master forked us, until
+ * unblock_signals. */
 static void
 setup_signals(void)
 {
 	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
 	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE };
 	struct sigaction sa;
-	sigset_t blocked;
 
 	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sigemptyset(&blocked);
-	sa.sa_handler = SIG_DFL;
-	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++) {
+	sigfillset(&sa.sa_mask);
+	sa.sa_handler = on_signal;
+	for (size_t i = 0; i < sizeof(handled) / sizeof(handled[0]); i++)
 		sigaction(handled[i], &sa, NULL);
-		sigaddset(&blocked, handled[i]);
-	}
-	sigaction(SIGCHLD, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	for (size_t i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		sigaction(ignored[i], &sa, NULL);
-	sigprocmask(SIG_SETMASK, &blocked, NULL);
-	signal_fd = signalfd(-1, &blocked, SFD_NONBLOCK | SFD_CLOEXEC);
-	if (signal_fd == -1)
-		fatal(WORKER_EXIT_SICK, "signalfd");
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGCHLD, &sa, NULL);
 }
 
-/* Stop listening: new clients go to other workers, or are refused. */
 static void
-close_listeners(void)
+unblock_signals(void)
 {
-	for (size_t i = 0; i < nlisten; i++) {
-		if (listen_fds[i] == -1)
-			continue;
-		/* Other processes share the socket: deregister before close. */
-		epoll_ctl(epoll_fd, EPOLL_CTL_DEL, listen_fds[i], NULL);
-		close(listen_fds[i]);
-		listen_fds[i] = -1;
-	}
-}
+	sigset_t none;
 
-/* Read the pending signals into flags; conn.c calls it too. */
-static void
-take_signals(void)
-{
-	struct signalfd_siginfo si;
-
-	while (read(signal_fd, &si, sizeof(si)) == sizeof(si)) {
-		if (si.ssi_signo == SIGQUIT)
-			quit_requested = true;
-		else if (si.ssi_signo == SIGTERM)
-			stop_requested = true;
-		else if (si.ssi_signo == SIGUSR1)
-			reopen_requested = true;
-	}
-	if (quit_requested || stop_requested)
-		close_listeners();
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
 /* Die with the master, and make sure it has not died already. */
@@ -118,27 +156,16 @@ follow_master(pid_t master)
 		exit(WORKER_EXIT_OK);
 }
 
-/* Take this service's listening sockets out of the set and close the rest;
- * register ours and the signalfd with a new epoll instance. */
+/* With several listeners, wait on all of them in one epoll instance;
+ * EPOLLEXCLUSIVE wakes one idle worker per client, not all of them. */
 static void
-own_listeners(const struct service *svc, struct listener_set *all)
+watch_listeners(const struct service *svc)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = SIGNAL_TAG };
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 
-	if ((listen_fds = calloc(svc->naddrs, sizeof(*listen_fds))) == NULL)
-		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
-	nlisten = svc->naddrs;
-	for (size_t i = 0; i < nlisten; i++)
-		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
-			log_bug("service %s: %s was not bound", svc->name,
-			    svc->listen[i]);
-	listener_close_all(all);
-	epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-	if (epoll_fd == -1 ||
-	    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, signal_fd, &ev) == -1)
+	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
 	for (size_t i = 0; i < nlisten; i++) {
-		ev.events = EPOLLIN | EPOLLEXCLUSIVE;
 		ev.data.u32 = (uint32_t)i;
 		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) ==
 		    -1)
@@ -146,26 +173,41 @@ own_listeners(const struct service *svc, struct listener_set *all)
 	}
 }
 
+/* Take this service's listening sockets out of the set and close the
+ * rest. */
 static void
-serve_client(
-    const struct service *svc, int fd, const struct sockaddr_storage *peer)
+own_listeners(const struct service *svc, struct listener_set *all)
+{
+	if ((listen_fds = calloc(svc->naddrs, sizeof(*listen_fds))) == NULL)
+		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
+	for (size_t i = 0; i < svc->naddrs; i++)
+		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
+			log_bug("service %s: %s was not bound", svc->name,
+			    svc->listen[i]);
+	nlisten = svc->naddrs;
+	listener_close_all(all);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd == -1)
+		fatal(WORKER_EXIT_SICK, "open /dev/null");
+	if (nlisten > 1)
+		watch_listeners(svc);
+}
+
+static void
+serve_client(const struct service *svc, const struct conn_buffers *bufs,
+    int fd, const struct sockaddr_storage *peer)
 {
 	long long start = clock_ms();
 	enum conn_end end;
 	struct conn conn;
 
-	if (conn_open(&conn, fd, svc->buffer_size, svc->max_line,
-	        svc->idle_timeout) == -1) {
-		log_warn("service %s: connection", svc->name);
-		close(fd);
-		return;
-	}
-	conn.signal_fd = signal_fd;
-	conn.on_signal = take_signals;
-	conn.stop = &stop_requested;
+	conn_open(&conn, fd, bufs, &stop_requested);
+	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
-	if (svc->banner != NULL &&
+	if (stop_requested)
+		end = END_SHUTDOWN; /* told before client_fd was set */
+	else if (svc->banner != NULL &&
 	    conn_send_all(&conn, svc->banner, strlen(svc->banner)) == -1)
 		end = conn.end;
 	else
@@ -178,23 +220,19 @@ serve_client(
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
 	         "end=%s",
 	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
-	    (double)(clock_ms() - start) / 1000, proto_end_name(end));
+	    (double)(clock_ms() - start) / 1000, conn_end_name(end));
+	/* Forget the descriptor before closing it: the handler must never
+	 * shut down a number that has been reused. */
+	client_fd = -1;
 	conn_close(&conn);
 }
 
-/* Accept on a ready listener; lost races and aborted clients are normal. */
+/* What to do after accept() failed with err: lost races, aborted clients
+ * and signals are normal; a shortage of resources is waited out. */
 static void
-accept_one(const struct service *svc, int lfd)
+accept_failed(const struct service *svc, int err)
 {
-	struct sockaddr_storage peer;
-	socklen_t len = sizeof(peer);
-	int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
-
-	if (fd != -1) {
-		serve_client(svc, fd, &peer);
-		return;
-	}
-	switch (errno) {
+	switch (err) {
 	case EAGAIN:
 	case EINTR:
 	case ECONNABORTED:
@@ -211,8 +249,29 @@ accept_one(const struct service *svc, int lfd)
 		    &(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L }, NULL);
 		return;
 	default:
+		/* The listener became /dev/null: we were told to stop. */
+		if (quit_requested || stop_requested)
+			return;
+		errno = err;
 		fatal(WORKER_EXIT_SICK, "service %s: accept", svc->name);
 	}
+}
+
+/* Accept on lfd and serve the client; 0, or -1 when accept() failed. */
+static int
+accept_one(const struct service *svc, const struct conn_buffers *bufs,
+    int lfd)
+{
+	struct sockaddr_storage peer;
+	socklen_t len = sizeof(peer);
+	int fd = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+
+	if (fd == -1) {
+		accept_failed(svc, errno);
+		return -1;
+	}
+	serve_client(svc, bufs, fd, &peer);
+	return 0;
 }
 
 static void
@@ -223,30 +282,62 @@ reopen_log(void)
 		log_warn("cannot reopen the log file");
 }
 
+/*
+ * One listener: block in accept() itself.  The listener is blocking (see
+ * listener.c), but a reload may have made it non-blocking for a new
+ * generation; then wait for it in poll() rather than spin.
+ */
 static void
-accept_loop(const struct service *svc)
+accept_loop_single(const struct service *svc, const struct conn_buffers *bufs)
 {
-	struct epoll_event events[16];
+	while (!quit_requested && !stop_requested) {
+		if (reopen_requested)
+			reopen_log();
+		if (accept_one(svc, bufs, listen_fds[0]) == -1 &&
+		    errno == EAGAIN)
+			poll(&(struct pollfd){ .fd = listen_fds[0],
+			         .events = POLLIN },
+			    1, -1);
+	}
+}
+
+/*
+ * A worker told to quit may have taken the only wake-up for a client that
+ * is still queued: it serves what is waiting on each listener once, then
+ * stops listening.  poll() first, because a reload may have made a kept
+ * listener blocking.
+ */
+static void
+sweep_listeners(const struct service *svc, const struct conn_buffers *bufs)
+{
+	for (size_t i = 0; i < nlisten && !stop_requested; i++) {
+		struct pollfd pfd = { .fd = listen_fds[i], .events = POLLIN };
+		if (poll(&pfd, 1, 0) == 1 && pfd.revents == POLLIN)
+			accept_one(svc, bufs, listen_fds[i]);
+	}
+	stop_listening();
+}
+
+/* Several listeners: wait in epoll, accept from each that is ready. */
+static void
+accept_loop_multi(const struct service *svc, const struct conn_buffers *bufs)
+{
+	struct epoll_event events[MAX_EVENTS];
 
 	while (!quit_requested && !stop_requested) {
 		int n;
 
 		if (reopen_requested)
 			reopen_log();
-		n = epoll_wait(epoll_fd, events, 16, -1);
-		if (n == -1 && errno != EINTR)
+		n = epoll_wait(epoll_fd, events, MAX_EVENTS, -1);
+		if (n == -1 && errno != EINTR && !quit_requested &&
+		    !stop_requested)
 			fatal(WORKER_EXIT_SICK, "service %s: epoll_wait",
 			    svc->name);
-		for (int i = 0; i < n; i++)
-			if (events[i].data.u32 == SIGNAL_TAG)
-				take_signals();
-		for (int i = 0; i < n && !quit_requested && !stop_requested;
-		     i++) {
-			uint32_t tag = events[i].data.u32;
-			if (tag != SIGNAL_TAG && listen_fds[tag] != -1)
-				accept_one(svc, listen_fds[tag]);
-		}
+		for (int i = 0; i < n && !stop_requested; i++)
+			accept_one(svc, bufs, listen_fds[events[i].data.u32]);
 	}
+	sweep_listeners(svc, bufs);
 }
 
 static void
@@ -266,12 +357,16 @@ worker_main(const struct config *conf, size_t index,
     unsigned generation)
 {
 	const struct service *svc = &conf->services[index];
+	struct conn_buffers bufs;
 
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
 	daemon_pidfile_drop();
 	own_listeners(svc, listeners);
+	if (conn_buffers_init(&bufs, svc->buffer_size,
+	        svc->protocol->reads_lines ? svc->max_line : 0) == -1)
+		fatal(WORKER_EXIT_SICK, "service %s: buffers", svc->name);
 	if (ids->uid != 0) {
 		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
 			exit(WORKER_EXIT_FATAL);
@@ -280,7 +375,11 @@ worker_main(const struct config *conf, size_t index,
 		follow_master(master);
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
-	accept_loop(svc);
+	unblock_signals();
+	if (nlisten == 1)
+		accept_loop_single(svc, &bufs);
+	else
+		accept_loop_multi(svc, &bufs);
 	log_debug("exiting");
 	exit(WORKER_EXIT_OK);
 }

@@ -15,6 +15,7 @@ if [ "${1:-build}" = test ]; then
 	command -v bats >/dev/null 2>&1 || need bats
 	command -v mandoc >/dev/null 2>&1 || need mandoc
 	command -v pgrep >/dev/null 2>&1 || need procps
+	command -v python3 >/dev/null 2>&1 || need python3
 fi
 [ -z "$missing" ] && exit 0
 

@@ -172,3 +172,25 @@ CONF
 	run "$PFCLIENT" -m 4 -t 1 127.0.0.1 "$PORT"
 	[ "$output" = "served 3 of 4" ]
 }
+
+# No answer may wait for the client's delayed ACK (Nagle: 40 ms a line).
+# Generous bounds: 50 answers in 2.2 s is the stall this catches.
+@test "50 round trips on one connection take well under a second, each line protocol" {
+	local port2 port3 proto ms
+	port2=$(free_port)
+	port3=$(free_port)
+	cat >"$CONF" <<CONF
+service echo { listen = {"127.0.0.1:$PORT"} protocol = "echo" }
+service prefix { listen = {"127.0.0.1:$port2"} protocol = "prefix" }
+service timestamp { listen = {"127.0.0.1:$port3"} protocol = "timestamp" }
+CONF
+	start_daemon
+	for port in "$PORT" "$port2" "$port3"; do
+		ms=$(python3 "$ROOT/tests/helper/roundtrips.py" 127.0.0.1 "$port" 50)
+		echo "port $port: 50 round trips in $ms ms"
+		[ "$ms" -lt 1000 ]
+		ms=$(python3 "$ROOT/tests/helper/roundtrips.py" 127.0.0.1 "$port" 50 --pipelined)
+		echo "port $port: 50 pipelined lines in $ms ms"
+		[ "$ms" -lt 1000 ]
+	done
+}

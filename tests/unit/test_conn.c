@@ -1,4 +1,5 @@
 /* conn_line_find (line framing), and conn_read_line over a socketpair. */
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -39,6 +40,8 @@ reads_lines(
     const char *input, size_t max_line, size_t bufsize, const char *want)
 {
 	char got[256] = "";
+	static const volatile sig_atomic_t no_stop;
+	struct conn_buffers bufs;
 	struct conn c;
 	int sv[2];
 	enum line_read r;
@@ -48,7 +51,9 @@ reads_lines(
 	if (write(sv[1], input, strlen(input)) != (ssize_t)strlen(input))
 		return false;
 	close(sv[1]);
-	conn_open(&c, sv[0], bufsize, max_line, 5);
+	if (conn_buffers_init(&bufs, bufsize, max_line) == -1)
+		return false;
+	conn_open(&c, sv[0], &bufs, &no_stop);
 	for (;;) {
 		const char *line;
 		size_t len;
@@ -64,6 +69,8 @@ reads_lines(
 	            : r == LINE_OVERLONG ? "LONG"
 	                                 : "FAIL");
 	conn_close(&c);
+	free(bufs.chunk);
+	free(bufs.line);
 	return strcmp(got, want) == 0;
 }
 
