@@ -9,6 +9,12 @@
 
 struct protocol;
 
+/* How prefix and timestamp cut what they receive into answers. */
+enum framing {
+	FRAMING_CHUNK, /* each recv(): one answer, as the tutorial servers */
+	FRAMING_LINE,  /* each line: one answer, whatever the reads */
+};
+
 struct service {
 	char *name;
 	const struct protocol *protocol;
@@ -21,6 +27,7 @@ struct service {
 	char *banner; /* NULL when there is none */
 	char *prefix;
 	char *time_format;
+	enum framing framing;
 	size_t max_line;
 	bool log_data;
 	int idle_timeout; /* seconds; 0 = never */

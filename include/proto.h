@@ -11,7 +11,7 @@ struct service;
 
 struct protocol {
 	const char *name;
-	bool reads_lines; /* needs the worker's line buffer */
+	bool framed; /* honours the service's framing (chunk or line) */
 	/* Serve one client until it is done; never touches the master. */
 	enum conn_end (*serve)(struct conn *conn, const struct service *svc);
 };
@@ -21,11 +21,16 @@ const struct protocol *proto_find(const char *name);
 /* "echo, discard, prefix, timestamp", for messages. */
 const char *proto_names(void);
 
-/* Shared by the line protocols: for every line, send the head that
+/* The size of the line buffer a worker of svc needs: max_line for a framed
+ * protocol with line framing, else 0. */
+size_t proto_line_buffer(const struct service *svc);
+
+/* Shared by prefix and timestamp: for every piece of input -- each recv()
+ * with chunk framing, each line with line framing -- send the head that
  * make_head writes into head (size headsize, returns its length) and the
- * line itself, together in one write.  An overlong line gets one error
+ * piece itself, together in one write.  An overlong line gets one error
  * line. */
-enum conn_end proto_serve_lines(struct conn *conn, const struct service *svc,
+enum conn_end proto_serve_framed(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *head, size_t headsize));
 
 /* The protocols' serve functions (proto_NAME.c): each serves one client to

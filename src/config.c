@@ -49,6 +49,7 @@ static cfg_opt_t service_opts[] = {
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
 	CFG_STR("prefix", "You sent me: ", CFGF_NONE),
 	CFG_STR("time_format", "[%a %b %e %H:%M:%S %Y] ", CFGF_NONE),
+	CFG_STR("framing", "chunk", CFGF_NONE),
 	CFG_INT("max_line", 4096, CFGF_NONE),
 	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
@@ -155,6 +156,35 @@ check_path(cfg_t *cfg, cfg_opt_t *opt)
 		    path,
 		    strcmp(name, "log") == 0 ? ", \"stderr\" or \"syslog\""
 		                             : "");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *const framing_names[] = {
+	[FRAMING_CHUNK] = "chunk",
+	[FRAMING_LINE] = "line",
+};
+
+/* The framing called name, or -1. */
+static int
+framing_parse(const char *name)
+{
+	for (size_t i = 0; i < sizeof(framing_names) / sizeof(framing_names[0]);
+	     i++)
+		if (strcmp(name, framing_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static int
+check_framing(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *name = last_string(opt);
+
+	if (framing_parse(name) == -1) {
+		cfg_error(cfg,
+		    "unknown framing \"%s\" (expected chunk or line)", name);
 		return -1;
 	}
 	return 0;
@@ -315,6 +345,7 @@ parser_new(void)
 	cfg_set_validate_func(cfg, "service|banner", check_length);
 	cfg_set_validate_func(cfg, "service|prefix", check_length);
 	cfg_set_validate_func(cfg, "service|time_format", check_time_format);
+	cfg_set_validate_func(cfg, "service|framing", check_framing);
 	return cfg;
 }
 
@@ -356,6 +387,7 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->banner = copy(cfg_getstr(sec, "banner"), &failed);
 	svc->prefix = copy(cfg_getstr(sec, "prefix"), &failed);
 	svc->time_format = copy(cfg_getstr(sec, "time_format"), &failed);
+	svc->framing = (enum framing)framing_parse(cfg_getstr(sec, "framing"));
 	svc->max_line = (size_t)cfg_getint(sec, "max_line");
 	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");

@@ -44,8 +44,47 @@ refuse_overlong(struct conn *conn, size_t max_line)
 	return END_OVERLONG;
 }
 
-enum conn_end
-proto_serve_lines(struct conn *conn, const struct service *svc,
+size_t
+proto_line_buffer(const struct service *svc)
+{
+	return svc->protocol->framed && svc->framing == FRAMING_LINE
+	           ? svc->max_line
+	           : 0;
+}
+
+/* Send head and body in one write; 0, or -1 with conn->end set. */
+static int
+send_answer(struct conn *conn, const char *head, size_t headlen,
+    const char *body, size_t len)
+{
+	struct iovec iov[2] = { { (void *)(uintptr_t)head, headlen },
+		{ (void *)(uintptr_t)body, len } };
+
+	return conn_send_iov(conn, iov, 2);
+}
+
+/* Chunk framing: answer each recv() as it comes, as the tutorials do. */
+static enum conn_end
+serve_chunks(struct conn *conn, const struct service *svc,
+    size_t (*make_head)(const struct service *, char *, size_t))
+{
+	char head[1024 + 1];
+
+	for (;;) {
+		ssize_t n = conn_recv(conn);
+
+		if (n == 0)
+			return END_CLOSED;
+		if (n == -1 ||
+		    send_answer(conn, head, make_head(svc, head, sizeof(head)),
+		        conn->chunk, (size_t)n) == -1)
+			return conn->end;
+	}
+}
+
+/* Line framing: answer each whole line, however the reads cut it. */
+static enum conn_end
+serve_lines(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *, size_t))
 {
 	char head[1024 + 1];
@@ -65,9 +104,16 @@ proto_serve_lines(struct conn *conn, const struct service *svc,
 			break;
 		}
 		headlen = make_head(svc, head, sizeof(head));
-		struct iovec iov[2] = { { head, headlen },
-			{ (void *)(uintptr_t)line, len } };
-		if (conn_send_iov(conn, iov, 2) == -1)
+		if (send_answer(conn, head, headlen, line, len) == -1)
 			return conn->end;
 	}
+}
+
+enum conn_end
+proto_serve_framed(struct conn *conn, const struct service *svc,
+    size_t (*make_head)(const struct service *, char *, size_t))
+{
+	if (svc->framing == FRAMING_LINE)
+		return serve_lines(conn, svc, make_head);
+	return serve_chunks(conn, svc, make_head);
 }

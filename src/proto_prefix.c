@@ -20,5 +20,5 @@ prefix_head(const struct service *svc, char *head, size_t size)
 enum conn_end
 proto_prefix_serve(struct conn *conn, const struct service *svc)
 {
-	return proto_serve_lines(conn, svc, prefix_head);
+	return proto_serve_framed(conn, svc, prefix_head);
 }

@@ -42,5 +42,5 @@ timestamp_head(const struct service *svc, char *head, size_t size)
 enum conn_end
 proto_timestamp_serve(struct conn *conn, const struct service *svc)
 {
-	return proto_serve_lines(conn, svc, timestamp_head);
+	return proto_serve_framed(conn, svc, timestamp_head);
 }

@@ -365,7 +365,7 @@ worker_main(const struct config *conf, size_t index,
 	daemon_pidfile_drop();
 	own_listeners(svc, listeners);
 	if (conn_buffers_init(&bufs, svc->buffer_size,
-	        svc->protocol->reads_lines ? svc->max_line : 0) == -1)
+	        proto_line_buffer(svc)) == -1)
 		fatal(WORKER_EXIT_SICK, "service %s: buffers", svc->name);
 	if (ids->uid != 0) {
 		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)

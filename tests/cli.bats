@@ -193,6 +193,13 @@ service svc {
 	protocol = "gopher"
 }
 CONF
+	broken 4 'unknown framing "lines" (expected chunk or line)' <<CONF
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "prefix"
+	framing = "lines"
+}
+CONF
 	broken 2 "port must be a number from 1 to 65535" <<CONF
 service svc {
 	listen = {"127.0.0.1:99999"}

@@ -39,8 +39,9 @@ CONF
 	wait_log "client=\[::1\]:[0-9]+ "
 }
 
-@test "prefix answers each line with the prefix and the line" {
-	write_config 'protocol = "prefix"'
+@test "prefix with line framing answers each line with the prefix and the line" {
+	write_config 'protocol = "prefix"
+	framing = "line"'
 	start_daemon
 	run talk < <(printf 'one\ntwo\r\nlast')
 	[ "$status" -eq 0 ]
@@ -101,6 +102,7 @@ CONF
 
 @test "an overlong line gets one error line and the connection is closed" {
 	write_config 'protocol = "prefix"
+	framing = "line"
 	max_line = 16'
 	start_daemon
 	run talk < <(printf 'short\n%040d\nnever answered\n' 0)
@@ -114,6 +116,7 @@ CONF
 
 @test "a line of exactly max_line bytes is accepted" {
 	write_config 'protocol = "prefix"
+	framing = "line"
 	prefix = ""
 	max_line = 16'
 	start_daemon
