@@ -1,4 +1,5 @@
-/* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777". */
+/* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777",
+ * each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"). */
 #ifndef PREFORKD_ADDR_H
 #define PREFORKD_ADDR_H
 
@@ -6,22 +7,26 @@
 #include <stddef.h>
 #include <sys/socket.h>
 
-/* Long enough for "[ffff:...:ffff%ifname]:65535". */
-#define ADDR_STRLEN 64
+/* Long enough for "udp:[ffff:...:ffff%ifname]:65535". */
+#define ADDR_STRLEN 72
 
 struct addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int socktype; /* SOCK_STREAM (TCP) or SOCK_DGRAM (UDP) */
 };
 
 /* Parse a numeric listen address; 0 on success, -1 with a reason in err. */
 int addr_parse(const char *spec, struct addr *out, char *err, size_t errsize);
 /* Format an address as "host:port" or "[host]:port" into buf; returns buf. */
 const char *addr_format(const struct sockaddr *sa, char *buf, size_t size);
-/* True when both are the same family, host and port. */
+/* Format a listen address as addr_format does, after "udp:" for UDP, as
+ * the configuration writes it; returns buf. */
+const char *addr_name(const struct addr *a, char *buf, size_t size);
+/* True when both are the same transport, family, host and port. */
 bool addr_equal(const struct addr *a, const struct addr *b);
-/* True when binding both at once would clash: equal, or one is the wildcard
- * of the other's family on the same port. */
+/* True when binding both at once would clash: the same transport, and
+ * equal, or one is the wildcard of the other's family on the same port. */
 bool addr_conflict(const struct addr *a, const struct addr *b);
 
 #endif

@@ -6,12 +6,24 @@
 #include <stddef.h>
 
 #include "conn.h"
+#include "dgram.h"
 
 struct service;
+
+/* A protocol's answer to one datagram: the pieces of one datagram. */
+struct dgram_answer {
+	struct iovec iov[2];
+	int iovcnt;        /* 0: no answer */
+	char scratch[1025]; /* room for a head the protocol formats */
+};
 
 struct protocol {
 	const char *name;
 	bool framed; /* honours the service's framing (chunk or line) */
+	/* Answer the datagram d holds at data (d->len bytes), or leave
+	 * out->iovcnt 0; NULL when the protocol has no UDP form. */
+	void (*answer)(const struct service *svc, const struct dgram *d,
+	    const char *data, struct dgram_answer *out);
 	/* Serve one client until it is done; never touches the master. */
 	enum conn_end (*serve)(struct conn *conn, const struct service *svc);
 };
@@ -33,11 +45,23 @@ size_t proto_line_buffer(const struct service *svc);
 enum conn_end proto_serve_framed(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *head, size_t headsize));
 
+/* Set *out to head (headlen bytes) followed by the datagram's data. */
+void proto_answer_with_head(struct dgram_answer *out, const char *head,
+    size_t headlen, const struct dgram *d, const char *data);
+
 /* The protocols' serve functions (proto_NAME.c): each serves one client to
- * its end and says how it ended. */
+ * its end and says how it ended; and their datagram answers. */
 enum conn_end proto_echo_serve(struct conn *, const struct service *);
 enum conn_end proto_discard_serve(struct conn *, const struct service *);
 enum conn_end proto_prefix_serve(struct conn *, const struct service *);
 enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
+void proto_echo_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_discard_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_prefix_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_timestamp_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
 
 #endif

@@ -3,7 +3,8 @@
  * depends on DNS to boot, and a name with several addresses makes "which
  * socket is this" ambiguous.  "*:PORT" (or just "PORT") is IPv4's wildcard
  * and "[::]:PORT" IPv6's, as in nginx; IPv6 sockets are IPv6-only so both can
- * be listed side by side.
+ * be listed side by side.  An address is TCP unless it starts with "udp:"
+ * (or "tcp:", for symmetry); the same port may serve both.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -103,6 +104,13 @@ int
 addr_parse(const char *spec, struct addr *out, char *err, size_t errsize)
 {
 	memset(out, 0, sizeof(*out));
+	out->socktype = SOCK_STREAM;
+	if (strncmp(spec, "udp:", 4) == 0) {
+		out->socktype = SOCK_DGRAM;
+		spec += 4;
+	} else if (strncmp(spec, "tcp:", 4) == 0) {
+		spec += 4;
+	}
 	if (*spec == '\0') {
 		snprintf(err, errsize, "empty address");
 		return -1;
@@ -137,6 +145,19 @@ addr_format(const struct sockaddr *sa, char *buf, size_t size)
 	return buf;
 }
 
+const char *
+addr_name(const struct addr *a, char *buf, size_t size)
+{
+	size_t skip = 0;
+
+	if (a->socktype == SOCK_DGRAM && size > 4) {
+		memcpy(buf, "udp:", 4);
+		skip = 4;
+	}
+	addr_format((const struct sockaddr *)&a->ss, buf + skip, size - skip);
+	return buf;
+}
+
 static in_port_t
 port_of(const struct addr *a)
 {
@@ -158,7 +179,8 @@ is_wildcard(const struct addr *a)
 bool
 addr_equal(const struct addr *a, const struct addr *b)
 {
-	if (a->ss.ss_family != b->ss.ss_family || port_of(a) != port_of(b))
+	if (a->socktype != b->socktype || a->ss.ss_family != b->ss.ss_family ||
+	    port_of(a) != port_of(b))
 		return false;
 	if (a->ss.ss_family == AF_INET6)
 		return IN6_ARE_ADDR_EQUAL(
@@ -171,7 +193,8 @@ addr_equal(const struct addr *a, const struct addr *b)
 bool
 addr_conflict(const struct addr *a, const struct addr *b)
 {
-	if (a->ss.ss_family != b->ss.ss_family || port_of(a) != port_of(b))
+	if (a->socktype != b->socktype || a->ss.ss_family != b->ss.ss_family ||
+	    port_of(a) != port_of(b))
 		return false;
 	return is_wildcard(a) || is_wildcard(b) || addr_equal(a, b);
 }

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "config.h"
@@ -297,6 +298,31 @@ check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
 	return 0;
 }
 
+/* A UDP address needs a protocol with a datagram form. */
+static int
+check_udp_protocol(cfg_t *cfg, cfg_t *sec)
+{
+	const char *name = cfg_getstr(sec, "protocol");
+	const struct protocol *proto = proto_find(name);
+	char err[128];
+	struct addr addr;
+
+	for (unsigned i = 0; proto != NULL && proto->answer == NULL &&
+	                     i < cfg_size(sec, "listen");
+	     i++) {
+		const char *spec = cfg_getnstr(sec, "listen", i);
+		if (addr_parse(spec, &addr, err, sizeof(err)) == 0 &&
+		    addr.socktype == SOCK_DGRAM) {
+			cfg_error(cfg,
+			    "service %s: protocol \"%s\" does not work over "
+			    "UDP (listen \"%s\")",
+			    cfg_title(sec), name, spec);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -320,6 +346,8 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		    name, proto_names());
 		return -1;
 	}
+	if (check_udp_protocol(cfg, sec) == -1)
+		return -1;
 	return check_service_addresses(cfg, opt, sec);
 }
 

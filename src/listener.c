@@ -2,7 +2,9 @@
  * Listening sockets.  They are bound by the master before any worker exists
  * and matched by address across reloads (as nginx and Apache do), so an
  * address that stays in the config keeps its socket, its backlog and its
- * queued clients: a reload never refuses a connection.
+ * queued clients: a reload never refuses a connection.  UDP sockets are
+ * bound the same way (and never listen()ed); one kept across a reload keeps
+ * the datagrams waiting in it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +21,7 @@
 #include "log.h"
 
 static int
-set_options(int fd, int family)
+set_options(int fd, const struct addr *addr)
 {
 	int on = 1;
 
@@ -27,9 +29,11 @@ set_options(int fd, int family)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		return -1;
 	/* IPv6 sockets stay IPv6-only so "*:P" and "[::]:P" can coexist. */
-	if (family == AF_INET6 &&
+	if (addr->ss.ss_family == AF_INET6 &&
 	    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) == -1)
 		return -1;
+	if (addr->socktype == SOCK_DGRAM)
+		return 0;
 	/* Every answer leaves in one write: Nagle could only delay the next
 	 * one behind the client's delayed ACK. */
 	return setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
@@ -41,15 +45,19 @@ set_options(int fd, int family)
  * spend no system call per client on them.
  */
 static int
-set_service_options(int fd, const struct listen_opts *opts)
+set_service_options(int fd, int socktype, const struct listen_opts *opts)
 {
 	struct timeval idle = { .tv_sec = opts->idle_timeout };
 	int flags = fcntl(fd, F_GETFL);
 
-	if (flags == -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) ==
-	        -1 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle)) == -1)
+	if (flags == -1)
+		return -1;
+	/* A datagram socket has no connections to time out. */
+	if (socktype == SOCK_STREAM &&
+	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) ==
+	            -1 ||
+	        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle)) ==
+	            -1))
 		return -1;
 	/*
 	 * A service with one listener has its workers block in accept(); with
@@ -67,14 +75,14 @@ listener_open(const struct addr *addr, const struct listen_opts *opts)
 	char name[ADDR_STRLEN];
 	int fd;
 
-	addr_format((const struct sockaddr *)&addr->ss, name, sizeof(name));
-	fd = socket(addr->ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	addr_name(addr, name, sizeof(name));
+	fd = socket(addr->ss.ss_family, addr->socktype | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_error("socket for %s", name);
 		return -1;
 	}
-	if (set_options(fd, addr->ss.ss_family) == -1 ||
-	    set_service_options(fd, opts) == -1) {
+	if (set_options(fd, addr) == -1 ||
+	    set_service_options(fd, addr->socktype, opts) == -1) {
 		log_error("socket options for %s", name);
 		close(fd);
 		return -1;
@@ -84,7 +92,7 @@ listener_open(const struct addr *addr, const struct listen_opts *opts)
 		close(fd);
 		return -1;
 	}
-	if (listen(fd, opts->backlog) == -1) {
+	if (addr->socktype == SOCK_STREAM && listen(fd, opts->backlog) == -1) {
 		log_error("listen %s", name);
 		close(fd);
 		return -1;
@@ -100,7 +108,7 @@ listener_close(struct listener *l)
 
 	if (l->fd == -1)
 		return;
-	addr_format((const struct sockaddr *)&l->addr.ss, name, sizeof(name));
+	addr_name(&l->addr, name, sizeof(name));
 	close(l->fd);
 	l->fd = -1;
 	log_info("closed listener %s", name);
@@ -218,11 +226,13 @@ listener_commit(struct listener_set *set)
 		if (!l->wanted) {
 			listener_close(l);
 		} else if (!l->fresh) {
-			listen(l->fd, l->opts.backlog); /* only updates it */
-			if (set_service_options(l->fd, &l->opts) == -1)
+			/* listen() again only updates the backlog. */
+			if (l->addr.socktype == SOCK_STREAM)
+				listen(l->fd, l->opts.backlog);
+			if (set_service_options(
+			        l->fd, l->addr.socktype, &l->opts) == -1)
 				log_warn("listener %s: socket options",
-				    addr_format((const struct sockaddr *)&l->addr.ss,
-				        name, sizeof(name)));
+				    addr_name(&l->addr, name, sizeof(name)));
 		}
 	}
 	listener_commit_closed(set);

@@ -11,10 +11,10 @@
 #include "proto.h"
 
 static const struct protocol protocols[] = {
-	{ "echo", false, proto_echo_serve },
-	{ "discard", false, proto_discard_serve },
-	{ "prefix", true, proto_prefix_serve },
-	{ "timestamp", true, proto_timestamp_serve },
+	{ "echo", false, proto_echo_answer, proto_echo_serve },
+	{ "discard", false, proto_discard_answer, proto_discard_serve },
+	{ "prefix", true, proto_prefix_answer, proto_prefix_serve },
+	{ "timestamp", true, proto_timestamp_answer, proto_timestamp_serve },
 };
 
 const struct protocol *
@@ -50,6 +50,17 @@ proto_line_buffer(const struct service *svc)
 	return svc->protocol->framed && svc->framing == FRAMING_LINE
 	           ? svc->max_line
 	           : 0;
+}
+
+void
+proto_answer_with_head(struct dgram_answer *out, const char *head,
+    size_t headlen, const struct dgram *d, const char *data)
+{
+	out->iov[0].iov_base = (void *)(uintptr_t)head;
+	out->iov[0].iov_len = headlen;
+	out->iov[1].iov_base = (void *)(uintptr_t)data;
+	out->iov[1].iov_len = d->len;
+	out->iovcnt = 2;
 }
 
 /* Send head and body in one write; 0, or -1 with conn->end set. */

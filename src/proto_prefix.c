@@ -22,3 +22,11 @@ proto_prefix_serve(struct conn *conn, const struct service *svc)
 {
 	return proto_serve_framed(conn, svc, prefix_head);
 }
+
+/* Over UDP: the prefix and the datagram, in one datagram. */
+void
+proto_prefix_answer(const struct service *svc, const struct dgram *d,
+    const char *data, struct dgram_answer *out)
+{
+	proto_answer_with_head(out, svc->prefix, strlen(svc->prefix), d, data);
+}

@@ -44,3 +44,13 @@ proto_timestamp_serve(struct conn *conn, const struct service *svc)
 {
 	return proto_serve_framed(conn, svc, timestamp_head);
 }
+
+/* Over UDP: the time and the datagram, in one datagram. */
+void
+proto_timestamp_answer(const struct service *svc, const struct dgram *d,
+    const char *data, struct dgram_answer *out)
+{
+	size_t len = timestamp_head(svc, out->scratch, sizeof(out->scratch));
+
+	proto_answer_with_head(out, out->scratch, len, d, data);
+}

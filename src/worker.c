@@ -1,6 +1,6 @@
 /*
  * A worker: accept one client, serve it to the end, log one access line,
- * repeat.  It blocks where the design says it should -- in accept() when its
+ * repeat -- or, on a UDP socket, receive one datagram and answer it.  It blocks where the design says it should -- in accept() when its
  * service has one listening socket (in epoll_wait() when it has several),
  * then in recv() and send() on the client -- and signals reach it through
  * EINTR.  Its handler sets a flag and makes sure no blocking call can sleep
@@ -38,6 +38,7 @@
 #include "config.h"
 #include "conn.h"
 #include "daemon.h"
+#include "dgram.h"
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
@@ -46,6 +47,8 @@
 /* Back off this long when accept() fails for lack of resources. */
 #define ACCEPT_RETRY_MS 100
 #define MAX_EVENTS 16
+/* A worker serving datagrams logs a summary at least this often. */
+#define UDP_SUMMARY_MS 60000
 
 static volatile sig_atomic_t quit_requested;
 static volatile sig_atomic_t stop_requested;
@@ -227,6 +230,68 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	conn_close(&conn);
 }
 
+/* Datagrams served since the last summary line, and when that was. */
+static struct {
+	unsigned long long count, in, out, cut, failed;
+	long long since;
+} udp;
+
+/* One info line for many datagrams, so a flood cannot flood the log. */
+static void
+log_udp_summary(const struct service *svc)
+{
+	if (udp.count == 0)
+		return;
+	log_info("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
+	         "failed=%llu",
+	    svc->name, udp.count, udp.in, udp.out, udp.cut, udp.failed);
+	memset(&udp, 0, sizeof(udp));
+	udp.since = clock_ms();
+}
+
+static void
+count_datagram(const struct service *svc, const struct dgram *d, bool sent)
+{
+	udp.count++;
+	udp.in += d->full_len;
+	udp.out += d->sent;
+	udp.cut += d->cut > 0 || d->full_len > d->len;
+	udp.failed += !sent;
+	log_debug("datagram service=%s client=%s in=%zu out=%zu%s%s",
+	    svc->name, d->peer_name, d->full_len, d->sent,
+	    d->full_len > d->len ? " (input cut to buffer_size)" : "",
+	    d->cut > 0 ? " (answer cut to fit a datagram)" : "");
+	if (clock_ms() - udp.since >= UDP_SUMMARY_MS)
+		log_udp_summary(svc);
+}
+
+/* Receive one datagram on fd and answer it; as accept_one. */
+static int
+serve_datagram(const struct service *svc, const struct conn_buffers *bufs,
+    int fd)
+{
+	struct dgram_answer answer = { .iovcnt = 0 };
+	struct dgram d;
+	bool sent = true;
+	int got = dgram_recv(&d, fd, bufs->chunk, bufs->chunk_size);
+
+	if (got != 1) {
+		if (got == -1 && !quit_requested && !stop_requested)
+			log_warn("service %s: recvfrom", svc->name);
+		return -1;
+	}
+	svc->protocol->answer(svc, &d, bufs->chunk, &answer);
+	if (answer.iovcnt > 0 &&
+	    dgram_send(&d, answer.iov, answer.iovcnt) == -1) {
+		/* The sender may be gone (ICMP unreachable): its problem. */
+		log_debug("service %s: send to %s: %s", svc->name,
+		    d.peer_name, strerror(errno));
+		sent = false;
+	}
+	count_datagram(svc, &d, sent);
+	return 0;
+}
+
 /* What to do after accept() failed with err: lost races, aborted clients
  * and signals are normal; a shortage of resources is waited out. */
 static void
@@ -274,6 +339,17 @@ accept_one(const struct service *svc, const struct conn_buffers *bufs,
 	return 0;
 }
 
+/* Serve what is waiting on listener i, a client or a datagram: 0, or -1
+ * (errno EAGAIN when nothing was waiting). */
+static int
+serve_listener(
+    const struct service *svc, const struct conn_buffers *bufs, size_t i)
+{
+	if (svc->addrs[i].socktype == SOCK_DGRAM)
+		return serve_datagram(svc, bufs, listen_fds[i]);
+	return accept_one(svc, bufs, listen_fds[i]);
+}
+
 static void
 reopen_log(void)
 {
@@ -283,9 +359,9 @@ reopen_log(void)
 }
 
 /*
- * One listener: block in accept() itself.  The listener is blocking (see
- * listener.c), but a reload may have made it non-blocking for a new
- * generation; then wait for it in poll() rather than spin.
+ * One listener: block in accept() (or recvfrom()) itself.  The listener is
+ * blocking (see listener.c), but a reload may have made it non-blocking for
+ * a new generation; then wait for it in poll() rather than spin.
  */
 static void
 accept_loop_single(const struct service *svc, const struct conn_buffers *bufs)
@@ -293,8 +369,7 @@ accept_loop_single(const struct service *svc, const struct conn_buffers *bufs)
 	while (!quit_requested && !stop_requested) {
 		if (reopen_requested)
 			reopen_log();
-		if (accept_one(svc, bufs, listen_fds[0]) == -1 &&
-		    errno == EAGAIN)
+		if (serve_listener(svc, bufs, 0) == -1 && errno == EAGAIN)
 			poll(&(struct pollfd){ .fd = listen_fds[0],
 			         .events = POLLIN },
 			    1, -1);
@@ -313,7 +388,7 @@ sweep_listeners(const struct service *svc, const struct conn_buffers *bufs)
 	for (size_t i = 0; i < nlisten && !stop_requested; i++) {
 		struct pollfd pfd = { .fd = listen_fds[i], .events = POLLIN };
 		if (poll(&pfd, 1, 0) == 1 && pfd.revents == POLLIN)
-			accept_one(svc, bufs, listen_fds[i]);
+			serve_listener(svc, bufs, i);
 	}
 	stop_listening();
 }
@@ -335,7 +410,7 @@ accept_loop_multi(const struct service *svc, const struct conn_buffers *bufs)
 			fatal(WORKER_EXIT_SICK, "service %s: epoll_wait",
 			    svc->name);
 		for (int i = 0; i < n && !stop_requested; i++)
-			accept_one(svc, bufs, listen_fds[events[i].data.u32]);
+			serve_listener(svc, bufs, events[i].data.u32);
 	}
 	sweep_listeners(svc, bufs);
 }
@@ -375,11 +450,13 @@ worker_main(const struct config *conf, size_t index,
 		follow_master(master);
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
+	udp.since = clock_ms();
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);
 	else
 		accept_loop_multi(svc, &bufs);
+	log_udp_summary(svc);
 	log_debug("exiting");
 	exit(WORKER_EXIT_OK);
 }

@@ -63,3 +63,12 @@ client() {
 	[ "$output" = "reply: TIMEOUT" ]
 	wait_log 'data service=discard client=127\.0\.0\.1:[0-9]+ len=13 "into the sink"'
 }
+
+@test "tutorial UDP client: echo, prefix and timestamp answer each datagram" {
+	run client --udp 127.0.0.1 "$PORT1" <<<"$(printf 'hello\nagain')"
+	[ "$output" = "$(printf "reply: b'hello'\nreply: b'again'")" ]
+	run client --udp ::1 "$PORT2" <<<"hello"
+	[ "$output" = "reply: b'You sent me: hello'" ]
+	run client --udp 127.0.0.1 "$PORT3" <<<"hello"
+	[[ "$output" =~ ^reply:\ b\'\[[A-Z][a-z]{2}\ .*\ [0-9]{4}\]\ hello\'$ ]]
+}

@@ -12,7 +12,7 @@ parses_to(const char *spec, const char *formatted)
 
 	if (addr_parse(spec, &a, err, sizeof(err)) != 0)
 		return false;
-	addr_format((struct sockaddr *)&a.ss, buf, sizeof(buf));
+	addr_name(&a, buf, sizeof(buf));
 	return strcmp(buf, formatted) == 0;
 }
 
@@ -66,4 +66,14 @@ test_addr(void)
 	CHECK(!conflict("127.0.0.1:80", "127.0.0.2:80"), "hosts differ");
 	CHECK(!conflict("127.0.0.1:80", "127.0.0.1:81"), "ports differ");
 	CHECK(conflict("[::]:80", "[::1]:80"), "IPv6 wildcard clashes");
+	CHECK(parses_to("udp:127.0.0.1:7", "udp:127.0.0.1:7"), "UDP address");
+	CHECK(parses_to("udp:[::1]:7", "udp:[::1]:7"), "UDP over IPv6");
+	CHECK(parses_to("udp:*:7", "udp:0.0.0.0:7"), "UDP wildcard");
+	CHECK(parses_to("tcp:127.0.0.1:7", "127.0.0.1:7"), "tcp: is the default");
+	CHECK(rejected_with("udp:", "empty"), "udp: alone");
+	CHECK(rejected_with("udp:localhost:7", "not a numeric IPv4"),
+	    "UDP names are not resolved either");
+	CHECK(!conflict("udp:127.0.0.1:80", "127.0.0.1:80"),
+	    "UDP and TCP on one port do not clash");
+	CHECK(conflict("udp:*:80", "udp:127.0.0.1:80"), "UDP wildcard clashes");
 }

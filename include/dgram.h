@@ -1,0 +1,42 @@
+/* Datagrams: the only code that calls recvfrom() and sendmsg() on UDP. */
+#ifndef PREFORKD_DGRAM_H
+#define PREFORKD_DGRAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#include "addr.h"
+
+/* The largest UDP payload over IPv4 (65535 - 20 - 8) and over IPv6
+ * (65535 - 8, without jumbograms). */
+#define DGRAM_MAX_IPV4 65507
+#define DGRAM_MAX_IPV6 65527
+
+/* One datagram received, and what was sent back to its sender. */
+struct dgram {
+	int fd;
+	struct sockaddr_storage peer;
+	socklen_t peer_len;
+	char peer_name[ADDR_STRLEN]; /* "host:port", for log lines */
+	size_t len;      /* bytes in the buffer */
+	size_t full_len; /* the datagram's own length: more when cut */
+	size_t sent;     /* bytes of the answer that left */
+	size_t cut;      /* bytes of the answer cut off to fit a datagram */
+};
+
+/* Receive one datagram from fd into buf (size bytes; a longer one is cut
+ * and d->full_len says by how much).  1 when one came, 0 when none was
+ * waiting or a signal interrupted the wait, -1 on another failure (errno
+ * set).  A zero-length datagram is a datagram. */
+int dgram_recv(struct dgram *d, int fd, char *buf, size_t size);
+/* The largest answer that fits one datagram to the sender of d. */
+size_t dgram_max(const struct dgram *d);
+/* Send iov[0..iovcnt) back to the sender of d as one datagram, cut to
+ * dgram_max (d->cut says how much was left out).  0, or -1 with errno set:
+ * a sender that does not exist (ICMP unreachable) is its own affair. */
+int dgram_send(struct dgram *d, struct iovec *iov, int iovcnt);
+
+#endif
