@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "addr.h"
 
@@ -48,6 +49,10 @@ struct config {
 /* Parse and validate path.  Returns a new config, or NULL after logging the
  * first error as "FILE:LINE: message" (libconfuse stops there). */
 struct config *config_load(const char *path);
+/* Print the configuration in path in its own syntax, every default filled
+ * in, to out; output that config_load reads back to the same values.  -1
+ * after logging, as config_load. */
+int config_print(const char *path, FILE *out);
 /* Blank out the comments of a config file's text, keeping its newlines (and
  * so its line numbers) and its quoted strings. */
 void config_strip_comments(char *text);

@@ -41,13 +41,14 @@ struct options {
 	const char *signal;
 	bool foreground;
 	bool test;
+	bool print; /* -T: test, then print the configuration */
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: preforkd [-f] [-t] [-c file] [-p pidfile] "
+	    "usage: preforkd [-f] [-t | -T] [-c file] [-p pidfile] "
 	    "[-s %s] [-V] [-h]\n",
 	    master_signal_names());
 }
@@ -58,7 +59,7 @@ parse_options(int argc, char **argv, struct options *opts)
 	int ch;
 
 	opts->config = CONFIG_DEFAULT;
-	while ((ch = getopt(argc, argv, "c:fhp:s:tV")) != -1) {
+	while ((ch = getopt(argc, argv, "c:fhp:s:tTV")) != -1) {
 		switch (ch) {
 		case 'c':
 			opts->config = optarg;
@@ -74,6 +75,9 @@ parse_options(int argc, char **argv, struct options *opts)
 			break;
 		case 't':
 			opts->test = true;
+			break;
+		case 'T':
+			opts->test = opts->print = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -116,8 +120,10 @@ absolute(const char *path)
 	return abs;
 }
 
+/* -t: check the file; -T: then print it in full on stdout, the verdict
+ * going to stderr so that the output is a config file itself. */
 static int
-check_config(const char *path)
+check_config(const char *path, bool print)
 {
 	struct config *conf;
 	uid_t uid;
@@ -130,8 +136,10 @@ check_config(const char *path)
 	if (conf->user != NULL &&
 	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
+	else if (print && config_print(path, stdout) == -1)
+		status = EXIT_CONFIG;
 	else
-		printf("%s: syntax ok\n", path);
+		fprintf(print ? stderr : stdout, "%s: syntax ok\n", path);
 	config_free(conf);
 	return status;
 }
@@ -261,7 +269,7 @@ main(int argc, char **argv)
 		return send_signal(&opts);
 	config_path = absolute(opts.config);
 	if (opts.test)
-		status = check_config(opts.config);
+		status = check_config(opts.config, opts.print);
 	else {
 		daemon_title_init(argc, argv);
 		status = start(&opts, config_path);

@@ -550,3 +550,48 @@ CONF
 	[ ! -e "$PIDFILE" ]
 	[ "$(log_count "worker [0-9]+ \(service svc\) exited")" -eq 4 ]
 }
+
+@test "-T prints the configuration with every default, and its output round-trips" {
+	cat >"$CONF" <<CONF
+service svc {
+	listen = {"127.0.0.1:$PORT", "udp:[::1]:$PORT"} # a comment
+	protocol = "prefix"
+}
+CONF
+	run --separate-stderr "$PREFORKD" -T -c "$CONF"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "$CONF: syntax ok" ]
+	printf '%s\n' "$output" >"$T/printed.conf"
+	# Defaults are filled in, unset optional keys are named, comments gone.
+	grep -qx '	backlog = 128' "$T/printed.conf"
+	grep -qx '	framing = "chunk"' "$T/printed.conf"
+	grep -qx '# user is not set' "$T/printed.conf"
+	grep -qx "	listen = {\"127.0.0.1:$PORT\", \"udp:\[::1\]:$PORT\"}" "$T/printed.conf"
+	! grep -q "a comment" "$T/printed.conf"
+	run "$PREFORKD" -t -c "$T/printed.conf"
+	[ "$status" -eq 0 ]
+	run --separate-stderr "$PREFORKD" -T -c "$T/printed.conf"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat "$T/printed.conf")" ]
+}
+
+@test "-T keeps every byte of a string: the printed banner is the same banner" {
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	banner = "q\"b\\\\s\\\$HOME\${NOPE}\te\x01\n"
+}
+CONF
+	"$PREFORKD" -T -c "$CONF" >"$T/printed.conf"
+	start_daemon
+	printf '' | talk >"$T/want"
+	stop_daemon
+	cp "$T/printed.conf" "$CONF"
+	start_daemon
+	printf '' | talk >"$T/got"
+	od -c "$T/want"
+	cmp "$T/want" "$T/got"
+	[ "$(head -c 2 "$T/got")" = 'q"' ]
+}
