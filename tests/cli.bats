@@ -73,7 +73,7 @@ detached_workers_are() {
 	[ "$(worker_pids svc "$MASTER_PID" | wc -l)" -eq "$1" ]
 }
 
-USAGE_RE='^usage: preforkd \[-f\] \[-t\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\] \[-V\] \[-h\]$'
+USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\] \[-V\] \[-h\]$'
 
 # ---------------------------------------------------------------- options
 
