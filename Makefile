@@ -69,7 +69,8 @@ test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
 bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho
 	tests/bench/run
 
-$(B)/loadgen $(B)/forkecho: $(B)/%: tests/bench/%.c | $(B)
+$(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
+    tests/bench/%.c | $(B)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
