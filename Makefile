@@ -69,11 +69,15 @@ test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
 	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
 	    UNIT_BIN=$(B)/unit tests/run
 
-# Figures, not a test: preforkd against a fork-per-client echo server.
-bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho
-	tests/bench/run
+# Figures, not a test: preforkd against an epoll echo server, a naive
+# pre-forked one, fork-per-client, and Apache and xinetd when installed.
+# `make bench RESULTS=tests/bench/RESULTS.md` also writes the table there.
+bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho $(B)/epollecho \
+    $(B)/preforkecho
+	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/run
 
-$(B)/loadgen $(B)/forkecho: $(B)/%: tests/bench/%.c | $(B)
+$(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
+    tests/bench/%.c | $(B)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
