@@ -68,6 +68,8 @@ struct conn {
  * set when out of memory. */
 int conn_buffers_init(
     struct conn_buffers *bufs, size_t buffer_size, size_t max_line);
+/* Release what conn_buffers_init took. */
+void conn_buffers_free(struct conn_buffers *bufs);
 /* Set up conn for an accepted, blocking socket, with the worker's buffers
  * and its stop flag.  The socket's receive and send timeouts (SO_RCVTIMEO,
  * SO_SNDTIMEO) are inherited from the listening socket. */

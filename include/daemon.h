@@ -12,7 +12,7 @@ int daemon_pidfile_lock(const char *path);
 int daemon_pidfile_write(pid_t pid);
 /* Unlink and close the pidfile we hold (the master, at exit). */
 void daemon_pidfile_remove(void);
-/* Close our copy without unlinking (a freshly forked worker). */
+/* Close our copy without unlinking or freeing (a freshly forked worker). */
 void daemon_pidfile_drop(void);
 /* The pid of the running master named in path, or -1 after logging why
  * (no file, no number, or nobody holds its lock). */

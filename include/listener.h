@@ -40,8 +40,12 @@ int listener_apply(struct listener_set *set, const struct config *conf);
 /* Make the last listener_apply final: close and drop the sockets it did not
  * want, give the kept ones their new options. */
 void listener_commit(struct listener_set *set);
-/* Close every socket in the set (a worker keeps only its own). */
+/* Close every socket in the set and free it. */
 void listener_close_all(struct listener_set *set);
+/* Close every socket in the set but free nothing: a freshly forked worker
+ * keeps only its own sockets, and leaves the master's memory untouched so
+ * that its pages stay shared. */
+void listener_close_fds(struct listener_set *set);
 /* Remove the socket bound to addr from the set and return it (the caller
  * now owns it), or -1 if there is none. */
 int listener_take(struct listener_set *set, const struct addr *addr);

@@ -46,7 +46,7 @@ static cfg_opt_t service_opts[] = {
 	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
 	CFG_INT("workers", 4, CFGF_NONE),
 	CFG_INT("backlog", 128, CFGF_NONE),
-	CFG_INT("buffer_size", 4096, CFGF_NONE),
+	CFG_INT("buffer_size", 65536, CFGF_NONE),
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
 	CFG_STR("prefix", "You sent me: ", CFGF_NONE),
 	CFG_STR("time_format", "[%a %b %e %H:%M:%S %Y] ", CFGF_NONE),

@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -37,23 +38,35 @@ static const char *const end_names[] = {
 	[END_ERROR] = "error",
 };
 
+/*
+ * One anonymous mapping, not malloc(): its pages cost nothing until a client
+ * fills them, and the worker writes nothing to the heap it shares with the
+ * master, so an idle pool stays small.
+ */
 int
 conn_buffers_init(
     struct conn_buffers *bufs, size_t buffer_size, size_t max_line)
 {
+	size_t line_cap = max_line > 0 ? max_line + 1 : 0; /* + newline */
+	char *mem = mmap(NULL, buffer_size + line_cap, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
 	memset(bufs, 0, sizeof(*bufs));
-	bufs->chunk_size = buffer_size;
-	if ((bufs->chunk = malloc(buffer_size)) == NULL)
+	if (mem == MAP_FAILED)
 		return -1;
-	if (max_line > 0) {
-		bufs->line_cap = max_line + 1; /* room for the newline */
-		if ((bufs->line = malloc(bufs->line_cap)) == NULL) {
-			free(bufs->chunk);
-			bufs->chunk = NULL;
-			return -1;
-		}
-	}
+	bufs->chunk = mem;
+	bufs->chunk_size = buffer_size;
+	bufs->line = line_cap > 0 ? mem + buffer_size : NULL;
+	bufs->line_cap = line_cap;
 	return 0;
+}
+
+void
+conn_buffers_free(struct conn_buffers *bufs)
+{
+	if (bufs->chunk != NULL)
+		munmap(bufs->chunk, bufs->chunk_size + bufs->line_cap);
+	memset(bufs, 0, sizeof(*bufs));
 }
 
 void

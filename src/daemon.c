@@ -101,8 +101,8 @@ daemon_pidfile_drop(void)
 	if (pidfile_fd != -1)
 		close(pidfile_fd);
 	pidfile_fd = -1;
-	free(pidfile_path);
-	pidfile_path = NULL;
+	/* The path stays: freeing the master's memory in a worker would only
+	 * write to heap pages it shares with the master. */
 }
 
 pid_t

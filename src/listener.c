@@ -239,6 +239,16 @@ listener_commit(struct listener_set *set)
 }
 
 void
+listener_close_fds(struct listener_set *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].fd != -1) {
+			close(set->items[i].fd);
+			set->items[i].fd = -1;
+		}
+}
+
+void
 listener_close_all(struct listener_set *set)
 {
 	for (size_t i = 0; i < set->count; i++)

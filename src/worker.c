@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -181,14 +182,17 @@ watch_listeners(const struct service *svc)
 static void
 own_listeners(const struct service *svc, struct listener_set *all)
 {
-	if ((listen_fds = calloc(svc->naddrs, sizeof(*listen_fds))) == NULL)
+	/* Mapped, not calloc()ed: see conn_buffers_init. */
+	listen_fds = mmap(NULL, svc->naddrs * sizeof(*listen_fds),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (listen_fds == MAP_FAILED)
 		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
 	for (size_t i = 0; i < svc->naddrs; i++)
 		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
 			log_bug("service %s: %s was not bound", svc->name,
 			    svc->listen[i]);
 	nlisten = svc->naddrs;
-	listener_close_all(all);
+	listener_close_fds(all);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd == -1)
 		fatal(WORKER_EXIT_SICK, "open /dev/null");

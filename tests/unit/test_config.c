@@ -47,7 +47,7 @@ test_defaults(void)
 	    "service name from the section title");
 	CHECK(s->protocol == proto_find("prefix"), "protocol looked up");
 	CHECK(s->workers == 4 && s->backlog == 128, "workers, backlog default");
-	CHECK(s->buffer_size == 4096 && s->max_line == 4096,
+	CHECK(s->buffer_size == 65536 && s->max_line == 4096,
 	    "buffer_size, max_line default");
 	CHECK(strcmp(s->prefix, "You sent me: ") == 0, "prefix default");
 	CHECK(strcmp(s->time_format, "[%a %b %e %H:%M:%S %Y] ") == 0,

@@ -69,8 +69,7 @@ reads_lines(
 	            : r == LINE_OVERLONG ? "LONG"
 	                                 : "FAIL");
 	conn_close(&c);
-	free(bufs.chunk);
-	free(bufs.line);
+	conn_buffers_free(&bufs);
 	return strcmp(got, want) == 0;
 }
 
