@@ -26,6 +26,7 @@
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 30000
+#define EMPTY_POOL_MAX_MS 1000 /* the longest a pool is left empty */
 #define FORK_RETRY_MS 1000
 #define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
 
@@ -297,13 +298,42 @@ describe_exit(const struct worker *w, int status)
 		    (long)w->pid, w->name, WEXITSTATUS(status));
 }
 
-/* A worker of the current generation died unasked: plan its replacement. */
+/*
+ * Did the worker fail by itself -- a crash, or WORKER_EXIT_SICK -- rather
+ * than exit or get killed from outside (SIGKILL, SIGTERM)?  Only such a
+ * failure says that a replacement may fail the same way.
+ */
+static bool
+failed_by_itself(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) == WORKER_EXIT_SICK;
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGABRT:
+	case SIGSYS:
+	case SIGTRAP:
+	case SIGXCPU:
+	case SIGXFSZ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * A worker of the current generation died unasked: plan its replacement.
+ * At once, unless it failed by itself right after it started: then back off,
+ * doubling -- but an empty pool serves nobody, so it never waits longer
+ * than EMPTY_POOL_MAX_MS for its first worker.
+ */
 static void
 plan_respawn(const struct worker *w, int status, long long now)
 {
 	struct pool *p = &m.pools[w->service];
-	bool sick =
-	    WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_SICK;
 	long long lived = now - w->started;
 	long long delay;
 
@@ -314,7 +344,7 @@ plan_respawn(const struct worker *w, int status, long long now)
 		    w->name);
 		return;
 	}
-	if (!sick && lived >= LIVED_LONG_MS) {
+	if (!failed_by_itself(status) || lived >= LIVED_LONG_MS) {
 		p->quick_deaths = 0;
 		return;
 	}
@@ -324,6 +354,8 @@ plan_respawn(const struct worker *w, int status, long long now)
 		delay *= 2;
 	if (delay > BACKOFF_MAX_MS)
 		delay = BACKOFF_MAX_MS;
+	if (running_workers(w->service) == 0 && delay > EMPTY_POOL_MAX_MS)
+		delay = EMPTY_POOL_MAX_MS;
 	if (now + delay > p->next_spawn)
 		p->next_spawn = now + delay;
 	log_warnx("service %s: worker died %.3fs after start (%d in a row); "

@@ -296,8 +296,12 @@ serve_datagram(const struct service *svc, const struct conn_buffers *bufs,
 	return 0;
 }
 
-/* What to do after accept() failed with err: lost races, aborted clients
- * and signals are normal; a shortage of resources is waited out. */
+/* accept() failures in a row for want of descriptors or memory. */
+static unsigned long long shortage;
+
+/* What to do after accept() failed with err: lost races, aborted clients,
+ * signals and the network errors accept(2) says to retry are normal; a
+ * shortage of descriptors or memory is waited out, logged once. */
 static void
 accept_failed(const struct service *svc, int err)
 {
@@ -305,14 +309,25 @@ accept_failed(const struct service *svc, int err)
 	case EAGAIN:
 	case EINTR:
 	case ECONNABORTED:
-	case EPROTO:
 	case EPERM:
+	/* Pending network errors of the new connection: retry. */
+	case EPROTO:
+	case ENOPROTOOPT:
+	case ENETDOWN:
+	case ENETUNREACH:
+	case EHOSTDOWN:
+	case EHOSTUNREACH:
+	case ENONET:
+	case EOPNOTSUPP:
 		return;
 	case EMFILE:
 	case ENFILE:
 	case ENOBUFS:
 	case ENOMEM:
-		log_warn("service %s: accept", svc->name);
+		if (shortage++ == 0)
+			log_warn("service %s: accept (retrying every %d ms, "
+			         "logged once until it works again)",
+			    svc->name, ACCEPT_RETRY_MS);
 		/* Let resources come back rather than spin on a ready fd. */
 		nanosleep(
 		    &(struct timespec){ 0, ACCEPT_RETRY_MS * 1000000L }, NULL);
@@ -324,6 +339,17 @@ accept_failed(const struct service *svc, int err)
 		errno = err;
 		fatal(WORKER_EXIT_SICK, "service %s: accept", svc->name);
 	}
+}
+
+/* A client was accepted: say so if accept() had been failing. */
+static void
+accept_works(const struct service *svc)
+{
+	if (shortage == 0)
+		return;
+	log_notice("service %s: accept works again after %llu failures",
+	    svc->name, shortage);
+	shortage = 0;
 }
 
 /* Accept on lfd and serve the client; 0, or -1 when accept() failed. */
@@ -339,6 +365,7 @@ accept_one(const struct service *svc, const struct conn_buffers *bufs,
 		accept_failed(svc, errno);
 		return -1;
 	}
+	accept_works(svc);
 	serve_client(svc, bufs, fd, &peer);
 	return 0;
 }

@@ -81,16 +81,17 @@ CONF
 	[ "$(worker_pids | grep -cx "$busy")" -eq 1 ]
 }
 
-@test "workers that die right after start are respawned with back-off" {
+@test "workers that crash right after start are respawned with back-off" {
 	write_config 'protocol = "echo"
 	workers = 1'
+	ulimit -c 0
 	start_daemon
 	local i pid
 	for i in 1 2 3 4; do
 		wait_until has_workers 1
 		pid=$(worker_pids)
-		kill -KILL "$pid"
-		wait_log "worker $pid \(service svc\) killed"
+		kill -SEGV "$pid"
+		wait_log "worker $pid \(service svc\) killed by signal SEGV"
 	done
 	wait_log "worker died [0-9.]+s after start \(4 in a row\); next spawn in 0\.8s"
 	log_has "\(1 in a row\); next spawn in 0\.1s"
@@ -100,6 +101,39 @@ CONF
 	wait_until has_workers 1
 	run talk <<<"back"
 	[ "$output" = "back" ]
+}
+
+@test "an empty pool of crashing workers waits at most a second for its next worker" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	ulimit -c 0
+	start_daemon
+	local i pid
+	for i in 1 2 3 4 5 6 7; do
+		wait_until has_workers 1
+		pid=$(worker_pids)
+		kill -SEGV "$pid"
+		wait_log "worker $pid \(service svc\) killed by signal SEGV"
+	done
+	wait_log "\(7 in a row\); next spawn in 1\.0s"
+	log_has "\(6 in a row\); next spawn in 1\.0s"
+}
+
+@test "workers killed from outside, all at once and again, are replaced at once" {
+	write_config 'protocol = "echo"
+	workers = 4'
+	start_daemon
+	local round
+	for round in 1 2 3 4; do
+		wait_until has_workers 4
+		kill -KILL $(worker_pids)
+		sleep 0.2
+	done
+	# No back-off: SIGKILL says nothing about the next worker.
+	WAIT_LIMIT=2 wait_until has_workers 4
+	run talk <<<"served"
+	[ "$output" = "served" ]
+	! log_has "next spawn in"
 }
 
 @test "SIGKILL of the master: workers exit within 1 s and the port is free" {
