@@ -1,4 +1,4 @@
-/* addr_parse, addr_format, addr_equal, addr_conflict. */
+/* addr_parse, addr_format, addr_equal, addr_conflict, addr_clashes. */
 #include <string.h>
 
 #include "addr.h"
@@ -37,6 +37,48 @@ conflict(const char *x, const char *y)
 	return addr_conflict(&a, &b);
 }
 
+/* addr_clashes on specs must agree with addr_conflict on every pair, and
+ * name the earliest clash: want[i] is its answer written by hand. */
+static bool
+clashes_as(const char *const *specs, size_t n, const size_t *want)
+{
+	struct addr addrs[16];
+	size_t first[16];
+	char err[128];
+
+	memset(addrs, 0, sizeof(addrs));
+	for (size_t i = 0; i < n; i++)
+		addr_parse(specs[i], &addrs[i], err, sizeof(err));
+	if (addr_clashes(addrs, n, first) == -1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < i && !addr_conflict(&addrs[j], &addrs[i]))
+			j++;
+		if (first[i] != j || first[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+static void
+test_clashes(void)
+{
+	static const char *const specs[] = { "127.0.0.2:80", "[::1]:80",
+		"127.0.0.1:80", "127.0.0.2:81", "*:80", "127.0.0.1:80",
+		"[::]:80", "[::2]:80", "127.0.0.3:80", "[::]:80", "10.0.0.1:80",
+		"*:81" };
+	static const size_t want[] = { 0, 1, 2, 3, 0, 2, 1, 6, 4, 1, 4, 3 };
+	static const char *const apart[] = { "127.0.0.1:80", "127.0.0.1:81",
+		"[::1]:80", "*:82" };
+	static const size_t none[] = { 0, 1, 2, 3 };
+
+	CHECK(clashes_as(specs, 12, want),
+	    "addr_clashes: the earliest clash of each, as addr_conflict says");
+	CHECK(clashes_as(apart, 4, none), "addr_clashes: no clash");
+	CHECK(clashes_as(NULL, 0, NULL), "addr_clashes: an empty list");
+}
+
 void
 test_addr(void)
 {
@@ -66,4 +108,5 @@ test_addr(void)
 	CHECK(!conflict("127.0.0.1:80", "127.0.0.2:80"), "hosts differ");
 	CHECK(!conflict("127.0.0.1:80", "127.0.0.1:81"), "ports differ");
 	CHECK(conflict("[::]:80", "[::1]:80"), "IPv6 wildcard clashes");
+	test_clashes();
 }
