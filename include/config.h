@@ -38,8 +38,8 @@ struct config {
 	size_t nservices;
 };
 
-/* Parse and validate path.  Returns a new config, or NULL after logging the
- * first error as "FILE:LINE: message" (libconfuse stops there). */
+/* Parse and validate path.  Returns a new config, or NULL after logging
+ * every error found as "FILE:LINE: message" (or "FILE: message"). */
 struct config *config_load(const char *path);
 /* Blank out the comments of a config file's text, keeping its newlines (and
  * so its line numbers) and its quoted strings. */

@@ -69,24 +69,59 @@ static cfg_opt_t config_opts[] = {
 
 #define FILE_MAX_BYTES (1024 * 1024)
 
-/* Errors found while loading; the parser's callbacks cannot return more. */
-static int error_count;
-/* The file being loaded: the parser sees only its text. */
-static const char *loading_path;
+/* Where a service's address was read, for a clash found after the parse. */
+struct listen_at {
+	const char *spec;    /* as written; the parser owns it */
+	const char *service; /* its title */
+	int line;            /* of the service's closing brace */
+};
 
-/* "FILE:LINE: message" for every error libconfuse or a check reports. */
+/*
+ * The load in progress.  libconfuse's callbacks get no argument of ours,
+ * so this is static; config_load sets it up and clears it.
+ */
+static struct {
+	const char *path; /* the parser sees only the text */
+	int errors;       /* reported so far */
+	/* Every valid address of every service closed so far, in file
+	 * order, checked for clashes all at once when the parse is done. */
+	struct addr *addrs;
+	struct listen_at *where;
+	size_t naddrs, cap;
+	/* The listen value checked last, which libconfuse checks twice. */
+	const cfg_opt_t *listen_opt;
+	unsigned listen_size;
+	char *listen_spec;
+} ld;
+
+/* "FILE:LINE: message", or "FILE: message" for line 0, counted. */
+static void
+report_line(int line, const char *msg)
+{
+	ld.errors++;
+	if (line > 0)
+		log_errorx("%s:%d: %s", ld.path, line, msg);
+	else
+		log_errorx("%s: %s", ld.path, msg);
+}
+
+/* For every error libconfuse or a check reports. */
 static void
 report_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	error_count++;
-	if (cfg != NULL && cfg->line > 0)
-		log_errorx("%s:%d: %s", loading_path, cfg->line, msg);
-	else
-		log_errorx("%s: %s", loading_path, msg);
+	report_line(cfg != NULL ? cfg->line : 0, msg);
 }
+
+/*
+ * The checks below report an error and return 0, not -1: libconfuse stops
+ * parsing at the first -1, and the next error in the file would go unseen.
+ * ld.errors fails the load instead.  Errors libconfuse finds itself (an
+ * unknown key, a value of the wrong type, a duplicate service) still stop
+ * it.
+ */
 
 static int
 check_int_range(cfg_t *cfg, cfg_opt_t *opt)
@@ -102,7 +137,6 @@ check_int_range(cfg_t *cfg, cfg_opt_t *opt)
 		if (value < r->min || value > r->max) {
 			cfg_error(cfg, "%s = %ld is out of range (%ld to %ld)",
 			    name, value, r->min, r->max);
-			return -1;
 		}
 	}
 	return 0;
@@ -122,9 +156,29 @@ check_protocol(cfg_t *cfg, cfg_opt_t *opt)
 	if (proto_find(name) == NULL) {
 		cfg_error(cfg, "unknown protocol \"%s\" (expected one of: %s)",
 		    name, proto_names());
-		return -1;
 	}
 	return 0;
+}
+
+/*
+ * libconfuse checks the last value of a list again at its '}': true for
+ * that second call, so that an error is reported once.  Only an equal
+ * value is skipped, so a list given anew with a different last value is
+ * still checked.
+ */
+static bool
+checked_just_now(cfg_opt_t *opt, const char *spec)
+{
+	unsigned size = cfg_opt_size(opt);
+	bool again = opt == ld.listen_opt && size == ld.listen_size &&
+	             ld.listen_spec != NULL &&
+	             strcmp(spec, ld.listen_spec) == 0;
+
+	free(ld.listen_spec);
+	ld.listen_spec = again ? NULL : strdup(spec);
+	ld.listen_opt = opt;
+	ld.listen_size = size;
+	return again;
 }
 
 static int
@@ -134,10 +188,10 @@ check_listen(cfg_t *cfg, cfg_opt_t *opt)
 	char err[128];
 	struct addr addr;
 
-	if (addr_parse(spec, &addr, err, sizeof(err)) == -1) {
+	if (checked_just_now(opt, spec))
+		return 0;
+	if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
 		cfg_error(cfg, "listen \"%s\": %s", spec, err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -155,7 +209,6 @@ check_path(cfg_t *cfg, cfg_opt_t *opt)
 		    path,
 		    strcmp(name, "log") == 0 ? ", \"stderr\" or \"syslog\""
 		                             : "");
-		return -1;
 	}
 	return 0;
 }
@@ -170,7 +223,6 @@ check_log_level(cfg_t *cfg, cfg_opt_t *opt)
 		    "unknown log_level \"%s\" (expected error, "
 		    "warning, notice, info or debug)",
 		    level);
-		return -1;
 	}
 	return 0;
 }
@@ -182,10 +234,8 @@ check_length(cfg_t *cfg, cfg_opt_t *opt)
 	size_t max =
 	    strcmp(name, "banner") == 0 ? BANNER_MAX_LEN : PREFIX_MAX_LEN;
 
-	if (strlen(last_string(opt)) > max) {
+	if (strlen(last_string(opt)) > max)
 		cfg_error(cfg, "%s is longer than %zu bytes", name, max);
-		return -1;
-	}
 	return 0;
 }
 
@@ -198,11 +248,9 @@ check_time_format(cfg_t *cfg, cfg_opt_t *opt)
 	struct tm tm;
 
 	localtime_r(&now, &tm);
-	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0) {
+	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0)
 		cfg_error(cfg, "time_format expands to more than %d bytes",
 		    TIME_TEXT_MAX - 1);
-		return -1;
-	}
 	return 0;
 }
 
@@ -220,51 +268,75 @@ valid_service_name(const char *name)
 	return 1;
 }
 
-/* The first of the first count addresses of sec that clashes with addr. */
-static const char *
-find_clash(cfg_t *sec, unsigned count, const struct addr *addr)
+/* Room for need addresses in ld; -1 when out of memory. */
+static int
+grow_addresses(size_t need)
 {
-	char err[128];
-	struct addr other;
+	size_t cap = need * 2;
+	struct listen_at *where;
+	struct addr *addrs;
 
-	for (unsigned i = 0; i < count; i++) {
-		const char *spec = cfg_getnstr(sec, "listen", i);
-		if (addr_parse(spec, &other, err, sizeof(err)) == 0 &&
-		    addr_conflict(addr, &other))
-			return spec;
-	}
-	return NULL;
+	if (need <= ld.cap)
+		return 0;
+	if ((addrs = realloc(ld.addrs, cap * sizeof(*addrs))) == NULL)
+		return -1;
+	ld.addrs = addrs;
+	if ((where = realloc(ld.where, cap * sizeof(*where))) == NULL)
+		return -1;
+	ld.where = where;
+	ld.cap = cap;
+	return 0;
 }
 
-/* No address of sec, the newest service, may clash with one before it. */
+/* Keep the valid addresses of sec for the clash check; -1 out of memory. */
 static int
-check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
+keep_addresses(cfg_t *sec, int line)
 {
-	unsigned nservices = cfg_opt_size(opt);
+	unsigned n = cfg_size(sec, "listen");
 	char err[128];
-	struct addr addr;
 
-	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
+	if (grow_addresses(ld.naddrs + n) == -1)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
-		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
+		struct addr *addr = &ld.addrs[ld.naddrs];
+		if (addr_parse(spec, addr, err, sizeof(err)) == -1)
 			continue; /* already reported */
-		for (unsigned j = 0; j < nservices; j++) {
-			cfg_t *other = cfg_opt_getnsec(opt, j);
-			/* Within sec itself, only the addresses before i. */
-			unsigned count =
-			    other == sec ? i : cfg_size(other, "listen");
-			const char *clash = find_clash(other, count, &addr);
-			if (clash != NULL) {
-				cfg_error(cfg,
-				    "service %s: listen \"%s\" "
-				    "clashes with \"%s\" of service %s",
-				    cfg_title(sec), spec, clash,
-				    cfg_title(other));
-				return -1;
-			}
-		}
+		ld.where[ld.naddrs++] =
+		    (struct listen_at){ spec, cfg_title(sec), line };
 	}
 	return 0;
+}
+
+/*
+ * No address may clash with one before it, in its service or another: n
+ * log n, since checking each against all the others (20,000 addresses: 16
+ * s) kept a reloading master deaf.  Each clash is reported on the closing
+ * brace of the later service.
+ */
+static void
+check_clashes(void)
+{
+	size_t *first = malloc(ld.naddrs * sizeof(*first) + 1);
+	char msg[512];
+
+	if (first == NULL || addr_clashes(ld.addrs, ld.naddrs, first) == -1) {
+		report_line(0, "out of memory");
+		free(first);
+		return;
+	}
+	for (size_t i = 0; i < ld.naddrs; i++) {
+		const struct listen_at *a = &ld.where[i], *b;
+		if (first[i] == i)
+			continue;
+		b = &ld.where[first[i]];
+		snprintf(msg, sizeof(msg),
+		    "service %s: listen \"%s\" clashes with \"%s\" of "
+		    "service %s",
+		    a->service, a->spec, b->spec, b->service);
+		report_line(a->line, msg);
+	}
+	free(first);
 }
 
 /* Called when a service section closes: checks that need all its keys. */
@@ -274,23 +346,19 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
 	const char *name = cfg_title(sec);
 
-	if (!valid_service_name(name)) {
+	if (!valid_service_name(name))
 		cfg_error(cfg,
 		    "service name \"%s\" must be 1 to %d letters, "
 		    "digits, '_', '.' or '-'",
 		    name, NAME_MAX_LEN);
-		return -1;
-	}
-	if (cfg_size(sec, "listen") == 0) {
+	if (cfg_size(sec, "listen") == 0)
 		cfg_error(cfg, "service %s: no listen address", name);
-		return -1;
-	}
-	if (cfg_getstr(sec, "protocol") == NULL) {
+	if (cfg_getstr(sec, "protocol") == NULL)
 		cfg_error(cfg, "service %s: no protocol (expected one of: %s)",
 		    name, proto_names());
-		return -1;
-	}
-	return check_service_addresses(cfg, opt, sec);
+	if (keep_addresses(sec, cfg->line) == -1)
+		cfg_error(cfg, "out of memory");
+	return 0;
 }
 
 static cfg_t *
@@ -394,19 +462,13 @@ convert(cfg_t *cfg, const char *path)
 }
 
 /* Checks that need the whole file. */
-static int
-check_whole(cfg_t *cfg, const char *path)
+static void
+check_whole(cfg_t *cfg)
 {
-	if (cfg_size(cfg, "service") == 0) {
-		log_errorx("%s: no service defined", path);
-		return -1;
-	}
-	if (cfg_getstr(cfg, "group") != NULL &&
-	    cfg_getstr(cfg, "user") == NULL) {
-		log_errorx("%s: group is set but user is not", path);
-		return -1;
-	}
-	return 0;
+	if (cfg_size(cfg, "service") == 0)
+		report_line(0, "no service defined");
+	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
+		report_line(0, "group is set but user is not");
 }
 
 /*
@@ -491,27 +553,45 @@ read_file(const char *path)
 	return text;
 }
 
-struct config *
-config_load(const char *path)
+/* Parse text, every error reported: the checks go on past theirs. */
+static struct config *
+parse(char *text, const char *path)
 {
 	struct config *conf = NULL;
-	char *text;
 	cfg_t *cfg;
+	int rc;
 
-	if ((text = read_file(path)) == NULL)
-		return NULL;
 	if ((cfg = parser_new()) == NULL) {
-		log_errorx("%s: out of memory", path);
-		free(text);
+		report_line(0, "out of memory");
 		return NULL;
 	}
 	config_strip_comments(text);
-	error_count = 0;
-	loading_path = path;
-	if (cfg_parse_buf(cfg, text) == CFG_SUCCESS && error_count == 0 &&
-	    check_whole(cfg, path) == 0)
+	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
+		check_whole(cfg);
+	check_clashes();
+	if (rc != CFG_SUCCESS && ld.errors == 0)
+		report_line(0, "cannot parse (libconfuse gave no reason)");
+	if (ld.errors == 0)
 		conf = convert(cfg, path);
 	cfg_free(cfg);
+	return conf;
+}
+
+struct config *
+config_load(const char *path)
+{
+	struct config *conf;
+	char *text;
+
+	if ((text = read_file(path)) == NULL)
+		return NULL;
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	conf = parse(text, path);
+	free(ld.addrs);
+	free(ld.where);
+	free(ld.listen_spec);
+	memset(&ld, 0, sizeof(ld));
 	free(text);
 	return conf;
 }
