@@ -41,9 +41,6 @@ struct config {
 /* Parse and validate path.  Returns a new config, or NULL after logging
  * every error found as "FILE:LINE: message" (or "FILE: message"). */
 struct config *config_load(const char *path);
-/* Blank out the comments of a config file's text, keeping its newlines (and
- * so its line numbers) and its quoted strings. */
-void config_strip_comments(char *text);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
 /* The service named name, or NULL. */

@@ -1,12 +1,12 @@
 /*
- * The configuration file.  libconfuse parses it; every value is checked as it
- * is read, so an error carries the FILE:LINE where it was found, and the
- * result is copied into plain structs (struct config) that a forked worker
- * can use without the parser.  confuse.h is included here and nowhere else.
+ * The configuration file.  config_text.c reads it; libconfuse parses it and
+ * every value is checked as it is read, so an error carries the FILE:LINE
+ * where it was found, and the result is copied into plain structs (struct
+ * config) that a forked worker can use without the parser.  confuse.h is
+ * included here and nowhere else.
  */
 #include <confuse.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "config_text.h"
 #include "log.h"
 #include "proto.h"
 
@@ -66,8 +67,6 @@ static cfg_opt_t config_opts[] = {
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END(),
 };
-
-#define FILE_MAX_BYTES (1024 * 1024)
 
 /* Where a service's address was read, for a clash found after the parse. */
 struct listen_at {
@@ -471,88 +470,6 @@ check_whole(cfg_t *cfg)
 		report_line(0, "group is set but user is not");
 }
 
-/*
- * Blank out comments (#, // and C-style), keeping every newline and every
- * quoted string.  libconfuse 3.3 miscounts lines after a comment (each one
- * adds two) and rejects a comment inside a list, so the parser is only ever
- * given text without comments.
- */
-void
-config_strip_comments(char *text)
-{
-	enum { CODE, QUOTED, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
-	char quote = '"';
-
-	for (char *p = text; *p != '\0'; p++) {
-		switch (state) {
-		case CODE:
-			if (*p == '"' || *p == '\'') {
-				quote = *p;
-				state = QUOTED;
-			} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
-				state = LINE_COMMENT;
-				*p = ' ';
-			} else if (p[0] == '/' && p[1] == '*') {
-				state = BLOCK_COMMENT;
-				*p++ = ' ';
-				*p = ' ';
-			}
-			break;
-		case QUOTED:
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == quote)
-				state = CODE;
-			break;
-		case LINE_COMMENT:
-			if (*p == '\n')
-				state = CODE;
-			else
-				*p = ' ';
-			break;
-		case BLOCK_COMMENT:
-			if (p[0] == '*' && p[1] == '/') {
-				*p++ = ' ';
-				*p = ' ';
-				state = CODE;
-			} else if (*p != '\n') {
-				*p = ' ';
-			}
-			break;
-		}
-	}
-}
-
-/* The whole file as a string, or NULL after logging why. */
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t len;
-
-	if (f == NULL) {
-		log_errorx("%s: cannot read: %s", path, strerror(errno));
-		return NULL;
-	}
-	if ((text = malloc(FILE_MAX_BYTES + 1)) == NULL) {
-		log_errorx("%s: out of memory", path);
-	} else if ((len = fread(text, 1, FILE_MAX_BYTES + 1, f)), ferror(f)) {
-		log_errorx("%s: cannot read: %s", path, strerror(errno));
-		free(text);
-		text = NULL;
-	} else if (len > FILE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
-		log_errorx("%s: not a config file (over %d bytes, or binary)",
-		    path, FILE_MAX_BYTES);
-		free(text);
-		text = NULL;
-	} else {
-		text[len] = '\0';
-	}
-	fclose(f);
-	return text;
-}
-
 /* Parse text, every error reported: the checks go on past theirs. */
 static struct config *
 parse(char *text, const char *path)
@@ -565,7 +482,7 @@ parse(char *text, const char *path)
 		report_line(0, "out of memory");
 		return NULL;
 	}
-	config_strip_comments(text);
+	config_text_strip_comments(text);
 	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
 		check_whole(cfg);
 	check_clashes();
@@ -583,7 +500,7 @@ config_load(const char *path)
 	struct config *conf;
 	char *text;
 
-	if ((text = read_file(path)) == NULL)
+	if ((text = config_text_read(path)) == NULL)
 		return NULL;
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path;

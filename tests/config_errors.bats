@@ -44,6 +44,29 @@ accepts() {
 	[ -z "$stderr" ]
 }
 
+# ---------------------------------------------------------- structure
+
+@test "a UTF-8 byte-order mark is skipped" {
+	printf '\xef\xbb\xbfservice svc {\n\tlisten = {"127.0.0.1:7000"}\n\tprotocol = "echo"\n}\n' >"$CONF"
+	accepts
+}
+
+# --------------------------------------------------------------- keys
+
+@test "// inside an unquoted value is part of it, not a comment" {
+	cat >"$CONF" <<'CONF'
+pidfile = run//preforkd.pid
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	# Read as "run" before: the whole value is in the message now.
+	rejects "$CONF:1: pidfile \"run//preforkd.pid\" must be an absolute path"
+	sed -i 's|^pidfile = .*|pidfile = /tmp//preforkd.pid // a comment|' "$CONF"
+	accepts
+}
+
 # ------------------------------------------------------- every error
 
 @test "every bad value is reported, in one run" {
@@ -82,6 +105,54 @@ CONF
 
 # --------------------------------------------------------- the file
 
+@test "an unreadable file is named with the reason" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	chmod 000 "$CONF"
+	if [ "$(id -u)" -eq 0 ]; then
+		# Root reads it anyway: be someone else.
+		command -v setpriv >/dev/null || skip "setpriv is missing"
+		chmod 711 "$T"
+		run --separate-stderr timeout 10 setpriv --reuid=nobody \
+		    --regid=nogroup --clear-groups "$PREFORKD" -t -c "$CONF"
+	else
+		run --separate-stderr timeout 10 "$PREFORKD" -t -c "$CONF"
+	fi
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "$stderr" = "$CONF: cannot read: Permission denied" ]
+}
+
+@test "a directory is not a regular file" {
+	mkdir "$T/conf.d"
+	REJECTS_PATH="$T/conf.d" rejects "$T/conf.d: not a regular file (a directory)"
+}
+
+@test "a FIFO is refused at once, not waited on" {
+	mkfifo "$T/fifo"
+	# Nobody writes to it: an open that waits would hit the timeout (124).
+	REJECTS_PATH="$T/fifo" rejects "$T/fifo: not a regular file (a FIFO)"
+}
+
+@test "a device is not a regular file" {
+	REJECTS_PATH=/dev/null rejects "/dev/null: not a regular file (a character device)"
+}
+
+@test "binary content names the line of its first NUL byte" {
+	printf 'service svc {\n\tlisten = {"127.0.0.1:7000"}\n\0\n}\n' >"$CONF"
+	rejects "$CONF:3: a NUL byte: binary data, not a config file"
+}
+
+@test "a file over 1 MiB is refused unread" {
+	head -c 1048577 /dev/zero | tr '\0' '\n' >"$CONF"
+	rejects "$CONF: larger than 1048576 bytes: not a config file"
+}
+
 @test "the sample config still says syntax ok" {
 	run --separate-stderr timeout 10 "$PREFORKD" -t -c "$ROOT/etc/preforkd.conf"
 	[ "$status" -eq 0 ]
@@ -111,4 +182,26 @@ many_addresses() {
 	# A wildcard after them all clashes with each: said once, for it.
 	printf 'service w {\n\tlisten = {"*:7000"}\n\tprotocol = "echo"\n}\n' >>"$CONF"
 	rejects "$CONF:404: service w: listen \"*:7000\" clashes with \"127.0.0.1:7000\" of service s0"
+}
+
+# ------------------------------------------------------------- reload
+
+@test "a reload from a FIFO fails at once; the master stays responsive" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	rm "$CONF"
+	mkfifo "$CONF"
+	kill -HUP "$DPID"
+	wait_log "master: error: $CONF: not a regular file \(a FIFO\)"
+	wait_log "reload failed: still running generation 1"
+	run talk <<<"still here"
+	[ "$output" = "still here" ]
+	# It still hears TERM: bounded, not wait_until, which fails as soon
+	# as the daemon exits.
+	kill -TERM "$DPID"
+	local deadline=$((SECONDS + 10))
+	until is_gone "$DPID"; do
+		[ "$SECONDS" -lt "$deadline" ]
+		sleep 0.05
+	done
 }

@@ -1,10 +1,12 @@
-/* config_load: defaults, conversion, and what validation rejects. */
+/* config_load: defaults, conversion, and what validation rejects; the
+ * comment stripper before it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "config_text.h"
 #include "log.h"
 #include "proto.h"
 #include "unit.h"
@@ -138,7 +140,7 @@ stripped(const char *in, const char *want)
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s", in);
-	config_strip_comments(buf);
+	config_text_strip_comments(buf);
 	return strcmp(buf, want) == 0;
 }
 
@@ -156,6 +158,40 @@ test_strip_comments(void)
 	CHECK(stripped("p = '#x' #y", "p = '#x'   "), "single-quoted string");
 	CHECK(stripped("a = 1 /* open", "a = 1        "),
 	    "an unterminated block comment runs to the end");
+	CHECK(stripped("p = /tmp//x.pid", "p = /tmp//x.pid"),
+	    "// inside an unquoted word is part of it");
+	CHECK(stripped("p = /tmp/*x*/", "p = /tmp/*x*/"),
+	    "slash-star inside an unquoted word is part of it");
+	CHECK(stripped("p = /tmp //c\nq=//c\n{\"x\"}//c",
+	          "p = /tmp    \nq=   \n{\"x\"}   "),
+	    "// after a blank, a '=', a quote or a brace is a comment");
+	CHECK(stripped("a#b", "a  "), "# ends a word and starts a comment");
+	CHECK(stripped("a#b\n//c\nd//e", "a  \n   \nd//e"),
+	    "a word before a comment does not run on past it");
+	CHECK(stripped("a /*b*///c", "a         "),
+	    "after a comment, a new word may start with //");
+}
+
+static void
+test_pidfile_slashes(void)
+{
+	struct config *conf =
+	    load("pidfile = /tmp//x.pid\n" SVC("protocol = \"echo\""));
+
+	CHECK(conf != NULL && strcmp(conf->pidfile, "/tmp//x.pid") == 0,
+	    "an unquoted /tmp//x.pid is read whole, not as /tmp");
+	config_free(conf);
+}
+
+static void
+test_bom(void)
+{
+	struct config *conf = load("\xef\xbb\xbf" SVC("protocol = \"echo\""));
+
+	CHECK(conf != NULL, "a UTF-8 byte-order mark is skipped");
+	config_free(conf);
+	CHECK(rejects("\xff\xfe" SVC("protocol = \"echo\"")),
+	    "UTF-16 is rejected");
 }
 
 static void
@@ -193,6 +229,8 @@ test_config(void)
 	test_values();
 	test_rejections();
 	test_strip_comments();
+	test_pidfile_slashes();
+	test_bom();
 	test_line_numbers();
 	log_close();
 	unlink(path);
