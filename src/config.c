@@ -1,9 +1,9 @@
 /*
- * The configuration file.  config_text.c reads it; libconfuse parses it and
- * every value is checked as it is read, so an error carries the FILE:LINE
- * where it was found, and the result is copied into plain structs (struct
- * config) that a forked worker can use without the parser.  confuse.h is
- * included here and nowhere else.
+ * The configuration file.  config_text.c reads it, config_scan.c checks
+ * its structure; then libconfuse parses it and every value is checked as it is
+ * read, so an error carries the FILE:LINE where it was found, and the result is
+ * copied into plain structs (struct config) that a forked worker can use
+ * without the parser.  confuse.h is included here and nowhere else.
  */
 #include <confuse.h>
 #include <ctype.h>
@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "config.h"
+#include "config_scan.h"
 #include "config_text.h"
 #include "log.h"
 #include "proto.h"
@@ -114,12 +115,19 @@ report_error(cfg_t *cfg, const char *fmt, va_list ap)
 	report_line(cfg != NULL ? cfg->line : 0, msg);
 }
 
+/* For what config_scan finds. */
+static void
+report_scan(void *arg, int line, const char *msg)
+{
+	(void)arg;
+	report_line(line, msg);
+}
+
 /*
  * The checks below report an error and return 0, not -1: libconfuse stops
  * parsing at the first -1, and the next error in the file would go unseen.
- * ld.errors fails the load instead.  Errors libconfuse finds itself (an
- * unknown key, a value of the wrong type, a duplicate service) still stop
- * it.
+ * ld.errors fails the load instead.  Errors libconfuse finds itself (a
+ * value of the wrong type, a duplicate service) still stop it.
  */
 
 static int
@@ -360,13 +368,14 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	return 0;
 }
 
+/* flags: CFGF_IGNORE_UNKNOWN to read on past keys config_scan reported. */
 static cfg_t *
-parser_new(void)
+parser_new(int flags)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout" };
-	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
+	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
 		return NULL;
@@ -470,19 +479,57 @@ check_whole(cfg_t *cfg)
 		report_line(0, "group is set but user is not");
 }
 
-/* Parse text, every error reported: the checks go on past theirs. */
+static bool
+has_opt(const cfg_opt_t *opts, const char *key, size_t len, bool *section)
+{
+	for (; opts->name != NULL; opts++)
+		if (strlen(opts->name) == len &&
+		    memcmp(opts->name, key, len) == 0) {
+			*section = opts->type == CFGT_SEC;
+			return true;
+		}
+	return false;
+}
+
+/* For config_scan: where the schema above puts a key. */
+static unsigned
+key_place(const char *key, size_t len)
+{
+	unsigned place = 0;
+	bool section;
+
+	if (has_opt(config_opts, key, len, &section))
+		place |= CONFIG_SCAN_TOP | (section ? CONFIG_SCAN_SECTION : 0);
+	if (has_opt(service_opts, key, len, &section))
+		place |= CONFIG_SCAN_INSIDE;
+	return place;
+}
+
+/*
+ * Parse text, all of it checked.  Structural errors stop before libconfuse
+ * (it would report them wrongly); unknown or misplaced keys do not: they
+ * are reported, libconfuse is told to skip them, and the values around
+ * them are still checked.
+ */
 static struct config *
 parse(char *text, const char *path)
 {
+	const struct config_scan_schema schema = { "service", key_place,
+		report_scan, NULL };
+	enum config_scan_result scan;
 	struct config *conf = NULL;
 	cfg_t *cfg;
 	int rc;
 
-	if ((cfg = parser_new()) == NULL) {
+	config_text_strip_comments(text);
+	if ((scan = config_scan(text, &schema)) == CONFIG_SCAN_BROKEN)
+		return NULL;
+	cfg = parser_new(
+	    scan == CONFIG_SCAN_KEYS ? CFGF_IGNORE_UNKNOWN : CFGF_NONE);
+	if (cfg == NULL) {
 		report_line(0, "out of memory");
 		return NULL;
 	}
-	config_text_strip_comments(text);
 	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
 		check_whole(cfg);
 	check_clashes();

@@ -2,11 +2,16 @@
  * The bytes of a config file, before anything parses them.  Only a regular
  * file of at most 1 MiB of text is read, the same at start-up, with -t and
  * on reload, and the comments are blanked out: libconfuse 3.3 counts a
- * comment's line twice and rejects a comment inside a list.
+ * comment's line twice and rejects a comment inside a list.  Then its
+ * tokens, for config_scan.c, are cut as libconfuse's lexer.l cuts them:
+ * words of any bytes but blanks and = { } ( ) + , * # " ', strings in
+ * double or single quotes, ${VAR}, and the punctuation.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -170,5 +175,176 @@ config_text_strip_comments(char *text)
 			}
 			break;
 		}
+	}
+}
+
+void
+config_text_lexer(struct config_lexer *lx, const char *text,
+    void (*complain)(void *arg, size_t pos, int line, const char *msg),
+    void *arg)
+{
+	*lx = (struct config_lexer){ .text = text,
+		.line = 1,
+		.complain = complain,
+		.arg = arg,
+		.cut = SIZE_MAX };
+}
+
+/* Backslash and digits in a double-quoted string: libconfuse takes at most
+ * three octal digits up to \377 and fails on anything else, in a way that
+ * leaves its lexer inside the string for the next file it reads. */
+static void
+check_escape(struct config_lexer *lx)
+{
+	const char *p = lx->text + lx->pos + 1;
+	size_t digits = strspn(p, "0123456789");
+	size_t octal = strspn(p, "01234567");
+	unsigned value = 0;
+	char msg[128];
+
+	if (octal > 3)
+		octal = 3;
+	for (size_t i = 0; i < octal; i++)
+		value = value * 8 + (unsigned)(p[i] - '0');
+	if (digits == 0 || (digits == octal && value <= 0377))
+		return;
+	snprintf(msg, sizeof(msg),
+	    "bad escape '\\%.*s' in a string: octal escapes are \\0 to \\377",
+	    digits > 8 ? 8 : (int)digits, p);
+	lx->complain(lx->arg, lx->pos, lx->line, msg);
+}
+
+/* The text ends inside the string that began at start, on line: blame the
+ * first string with a newline in it, where quotes that do not pair up most
+ * likely went wrong, or else this one. */
+static void
+unterminated(struct config_lexer *lx, size_t start, int line)
+{
+	const char *msg = "unterminated string: the quote opened here is "
+	                  "never closed";
+
+	if (lx->multiline != 0) {
+		start = lx->multiline_pos;
+		line = lx->multiline;
+		msg = "unterminated string: the quote opened here is not "
+		      "closed on its line";
+	}
+	lx->cut = start;
+	lx->complain(lx->arg, start, line, msg);
+}
+
+/* A string from its opening quote; false when the text ends inside it. */
+static bool
+read_string(struct config_lexer *lx, struct config_token *t)
+{
+	char quote = lx->text[lx->pos];
+	size_t start = lx->pos++;
+
+	for (; lx->text[lx->pos] != quote; lx->pos++) {
+		char c = lx->text[lx->pos];
+		if (c == '\0') {
+			unterminated(lx, start, t->line);
+			return false;
+		}
+		if (c == '\n') {
+			lx->line++;
+			if (lx->multiline == 0) {
+				lx->multiline = t->line;
+				lx->multiline_pos = start;
+			}
+		} else if (c == '\\') {
+			if (quote == '"')
+				check_escape(lx);
+			/* An escaped newline continues the string: no slip. */
+			if (lx->text[lx->pos + 1] == '\n')
+				lx->line++;
+			if (lx->text[lx->pos + 1] != '\0')
+				lx->pos++;
+		}
+	}
+	lx->pos++;
+	t->kind = CONFIG_TOKEN_STRING;
+	t->text = lx->text + start + 1;
+	t->len = lx->pos - start - 2;
+	return true;
+}
+
+/* ${VAR}, which libconfuse replaces with the environment's VAR. */
+static bool
+read_variable(struct config_lexer *lx, struct config_token *t)
+{
+	const char *p = lx->text + lx->pos;
+	const char *end;
+
+	if (p[1] != '{')
+		return false;
+	/* Once no '}' follows, none will: do not look again. */
+	if (lx->no_brace || (end = strchr(p, '}')) == NULL) {
+		lx->no_brace = true;
+		return false;
+	}
+	for (const char *q = p; q < end; q++)
+		if (*q == '\n')
+			lx->line++;
+	t->kind = CONFIG_TOKEN_WORD;
+	t->len = (size_t)(end + 1 - p);
+	lx->pos += t->len;
+	return true;
+}
+
+static void
+skip_blanks(struct config_lexer *lx)
+{
+	for (char c; (c = lx->text[lx->pos]) == ' ' || c == '\t' || c == '\r' ||
+	             c == '\n';
+	     lx->pos++)
+		if (c == '\n')
+			lx->line++;
+}
+
+/* A lone '*' or '+': libconfuse drops it without a word. */
+static void
+dropped(struct config_lexer *lx)
+{
+	char msg[64];
+
+	snprintf(msg, sizeof(msg),
+	    "'%c' outside quotes is dropped: put the value in quotes",
+	    lx->text[lx->pos]);
+	lx->complain(lx->arg, lx->pos, lx->line, msg);
+	lx->pos++;
+}
+
+void
+config_text_next(struct config_lexer *lx, struct config_token *t)
+{
+	const char *p;
+
+	skip_blanks(lx);
+	while (lx->text[lx->pos] == '*' ||
+	       (lx->text[lx->pos] == '+' && lx->text[lx->pos + 1] != '=')) {
+		dropped(lx);
+		skip_blanks(lx);
+	}
+	p = lx->text + lx->pos;
+	*t = (struct config_token){ *p, p, 1, lx->line, lx->pos };
+	if (*p == '\0') {
+		t->kind = CONFIG_TOKEN_EOF;
+	} else if (*p == '"' || *p == '\'') {
+		if (!read_string(lx, t)) {
+			/* The end, beyond any cut. */
+			t->kind = CONFIG_TOKEN_EOF;
+			t->pos = lx->pos;
+		}
+	} else if (*p == '+') {
+		t->kind = CONFIG_TOKEN_APPEND;
+		t->len = 2;
+		lx->pos += 2;
+	} else if (strchr("{}=,()", *p) != NULL) {
+		lx->pos++;
+	} else if (*p != '$' || !read_variable(lx, t)) {
+		t->kind = CONFIG_TOKEN_WORD;
+		t->len = strcspn(p, separators);
+		lx->pos += t->len;
 	}
 }

@@ -46,12 +46,117 @@ accepts() {
 
 # ---------------------------------------------------------- structure
 
+@test "a file cut before its last '}' names the line the section opened" {
+	cat >"$CONF" <<'CONF'
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+CONF
+	rejects "$CONF:2: service svc is never closed: '}' missing at the end of the file"
+}
+
+@test "a '}' missing before the next section is named, not 'no such option'" {
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+
+service b {
+	listen = {"127.0.0.1:7001"}
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:1: service a is never closed: '}' missing before service b on line 5"
+}
+
+@test "an extra '}' is named on its own line" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+}
+CONF
+	rejects "$CONF:5: unexpected '}': no section is open"
+}
+
+@test "an unterminated string names the line where it started" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000}
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:2: unterminated string: the quote opened here is not closed on its line"
+}
+
+@test "a string cut by the end of the file names its line" {
+	printf 'service svc {\n\tlisten = {"127.0.0.1:7000"}\n\tprotocol = "echo' >"$CONF"
+	rejects "$CONF:3: unterminated string: the quote opened here is never closed"
+}
+
+@test "a nested section is named as such" {
+	cat >"$CONF" <<'CONF'
+service a {
+	service b {
+		listen = {"127.0.0.1:7000"}
+		protocol = "echo"
+	}
+}
+CONF
+	rejects "$CONF:2: service b is inside service a: sections cannot be nested"
+}
+
+@test "a list without its '}' names the line it opened" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000", "[::1]:7000"
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:2: the list of 'listen' opened here is never closed: '}' missing"
+}
+
+@test "a bad escape is refused before libconfuse can choke on it" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+	banner = "\8"
+}
+CONF
+	rejects "$CONF:4: bad escape '\\8' in a string: octal escapes are \\0 to \\377"
+}
+
 @test "a UTF-8 byte-order mark is skipped" {
 	printf '\xef\xbb\xbfservice svc {\n\tlisten = {"127.0.0.1:7000"}\n\tprotocol = "echo"\n}\n' >"$CONF"
 	accepts
 }
 
 # --------------------------------------------------------------- keys
+
+@test "a global key inside a service says it is global" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+	log = "stderr"
+}
+CONF
+	rejects "$CONF:4: 'log' is a global setting, not a service setting"
+}
+
+@test "a service key at the top says it belongs in a service" {
+	cat >"$CONF" <<'CONF'
+workers = 8
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:1: 'workers' belongs inside a service section"
+}
 
 @test "// inside an unquoted value is part of it, not a comment" {
 	cat >"$CONF" <<'CONF'
@@ -69,11 +174,13 @@ CONF
 
 # ------------------------------------------------------- every error
 
-@test "every bad value is reported, in one run" {
+@test "every misplaced key and every bad value is reported, in one run" {
 	cat >"$CONF" <<'CONF'
+colour = "red"
 service a {
 	listen = {"127.0.0.1:99999"}
 	protocol = "echo"
+	log_level = "debug"
 }
 service b {
 	listen = {"127.0.0.1:0", "[::1]:x"}
@@ -81,11 +188,31 @@ service b {
 	workers = 0
 }
 CONF
-	rejects "$CONF:2: listen \"127.0.0.1:99999\": port must be a number from 1 to 65535" \
-	    "$CONF:6: listen \"127.0.0.1:0\": port must be a number from 1 to 65535" \
-	    "$CONF:6: listen \"[::1]:x\": missing port number" \
-	    "$CONF:7: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp)" \
-	    "$CONF:8: workers = 0 is out of range (1 to 1024)"
+	rejects "$CONF:1: no such option 'colour'" \
+	    "$CONF:5: 'log_level' is a global setting, not a service setting" \
+	    "$CONF:3: listen \"127.0.0.1:99999\": port must be a number from 1 to 65535" \
+	    "$CONF:8: listen \"127.0.0.1:0\": port must be a number from 1 to 65535" \
+	    "$CONF:8: listen \"[::1]:x\": missing port number" \
+	    "$CONF:9: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp)" \
+	    "$CONF:10: workers = 0 is out of range (1 to 1024)"
+}
+
+@test "every structural error is reported, in line order" {
+	cat >"$CONF" <<'CONF'
+workers = 2
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+}
+service b {
+	listen = {"127.0.0.1:7001"}
+	protocol "echo"
+}
+CONF
+	rejects "$CONF:1: 'workers' belongs inside a service section" \
+	    "$CONF:6: unexpected '}': no section is open" \
+	    "$CONF:9: missing '=' after 'protocol'"
 }
 
 @test "every clash is reported, each on the later service" {
