@@ -119,6 +119,7 @@ absolute(const char *path)
 static int
 check_config(const char *path)
 {
+	char prefix[PATH_MAX + 3];
 	struct config *conf;
 	uid_t uid;
 	gid_t gid;
@@ -127,11 +128,15 @@ check_config(const char *path)
 	log_plain("");
 	if ((conf = config_load(path)) == NULL)
 		return EXIT_CONFIG;
+	/* user and group come from the file: name it, as its errors do. */
+	snprintf(prefix, sizeof(prefix), "%s: ", path);
+	log_plain(prefix);
 	if (conf->user != NULL &&
 	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
 	else
 		printf("%s: syntax ok\n", path);
+	log_plain("");
 	config_free(conf);
 	return status;
 }

@@ -287,6 +287,17 @@ CONF
 	[ -z "$stderr" ]
 }
 
+@test "-t names the file when its user does not exist" {
+	cat >"$CONF" <<'CONF'
+user = "no-such-user-pf"
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF: user \"no-such-user-pf\": no such user"
+}
+
 # -------------------------------------------------------------- scale
 
 # 100 services of 200 addresses each, all distinct, all on one port.
