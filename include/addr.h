@@ -28,5 +28,9 @@ bool addr_equal(const struct addr *a, const struct addr *b);
 /* True when binding both at once would clash: the same transport, and
  * equal, or one is the wildcard of the other's family on the same port. */
 bool addr_conflict(const struct addr *a, const struct addr *b);
+/* For each of the n addresses, set first[i] to the lowest j < i whose
+ * address clashes with addrs[i] (as addr_conflict), or to i when none does.
+ * n log n, for lists of thousands.  0, or -1 when out of memory. */
+int addr_clashes(const struct addr *addrs, size_t n, size_t *first);
 
 #endif

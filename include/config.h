@@ -46,16 +46,13 @@ struct config {
 	size_t nservices;
 };
 
-/* Parse and validate path.  Returns a new config, or NULL after logging the
- * first error as "FILE:LINE: message" (libconfuse stops there). */
+/* Parse and validate path.  Returns a new config, or NULL after logging
+ * every error found as "FILE:LINE: message" (or "FILE: message"). */
 struct config *config_load(const char *path);
 /* Print the configuration in path in its own syntax, every default filled
  * in, to out; output that config_load reads back to the same values.  -1
  * after logging, as config_load. */
 int config_print(const char *path, FILE *out);
-/* Blank out the comments of a config file's text, keeping its newlines (and
- * so its line numbers) and its quoted strings. */
-void config_strip_comments(char *text);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
 /* The service named name, or NULL. */

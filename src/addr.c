@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,4 +198,96 @@ addr_conflict(const struct addr *a, const struct addr *b)
 	    port_of(a) != port_of(b))
 		return false;
 	return is_wildcard(a) || is_wildcard(b) || addr_equal(a, b);
+}
+
+static bool
+same_port(const struct addr *a, const struct addr *b)
+{
+	return a->socktype == b->socktype &&
+	       a->ss.ss_family == b->ss.ss_family && port_of(a) == port_of(b);
+}
+
+/* Sorts by transport, family, port, host (the wildcard, all zeros, first),
+ * then by place in the list: addresses that may clash end up side by
+ * side. */
+static int
+slot_cmp(const void *x, const void *y)
+{
+	const struct addr *a = *(const struct addr *const *)x;
+	const struct addr *b = *(const struct addr *const *)y;
+	const void *ha = &((const struct sockaddr_in *)&a->ss)->sin_addr;
+	const void *hb = &((const struct sockaddr_in *)&b->ss)->sin_addr;
+	size_t hostlen = sizeof(struct in_addr);
+	int c;
+
+	if (a->socktype != b->socktype)
+		return a->socktype < b->socktype ? -1 : 1;
+	if (a->ss.ss_family != b->ss.ss_family)
+		return a->ss.ss_family < b->ss.ss_family ? -1 : 1;
+	if (port_of(a) != port_of(b))
+		return ntohs(port_of(a)) < ntohs(port_of(b)) ? -1 : 1;
+	if (a->ss.ss_family == AF_INET6) {
+		ha = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
+		hb = &((const struct sockaddr_in6 *)&b->ss)->sin6_addr;
+		hostlen = sizeof(struct in6_addr);
+	}
+	if ((c = memcmp(ha, hb, hostlen)) != 0)
+		return c;
+	return a < b ? -1 : a > b;
+}
+
+/* One family and port, sorted: set first[] for each of its n addresses;
+ * base is the start of the whole list. */
+static void
+group_clashes(const struct addr *const *s, size_t n, const struct addr *base,
+    size_t *first)
+{
+	size_t groupmin = SIZE_MAX, wildmin = SIZE_MAX, j;
+
+	for (size_t k = 0; k < n; k++)
+		if ((size_t)(s[k] - base) < groupmin)
+			groupmin = (size_t)(s[k] - base);
+	/* The wildcards sort first, the earliest of them at their head. */
+	if (is_wildcard(s[0]))
+		wildmin = (size_t)(s[0] - base);
+	for (size_t run = 0, end; run < n; run = end) {
+		/* Equal addresses, by place: the first is the earliest. */
+		for (end = run + 1; end < n && addr_equal(s[run], s[end]);
+		     end++)
+			;
+		/* A wildcard clashes with its whole group, another address
+		 * with its equals and the wildcards. */
+		if (is_wildcard(s[run]))
+			j = groupmin;
+		else if ((j = (size_t)(s[run] - base)) > wildmin)
+			j = wildmin;
+		for (size_t k = run; k < end; k++) {
+			size_t i = (size_t)(s[k] - base);
+			first[i] = j < i ? j : i;
+		}
+	}
+}
+
+/*
+ * The same answers as addr_conflict on every pair, in n log n: a wildcard
+ * clashes with its whole group (family and port), any other address with
+ * its equals and the group's wildcard.  Keep in step with addr_conflict.
+ */
+int
+addr_clashes(const struct addr *addrs, size_t n, size_t *first)
+{
+	const struct addr **s = malloc(n * sizeof(*s) + 1);
+
+	if (s == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		s[i] = &addrs[i];
+	qsort(s, n, sizeof(*s), slot_cmp);
+	for (size_t g = 0, end; g < n; g = end) {
+		for (end = g + 1; end < n && same_port(s[g], s[end]); end++)
+			;
+		group_clashes(s + g, end - g, addrs, first);
+	}
+	free(s);
+	return 0;
 }

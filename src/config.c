@@ -1,12 +1,12 @@
 /*
- * The configuration file.  libconfuse parses it; every value is checked as it
- * is read, so an error carries the FILE:LINE where it was found, and the
- * result is copied into plain structs (struct config) that a forked worker
- * can use without the parser.  confuse.h is included here and nowhere else.
+ * The configuration file.  config_text.c reads it, config_scan.c checks
+ * its structure; then libconfuse parses it and every value is checked as it is
+ * read, so an error carries the FILE:LINE where it was found, and the result is
+ * copied into plain structs (struct config) that a forked worker can use
+ * without the parser.  confuse.h is included here and nowhere else.
  */
 #include <confuse.h>
 #include <ctype.h>
-#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +15,9 @@
 #include <time.h>
 
 #include "config.h"
+#include "config_print.h"
+#include "config_scan.h"
+#include "config_text.h"
 #include "log.h"
 #include "proto.h"
 
@@ -69,26 +72,66 @@ static cfg_opt_t config_opts[] = {
 	CFG_END(),
 };
 
-#define FILE_MAX_BYTES (1024 * 1024)
+/* Where a service's address was read, for a clash found after the parse. */
+struct listen_at {
+	const char *spec;    /* as written; the parser owns it */
+	const char *service; /* its title */
+	int line;            /* of the service's closing brace */
+};
 
-/* Errors found while loading; the parser's callbacks cannot return more. */
-static int error_count;
-/* The file being loaded: the parser sees only its text. */
-static const char *loading_path;
+/*
+ * The load in progress.  libconfuse's callbacks get no argument of ours,
+ * so this is static; config_load sets it up and clears it.
+ */
+static struct {
+	const char *path; /* the parser sees only the text */
+	int errors;       /* reported so far */
+	/* Every valid address of every service closed so far, in file
+	 * order, checked for clashes all at once when the parse is done. */
+	struct addr *addrs;
+	struct listen_at *where;
+	size_t naddrs, cap;
+	/* The listen value checked last, which libconfuse checks twice. */
+	const cfg_opt_t *listen_opt;
+	unsigned listen_size;
+	char *listen_spec;
+} ld;
 
-/* "FILE:LINE: message" for every error libconfuse or a check reports. */
+/* "FILE:LINE: message", or "FILE: message" for line 0, counted. */
+static void
+report_line(int line, const char *msg)
+{
+	ld.errors++;
+	if (line > 0)
+		log_errorx("%s:%d: %s", ld.path, line, msg);
+	else
+		log_errorx("%s: %s", ld.path, msg);
+}
+
+/* For every error libconfuse or a check reports. */
 static void
 report_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	error_count++;
-	if (cfg != NULL && cfg->line > 0)
-		log_errorx("%s:%d: %s", loading_path, cfg->line, msg);
-	else
-		log_errorx("%s: %s", loading_path, msg);
+	report_line(cfg != NULL ? cfg->line : 0, msg);
 }
+
+/* For what config_scan finds. */
+static void
+report_scan(void *arg, int line, const char *msg)
+{
+	(void)arg;
+	report_line(line, msg);
+}
+
+/*
+ * The checks below report an error and return 0, not -1: libconfuse stops
+ * parsing at the first -1, and the next error in the file would go unseen.
+ * ld.errors fails the load instead.  Errors libconfuse finds itself (a
+ * value of the wrong type, a duplicate service) still stop it.
+ */
 
 static int
 check_int_range(cfg_t *cfg, cfg_opt_t *opt)
@@ -104,7 +147,6 @@ check_int_range(cfg_t *cfg, cfg_opt_t *opt)
 		if (value < r->min || value > r->max) {
 			cfg_error(cfg, "%s = %ld is out of range (%ld to %ld)",
 			    name, value, r->min, r->max);
-			return -1;
 		}
 	}
 	return 0;
@@ -124,9 +166,29 @@ check_protocol(cfg_t *cfg, cfg_opt_t *opt)
 	if (proto_find(name) == NULL) {
 		cfg_error(cfg, "unknown protocol \"%s\" (expected one of: %s)",
 		    name, proto_names());
-		return -1;
 	}
 	return 0;
+}
+
+/*
+ * libconfuse checks the last value of a list again at its '}': true for
+ * that second call, so that an error is reported once.  Only an equal
+ * value is skipped, so a list given anew with a different last value is
+ * still checked.
+ */
+static bool
+checked_just_now(cfg_opt_t *opt, const char *spec)
+{
+	unsigned size = cfg_opt_size(opt);
+	bool again = opt == ld.listen_opt && size == ld.listen_size &&
+	             ld.listen_spec != NULL &&
+	             strcmp(spec, ld.listen_spec) == 0;
+
+	free(ld.listen_spec);
+	ld.listen_spec = again ? NULL : strdup(spec);
+	ld.listen_opt = opt;
+	ld.listen_size = size;
+	return again;
 }
 
 static int
@@ -136,10 +198,10 @@ check_listen(cfg_t *cfg, cfg_opt_t *opt)
 	char err[128];
 	struct addr addr;
 
-	if (addr_parse(spec, &addr, err, sizeof(err)) == -1) {
+	if (checked_just_now(opt, spec))
+		return 0;
+	if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
 		cfg_error(cfg, "listen \"%s\": %s", spec, err);
-		return -1;
-	}
 	return 0;
 }
 
@@ -157,7 +219,6 @@ check_path(cfg_t *cfg, cfg_opt_t *opt)
 		    path,
 		    strcmp(name, "log") == 0 ? ", \"stderr\" or \"syslog\""
 		                             : "");
-		return -1;
 	}
 	return 0;
 }
@@ -201,7 +262,6 @@ check_log_level(cfg_t *cfg, cfg_opt_t *opt)
 		    "unknown log_level \"%s\" (expected error, "
 		    "warning, notice, info or debug)",
 		    level);
-		return -1;
 	}
 	return 0;
 }
@@ -213,10 +273,8 @@ check_length(cfg_t *cfg, cfg_opt_t *opt)
 	size_t max =
 	    strcmp(name, "banner") == 0 ? BANNER_MAX_LEN : PREFIX_MAX_LEN;
 
-	if (strlen(last_string(opt)) > max) {
+	if (strlen(last_string(opt)) > max)
 		cfg_error(cfg, "%s is longer than %zu bytes", name, max);
-		return -1;
-	}
 	return 0;
 }
 
@@ -229,11 +287,9 @@ check_time_format(cfg_t *cfg, cfg_opt_t *opt)
 	struct tm tm;
 
 	localtime_r(&now, &tm);
-	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0) {
+	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0)
 		cfg_error(cfg, "time_format expands to more than %d bytes",
 		    TIME_TEXT_MAX - 1);
-		return -1;
-	}
 	return 0;
 }
 
@@ -251,49 +307,42 @@ valid_service_name(const char *name)
 	return 1;
 }
 
-/* The first of the first count addresses of sec that clashes with addr. */
-static const char *
-find_clash(cfg_t *sec, unsigned count, const struct addr *addr)
+/* Room for need addresses in ld; -1 when out of memory. */
+static int
+grow_addresses(size_t need)
 {
-	char err[128];
-	struct addr other;
+	size_t cap = need * 2;
+	struct listen_at *where;
+	struct addr *addrs;
 
-	for (unsigned i = 0; i < count; i++) {
-		const char *spec = cfg_getnstr(sec, "listen", i);
-		if (addr_parse(spec, &other, err, sizeof(err)) == 0 &&
-		    addr_conflict(addr, &other))
-			return spec;
-	}
-	return NULL;
+	if (need <= ld.cap)
+		return 0;
+	if ((addrs = realloc(ld.addrs, cap * sizeof(*addrs))) == NULL)
+		return -1;
+	ld.addrs = addrs;
+	if ((where = realloc(ld.where, cap * sizeof(*where))) == NULL)
+		return -1;
+	ld.where = where;
+	ld.cap = cap;
+	return 0;
 }
 
-/* No address of sec, the newest service, may clash with one before it. */
+/* Keep the valid addresses of sec for the clash check; -1 out of memory. */
 static int
-check_service_addresses(cfg_t *cfg, cfg_opt_t *opt, cfg_t *sec)
+keep_addresses(cfg_t *sec, int line)
 {
-	unsigned nservices = cfg_opt_size(opt);
+	unsigned n = cfg_size(sec, "listen");
 	char err[128];
-	struct addr addr;
 
-	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
+	if (grow_addresses(ld.naddrs + n) == -1)
+		return -1;
+	for (unsigned i = 0; i < n; i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
-		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
+		struct addr *addr = &ld.addrs[ld.naddrs];
+		if (addr_parse(spec, addr, err, sizeof(err)) == -1)
 			continue; /* already reported */
-		for (unsigned j = 0; j < nservices; j++) {
-			cfg_t *other = cfg_opt_getnsec(opt, j);
-			/* Within sec itself, only the addresses before i. */
-			unsigned count =
-			    other == sec ? i : cfg_size(other, "listen");
-			const char *clash = find_clash(other, count, &addr);
-			if (clash != NULL) {
-				cfg_error(cfg,
-				    "service %s: listen \"%s\" "
-				    "clashes with \"%s\" of service %s",
-				    cfg_title(sec), spec, clash,
-				    cfg_title(other));
-				return -1;
-			}
-		}
+		ld.where[ld.naddrs++] =
+		    (struct listen_at){ spec, cfg_title(sec), line };
 	}
 	return 0;
 }
@@ -323,6 +372,37 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/*
+ * No address may clash with one before it, in its service or another: n
+ * log n, since checking each against all the others (20,000 addresses: 16
+ * s) kept a reloading master deaf.  Each clash is reported on the closing
+ * brace of the later service.
+ */
+static void
+check_clashes(void)
+{
+	size_t *first = malloc(ld.naddrs * sizeof(*first) + 1);
+	char msg[512];
+
+	if (first == NULL || addr_clashes(ld.addrs, ld.naddrs, first) == -1) {
+		report_line(0, "out of memory");
+		free(first);
+		return;
+	}
+	for (size_t i = 0; i < ld.naddrs; i++) {
+		const struct listen_at *a = &ld.where[i], *b;
+		if (first[i] == i)
+			continue;
+		b = &ld.where[first[i]];
+		snprintf(msg, sizeof(msg),
+		    "service %s: listen \"%s\" clashes with \"%s\" of "
+		    "service %s",
+		    a->service, a->spec, b->spec, b->service);
+		report_line(a->line, msg);
+	}
+	free(first);
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -330,34 +410,31 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
 	const char *name = cfg_title(sec);
 
-	if (!valid_service_name(name)) {
+	if (!valid_service_name(name))
 		cfg_error(cfg,
 		    "service name \"%s\" must be 1 to %d letters, "
 		    "digits, '_', '.' or '-'",
 		    name, NAME_MAX_LEN);
-		return -1;
-	}
-	if (cfg_size(sec, "listen") == 0) {
+	if (cfg_size(sec, "listen") == 0)
 		cfg_error(cfg, "service %s: no listen address", name);
-		return -1;
-	}
-	if (cfg_getstr(sec, "protocol") == NULL) {
+	if (cfg_getstr(sec, "protocol") == NULL)
 		cfg_error(cfg, "service %s: no protocol (expected one of: %s)",
 		    name, proto_names());
-		return -1;
-	}
-	if (check_udp_protocol(cfg, sec) == -1)
-		return -1;
-	return check_service_addresses(cfg, opt, sec);
+	else
+		check_udp_protocol(cfg, sec);
+	if (keep_addresses(sec, cfg->line) == -1)
+		cfg_error(cfg, "out of memory");
+	return 0;
 }
 
+/* flags: CFGF_IGNORE_UNKNOWN to read on past keys config_scan reported. */
 static cfg_t *
-parser_new(void)
+parser_new(int flags)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout" };
-	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
+	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
 		return NULL;
@@ -454,126 +531,95 @@ convert(cfg_t *cfg, const char *path)
 }
 
 /* Checks that need the whole file. */
-static int
-check_whole(cfg_t *cfg, const char *path)
+static void
+check_whole(cfg_t *cfg)
 {
-	if (cfg_size(cfg, "service") == 0) {
-		log_errorx("%s: no service defined", path);
-		return -1;
-	}
-	if (cfg_getstr(cfg, "group") != NULL &&
-	    cfg_getstr(cfg, "user") == NULL) {
-		log_errorx("%s: group is set but user is not", path);
-		return -1;
-	}
-	return 0;
+	if (cfg_size(cfg, "service") == 0)
+		report_line(0, "no service defined");
+	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
+		report_line(0, "group is set but user is not");
+}
+
+static bool
+has_opt(const cfg_opt_t *opts, const char *key, size_t len, bool *section)
+{
+	for (; opts->name != NULL; opts++)
+		if (strlen(opts->name) == len &&
+		    memcmp(opts->name, key, len) == 0) {
+			*section = opts->type == CFGT_SEC;
+			return true;
+		}
+	return false;
+}
+
+/* For config_scan: where the schema above puts a key. */
+static unsigned
+key_place(const char *key, size_t len)
+{
+	unsigned place = 0;
+	bool section;
+
+	if (has_opt(config_opts, key, len, &section))
+		place |= CONFIG_SCAN_TOP | (section ? CONFIG_SCAN_SECTION : 0);
+	if (has_opt(service_opts, key, len, &section))
+		place |= CONFIG_SCAN_INSIDE;
+	return place;
 }
 
 /*
- * Blank out comments (#, // and C-style), keeping every newline and every
- * quoted string.  libconfuse 3.3 miscounts lines after a comment (each one
- * adds two) and rejects a comment inside a list, so the parser is only ever
- * given text without comments.
+ * Parse text, all of it checked: a libconfuse tree, or NULL after every
+ * error found was reported.  Structural errors stop before libconfuse (it
+ * would report them wrongly); unknown or misplaced keys do not: they are
+ * reported, libconfuse is told to skip them, and the values around them
+ * are still checked.
  */
-void
-config_strip_comments(char *text)
+static cfg_t *
+parse(char *text)
 {
-	enum { CODE, QUOTED, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
-	char quote = '"';
+	const struct config_scan_schema schema = { "service", key_place,
+		report_scan, NULL };
+	enum config_scan_result scan;
+	cfg_t *cfg;
+	int rc;
 
-	for (char *p = text; *p != '\0'; p++) {
-		switch (state) {
-		case CODE:
-			if (*p == '"' || *p == '\'') {
-				quote = *p;
-				state = QUOTED;
-			} else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
-				state = LINE_COMMENT;
-				*p = ' ';
-			} else if (p[0] == '/' && p[1] == '*') {
-				state = BLOCK_COMMENT;
-				*p++ = ' ';
-				*p = ' ';
-			}
-			break;
-		case QUOTED:
-			if (*p == '\\' && p[1] != '\0')
-				p++;
-			else if (*p == quote)
-				state = CODE;
-			break;
-		case LINE_COMMENT:
-			if (*p == '\n')
-				state = CODE;
-			else
-				*p = ' ';
-			break;
-		case BLOCK_COMMENT:
-			if (p[0] == '*' && p[1] == '/') {
-				*p++ = ' ';
-				*p = ' ';
-				state = CODE;
-			} else if (*p != '\n') {
-				*p = ' ';
-			}
-			break;
-		}
-	}
-}
-
-/* The whole file as a string, or NULL after logging why. */
-static char *
-read_file(const char *path)
-{
-	FILE *f = fopen(path, "re");
-	char *text = NULL;
-	size_t len;
-
-	if (f == NULL) {
-		log_errorx("%s: cannot read: %s", path, strerror(errno));
+	config_text_strip_comments(text);
+	if ((scan = config_scan(text, &schema)) == CONFIG_SCAN_BROKEN)
+		return NULL;
+	cfg = parser_new(
+	    scan == CONFIG_SCAN_KEYS ? CFGF_IGNORE_UNKNOWN : CFGF_NONE);
+	if (cfg == NULL) {
+		report_line(0, "out of memory");
 		return NULL;
 	}
-	if ((text = malloc(FILE_MAX_BYTES + 1)) == NULL) {
-		log_errorx("%s: out of memory", path);
-	} else if ((len = fread(text, 1, FILE_MAX_BYTES + 1, f)), ferror(f)) {
-		log_errorx("%s: cannot read: %s", path, strerror(errno));
-		free(text);
-		text = NULL;
-	} else if (len > FILE_MAX_BYTES || memchr(text, '\0', len) != NULL) {
-		log_errorx("%s: not a config file (over %d bytes, or binary)",
-		    path, FILE_MAX_BYTES);
-		free(text);
-		text = NULL;
-	} else {
-		text[len] = '\0';
+	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
+		check_whole(cfg);
+	check_clashes();
+	if (rc != CFG_SUCCESS && ld.errors == 0)
+		report_line(0, "cannot parse (libconfuse gave no reason)");
+	if (ld.errors != 0) {
+		cfg_free(cfg);
+		return NULL;
 	}
-	fclose(f);
-	return text;
+	return cfg;
 }
 
-/* Parse path into a libconfuse tree: NULL after logging every error found
- * as "FILE:LINE: message". */
+/* Read and parse path into a libconfuse tree: NULL after logging every
+ * error found as "FILE:LINE: message". */
 static cfg_t *
 parse_file(const char *path)
 {
 	char *text;
 	cfg_t *cfg;
 
-	if ((text = read_file(path)) == NULL)
+	if ((text = config_text_read(path)) == NULL)
 		return NULL;
-	if ((cfg = parser_new()) == NULL) {
-		log_errorx("%s: out of memory", path);
-		free(text);
-		return NULL;
-	}
-	config_strip_comments(text);
-	error_count = 0;
-	loading_path = path;
-	if (cfg_parse_buf(cfg, text) != CFG_SUCCESS || error_count != 0 ||
-	    check_whole(cfg, path) != 0) {
-		cfg_free(cfg);
-		cfg = NULL;
-	}
+	memset(&ld, 0, sizeof(ld));
+	ld.path = path;
+	cfg = parse(text);
+	free(ld.addrs);
+	free(ld.where);
+	free(ld.listen_spec);
+	memset(&ld, 0, sizeof(ld));
 	free(text);
 	return cfg;
 }
@@ -591,98 +637,6 @@ config_load(const char *path)
 	return conf;
 }
 
-/* A string as the parser reads it back: quoted, with every byte that is
- * special to it escaped (libconfuse expands "${NAME}", so '$' is too). */
-static void
-print_string(FILE *out, const char *s)
-{
-	fputc('"', out);
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\' || c == '$')
-			fprintf(out, "\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", out);
-		else if (c == '\t')
-			fputs("\\t", out);
-		else if (c < 0x20 || c == 0x7f)
-			fprintf(out, "\\x%02x", c);
-		else
-			fputc(c, out);
-	}
-	fputc('"', out);
-}
-
-static void
-print_value(FILE *out, cfg_opt_t *opt, unsigned i)
-{
-	switch (opt->type) {
-	case CFGT_INT:
-		fprintf(out, "%ld", cfg_opt_getnint(opt, i));
-		break;
-	case CFGT_BOOL:
-		fputs(cfg_opt_getnbool(opt, i) ? "true" : "false", out);
-		break;
-	case CFGT_STR:
-		print_string(out, cfg_opt_getnstr(opt, i));
-		break;
-	default:
-		log_bug("config_print: option %s has an unprinted type",
-		    opt->name);
-	}
-}
-
-static void print_options(FILE *out, cfg_t *cfg, int depth);
-
-static void
-indent(FILE *out, int depth)
-{
-	for (int i = 0; i < depth; i++)
-		fputc('\t', out);
-}
-
-/* One option: "name = value", "name = {a, b}", a section, or a comment
- * for an optional one that is not set. */
-static void
-print_option(FILE *out, cfg_opt_t *opt, int depth)
-{
-	unsigned n = cfg_opt_size(opt);
-
-	if (opt->type == CFGT_SEC) {
-		for (unsigned i = 0; i < n; i++) {
-			cfg_t *sec = cfg_opt_getnsec(opt, i);
-			fputc('\n', out);
-			indent(out, depth);
-			fprintf(out, "%s %s {\n", opt->name, cfg_title(sec));
-			print_options(out, sec, depth + 1);
-			indent(out, depth);
-			fputs("}\n", out);
-		}
-		return;
-	}
-	indent(out, depth);
-	if (n == 0) {
-		fprintf(out, "# %s is not set\n", opt->name);
-		return;
-	}
-	fprintf(out, "%s = ", opt->name);
-	if (opt->flags & CFGF_LIST)
-		fputs("{", out);
-	for (unsigned i = 0; i < n; i++) {
-		if (i > 0)
-			fputs(", ", out);
-		print_value(out, opt, i);
-	}
-	fputs(opt->flags & CFGF_LIST ? "}\n" : "\n", out);
-}
-
-static void
-print_options(FILE *out, cfg_t *cfg, int depth)
-{
-	for (cfg_opt_t *opt = cfg->opts; opt->name != NULL; opt++)
-		print_option(out, opt, depth);
-}
-
 int
 config_print(const char *path, FILE *out)
 {
@@ -690,10 +644,7 @@ config_print(const char *path, FILE *out)
 
 	if ((cfg = parse_file(path)) == NULL)
 		return -1;
-	fputs("# preforkd -T: the configuration as it runs, every default "
-	      "filled in\n",
-	    out);
-	print_options(out, cfg, 0);
+	config_print_tree(cfg, out);
 	cfg_free(cfg);
 	return 0;
 }

@@ -125,6 +125,7 @@ absolute(const char *path)
 static int
 check_config(const char *path, bool print)
 {
+	char prefix[PATH_MAX + 3];
 	struct config *conf;
 	uid_t uid;
 	gid_t gid;
@@ -133,6 +134,9 @@ check_config(const char *path, bool print)
 	log_plain("");
 	if ((conf = config_load(path)) == NULL)
 		return EXIT_CONFIG;
+	/* user and group come from the file: name it, as its errors do. */
+	snprintf(prefix, sizeof(prefix), "%s: ", path);
+	log_plain(prefix);
 	if (conf->user != NULL &&
 	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
@@ -140,6 +144,7 @@ check_config(const char *path, bool print)
 		status = EXIT_CONFIG;
 	else
 		fprintf(print ? stderr : stdout, "%s: syntax ok\n", path);
+	log_plain("");
 	config_free(conf);
 	return status;
 }

@@ -1,4 +1,4 @@
-/* addr_parse, addr_format, addr_equal, addr_conflict. */
+/* addr_parse, addr_format, addr_equal, addr_conflict, addr_clashes. */
 #include <string.h>
 
 #include "addr.h"
@@ -35,6 +35,54 @@ conflict(const char *x, const char *y)
 	addr_parse(x, &a, err, sizeof(err));
 	addr_parse(y, &b, err, sizeof(err));
 	return addr_conflict(&a, &b);
+}
+
+/* addr_clashes on specs must agree with addr_conflict on every pair, and
+ * name the earliest clash: want[i] is its answer written by hand. */
+static bool
+clashes_as(const char *const *specs, size_t n, const size_t *want)
+{
+	struct addr addrs[16];
+	size_t first[16];
+	char err[128];
+
+	memset(addrs, 0, sizeof(addrs));
+	for (size_t i = 0; i < n; i++)
+		addr_parse(specs[i], &addrs[i], err, sizeof(err));
+	if (addr_clashes(addrs, n, first) == -1)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		size_t j = 0;
+		while (j < i && !addr_conflict(&addrs[j], &addrs[i]))
+			j++;
+		if (first[i] != j || first[i] != want[i])
+			return false;
+	}
+	return true;
+}
+
+static void
+test_clashes(void)
+{
+	static const char *const specs[] = { "127.0.0.2:80", "[::1]:80",
+		"127.0.0.1:80", "127.0.0.2:81", "*:80", "127.0.0.1:80",
+		"[::]:80", "[::2]:80", "127.0.0.3:80", "[::]:80", "10.0.0.1:80",
+		"*:81" };
+	static const size_t want[] = { 0, 1, 2, 3, 0, 2, 1, 6, 4, 1, 4, 3 };
+	static const char *const apart[] = { "127.0.0.1:80", "127.0.0.1:81",
+		"[::1]:80", "*:82" };
+	static const size_t none[] = { 0, 1, 2, 3 };
+
+	CHECK(clashes_as(specs, 12, want),
+	    "addr_clashes: the earliest clash of each, as addr_conflict says");
+	static const char *const transports[] = { "udp:*:80", "127.0.0.1:80",
+		"udp:127.0.0.1:80", "*:80", "tcp:127.0.0.1:80" };
+	static const size_t by_transport[] = { 0, 1, 0, 1, 1 };
+
+	CHECK(clashes_as(apart, 4, none), "addr_clashes: no clash");
+	CHECK(clashes_as(transports, 5, by_transport),
+	    "addr_clashes: TCP and UDP apart, each with its wildcard");
+	CHECK(clashes_as(NULL, 0, NULL), "addr_clashes: an empty list");
 }
 
 void
@@ -76,4 +124,5 @@ test_addr(void)
 	CHECK(!conflict("udp:127.0.0.1:80", "127.0.0.1:80"),
 	    "UDP and TCP on one port do not clash");
 	CHECK(conflict("udp:*:80", "udp:127.0.0.1:80"), "UDP wildcard clashes");
+	test_clashes();
 }

@@ -1,10 +1,13 @@
-/* config_load: defaults, conversion, and what validation rejects. */
+/* config_load: defaults, conversion, and what validation rejects; the
+ * comment stripper and the structure scan before it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "config_scan.h"
+#include "config_text.h"
 #include "log.h"
 #include "proto.h"
 #include "unit.h"
@@ -138,7 +141,7 @@ stripped(const char *in, const char *want)
 	char buf[256];
 
 	snprintf(buf, sizeof(buf), "%s", in);
-	config_strip_comments(buf);
+	config_text_strip_comments(buf);
 	return strcmp(buf, want) == 0;
 }
 
@@ -156,6 +159,210 @@ test_strip_comments(void)
 	CHECK(stripped("p = '#x' #y", "p = '#x'   "), "single-quoted string");
 	CHECK(stripped("a = 1 /* open", "a = 1        "),
 	    "an unterminated block comment runs to the end");
+	CHECK(stripped("p = /tmp//x.pid", "p = /tmp//x.pid"),
+	    "// inside an unquoted word is part of it");
+	CHECK(stripped("p = /tmp/*x*/", "p = /tmp/*x*/"),
+	    "slash-star inside an unquoted word is part of it");
+	CHECK(stripped("p = /tmp //c\nq=//c\n{\"x\"}//c",
+	          "p = /tmp    \nq=   \n{\"x\"}   "),
+	    "// after a blank, a '=', a quote or a brace is a comment");
+	CHECK(stripped("a#b", "a  "), "# ends a word and starts a comment");
+	CHECK(stripped("a#b\n//c\nd//e", "a  \n   \nd//e"),
+	    "a word before a comment does not run on past it");
+	CHECK(stripped("a /*b*///c", "a         "),
+	    "after a comment, a new word may start with //");
+}
+
+static void
+test_pidfile_slashes(void)
+{
+	struct config *conf =
+	    load("pidfile = /tmp//x.pid\n" SVC("protocol = \"echo\""));
+
+	CHECK(conf != NULL && strcmp(conf->pidfile, "/tmp//x.pid") == 0,
+	    "an unquoted /tmp//x.pid is read whole, not as /tmp");
+	config_free(conf);
+}
+
+/* What config_scan reported, one "LINE: message\n" each. */
+static char scanned[4096];
+
+static void
+collect(void *arg, int line, const char *msg)
+{
+	size_t len = strlen(scanned);
+
+	(void)arg;
+	snprintf(scanned + len, sizeof(scanned) - len, "%d: %s\n", line, msg);
+}
+
+static unsigned
+test_place(const char *key, size_t len)
+{
+	static const struct {
+		const char *key;
+		unsigned place;
+	} keys[] = {
+		{ "log", CONFIG_SCAN_TOP },
+		{ "service", CONFIG_SCAN_TOP | CONFIG_SCAN_SECTION },
+		{ "listen", CONFIG_SCAN_INSIDE },
+		{ "workers", CONFIG_SCAN_INSIDE },
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strlen(keys[i].key) == len &&
+		    memcmp(keys[i].key, key, len) == 0)
+			return keys[i].place;
+	return 0;
+}
+
+/* Scan text, comments stripped, into scanned. */
+static enum config_scan_result
+scan(const char *text)
+{
+	const struct config_scan_schema schema = { "service", test_place,
+		collect, NULL };
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf), "%s", text);
+	config_text_strip_comments(buf);
+	scanned[0] = '\0';
+	return config_scan(buf, &schema);
+}
+
+/* text scans as want with exactly the messages msgs. */
+static bool
+scans(const char *text, enum config_scan_result want, const char *msgs)
+{
+	enum config_scan_result got = scan(text);
+
+	if (got == want && strcmp(scanned, msgs) == 0)
+		return true;
+	printf("# got %d, messages:\n%s", got, scanned);
+	return false;
+}
+
+static void
+test_scan_structure(void)
+{
+	CHECK(scans("log = x # c\nservice a {\nlisten = {\"1\", // c\n"
+	            "\"2\"} workers = 3\n}\nservice b {\n}\n",
+	          CONFIG_SCAN_CLEAN, ""),
+	    "scan: a sound file");
+	CHECK(scans("service a {\nworkers = 1\n", CONFIG_SCAN_BROKEN,
+	          "1: service a is never closed: '}' missing at the end of "
+	          "the file\n"),
+	    "scan: a file cut before its last '}'");
+	CHECK(scans("service a {\nworkers = 1\n\nservice b {\n}\n",
+	          CONFIG_SCAN_BROKEN,
+	          "1: service a is never closed: '}' missing before service "
+	          "b on line 4\n"),
+	    "scan: a '}' missing before the next section");
+	CHECK(scans("service a {\n}\n}\n", CONFIG_SCAN_BROKEN,
+	          "3: unexpected '}': no section is open\n"),
+	    "scan: an extra '}'");
+	CHECK(scans("service a {\n service b {\n }\n}\n", CONFIG_SCAN_BROKEN,
+	          "2: service b is inside service a: sections cannot be "
+	          "nested\n"),
+	    "scan: a nested section");
+	CHECK(scans("service a\nworkers = 1\n}\n", CONFIG_SCAN_BROKEN,
+	          "1: service a: missing '{'\n"),
+	    "scan: a section without '{'");
+	CHECK(scans("service {\n}\n", CONFIG_SCAN_BROKEN,
+	          "1: 'service' needs a name: service NAME { ... }\n"),
+	    "scan: a section without a name");
+}
+
+static void
+test_scan_strings(void)
+{
+	CHECK(scans("service a {\nlisten = {\"1}\nworkers = \"2\"\n}\n",
+	          CONFIG_SCAN_BROKEN,
+	          "2: unterminated string: the quote opened here is not "
+	          "closed on its line\n"),
+	    "scan: a missing quote, named where the quotes went wrong");
+	CHECK(scans("log = 'x", CONFIG_SCAN_BROKEN,
+	          "1: unterminated string: the quote opened here is never "
+	          "closed\n"),
+	    "scan: a string cut by the end of the file");
+	CHECK(scans("log = \"a\\\nb\" log = \"\\101\\x41${X}\"",
+	          CONFIG_SCAN_CLEAN, ""),
+	    "scan: an escaped newline, octal and hex escapes, ${VAR}");
+	CHECK(scans("log = \"\\8\"\nlog = \"\\400\"\nlog = \"\\0123\"\n",
+	          CONFIG_SCAN_BROKEN,
+	          "1: bad escape '\\8' in a string: octal escapes are \\0 "
+	          "to \\377\n"
+	          "2: bad escape '\\400' in a string: octal escapes are \\0 "
+	          "to \\377\n"
+	          "3: bad escape '\\0123' in a string: octal escapes are "
+	          "\\0 to \\377\n"),
+	    "scan: escapes libconfuse fails on");
+	CHECK(scans("service a {\nlisten = *:1\n}\n", CONFIG_SCAN_BROKEN,
+	          "2: '*' outside quotes is dropped: put the value in "
+	          "quotes\n"),
+	    "scan: an unquoted '*', which libconfuse drops");
+	CHECK(scans("service a {\nlisten = ${L}\n}\n", CONFIG_SCAN_CLEAN, ""),
+	    "scan: ${VAR} is a value");
+}
+
+static void
+test_scan_settings(void)
+{
+	CHECK(scans("workers = 1\nservice a {\nlog = x\ncolour = red\n}\n",
+	          CONFIG_SCAN_KEYS,
+	          "1: 'workers' belongs inside a service section\n"
+	          "3: 'log' is a global setting, not a service setting\n"
+	          "4: no such option 'colour'\n"),
+	    "scan: keys at the wrong level, an unknown key, all reported");
+	CHECK(
+	    scans("servce a {\nlisten = 1\n}\nthing {\n}\n", CONFIG_SCAN_BROKEN,
+	        "1: no such option 'servce'\n4: no such option 'thing'\n"),
+	    "scan: an unknown section, reported once, not parsed");
+	CHECK(scans("service a {\nlisten = {\"1\"\nworkers = 2\n}\n",
+	          CONFIG_SCAN_BROKEN,
+	          "2: the list of 'listen' opened here is never closed: '}' "
+	          "missing\n"),
+	    "scan: a list without its '}'");
+	CHECK(scans("service a {\nworkers 2\nworkers =\nlisten = {}\n}\n",
+	          CONFIG_SCAN_BROKEN,
+	          "2: missing '=' after 'workers'\n"
+	          "3: 'workers' has no value\n"),
+	    "scan: a missing '=', a missing value");
+	CHECK(scan("}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}"
+	           "\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}"
+	           "\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}\n}"
+	           "\n") == CONFIG_SCAN_BROKEN &&
+	          strstr(scanned, "49: unexpected '}'") != NULL &&
+	          strstr(scanned, "50: too many errors: stopped reading "
+	                          "here\n") != NULL &&
+	          strstr(scanned, "51:") == NULL,
+	    "scan: stops after 50 messages");
+}
+
+/* A bad escape leaves libconfuse's lexer inside the string, for whatever
+ * it reads next: the scan keeps it from libconfuse. */
+static void
+test_next_load_after_bad_escape(void)
+{
+	struct config *conf;
+
+	CHECK(rejects(SVC("protocol = \"echo\"\nbanner = \"\\8\"")),
+	    "a bad escape is rejected");
+	conf = load(SVC("protocol = \"echo\"\nbanner = \"ok\""));
+	CHECK(conf != NULL && strcmp(conf->services[0].banner, "ok") == 0,
+	    "and the next file still loads whole");
+	config_free(conf);
+}
+
+static void
+test_bom(void)
+{
+	struct config *conf = load("\xef\xbb\xbf" SVC("protocol = \"echo\""));
+
+	CHECK(conf != NULL, "a UTF-8 byte-order mark is skipped");
+	config_free(conf);
+	CHECK(rejects("\xff\xfe" SVC("protocol = \"echo\"")),
+	    "UTF-16 is rejected");
 }
 
 static void
@@ -193,6 +400,12 @@ test_config(void)
 	test_values();
 	test_rejections();
 	test_strip_comments();
+	test_pidfile_slashes();
+	test_scan_structure();
+	test_scan_strings();
+	test_scan_settings();
+	test_next_load_after_bad_escape();
+	test_bom();
 	test_line_numbers();
 	log_close();
 	unlink(path);
