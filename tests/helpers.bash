@@ -73,7 +73,9 @@ CONF
 wait_until() {
 	local deadline=$((SECONDS + WAIT_LIMIT))
 	until "$@"; do
-		if [ -n "$DPID" ] && ! kill -0 "$DPID" 2>/dev/null; then
+		# Look once more after finding the daemon gone: it may have
+		# done what we wait for just before it exited.
+		if [ -n "$DPID" ] && ! kill -0 "$DPID" 2>/dev/null && ! "$@"; then
 			echo "preforkd exited while waiting for: $*" >&2
 			cat "$LOG" >&2 || true
 			return 1
