@@ -48,7 +48,7 @@ static cfg_opt_t service_opts[] = {
 	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
 	CFG_INT("workers", 4, CFGF_NONE),
-	CFG_INT("backlog", 128, CFGF_NONE),
+	CFG_INT("backlog", 511, CFGF_NONE),
 	CFG_INT("buffer_size", 65536, CFGF_NONE),
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
 	CFG_STR("prefix", "You sent me: ", CFGF_NONE),

@@ -62,7 +62,9 @@ daemon_pidfile_lock(const char *path)
 		close(fd);
 		return -1;
 	}
-	if ((pidfile_path = strdup(path)) == NULL) {
+	/* Empty at once: until we write ours, the pid of a previous master
+	 * must not be there for -s to signal. */
+	if (ftruncate(fd, 0) == -1 || (pidfile_path = strdup(path)) == NULL) {
 		log_error("pidfile %s", path);
 		close(fd);
 		return -1;
@@ -105,6 +107,24 @@ daemon_pidfile_drop(void)
 	 * write to heap pages it shares with the master. */
 }
 
+/* Is pid a preforkd process?  Its command name says so: the master keeps
+ * "preforkd" whatever its title (see daemon_title_set). */
+static bool
+is_preforkd(pid_t pid)
+{
+	char path[64], comm[32] = "";
+	int fd;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return false;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	return n > 0 && strncmp(comm, "preforkd\n", (size_t)n) == 0 &&
+	       (size_t)n == strlen("preforkd\n");
+}
+
 pid_t
 daemon_pidfile_read(const char *path)
 {
@@ -122,7 +142,13 @@ daemon_pidfile_read(const char *path)
 		    "pidfile %s is stale: preforkd is not running", path);
 		pid = -1;
 	} else if (pid == -1) {
-		log_errorx("pidfile %s does not hold a pid", path);
+		log_errorx("pidfile %s does not hold a pid (preforkd may be "
+		           "starting)",
+		    path);
+	} else if (!is_preforkd(pid)) {
+		log_errorx("pidfile %s: pid %ld is not a preforkd master",
+		    path, (long)pid);
+		pid = -1;
 	}
 	close(fd);
 	return pid;

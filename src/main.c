@@ -5,6 +5,7 @@
  * prompt back, so a failed start shows in the exit status.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -261,6 +262,21 @@ start(const struct options *opts, const char *config_path)
 	return master_run(conf, &listeners, &ids, opts->foreground);
 }
 
+/*
+ * A descriptor 0, 1 or 2 left closed by the caller would be the first one
+ * open() or socket() hands out: the log, the pidfile or a listener would
+ * then be "stderr", and a stray write would land in it.  /dev/null first.
+ */
+static void
+open_standard_fds(void)
+{
+	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
+		if (fcntl(fd, F_GETFD) == -1 &&
+		    open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) !=
+		        fd)
+			exit(EXIT_START);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -268,6 +284,7 @@ main(int argc, char **argv)
 	char *config_path;
 	int status;
 
+	open_standard_fds();
 	log_init();
 	parse_options(argc, argv, &opts);
 	if (opts.signal != NULL)

@@ -317,6 +317,28 @@ CONF
 	[ "$status" -eq 0 ]
 }
 
+@test "started with descriptors 0, 1 and 2 closed, it logs, locks and listens as usual" {
+	write_daemon_config
+	rc=0
+	timeout -k 1 10 "$PREFORKD" -c "$CONF" -p "$PIDFILE" <&- >&- 2>&- 3>&- ||
+	    rc=$?
+	[ "$rc" -eq 0 ]
+	MASTER_PID="$(head -c 32 "$PIDFILE")"
+	wait_until detached_workers_are 2
+	run talk <<<"still served"
+	[ "$output" = "still served" ]
+	# The log got its lines, not /dev/null or a socket.
+	wait_log "master: notice: started"
+	wait_log "access service=svc "
+	# The pidfile is still locked and the port still held: a second
+	# instance is refused.
+	run --separate-stderr timeout -k 1 10 "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" 3>&-
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *"pidfile $PIDFILE is locked: preforkd is already running as pid $MASTER_PID" ]]
+	run "$PFCLIENT" -b 127.0.0.1 "$PORT"
+	[ "$status" -ne 0 ]
+}
+
 @test "daemon mode with relative -c and -p still reloads and stops" {
 	write_daemon_config
 	cd "$T"
@@ -442,6 +464,27 @@ new_log_has_access() {
 	rm -f "$PIDFILE"
 }
 
+@test "-s signals only a preforkd master, not whatever holds the pidfile's lock" {
+	# Another program holds the lock and wrote its own pid.
+	flock "$PIDFILE" sleep 30 3>&- &
+	DECOY_PID=$!
+	wait_until pidfile_locked
+	echo "$DECOY_PID" >"$PIDFILE"
+	run --separate-stderr "$PREFORKD" -s stop -p "$PIDFILE"
+	[ "$status" -eq 4 ]
+	[ "$stderr" = "preforkd: pidfile $PIDFILE: pid $DECOY_PID is not a preforkd master" ]
+	sleep 0.2
+	run ! is_gone "$DECOY_PID"
+}
+
+# Someone holds a lock on $PIDFILE (/proc/locks names its inode).
+pidfile_locked() {
+	local inode
+	inode=$(stat -c %i "$PIDFILE" 2>/dev/null) || return 1
+	awk -v ino="$inode" '{ n = split($6, f, ":") } f[n] == ino { found = 1 }
+	    END { exit !found }' /proc/locks
+}
+
 # -------------------------------------------------------------- start-up
 
 @test "a second instance on the same pidfile is refused with exit 3" {
@@ -563,7 +606,7 @@ CONF
 	[ "$stderr" = "$CONF: syntax ok" ]
 	printf '%s\n' "$output" >"$T/printed.conf"
 	# Defaults are filled in, unset optional keys are named, comments gone.
-	grep -qx '	backlog = 128' "$T/printed.conf"
+	grep -qx '	backlog = 511' "$T/printed.conf"
 	grep -qx '	framing = "chunk"' "$T/printed.conf"
 	grep -qx '# user is not set' "$T/printed.conf"
 	grep -qx "	listen = {\"127.0.0.1:$PORT\", \"udp:\[::1\]:$PORT\"}" "$T/printed.conf"

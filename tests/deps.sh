@@ -16,6 +16,7 @@ if [ "${1:-build}" = test ]; then
 	command -v mandoc >/dev/null 2>&1 || need mandoc
 	command -v pgrep >/dev/null 2>&1 || need procps
 	command -v python3 >/dev/null 2>&1 || need python3
+	command -v ss >/dev/null 2>&1 || need iproute2
 fi
 [ -z "$missing" ] && exit 0
 

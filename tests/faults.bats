@@ -35,3 +35,12 @@ teardown() { common_teardown; }
 	# The same worker: it never exited for it.
 	[ "$(worker_pids)" = "$w" ]
 }
+
+@test "the listen queue holds 511 clients by default, as nginx's and Apache's" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	# ss shows a listening socket's backlog as its Send-Q.
+	run ss -ltnH "sport = :$PORT"
+	echo "$output"
+	[ "$(awk '{ print $3 }' <<<"$output")" = 511 ]
+}

@@ -49,7 +49,7 @@ test_defaults(void)
 	CHECK(conf->nservices == 1 && strcmp(s->name, "s") == 0,
 	    "service name from the section title");
 	CHECK(s->protocol == proto_find("prefix"), "protocol looked up");
-	CHECK(s->workers == 4 && s->backlog == 128, "workers, backlog default");
+	CHECK(s->workers == 4 && s->backlog == 511, "workers, backlog default");
 	CHECK(s->buffer_size == 65536 && s->max_line == 4096,
 	    "buffer_size, max_line default");
 	CHECK(strcmp(s->prefix, "You sent me: ") == 0, "prefix default");
