@@ -31,6 +31,7 @@ struct service {
 	enum framing framing;
 	size_t max_line;
 	bool log_data;
+	size_t log_data_limit; /* bytes logged per connection or datagram */
 	int idle_timeout; /* seconds; 0 = never */
 };
 

@@ -42,6 +42,7 @@ static const struct int_range int_ranges[] = {
 	{ "buffer_size", 1, 1048576 },
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
+	{ "log_data_limit", 0, 1048576 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -56,6 +57,7 @@ static cfg_opt_t service_opts[] = {
 	CFG_STR("framing", "chunk", CFGF_NONE),
 	CFG_INT("max_line", 4096, CFGF_NONE),
 	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
+	CFG_INT("log_data_limit", 4096, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
 	CFG_END(),
 };
@@ -433,7 +435,7 @@ parser_new(int flags)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
-		"service|max_line", "service|idle_timeout" };
+		"service|max_line", "service|idle_timeout", "service|log_data_limit" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -495,6 +497,7 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->framing = (enum framing)framing_parse(cfg_getstr(sec, "framing"));
 	svc->max_line = (size_t)cfg_getint(sec, "max_line");
 	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
+	svc->log_data_limit = (size_t)cfg_getint(sec, "log_data_limit");
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
 	return failed ? -1 : 0;
 }

@@ -25,6 +25,38 @@ log_data(const struct service *svc, const char *peer, const char *data,
 	}
 }
 
+/* How much of the n bytes just received is still within log_data_limit. */
+static size_t
+within_limit(const struct conn *conn, const struct service *svc, size_t n)
+{
+	unsigned long long before = conn->bytes_in - n;
+
+	if (before >= svc->log_data_limit)
+		return 0;
+	return svc->log_data_limit - before < n
+	           ? (size_t)(svc->log_data_limit - before)
+	           : n;
+}
+
+/* The last line of a connection: how much came, how much was not logged. */
+static void
+log_closed(const struct conn *conn, const struct service *svc)
+{
+	if (conn->bytes_in <= svc->log_data_limit)
+		log_info("data service=%s client=%s closed after %llu bytes",
+		    svc->name, conn->peer, conn->bytes_in);
+	else
+		log_info("data service=%s client=%s closed after %llu bytes, "
+		         "%llu not logged (log_data_limit %zu)",
+		    svc->name, conn->peer, conn->bytes_in,
+		    conn->bytes_in - svc->log_data_limit, svc->log_data_limit);
+}
+
+/*
+ * With log_data, at most log_data_limit bytes of a connection are logged
+ * (about three bytes of log for each): one client must not be able to fill
+ * the log's disk.
+ */
 enum conn_end
 proto_discard_serve(struct conn *conn, const struct service *svc)
 {
@@ -35,13 +67,12 @@ proto_discard_serve(struct conn *conn, const struct service *svc)
 			return conn->end;
 		if (n == 0) {
 			if (svc->log_data)
-				log_info("data service=%s client=%s closed "
-				         "after %llu bytes",
-				    svc->name, conn->peer, conn->bytes_in);
+				log_closed(conn, svc);
 			return END_CLOSED;
 		}
 		if (svc->log_data)
-			log_data(svc, conn->peer, conn->chunk, (size_t)n);
+			log_data(svc, conn->peer, conn->chunk,
+			    within_limit(conn, svc, (size_t)n));
 	}
 }
 
@@ -52,5 +83,7 @@ proto_discard_answer(const struct service *svc, const struct dgram *d,
 {
 	out->iovcnt = 0;
 	if (svc->log_data)
-		log_data(svc, d->peer_name, data, d->len);
+		log_data(svc, d->peer_name, data,
+		    d->len < svc->log_data_limit ? d->len
+		                                 : svc->log_data_limit);
 }

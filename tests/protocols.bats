@@ -197,3 +197,16 @@ CONF
 		[ "$ms" -lt 1000 ]
 	done
 }
+
+@test "log_data logs at most log_data_limit bytes of a connection, then says how much more came" {
+	write_config 'protocol = "discard"
+	log_data = true
+	log_data_limit = 100'
+	start_daemon
+	head -c 10000 /dev/zero | tr '\0' 'a' | talk >/dev/null
+	wait_log "closed after 10000 bytes, 9900 not logged \(log_data_limit 100\)"
+	# Exactly 100 bytes of data lines, however the reads fell.
+	[ "$(grep -oE 'data service=svc client=[^ ]+ len=[0-9]+' "$LOG" |
+	    sed 's/.*len=//' | awk '{ s += $1 } END { print s }')" -eq 100 ]
+	wait_log "access service=svc .* in=10000 out=0 .*end=closed"
+}
