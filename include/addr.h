@@ -33,4 +33,18 @@ bool addr_conflict(const struct addr *a, const struct addr *b);
  * n log n, for lists of thousands.  0, or -1 when out of memory. */
 int addr_clashes(const struct addr *addrs, size_t n, size_t *first);
 
+/* An address block, "10.0.0.0/8", "2001:db8::/32", or one address. */
+struct cidr {
+	int family; /* AF_INET or AF_INET6 */
+	unsigned char bytes[16];
+	unsigned prefix; /* leading bits that must match */
+};
+
+/* Parse a CIDR block (a bare address is /32 or /128); 0, or -1 with a
+ * reason in err.  Host bits beyond the prefix must be zero. */
+int addr_cidr_parse(const char *spec, struct cidr *out, char *err,
+    size_t errsize);
+/* True when the address sa is inside the block. */
+bool addr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
+
 #endif

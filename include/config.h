@@ -22,6 +22,8 @@ struct service {
 	struct addr *addrs;
 	char **listen; /* the addresses as written, for messages */
 	size_t naddrs;
+	struct cidr *allow, *deny; /* who may connect; deny wins */
+	size_t nallow, ndeny;
 	int workers;
 	int backlog;
 	size_t buffer_size;

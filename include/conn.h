@@ -18,6 +18,7 @@ enum conn_end {
 	END_OVERLONG, /* a line longer than max_line */
 	END_SHUTDOWN, /* the worker was told to stop at once */
 	END_ERROR,    /* a local failure */
+	END_REFUSED,  /* allow/deny turned the client away */
 };
 
 /* What conn_line_find saw in a buffer. */

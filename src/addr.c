@@ -291,3 +291,71 @@ addr_clashes(const struct addr *addrs, size_t n, size_t *first)
 	free(s);
 	return 0;
 }
+
+int
+addr_cidr_parse(const char *spec, struct cidr *out, char *err, size_t errsize)
+{
+	char host[INET6_ADDRSTRLEN];
+	const char *slash = strchr(spec, '/');
+	size_t hostlen = slash != NULL ? (size_t)(slash - spec) : strlen(spec);
+	unsigned max;
+	char *end;
+
+	memset(out, 0, sizeof(*out));
+	if (hostlen == 0 || hostlen >= sizeof(host)) {
+		snprintf(err, errsize, "expected an address or address/prefix");
+		return -1;
+	}
+	memcpy(host, spec, hostlen);
+	host[hostlen] = '\0';
+	if (inet_pton(AF_INET, host, out->bytes) == 1) {
+		out->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, host, out->bytes) == 1) {
+		out->family = AF_INET6;
+		max = 128;
+	} else {
+		snprintf(err, errsize, "\"%s\" is not a numeric IP address", host);
+		return -1;
+	}
+	out->prefix = max;
+	if (slash != NULL) {
+		unsigned long n;
+		errno = 0;
+		n = strtoul(slash + 1, &end, 10);
+		if (slash[1] < '0' || slash[1] > '9' || *end != '\0' ||
+		    errno != 0 || n > max) {
+			snprintf(err, errsize, "prefix must be 0 to %u", max);
+			return -1;
+		}
+		out->prefix = (unsigned)n;
+	}
+	for (unsigned bit = out->prefix; bit < max; bit++)
+		if (out->bytes[bit / 8] & (0x80 >> (bit % 8))) {
+			snprintf(err, errsize,
+			    "bits set beyond the /%u prefix", out->prefix);
+			return -1;
+		}
+	return 0;
+}
+
+bool
+addr_cidr_match(const struct cidr *c, const struct sockaddr *sa)
+{
+	const unsigned char *bytes;
+	unsigned full = c->prefix / 8, rest = c->prefix % 8;
+
+	if (sa->sa_family != c->family)
+		return false;
+	if (sa->sa_family == AF_INET6)
+		bytes = ((const struct sockaddr_in6 *)(const void *)sa)
+		            ->sin6_addr.s6_addr;
+	else
+		bytes = (const unsigned char *)&(
+		    (const struct sockaddr_in *)(const void *)sa)
+		            ->sin_addr.s_addr;
+	if (memcmp(bytes, c->bytes, full) != 0)
+		return false;
+	return rest == 0 ||
+	       ((bytes[full] ^ c->bytes[full]) & (0xff00 >> rest)) == 0;
+}

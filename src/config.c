@@ -47,6 +47,8 @@ static const struct int_range int_ranges[] = {
 
 static cfg_opt_t service_opts[] = {
 	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
+	CFG_STR_LIST("allow", NULL, CFGF_NONE),
+	CFG_STR_LIST("deny", NULL, CFGF_NONE),
 	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
 	CFG_INT("workers", 4, CFGF_NONE),
 	CFG_INT("backlog", 511, CFGF_NONE),
@@ -204,6 +206,20 @@ check_listen(cfg_t *cfg, cfg_opt_t *opt)
 		return 0;
 	if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
 		cfg_error(cfg, "listen \"%s\": %s", spec, err);
+	return 0;
+}
+
+static int
+check_cidr(cfg_t *cfg, cfg_opt_t *opt)
+{
+	const char *spec = last_string(opt);
+	char err[128];
+	struct cidr block;
+
+	if (checked_just_now(opt, spec))
+		return 0;
+	if (addr_cidr_parse(spec, &block, err, sizeof(err)) == -1)
+		cfg_error(cfg, "%s \"%s\": %s", cfg_opt_name(opt), spec, err);
 	return 0;
 }
 
@@ -449,6 +465,8 @@ parser_new(int flags)
 	cfg_set_validate_func(cfg, "service", check_service);
 	cfg_set_validate_func(cfg, "service|protocol", check_protocol);
 	cfg_set_validate_func(cfg, "service|listen", check_listen);
+	cfg_set_validate_func(cfg, "service|allow", check_cidr);
+	cfg_set_validate_func(cfg, "service|deny", check_cidr);
 	cfg_set_validate_func(cfg, "service|banner", check_length);
 	cfg_set_validate_func(cfg, "service|prefix", check_length);
 	cfg_set_validate_func(cfg, "service|time_format", check_time_format);
@@ -467,6 +485,25 @@ copy(const char *s, int *failed)
 	if ((dup = strdup(s)) == NULL)
 		*failed = 1;
 	return dup;
+}
+
+/* The CIDR blocks of list key of sec, already validated; -1 on no memory. */
+static int
+convert_blocks(cfg_t *sec, const char *key, struct cidr **out, size_t *n)
+{
+	char err[128];
+
+	*n = cfg_size(sec, key);
+	if (*n == 0)
+		return 0;
+	if ((*out = calloc(*n, sizeof(**out))) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		const char *spec = cfg_getnstr(sec, key, (unsigned)i);
+		if (addr_cidr_parse(spec, &(*out)[i], err, sizeof(err)) == -1)
+			log_bug("%s \"%s\" passed validation", key, spec);
+	}
+	return 0;
 }
 
 static int
@@ -488,6 +525,9 @@ convert_service(cfg_t *sec, struct service *svc)
 		if (addr_parse(spec, &svc->addrs[i], err, sizeof(err)) == -1)
 			log_bug("address \"%s\" passed validation", spec);
 	}
+	if (convert_blocks(sec, "allow", &svc->allow, &svc->nallow) == -1 ||
+	    convert_blocks(sec, "deny", &svc->deny, &svc->ndeny) == -1)
+		return -1;
 	svc->workers = (int)cfg_getint(sec, "workers");
 	svc->backlog = (int)cfg_getint(sec, "backlog");
 	svc->buffer_size = (size_t)cfg_getint(sec, "buffer_size");
@@ -659,6 +699,8 @@ free_service(struct service *svc)
 		free(svc->listen[i]);
 	free(svc->listen);
 	free(svc->addrs);
+	free(svc->allow);
+	free(svc->deny);
 	free(svc->name);
 	free(svc->banner);
 	free(svc->prefix);

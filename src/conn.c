@@ -36,6 +36,7 @@ static const char *const end_names[] = {
 	[END_OVERLONG] = "overlong",
 	[END_SHUTDOWN] = "shutdown",
 	[END_ERROR] = "error",
+	[END_REFUSED] = "refused",
 };
 
 /*

@@ -200,6 +200,20 @@ own_listeners(const struct service *svc, struct listener_set *all)
 		watch_listeners(svc);
 }
 
+/* May peer use svc?  Not when a deny block holds it; when there are allow
+ * blocks, only when one holds it. */
+static bool
+allowed(const struct service *svc, const struct sockaddr *peer)
+{
+	for (size_t i = 0; i < svc->ndeny; i++)
+		if (addr_cidr_match(&svc->deny[i], peer))
+			return false;
+	for (size_t i = 0; i < svc->nallow; i++)
+		if (addr_cidr_match(&svc->allow[i], peer))
+			return true;
+	return svc->nallow == 0;
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer)
@@ -214,6 +228,8 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
 	if (stop_requested)
 		end = END_SHUTDOWN; /* told before client_fd was set */
+	else if (!allowed(svc, (const struct sockaddr *)peer))
+		end = END_REFUSED; /* before any byte of service */
 	else if (svc->banner != NULL &&
 	    conn_send_all(&conn, svc->banner, strlen(svc->banner)) == -1)
 		end = conn.end;
@@ -236,7 +252,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 
 /* Datagrams served since the last summary line, and when that was. */
 static struct {
-	unsigned long long count, in, out, cut, failed;
+	unsigned long long count, in, out, cut, failed, refused;
 	long long since;
 } udp;
 
@@ -244,11 +260,12 @@ static struct {
 static void
 log_udp_summary(const struct service *svc)
 {
-	if (udp.count == 0)
+	if (udp.count == 0 && udp.refused == 0)
 		return;
 	log_info("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
-	         "failed=%llu",
-	    svc->name, udp.count, udp.in, udp.out, udp.cut, udp.failed);
+	         "failed=%llu refused=%llu",
+	    svc->name, udp.count, udp.in, udp.out, udp.cut, udp.failed,
+	    udp.refused);
 	memset(&udp, 0, sizeof(udp));
 	udp.since = clock_ms();
 }
@@ -283,6 +300,12 @@ serve_datagram(const struct service *svc, const struct conn_buffers *bufs,
 		if (got == -1 && !quit_requested && !stop_requested)
 			log_warn("service %s: recvfrom", svc->name);
 		return -1;
+	}
+	if (!allowed(svc, (const struct sockaddr *)&d.peer)) {
+		log_debug("datagram service=%s client=%s refused", svc->name,
+		    d.peer_name);
+		udp.refused++;
+		return 0;
 	}
 	svc->protocol->answer(svc, &d, bufs->chunk, &answer);
 	if (answer.iovcnt > 0 &&

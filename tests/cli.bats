@@ -200,6 +200,13 @@ service svc {
 	framing = "lines"
 }
 CONF
+	broken 4 'deny "10.0.0.1/8": bits set beyond the /8 prefix' <<CONF
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	deny = {"10.0.0.1/8"}
+}
+CONF
 	broken 2 "port must be a number from 1 to 65535" <<CONF
 service svc {
 	listen = {"127.0.0.1:99999"}

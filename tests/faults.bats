@@ -44,3 +44,37 @@ teardown() { common_teardown; }
 	echo "$output"
 	[ "$(awk '{ print $3 }' <<<"$output")" = 511 ]
 }
+
+from() {
+	python3 "$ROOT/tests/helper/from.py" "$@"
+}
+
+@test "allow and deny: a refused client is closed before any byte of service, and logged" {
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT", "udp:127.0.0.1:$PORT"}
+	protocol = "echo"
+	banner = "WELCOME\n"
+	allow = {"127.0.0.0/29"}
+	deny = {"127.0.0.3"}
+}
+CONF
+	start_daemon
+	run from 127.0.0.2 127.0.0.1 "$PORT"
+	[ "$output" = "$(printf 'WELCOME\nhello')" ]
+	# Denied, though inside the allowed block: deny wins.
+	run from 127.0.0.3 127.0.0.1 "$PORT"
+	[ "$output" = "closed" ]
+	# Outside every allowed block.
+	run from 127.0.0.9 127.0.0.1 "$PORT"
+	[ "$output" = "closed" ]
+	wait_log "access service=svc client=127\.0\.0\.3:[0-9]+ in=0 out=0 .*end=refused"
+	wait_log "access service=svc client=127\.0\.0\.9:[0-9]+ in=0 out=0 .*end=refused"
+	# Over UDP, a refused datagram gets no answer.
+	run from 127.0.0.2 127.0.0.1 "$PORT" --udp
+	[ "$output" = "hello" ]
+	run from 127.0.0.3 127.0.0.1 "$PORT" --udp
+	[ "$output" = "no answer" ]
+	wait_log "datagram service=svc client=127\.0\.0\.3:[0-9]+ refused"
+}

@@ -129,7 +129,7 @@ CONF
 	[ "$output" = "sent 100 answered 100" ]
 	stop_daemon
 	[ "$(log_count "datagram service=")" -eq 0 ]
-	log_has "datagrams service=svc count=100 in=400 out=400 cut=0 failed=0"
+	log_has "datagrams service=svc count=100 in=400 out=400 cut=0 failed=0 refused=0"
 }
 
 @test "a reload keeps the UDP socket: no datagram is lost across SIGHUPs" {

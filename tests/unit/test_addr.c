@@ -85,9 +85,57 @@ test_clashes(void)
 	CHECK(clashes_as(NULL, 0, NULL), "addr_clashes: an empty list");
 }
 
+/* Does the block spec hold the address host? */
+static bool
+holds(const char *spec, const char *host)
+{
+	char err[128];
+	struct cidr c;
+	struct addr a;
+
+	if (addr_cidr_parse(spec, &c, err, sizeof(err)) == -1 ||
+	    addr_parse(host, &a, err, sizeof(err)) == -1)
+		return false;
+	return addr_cidr_match(&c, (const struct sockaddr *)&a.ss);
+}
+
+static bool
+cidr_rejected_with(const char *spec, const char *reason)
+{
+	char err[128] = "";
+	struct cidr c;
+
+	return addr_cidr_parse(spec, &c, err, sizeof(err)) == -1 &&
+	       strstr(err, reason) != NULL;
+}
+
+static void
+test_cidr(void)
+{
+	CHECK(holds("10.0.0.0/8", "10.255.1.2:1"), "inside an IPv4 /8");
+	CHECK(!holds("10.0.0.0/8", "11.0.0.1:1"), "outside an IPv4 /8");
+	CHECK(holds("192.168.1.128/25", "192.168.1.200:1"), "a /25 boundary");
+	CHECK(!holds("192.168.1.128/25", "192.168.1.127:1"), "below a /25");
+	CHECK(holds("127.0.0.1", "127.0.0.1:5"), "a bare address is /32");
+	CHECK(!holds("127.0.0.1", "127.0.0.2:5"), "and holds only itself");
+	CHECK(holds("0.0.0.0/0", "203.0.113.9:1"), "/0 holds every IPv4");
+	CHECK(!holds("0.0.0.0/0", "[::1]:1"), "but no IPv6");
+	CHECK(holds("2001:db8::/32", "[2001:db8:1::5]:1"), "inside an IPv6 /32");
+	CHECK(!holds("2001:db8::/32", "[2001:db9::1]:1"), "outside it");
+	CHECK(holds("::1", "[::1]:1"), "a bare IPv6 address is /128");
+	CHECK(cidr_rejected_with("10.0.0.1/8", "beyond the /8"),
+	    "host bits set");
+	CHECK(cidr_rejected_with("10.0.0.0/33", "0 to 32"), "prefix too long");
+	CHECK(cidr_rejected_with("::/129", "0 to 128"), "IPv6 prefix too long");
+	CHECK(cidr_rejected_with("10.0.0.0/", "0 to 32"), "empty prefix");
+	CHECK(cidr_rejected_with("example.com/8", "not a numeric"), "a name");
+	CHECK(cidr_rejected_with("", "expected an address"), "nothing");
+}
+
 void
 test_addr(void)
 {
+	test_cidr();
 	CHECK(parses_to("127.0.0.1:7777", "127.0.0.1:7777"), "IPv4 address");
 	CHECK(parses_to("[::1]:7777", "[::1]:7777"), "IPv6 address");
 	CHECK(parses_to("*:80", "0.0.0.0:80"), "* is the IPv4 wildcard");
