@@ -90,8 +90,8 @@ CONF
 	for i in 1 2 3 4; do
 		wait_until has_workers 1
 		pid=$(worker_pids)
-		kill -SEGV "$pid"
-		wait_log "worker $pid \(service svc\) killed by signal SEGV"
+		kill -ABRT "$pid"
+		wait_log "worker $pid \(service svc\) killed by signal ABRT"
 	done
 	wait_log "worker died [0-9.]+s after start \(4 in a row\); next spawn in 0\.8s"
 	log_has "\(1 in a row\); next spawn in 0\.1s"
@@ -112,8 +112,8 @@ CONF
 	for i in 1 2 3 4 5 6 7; do
 		wait_until has_workers 1
 		pid=$(worker_pids)
-		kill -SEGV "$pid"
-		wait_log "worker $pid \(service svc\) killed by signal SEGV"
+		kill -ABRT "$pid"
+		wait_log "worker $pid \(service svc\) killed by signal ABRT"
 	done
 	wait_log "\(7 in a row\); next spawn in 1\.0s"
 	log_has "\(6 in a row\); next spawn in 1\.0s"
