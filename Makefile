@@ -1,5 +1,6 @@
-# preforkd — see README.md.  `make run` and `make test` install what they
-# need (as root) or say which command will.
+# preforkd — see README.md.  `make deps` installs what building and testing
+# need (as root, with apt-get); `make run` and `make test` call it.  `make`
+# and `make install` only check, and say which command to run.
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -31,14 +32,15 @@ OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: FORCE all run test sanitize bench deps deps-test install uninstall clean lint format
+.PHONY: FORCE all run test sanitize bench deps deps-build check-deps \
+	install uninstall clean lint format
 
-all: deps $(BIN)
+all: $(BIN)
 
 $(BIN): $(OBJS)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B)
+$(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
 	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B):
@@ -62,10 +64,10 @@ TOOL_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -O2
 $(B)/pfclient: tests/helper/pfclient.c | $(B)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-run: all
+run: deps-build $(BIN)
 	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
 
-test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
+test: deps $(BIN) $(B)/unit $(B)/pfclient
 	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
 	    UNIT_BIN=$(B)/unit tests/run
 
@@ -81,11 +83,14 @@ sanitize:
 	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
 	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
 
-# Missing build or test tools: install them when root, else say how.
+# Missing build or test tools: `make deps` installs them when root (the only
+# target that may run apt-get); a build only checks and says how.
 deps:
-	@tests/deps.sh build
-deps-test:
-	@tests/deps.sh test
+	@tests/deps.sh install test
+deps-build:
+	@tests/deps.sh install build
+check-deps:
+	@tests/deps.sh check build
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
