@@ -4,9 +4,15 @@
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
+# FHS: a /usr install keeps its configuration in /etc, not in /usr/etc.
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
-SYSCONFDIR ?= $(PREFIX)/etc
+DOCDIR    ?= $(PREFIX)/share/doc/preforkd
 RUNSTATEDIR ?= /run
 DESTDIR   ?=
 
@@ -33,12 +39,20 @@ LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
 .PHONY: FORCE all run test sanitize bench deps deps-build check-deps \
-	install uninstall clean lint format
+	install install-refused uninstall clean lint format
 
 all: $(BIN)
 
-$(BIN): $(OBJS)
+# The paths compiled into the program, recorded next to its objects so that
+# `make install` can tell whether the binary fits the paths it installs to.
+BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
+	pidfile=$(RUNSTATEDIR)/preforkd.pid
+
+$(BIN): $(OBJS) | $(B)/paths
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(B)/paths: $(B)/flags
+	@echo '$(strip $(BUILT_FOR))' >$@
 
 $(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
 	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -46,8 +60,8 @@ $(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
 $(B):
 	mkdir -p $(B)
 
-# Rebuild when the flags change, e.g. `make install PREFIX=/usr` after a
-# plain `make`: the default config path is compiled in.
+# Rebuild when the flags change, e.g. `make PREFIX=/usr` after a plain
+# `make`: the default config path is compiled in.
 $(B)/flags: FORCE | $(B)
 	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
@@ -92,21 +106,57 @@ deps-build:
 check-deps:
 	@tests/deps.sh check build
 
-install: all
+# `make install` builds a tree that was never built, or brings a build up to
+# date for the same paths; it never rebuilds the program for other compiled-in
+# paths behind the user's back (`make && make install PREFIX=/usr`): it stops
+# and says which `make` to run first.
+BUILT_PATHS := $(if $(wildcard $(BIN)),$(shell cat $(B)/paths 2>/dev/null))
+ifeq ($(BUILT_PATHS),$(strip $(if $(BUILT_PATHS),$(BUILT_FOR))))
+INSTALL_NEEDS = $(BIN)
+else
+INSTALL_NEEDS = install-refused
+endif
+
+install-refused:
+	@echo "make install: $(BIN) was built for $(BUILT_PATHS)," >&2
+	@echo "  not for $(strip $(BUILT_FOR))." >&2
+	@echo "  Build it for these paths first:" >&2
+	@echo "    make PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) RUNSTATEDIR=$(RUNSTATEDIR)" >&2
+	@exit 1
+
+# The man pages in the tree name the default /usr/local paths; the installed
+# ones name the paths this install compiled in.  The licence, installed as
+# copyright, is the last section of the README.
+INSTALL_SED = sed -e 's|/usr/local/etc/preforkd|$(SYSCONFDIR)/preforkd|g' \
+	-e 's|/run/preforkd|$(RUNSTATEDIR)/preforkd|g' \
+	-e 's|/usr/local/share/doc/preforkd|$(DOCDIR)|g' \
+	-e 's|/usr/local/sbin|$(SBINDIR)|g'
+
+install: $(INSTALL_NEEDS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd \
+	    $(DESTDIR)$(DOCDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd
-	install -m 644 man/preforkd.8 $(DESTDIR)$(MANDIR)/man8/preforkd.8
-	install -m 644 man/preforkd.conf.5 $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
+	$(INSTALL_SED) man/preforkd.8 >$(DESTDIR)$(MANDIR)/man8/preforkd.8
+	$(INSTALL_SED) man/preforkd.conf.5 >$(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
 	install -m 644 etc/preforkd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
 	test -e $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf || \
 	    install -m 644 etc/preforkd.conf $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	{ echo "preforkd $(VERSION)"; echo; \
+	  sed -n '/^## Licence$$/,$$p' README.md | tail -n +3; } \
+	    >$(DESTDIR)$(DOCDIR)/copyright
+	chmod 644 $(DESTDIR)$(DOCDIR)/copyright
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/preforkd $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
+	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample \
+	    $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/copyright
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 lint:
 	mandoc -Tlint -Wwarning man/preforkd.8 man/preforkd.conf.5
