@@ -384,13 +384,16 @@ quit_all(int signo, long long now)
 static void
 reload_log(const struct config *next)
 {
-	/* In the foreground the log stays on stderr; only its level moves. */
-	if (m.foreground || strcmp(next->log, m.conf->log) == 0) {
+	const char *where = log_where(next->log, m.foreground);
+
+	/* Compared with where lines go now, so a syslog that could not be
+	 * reached at start is tried again. */
+	if (strcmp(where, log_target()) == 0) {
 		log_set_level((enum log_level)next->log_level);
 		return;
 	}
-	if (log_open(next->log, (enum log_level)next->log_level) == -1)
-		log_warn("reload: log %s (keeping the current log)", next->log);
+	if (log_open(where, (enum log_level)next->log_level) == -1)
+		log_warn("reload: log %s (keeping the current log)", where);
 	else if (m.ids.uid != 0)
 		log_chown(m.ids.uid, m.ids.gid);
 }
@@ -458,7 +461,7 @@ reopen(int signo)
 {
 	log_notice("received %s: reopening the log", signame(signo));
 	if (log_reopen() == -1) {
-		log_warn("reopen log %s", m.conf->log);
+		log_warn("reopen log %s", log_target());
 		return;
 	}
 	if (m.ids.uid != 0)
