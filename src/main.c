@@ -19,6 +19,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
 
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "unknown"
@@ -261,6 +262,7 @@ start(const struct options *opts, const char *config_path)
 	if ((conf = config_load(config_path)) == NULL)
 		return EXIT_CONFIG;
 	master_signals_init();
+	notify_init();
 	if (prepare(opts, conf, &ids, &listeners) == -1) {
 		config_free(conf);
 		log_close();

@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -353,10 +354,26 @@ reap(long long now)
 	}
 }
 
+/* Tell the service manager the state, with what the pools hold now. */
+static void
+tell_manager(enum notify_state state, const char *what)
+{
+	char status[160];
+	size_t workers = 0;
+
+	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+		workers += running_workers(svc);
+	snprintf(status, sizeof(status),
+	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
+	    m.generation, workers, m.conf->nservices);
+	notify_send(state, status);
+}
+
 static void
 stop_all(int signo, long long now)
 {
 	log_notice("received %s: stopping now", signame(signo));
+	tell_manager(NOTIFY_STOPPING, "stopping now: ");
 	m.stopping = true;
 	listener_close_all(m.listeners);
 	for (size_t i = 0; i < m.nworkers; i++)
@@ -373,6 +390,7 @@ quit_all(int signo, long long now)
 	log_notice("received %s: graceful stop, waiting up to %ds for "
 	           "clients",
 	    signame(signo), m.conf->shutdown_timeout);
+	tell_manager(NOTIFY_STOPPING, "graceful stop: ");
 	m.stopping = true;
 	listener_close_all(m.listeners);
 	for (size_t i = 0; i < m.nworkers; i++)
@@ -424,12 +442,14 @@ reload(int signo, long long now)
 	if (m.stopping)
 		return;
 	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
+	tell_manager(NOTIFY_RELOADING, "reloading: ");
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
 		log_errorx(
 		    "reload failed: still running generation %u", m.generation);
+		tell_manager(NOTIFY_READY, "reload failed: ");
 		return;
 	}
 	if (listener_apply(m.listeners, next) == -1) {
@@ -437,6 +457,7 @@ reload(int signo, long long now)
 		config_free(next);
 		log_errorx(
 		    "reload failed: still running generation %u", m.generation);
+		tell_manager(NOTIFY_READY, "reload failed: ");
 		return;
 	}
 	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
@@ -454,6 +475,7 @@ reload(int signo, long long now)
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
 	    m.generation, m.conf->nservices);
+	tell_manager(NOTIFY_READY, "");
 }
 
 static void
@@ -535,6 +557,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	spawn_missing(clock_ms());
 	log_notice(
 	    "started: %zu service(s), config %s", conf->nservices, conf->path);
+	tell_manager(NOTIFY_READY, "");
 	while (!m.stopping || m.nworkers > 0) {
 		struct timespec ts;
 		long long now = clock_ms();
