@@ -12,7 +12,15 @@ setup() {
 	common_setup
 	STDERR="$T/stderr"
 }
-teardown() { common_teardown; }
+teardown() {
+	local status=0
+	# $LOG may be the syslog or a file: sanitizer reports go to stderr.
+	if [ -f "$STDERR" ] && grep -E "Sanitizer|runtime error:" "$STDERR" >&2; then
+		status=1
+	fi
+	common_teardown
+	return "$status"
+}
 
 SINK="$BATS_TEST_DIRNAME/helper/dgram_sink.py"
 
