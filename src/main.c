@@ -218,7 +218,7 @@ open_log(const struct config *conf, bool foreground)
  * pidfile, listeners, detach.  0, or -1 after logging, with all undone. */
 static int
 prepare(const struct options *opts, const struct config *conf,
-    struct worker_ids *ids, struct listener_set *listeners)
+    struct worker_ids *ids, struct listener_set *listeners, int passed)
 {
 	char *pidfile =
 	    absolute(opts->pidfile != NULL ? opts->pidfile : conf->pidfile);
@@ -234,7 +234,8 @@ prepare(const struct options *opts, const struct config *conf,
 	}
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (listener_apply(listeners, conf) == -1 ||
+	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
+	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
 	    daemon_pidfile_write(getpid()) == -1) {
 		listener_close_all(listeners);
@@ -253,17 +254,19 @@ start(const struct options *opts, const char *config_path)
 	struct listener_set listeners = { NULL, 0 };
 	struct worker_ids ids;
 	struct config *conf;
+	int passed = notify_listen_fds();
 
 	/*
 	 * Whatever else the caller left open (a pipe, a socket) would be held
-	 * by the master and every worker for as long as they run.
+	 * by the master and every worker for as long as they run; only the
+	 * sockets a service manager passed, right after stderr, are kept.
 	 */
-	close_range(STDERR_FILENO + 1, ~0U, 0);
+	close_range(NOTIFY_FDS_START + (unsigned)passed, ~0U, 0);
 	if ((conf = config_load(config_path)) == NULL)
 		return EXIT_CONFIG;
 	master_signals_init();
 	notify_init();
-	if (prepare(opts, conf, &ids, &listeners) == -1) {
+	if (prepare(opts, conf, &ids, &listeners, passed) == -1) {
 		config_free(conf);
 		log_close();
 		return EXIT_START;

@@ -1,11 +1,16 @@
 /*
  * Talking to the service manager, as systemd's sd_notify(3) does: one
  * datagram of "KEY=value" lines to the Unix socket named in $NOTIFY_SOCKET.
- * Spoken here rather than through libsystemd: a datagram sender is a few
- * lines, and not worth a new build and run-time dependency.  The master
- * alone talks; a worker could, but is never asked to.
+ * And hearing from it, as sd_listen_fds(3) does: the listening sockets of
+ * socket activation, passed as descriptors 3 on and described in
+ * LISTEN_PID, LISTEN_FDS and LISTEN_FDNAMES.  Done here rather than through
+ * libsystemd: a datagram sender and an environment parser are a few lines,
+ * and not worth a new build and run-time dependency.  The master alone
+ * talks; a worker could, but is never asked to.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -109,4 +114,77 @@ notify_send(enum notify_state state, const char *status)
 	}
 	if (fd != -1)
 		close(fd);
+}
+
+/* A decimal number from 1 to max; -1 if s is anything else. */
+static long
+parse_count(const char *s, long max)
+{
+	char *end;
+	long n;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtol(s, &end, 10);
+	return errno == 0 && *end == '\0' && n >= 1 && n <= max ? n : -1;
+}
+
+/* Check that the n descriptors are open and make them close-on-exec, as
+ * every descriptor of ours is; 0, or -1 after logging the first closed. */
+static int
+claim(int n)
+{
+	for (int fd = NOTIFY_FDS_START; fd < NOTIFY_FDS_START + n; fd++) {
+		int flags = fcntl(fd, F_GETFD);
+		if (flags == -1 ||
+		    fcntl(fd, F_SETFD, flags | FD_CLOEXEC) == -1) {
+			log_warn("LISTEN_FDS=%d: descriptor %d", n, fd);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void
+unset_listen_env(void)
+{
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+}
+
+int
+notify_listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	const char *names = getenv("LISTEN_FDNAMES");
+	long n;
+
+	if (pid == NULL || fds == NULL) {
+		unset_listen_env();
+		return 0;
+	}
+	/* Meant for a process that started us and did not exec itself. */
+	if (parse_count(pid, LONG_MAX) != (long)getpid()) {
+		log_info("LISTEN_PID=%s is not this process (%ld): the "
+		         "passed sockets are not for us",
+		    pid, (long)getpid());
+		unset_listen_env();
+		return 0;
+	}
+	n = parse_count(fds, INT_MAX - NOTIFY_FDS_START);
+	if (n == -1 || claim((int)n) == -1) {
+		if (n == -1)
+			log_warnx("LISTEN_FDS=\"%s\": not a count of "
+			          "sockets: binding every address instead",
+			    fds);
+		unset_listen_env();
+		return 0;
+	}
+	log_info("the service manager passed %ld socket(s), from "
+	         "descriptor %d on; LISTEN_FDNAMES=%s",
+	    n, NOTIFY_FDS_START, names != NULL ? names : "(none)");
+	unset_listen_env();
+	return (int)n;
 }

@@ -38,6 +38,8 @@ if [ "$what" = test ]; then
 	have mandoc mandoc
 	have pgrep procps
 	have python3 python3
+	# systemd-socket-activate, for tests/systemd.bats.
+	have systemd-socket-activate systemd
 fi
 [ -z "$missing" ] && exit 0
 

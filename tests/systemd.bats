@@ -135,3 +135,119 @@ all_from_master() {
 	run talk <<<"on"
 	[ "$output" = "on" ]
 }
+
+# ------------------------------------------------------ socket activation
+
+# systemd-socket-activate, wherever this systemd keeps it.
+socket_activate() {
+	local dir
+	for dir in "" /usr/lib/systemd/ /lib/systemd/; do
+		if [ -z "$dir" ] && command -v systemd-socket-activate >/dev/null; then
+			command -v systemd-socket-activate
+			return 0
+		fi
+		[ -n "$dir" ] && [ -x "${dir}systemd-socket-activate" ] &&
+		    { echo "${dir}systemd-socket-activate"; return 0; }
+	done
+	return 1
+}
+
+# The inode of the socket listening on 127.0.0.1:PORT, from /proc/net/tcp.
+listen_inode() {
+	local hex
+	hex="$(printf '0100007F:%04X' "$1")"
+	awk -v a="$hex" '$2 == a && $4 == "0A" { print $10 }' /proc/net/tcp
+}
+
+# The inode of a process's descriptor, if it is a socket.
+fd_inode() {
+	readlink "/proc/$1/fd/$2" | sed -nE 's/^socket:\[([0-9]+)\]$/\1/p'
+}
+
+# activate ARGS...: start preforkd -f with $CONF the way systemd starts a
+# socket-activated service: systemd-socket-activate listens with ARGS,
+# and execs preforkd, passing its sockets, when the first client comes.
+activate() {
+	local ssa
+	ssa="$(socket_activate)" || skip "systemd-socket-activate not found"
+	"$ssa" "$@" -- "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
+	    >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "Listening on 127.0.0.1:$PORT as 3"
+}
+
+@test "socket activation: the first client starts preforkd, served on the passed socket" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	activate -l "127.0.0.1:$PORT" --fdname=echo
+	# Nothing of preforkd runs yet: this client makes it start.
+	run ! log_has "preforkd"
+	run talk <<<"activated"
+	[ "$output" = "activated" ]
+	wait_log "master: notice: started"
+	log_has "master: info: the service manager passed 1 socket\(s\), from descriptor 3 on; LISTEN_FDNAMES=echo$"
+	log_has "master: info: adopted passed socket 127.0.0.1:$PORT \(descriptor 3\) for service svc$"
+	run ! log_has "listening on 127.0.0.1:$PORT"
+	# The one socket listening on the port is the passed one, the
+	# master's descriptor 3 (systemd-socket-activate became preforkd).
+	local inode
+	inode="$(listen_inode "$PORT")"
+	[ -n "$inode" ]
+	[ "$(fd_inode "$DPID" 3)" = "$inode" ]
+	# A reload keeps it, as any socket whose address stays.
+	kill -HUP "$DPID"
+	wait_log "reloaded $CONF: generation 2"
+	[ "$(fd_inode "$DPID" 3)" = "$inode" ]
+	run talk <<<"after reload"
+	[ "$output" = "after reload" ]
+}
+
+@test "socket activation: a passed socket nobody listens on is closed, a missing one bound" {
+	local other port2
+	other="$(free_port)"
+	port2="$(free_port)"
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT", "127.0.0.1:$port2"}
+	protocol = "echo"
+}
+CONF
+	activate -l "127.0.0.1:$PORT" -l "127.0.0.1:$other"
+	run talk <<<"one"
+	[ "$output" = "one" ]
+	wait_log "master: notice: started"
+	log_has "adopted passed socket 127.0.0.1:$PORT \(descriptor 3\)"
+	log_has "master: warning: passed socket 127.0.0.1:$other \(descriptor 4\): no service listens there, closing it$"
+	log_has "master: info: listening on 127.0.0.1:$port2$"
+	run talk "" "$port2" <<<"two"
+	[ "$output" = "two" ]
+	# Nobody holds the address that was passed in vain.
+	run "$PFCLIENT" -b 127.0.0.1 "$other"
+	[ "$status" -eq 0 ]
+}
+
+@test "LISTEN_PID of another process: nothing is taken, every address bound" {
+	write_config 'protocol = "echo"'
+	echo decoy >"$T/decoy"
+	LISTEN_PID=1 LISTEN_FDS=1 "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
+	    >>"$LOG" 2>&1 3<"$T/decoy" &
+	DPID=$!
+	wait_log "master: notice: started"
+	log_has "master: info: LISTEN_PID=1 is not this process \($DPID\): the passed sockets are not for us$"
+	log_has "listening on 127.0.0.1:$PORT$"
+	run ! log_has "adopted"
+	# Descriptor 3 was closed like any other inherited one.
+	[ -e "/proc/$DPID/fd/0" ]
+	[ -z "$(find "/proc/$DPID/fd" -lname "$T/decoy")" ]
+}
+
+@test "LISTEN_FDS that is not a count is logged and ignored" {
+	write_config 'protocol = "echo"'
+	env LISTEN_FDS=two bash -c 'LISTEN_PID=$$ exec "$@"' sh \
+	    "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	log_has "master: warning: LISTEN_FDS=\"two\": not a count of sockets: binding every address instead$"
+	log_has "listening on 127.0.0.1:$PORT$"
+}
