@@ -13,6 +13,9 @@ endif
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/preforkd
+# /usr/lib/systemd/system for PREFIX=/usr: found there by every systemd,
+# Debian 12's too; /usr/local/lib/systemd/system is read as well.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 RUNSTATEDIR ?= /run
 DESTDIR   ?=
 
@@ -125,17 +128,22 @@ install-refused:
 	@exit 1
 
 # The man pages in the tree name the default /usr/local paths; the installed
-# ones name the paths this install compiled in.  The licence, installed as
-# copyright, is the last section of the README.
+# ones name the paths this install compiled in.  The unit files have
+# @PLACEHOLDERS@ instead.  The licence, installed as copyright, is the last
+# section of the README.
 INSTALL_SED = sed -e 's|/usr/local/etc/preforkd|$(SYSCONFDIR)/preforkd|g' \
 	-e 's|/run/preforkd|$(RUNSTATEDIR)/preforkd|g' \
 	-e 's|/usr/local/share/doc/preforkd|$(DOCDIR)|g' \
-	-e 's|/usr/local/sbin|$(SBINDIR)|g'
+	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	-e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g'
+UNITS = preforkd.service preforkd.socket
 
 install: $(INSTALL_NEEDS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd \
-	    $(DESTDIR)$(DOCDIR)
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd
 	$(INSTALL_SED) man/preforkd.8 >$(DESTDIR)$(MANDIR)/man8/preforkd.8
 	$(INSTALL_SED) man/preforkd.conf.5 >$(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
@@ -150,12 +158,17 @@ install: $(INSTALL_NEEDS)
 	  sed -n '/^## Licence$$/,$$p' README.md | tail -n +3; } \
 	    >$(DESTDIR)$(DOCDIR)/copyright
 	chmod 644 $(DESTDIR)$(DOCDIR)/copyright
+	for unit in $(UNITS); do \
+	    $(INSTALL_SED) etc/$$unit >$(DESTDIR)$(UNITDIR)/$$unit && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/preforkd $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample \
-	    $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/copyright
+	    $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/copyright \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 lint:

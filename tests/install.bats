@@ -32,7 +32,9 @@ fingerprint() {
 	for f in usr/sbin/preforkd usr/share/man/man8/preforkd.8 \
 	    usr/share/man/man5/preforkd.conf.5 \
 	    etc/preforkd/preforkd.conf etc/preforkd/preforkd.conf.sample \
-	    usr/share/doc/preforkd/README.md usr/share/doc/preforkd/copyright; do
+	    usr/share/doc/preforkd/README.md usr/share/doc/preforkd/copyright \
+	    usr/lib/systemd/system/preforkd.service \
+	    usr/lib/systemd/system/preforkd.socket; do
 		[ -f "$STAGE/$f" ] || { echo "missing: /$f"; false; }
 	done
 	[ -x "$STAGE/usr/sbin/preforkd" ]
@@ -67,6 +69,20 @@ fingerprint() {
 	    "$STAGE/usr/share/man/man5/preforkd.conf.5"
 	echo "$output"
 	[ "$status" -eq 0 ]
+}
+
+@test "the installed unit files name the installed paths" {
+	local unit="$STAGE/usr/lib/systemd/system/preforkd.service"
+	grep -qx "ExecStart=/usr/sbin/preforkd -f -c /etc/preforkd/preforkd.conf -p /run/preforkd/preforkd.pid" "$unit"
+	grep -qx "ExecStartPre=/usr/sbin/preforkd -t -c /etc/preforkd/preforkd.conf" "$unit"
+	grep -qx "Type=notify" "$unit"
+	run grep -n '@\|/usr/local' "$unit" "$STAGE/usr/lib/systemd/system/preforkd.socket"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	# Everything else is the tree's unit, line for line.
+	diff <(grep -v '^Exec' "$ROOT/etc/preforkd.service" | grep -v '^#') \
+	    <(grep -v '^Exec' "$unit" | grep -v '^#')
+	cmp "$ROOT/etc/preforkd.socket" "$STAGE/usr/lib/systemd/system/preforkd.socket"
 }
 
 @test "the installed copyright is the README's licence" {
@@ -132,6 +148,8 @@ fingerprint() {
 	[ -f "$T/root/opt/pf/share/man/man5/preforkd.conf.5" ]
 	[ -f "$T/root/opt/pf/etc/preforkd/preforkd.conf" ]
 	[ -f "$T/root/opt/pf/share/doc/preforkd/copyright" ]
+	grep -q "^ExecStart=/opt/pf/sbin/preforkd -f -c /opt/pf/etc/preforkd/preforkd.conf " \
+	    "$T/root/opt/pf/lib/systemd/system/preforkd.service"
 	grep -q '^\.It Pa /opt/pf/etc/preforkd/preforkd.conf$' \
 	    "$T/root/opt/pf/share/man/man8/preforkd.8"
 	# The installed binary looks for its config where it was installed.

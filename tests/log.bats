@@ -47,6 +47,7 @@ private_dev() {
 	shift
 	mkdir -p "$T/dev"
 	[ "$sock" = - ] || ln -sfn "$sock" "$T/dev/log"
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	exec unshare -m sh -c 'set -e; d="$1"; shift
 		for n in null zero random urandom; do
 			: >"$d/$n"; mount --bind "/dev/$n" "$d/$n"
@@ -99,6 +100,7 @@ stderr_has() {
 	run --separate-stderr timeout -k 1 10 "$PREFORKD" -f -c "$CONF" \
 	    -p "$PIDFILE" 3>&-
 	[ "$status" -eq 3 ]
+	# shellcheck disable=SC2154 # set by run --separate-stderr
 	[[ "$stderr" == *" master: error: log $T/no/such/dir/log: No such file or directory" ]]
 	[ ! -e "$PIDFILE" ]
 }
@@ -139,6 +141,7 @@ stderr_has() {
 	syslog_has $'\t'"<29>.* preforkd\[$DPID\]: master: started: 1 service\(s\)"
 	# Every datagram came from a preforkd process.
 	local pid
+	# shellcheck disable=SC2013 # one pid per line
 	for pid in $(sed -n '2,$p' "$T/syslog" | cut -f1 | sort -u); do
 		[ "$pid" = "$DPID" ] || spawned_pids_from "$T/syslog" | grep -qx "$pid"
 	done

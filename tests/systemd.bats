@@ -251,3 +251,119 @@ CONF
 	log_has "master: warning: LISTEN_FDS=\"two\": not a count of sockets: binding every address instead$"
 	log_has "listening on 127.0.0.1:$PORT$"
 }
+
+# ------------------------------------------------------------- unit files
+
+# unit_copy NAME: etc/NAME with the paths of this build filled in, as make
+# install would, in $T/units.
+unit_copy() {
+	mkdir -p "$T/units"
+	sed -e "s|@SBINDIR@|$(dirname "$PREFORKD")|g" -e "s|@SYSCONFDIR@|$T|g" \
+	    -e "s|@RUNSTATEDIR@|$T/run|g" "$ROOT/etc/$1" >"$T/units/$1"
+}
+
+@test "systemd-analyze verify finds nothing to say about the unit files" {
+	command -v systemd-analyze >/dev/null ||
+	    skip "systemd-analyze not found (Debian package systemd)"
+	[ "$(basename "$PREFORKD")" = preforkd ] ||
+	    skip "ExecStart names SBINDIR/preforkd; this build is $PREFORKD"
+	unit_copy preforkd.service
+	unit_copy preforkd.socket
+	# Without man: the pages are not installed here.
+	run systemd-analyze verify --man=no "$T/units/preforkd.service" \
+	    "$T/units/preforkd.socket"
+	echo "$output"
+	if [[ "$output" == *"Failed to "*"bus"* || "$output" == *"Failed to initialize manager"* ]]; then
+		skip "systemd-analyze cannot run in this container: $output"
+	fi
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+# The unit's CapabilityBoundingSet as setpriv's --bounding-set.
+unit_caps() {
+	sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/etc/preforkd.service" |
+	    tr 'A-Z ' 'a-z\n' | sed -n 's/^cap_/+/p' | paste -sd, |
+	    sed 's/^/-all,/'
+}
+
+# A privileged loopback port nobody uses.
+free_low_port() {
+	local p
+	for p in $(shuf -i 600-1000 -n 40); do
+		if "$PFCLIENT" -b 127.0.0.1 "$p" 2>/dev/null; then
+			echo "$p"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Start preforkd as root limited to the unit's capabilities and with no
+# new privileges, as systemd would run it.
+start_capped() {
+	setpriv --bounding-set "$(unit_caps)" --inh-caps=-all --no-new-privs \
+	    "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" >>"$T/stderr" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started" || { cat "$T/stderr" >&2; false; }
+}
+
+@test "the unit's CapabilityBoundingSet is all the master needs" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	command -v setpriv >/dev/null || skip "setpriv not found (util-linux)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	echo "bounding set: $(unit_caps)"
+	local low
+	low="$(free_low_port)" || skip "no free port below 1024"
+	# A log file the workers' user comes to own, in a directory it can
+	# reach, as /var/log/preforkd is.
+	chmod 755 "$T"
+	LOG="$T/file.log"
+	cat >"$CONF" <<CONF
+user = "nobody"
+log = "$LOG"
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$low", "127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 2
+}
+CONF
+	start_capped
+	# It has those and no other: CHOWN 0, DAC_OVERRIDE 1, KILL 5,
+	# SETGID 6, SETUID 7, NET_BIND_SERVICE 10.
+	grep ^Cap "/proc/$DPID/status"
+	grep -qx $'CapBnd:\t00000000000004e3' "/proc/$DPID/status"
+	grep -qx $'CapEff:\t00000000000004e3' "/proc/$DPID/status"
+	# CAP_NET_BIND_SERVICE: the port below 1024.
+	run talk "" "$low" <<<"low"
+	[ "$output" = "low" ]
+	# CAP_SETUID, CAP_SETGID: workers run as nobody.
+	local pid
+	for pid in $(worker_pids); do
+		[ "$(stat -c %U "/proc/$pid")" = nobody ]
+	done
+	# CAP_CHOWN: the log file is the workers'; CAP_KILL: the master
+	# signals them, here to reopen it after a rotation.
+	[ "$(stat -c %U "$LOG")" = nobody ]
+	mv "$LOG" "$LOG.1"
+	"$PREFORKD" -s reopen -p "$PIDFILE"
+	wait_until [ -f "$LOG" ]
+	run talk <<<"after"
+	wait_log "access service=svc "
+	[ "$(stat -c %U "$LOG")" = nobody ]
+	# CAP_DAC_OVERRIDE: a restart opens the log file nobody owns (0640).
+	stop_daemon
+	grep -q "master: notice: stopped" "$LOG"
+	start_capped
+	run talk "" "$low" <<<"again"
+	[ "$output" = "again" ]
+	# And each of them is needed: without CAP_NET_BIND_SERVICE the low
+	# port cannot be bound.
+	stop_daemon
+	run setpriv --bounding-set "$(unit_caps),-net_bind_service" \
+	    --inh-caps=-all --no-new-privs "$PREFORKD" -f -c "$CONF" \
+	    -p "$PIDFILE" 3>&-
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"bind 127.0.0.1:$low: Permission denied"* ]]
+}
