@@ -131,7 +131,7 @@ install-refused:
 # ones name the paths this install compiled in.  The unit files have
 # @PLACEHOLDERS@ instead.  The licence, installed as copyright, is the last
 # section of the README.
-INSTALL_SED = sed -e 's|/usr/local/etc/preforkd|$(SYSCONFDIR)/preforkd|g' \
+INSTALL_SED = sed -e 's|/usr/local/etc/|$(SYSCONFDIR)/|g' \
 	-e 's|/run/preforkd|$(RUNSTATEDIR)/preforkd|g' \
 	-e 's|/usr/local/share/doc/preforkd|$(DOCDIR)|g' \
 	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
@@ -143,7 +143,8 @@ UNITS = preforkd.service preforkd.socket
 install: $(INSTALL_NEEDS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd \
-	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR)
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd
 	$(INSTALL_SED) man/preforkd.8 >$(DESTDIR)$(MANDIR)/man8/preforkd.8
 	$(INSTALL_SED) man/preforkd.conf.5 >$(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
@@ -158,6 +159,9 @@ install: $(INSTALL_NEEDS)
 	  sed -n '/^## Licence$$/,$$p' README.md | tail -n +3; } \
 	    >$(DESTDIR)$(DOCDIR)/copyright
 	chmod 644 $(DESTDIR)$(DOCDIR)/copyright
+	$(INSTALL_SED) etc/logrotate.d/preforkd \
+	    >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
 	for unit in $(UNITS); do \
 	    $(INSTALL_SED) etc/$$unit >$(DESTDIR)$(UNITDIR)/$$unit && \
 	    chmod 644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
@@ -168,7 +172,8 @@ uninstall:
 	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5 \
 	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample \
 	    $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/copyright \
-	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%)
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 lint:

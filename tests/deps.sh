@@ -40,6 +40,8 @@ if [ "$what" = test ]; then
 	have python3 python3
 	# systemd-socket-activate, for tests/systemd.bats.
 	have systemd-socket-activate systemd
+	have logrotate logrotate
+	have setpriv util-linux
 fi
 [ -z "$missing" ] && exit 0
 

@@ -34,7 +34,7 @@ fingerprint() {
 	    etc/preforkd/preforkd.conf etc/preforkd/preforkd.conf.sample \
 	    usr/share/doc/preforkd/README.md usr/share/doc/preforkd/copyright \
 	    usr/lib/systemd/system/preforkd.service \
-	    usr/lib/systemd/system/preforkd.socket; do
+	    usr/lib/systemd/system/preforkd.socket etc/logrotate.d/preforkd; do
 		[ -f "$STAGE/$f" ] || { echo "missing: /$f"; false; }
 	done
 	[ -x "$STAGE/usr/sbin/preforkd" ]
@@ -83,6 +83,23 @@ fingerprint() {
 	diff <(grep -v '^Exec' "$ROOT/etc/preforkd.service" | grep -v '^#') \
 	    <(grep -v '^Exec' "$unit" | grep -v '^#')
 	cmp "$ROOT/etc/preforkd.socket" "$STAGE/usr/lib/systemd/system/preforkd.socket"
+}
+
+@test "the installed logrotate file names the installed preforkd and parses" {
+	local conf="$STAGE/etc/logrotate.d/preforkd"
+	grep -qx "		/usr/sbin/preforkd -s reopen -p /run/preforkd/preforkd.pid 2>/dev/null ||" "$conf"
+	run grep -n '@' "$conf"
+	[ "$status" -eq 1 ]
+	local logrotate
+	logrotate="$(command -v logrotate || echo /usr/sbin/logrotate)"
+	[ -x "$logrotate" ] || skip "logrotate not found"
+	# -d: parse and say what would be done, touching nothing.
+	run "$logrotate" -d -s "$T/state" "$conf"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rotating pattern: /var/log/preforkd/*.log "* ]]
+	run grep -i "error" <<<"$output"
+	[ "$status" -eq 1 ]
 }
 
 @test "the installed copyright is the README's licence" {
