@@ -1,11 +1,21 @@
-# preforkd — see README.md.  `make run` and `make test` install what they
-# need (as root) or say which command will.
+# preforkd — see README.md.  `make deps` installs what building and testing
+# need (as root, with apt-get); `make run` and `make test` call it.  `make`
+# and `make install` only check, and say which command to run.
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
+# FHS: a /usr install keeps its configuration in /etc, not in /usr/etc.
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+endif
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
-SYSCONFDIR ?= $(PREFIX)/etc
+DOCDIR    ?= $(PREFIX)/share/doc/preforkd
+# /usr/lib/systemd/system for PREFIX=/usr: found there by every systemd,
+# Debian 12's too; /usr/local/lib/systemd/system is read as well.
+UNITDIR   ?= $(PREFIX)/lib/systemd/system
 RUNSTATEDIR ?= /run
 DESTDIR   ?=
 
@@ -31,21 +41,30 @@ OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: FORCE all run test sanitize bench deps deps-test install uninstall clean lint format
+.PHONY: FORCE all run test sanitize bench deps deps-build check-deps \
+	install install-refused uninstall clean lint format
 
-all: deps $(BIN)
+all: $(BIN)
 
-$(BIN): $(OBJS)
+# The paths compiled into the program, recorded next to its objects so that
+# `make install` can tell whether the binary fits the paths it installs to.
+BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
+	pidfile=$(RUNSTATEDIR)/preforkd.pid
+
+$(BIN): $(OBJS) | $(B)/paths
 	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
-$(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B)
+$(B)/paths: $(B)/flags
+	@echo '$(strip $(BUILT_FOR))' >$@
+
+$(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
 	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)
 
-# Rebuild when the flags change, e.g. `make install PREFIX=/usr` after a
-# plain `make`: the default config path is compiled in.
+# Rebuild when the flags change, e.g. `make PREFIX=/usr` after a plain
+# `make`: the default config path is compiled in.
 $(B)/flags: FORCE | $(B)
 	@echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' | cmp -s - $@ || \
 	    echo '$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS)' >$@
@@ -62,10 +81,10 @@ TOOL_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -O2
 $(B)/pfclient: tests/helper/pfclient.c | $(B)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-run: all
+run: deps-build $(BIN)
 	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
 
-test: deps deps-test $(BIN) $(B)/unit $(B)/pfclient
+test: deps $(BIN) $(B)/unit $(B)/pfclient
 	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
 	    UNIT_BIN=$(B)/unit tests/run
 
@@ -85,27 +104,81 @@ sanitize:
 	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
 	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
 
-# Missing build or test tools: install them when root, else say how.
+# Missing build or test tools: `make deps` installs them when root (the only
+# target that may run apt-get); a build only checks and says how.
 deps:
-	@tests/deps.sh build
-deps-test:
-	@tests/deps.sh test
+	@tests/deps.sh install test
+deps-build:
+	@tests/deps.sh install build
+check-deps:
+	@tests/deps.sh check build
 
-install: all
+# `make install` builds a tree that was never built, or brings a build up to
+# date for the same paths; it never rebuilds the program for other compiled-in
+# paths behind the user's back (`make && make install PREFIX=/usr`): it stops
+# and says which `make` to run first.
+BUILT_PATHS := $(if $(wildcard $(BIN)),$(shell cat $(B)/paths 2>/dev/null))
+ifeq ($(BUILT_PATHS),$(strip $(if $(BUILT_PATHS),$(BUILT_FOR))))
+INSTALL_NEEDS = $(BIN)
+else
+INSTALL_NEEDS = install-refused
+endif
+
+install-refused:
+	@echo "make install: $(BIN) was built for $(BUILT_PATHS)," >&2
+	@echo "  not for $(strip $(BUILT_FOR))." >&2
+	@echo "  Build it for these paths first:" >&2
+	@echo "    make PREFIX=$(PREFIX) SYSCONFDIR=$(SYSCONFDIR) RUNSTATEDIR=$(RUNSTATEDIR)" >&2
+	@exit 1
+
+# The man pages in the tree name the default /usr/local paths; the installed
+# ones name the paths this install compiled in.  The unit files have
+# @PLACEHOLDERS@ instead.  The licence, installed as copyright, is the last
+# section of the README.
+INSTALL_SED = sed -e 's|/usr/local/etc/|$(SYSCONFDIR)/|g' \
+	-e 's|/run/preforkd|$(RUNSTATEDIR)/preforkd|g' \
+	-e 's|/usr/local/share/doc/preforkd|$(DOCDIR)|g' \
+	-e 's|/usr/local/lib/systemd/system|$(UNITDIR)|g' \
+	-e 's|/usr/local/sbin|$(SBINDIR)|g' \
+	-e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' \
+	-e 's|@RUNSTATEDIR@|$(RUNSTATEDIR)|g'
+UNITS = preforkd.service preforkd.socket
+
+install: $(INSTALL_NEEDS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd \
+	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd
-	install -m 644 man/preforkd.8 $(DESTDIR)$(MANDIR)/man8/preforkd.8
-	install -m 644 man/preforkd.conf.5 $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
+	$(INSTALL_SED) man/preforkd.8 >$(DESTDIR)$(MANDIR)/man8/preforkd.8
+	$(INSTALL_SED) man/preforkd.conf.5 >$(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
+	chmod 644 $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5
 	install -m 644 etc/preforkd.conf \
 	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
 	test -e $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf || \
 	    install -m 644 etc/preforkd.conf $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf
+	install -m 644 README.md $(DESTDIR)$(DOCDIR)/README.md
+	{ echo "preforkd $(VERSION)"; echo; \
+	  sed -n '/^## Licence$$/,$$p' README.md | tail -n +3; } \
+	    >$(DESTDIR)$(DOCDIR)/copyright
+	chmod 644 $(DESTDIR)$(DOCDIR)/copyright
+	$(INSTALL_SED) etc/logrotate.d/preforkd \
+	    >$(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
+	chmod 644 $(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
+	for unit in $(UNITS); do \
+	    $(INSTALL_SED) etc/$$unit >$(DESTDIR)$(UNITDIR)/$$unit && \
+	    chmod 644 $(DESTDIR)$(UNITDIR)/$$unit || exit 1; \
+	done
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/preforkd $(DESTDIR)$(MANDIR)/man8/preforkd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/preforkd.conf.5 \
-	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample
+	    $(DESTDIR)$(SYSCONFDIR)/preforkd/preforkd.conf.sample \
+	    $(DESTDIR)$(DOCDIR)/README.md $(DESTDIR)$(DOCDIR)/copyright \
+	    $(UNITS:%=$(DESTDIR)$(UNITDIR)/%) \
+	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d/preforkd
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 lint:
 	mandoc -Tlint -Wwarning man/preforkd.8 man/preforkd.conf.5

@@ -37,6 +37,17 @@ struct listener_set {
  * keep their old options.
  */
 int listener_apply(struct listener_set *set, const struct config *conf);
+/*
+ * Take the n listening sockets a service manager passed, descriptors first
+ * on, into set (before the first listener_apply, which then keeps them
+ * instead of binding), with the options of the service whose listen
+ * address each is bound to.  A socket that is not a listening TCP socket,
+ * or that no service listens on, is closed, with a warning.  0, or -1
+ * after logging when out of memory, with every passed socket not in set
+ * closed.
+ */
+int listener_adopt(
+    struct listener_set *set, const struct config *conf, int first, int n);
 /* Make the last listener_apply final: close and drop the sockets it did not
  * want, give the kept ones their new options. */
 void listener_commit(struct listener_set *set);

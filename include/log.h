@@ -18,8 +18,14 @@ enum log_level {
 /* Log to stderr at info level; what every process starts with. */
 void log_init(void);
 /* Send log lines to "stderr", "syslog" or a file path; -1 (errno set) when
- * the file cannot be opened, in which case the old target stays. */
+ * the file cannot be opened or no syslog daemon listens on /dev/log, in
+ * which case the old target stays. */
 int log_open(const char *target, enum log_level level);
+/* What a "log" setting (NULL: not set) means: the setting, or else stderr
+ * in the foreground and syslog once detached. */
+const char *log_where(const char *setting, int foreground);
+/* Where lines go now: "stderr", "syslog" or the file's path. */
+const char *log_target(void);
 /* Write stderr lines as just prefix + message (NULL: the full header), for
  * the short-lived commands -t and -s whose output a person reads. */
 void log_plain(const char *prefix);

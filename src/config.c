@@ -68,7 +68,8 @@ static cfg_opt_t config_opts[] = {
 	CFG_STR("pidfile", PIDFILE_DEFAULT, CFGF_NONE),
 	CFG_STR("user", NULL, CFGF_NODEFAULT),
 	CFG_STR("group", NULL, CFGF_NODEFAULT),
-	CFG_STR("log", "syslog", CFGF_NONE),
+	/* Unset means stderr with -f, syslog when detached (log_where). */
+	CFG_STR("log", NULL, CFGF_NODEFAULT),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
 	CFG_SEC("service", service_opts,

@@ -4,7 +4,9 @@
  * address that stays in the config keeps its socket, its backlog and its
  * queued clients: a reload never refuses a connection.  UDP sockets are
  * bound the same way (and never listen()ed); one kept across a reload keeps
- * the datagrams waiting in it.
+ * the datagrams waiting in it.  Sockets a service manager passed (socket
+ * activation) are matched the same way, by the address they are bound to,
+ * and taken instead of binding.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -188,6 +190,17 @@ roll_back(struct listener_set *set)
 	listener_commit_closed(set);
 }
 
+/* What svc asks of each of its sockets. */
+static struct listen_opts
+service_opts(const struct service *svc)
+{
+	struct listen_opts opts = { .backlog = svc->backlog,
+		.idle_timeout = svc->idle_timeout,
+		.nonblocking = svc->naddrs > 1 };
+
+	return opts;
+}
+
 int
 listener_apply(struct listener_set *set, const struct config *conf)
 {
@@ -197,9 +210,7 @@ listener_apply(struct listener_set *set, const struct config *conf)
 	}
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const struct service *svc = &conf->services[s];
-		struct listen_opts opts = { .backlog = svc->backlog,
-			.idle_timeout = svc->idle_timeout,
-			.nonblocking = svc->naddrs > 1 };
+		struct listen_opts opts = service_opts(svc);
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			struct listener *l = find(set, &svc->addrs[a]);
 			if (l != NULL) {
@@ -213,6 +224,118 @@ listener_apply(struct listener_set *set, const struct config *conf)
 			}
 		}
 	}
+	return 0;
+}
+
+/* The address a passed socket listens on; -1 (errno set) unless it is a
+ * listening TCP socket or a UDP socket, of IPv4 or IPv6. */
+static int
+passed_addr(int fd, struct addr *addr)
+{
+	int type = 0, listening = 0;
+	socklen_t len = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == -1)
+		return -1;
+	len = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1)
+		return -1;
+	addr->len = sizeof(addr->ss);
+	if (getsockname(fd, (struct sockaddr *)&addr->ss, &addr->len) == -1)
+		return -1;
+	if ((type == SOCK_STREAM && !listening) ||
+	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
+	    (addr->ss.ss_family != AF_INET && addr->ss.ss_family != AF_INET6)) {
+		errno = EPROTONOSUPPORT;
+		return -1;
+	}
+	addr->socktype = type;
+	return 0;
+}
+
+/* The service of conf that listens on addr, or NULL. */
+static const struct service *
+service_at(const struct config *conf, const struct addr *addr)
+{
+	for (size_t s = 0; s < conf->nservices; s++)
+		for (size_t a = 0; a < conf->services[s].naddrs; a++)
+			if (addr_equal(&conf->services[s].addrs[a], addr))
+				return &conf->services[s];
+	return NULL;
+}
+
+/* Give a passed socket what its service asks of it, as binding would. */
+static int
+prepare_passed(int fd, int socktype, const struct listen_opts *opts)
+{
+	int on = 1;
+
+	if (set_service_options(fd, socktype, opts) == -1)
+		return -1;
+	if (socktype == SOCK_DGRAM)
+		return 0;
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+		return -1;
+	/* On a listening socket, listen() only sets the backlog. */
+	return listen(fd, opts->backlog);
+}
+
+/* Take the passed socket fd into the set if a service listens on its
+ * address, else close it; -1 (fd closed) after logging if out of memory. */
+static int
+adopt(struct listener_set *set, const struct config *conf, int fd)
+{
+	const struct service *svc;
+	struct listener *items;
+	struct listen_opts opts;
+	char name[ADDR_STRLEN];
+	struct addr addr;
+
+	if (passed_addr(fd, &addr) == -1) {
+		log_warn("passed descriptor %d: not a listening TCP socket "
+		         "or a UDP socket, closing it",
+		    fd);
+		close(fd);
+		return 0;
+	}
+	addr_name(&addr, name, sizeof(name));
+	if ((svc = service_at(conf, &addr)) == NULL || find(set, &addr)) {
+		log_warnx("passed socket %s (descriptor %d): no service "
+		          "listens there, closing it",
+		    name, fd);
+		close(fd);
+		return 0;
+	}
+	opts = service_opts(svc);
+	if (prepare_passed(fd, addr.socktype, &opts) == -1)
+		log_warn("passed socket %s: socket options", name);
+	items = realloc(set->items, (set->count + 1) * sizeof(*items));
+	if (items == NULL) {
+		log_error("listeners: passed socket %s", name);
+		close(fd);
+		return -1;
+	}
+	set->items = items;
+	items[set->count] = (struct listener){
+		.addr = addr, .fd = fd, .wanted = true, .opts = opts
+	};
+	set->count++;
+	log_info("adopted passed socket %s (descriptor %d) for service %s",
+	    name, fd, svc->name);
+	return 0;
+}
+
+int
+listener_adopt(
+    struct listener_set *set, const struct config *conf, int first, int n)
+{
+	for (int fd = first; fd < first + n; fd++)
+		if (adopt(set, conf, fd) == -1) {
+			/* The rest would be held for nothing. */
+			while (++fd < first + n)
+				close(fd);
+			return -1;
+		}
 	return 0;
 }
 

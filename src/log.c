@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,6 +64,35 @@ log_init(void)
 	pthread_atfork(NULL, NULL, remember_pid);
 }
 
+/*
+ * Whether a syslog daemon listens on /dev/log: with none, glibc's syslog()
+ * drops every line without a word, so look first.  0, or -1 with errno.
+ */
+static int
+syslog_reachable(void)
+{
+	static const int types[] = { SOCK_DGRAM, SOCK_STREAM };
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int saved = 0;
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", _PATH_LOG);
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		int fd = socket(AF_UNIX, types[i] | SOCK_CLOEXEC, 0);
+		int rc = fd == -1 ? -1
+		                  : connect(fd, (struct sockaddr *)&sun,
+		                        sizeof(sun));
+		if (fd != -1)
+			close(fd);
+		if (rc == 0)
+			return 0;
+		/* A stream socket refuses a datagram one: not the reason. */
+		if (saved == 0 || saved == EPROTOTYPE)
+			saved = errno;
+	}
+	errno = saved;
+	return -1;
+}
+
 static int
 open_file(const char *path)
 {
@@ -75,6 +106,8 @@ log_open(const char *where, enum log_level level)
 	int fd = -1;
 	char *path = NULL;
 
+	if (strcmp(where, "syslog") == 0 && syslog_reachable() == -1)
+		return -1;
 	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0) {
 		if ((path = strdup(where)) == NULL)
 			return -1;
@@ -98,6 +131,27 @@ log_open(const char *where, enum log_level level)
 		target = TARGET_STDERR;
 	}
 	return 0;
+}
+
+const char *
+log_where(const char *setting, int foreground)
+{
+	if (setting != NULL)
+		return setting;
+	return foreground ? "stderr" : "syslog";
+}
+
+const char *
+log_target(void)
+{
+	switch (target) {
+	case TARGET_SYSLOG:
+		return "syslog";
+	case TARGET_FILE:
+		return file_path;
+	default:
+		return "stderr";
+	}
 }
 
 void

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -19,6 +20,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
 
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "unknown"
@@ -188,19 +190,40 @@ worker_ids(const struct config *conf, struct worker_ids *ids)
 	return daemon_lookup_ids(conf->user, conf->group, &ids->uid, &ids->gid);
 }
 
+/*
+ * No syslog daemon: lines go to stderr rather than nowhere, and the error
+ * says so whatever log_level is.  A reload retries syslog.
+ */
+static void
+fall_back_to_stderr(const struct config *conf, int err)
+{
+	log_errorx("log syslog: cannot reach %s (%s): logging to stderr "
+	           "instead",
+	    _PATH_LOG, strerror(err));
+	log_open("stderr", (enum log_level)conf->log_level);
+}
+
 static int
 open_log(const struct config *conf, bool foreground)
 {
-	if (foreground)
-		return log_open("stderr", (enum log_level)conf->log_level);
-	if (log_open(conf->log, (enum log_level)conf->log_level) == -1) {
-		log_error("log %s", conf->log);
-		return -1;
+	const char *where = log_where(conf->log, foreground);
+
+	if (log_open(where, (enum log_level)conf->log_level) == -1) {
+		if (strcmp(where, "syslog") != 0) {
+			log_error("log %s", where);
+			return -1;
+		}
+		fall_back_to_stderr(conf, errno);
 	}
-	if (strcmp(conf->log, "stderr") == 0)
-		log_warnx("log = \"stderr\" without -f: once detached, "
-		          "nothing more is logged (stderr is /dev/null)");
-	/* Until the terminal is let go, a person is watching it. */
+	if (strcmp(log_target(), "stderr") == 0) {
+		if (!foreground)
+			log_warnx("logging to stderr without -f: once "
+			          "detached, nothing more is logged (stderr "
+			          "is /dev/null)");
+		return 0;
+	}
+	/* Until start-up is over (the terminal let go), a person is
+	 * watching stderr. */
 	log_tee_stderr(1);
 	return 0;
 }
@@ -209,7 +232,7 @@ open_log(const struct config *conf, bool foreground)
  * pidfile, listeners, detach.  0, or -1 after logging, with all undone. */
 static int
 prepare(const struct options *opts, const struct config *conf,
-    struct worker_ids *ids, struct listener_set *listeners)
+    struct worker_ids *ids, struct listener_set *listeners, int passed)
 {
 	char *pidfile =
 	    absolute(opts->pidfile != NULL ? opts->pidfile : conf->pidfile);
@@ -220,12 +243,13 @@ prepare(const struct options *opts, const struct config *conf,
 		goto out;
 	if (ids->uid != 0 && log_chown(ids->uid, ids->gid) == -1) {
 		log_error(
-		    "log %s: chown to uid %ld", conf->log, (long)ids->uid);
+		    "log %s: chown to uid %ld", log_target(), (long)ids->uid);
 		goto out;
 	}
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (listener_apply(listeners, conf) == -1 ||
+	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
+	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
 	    daemon_pidfile_write(getpid()) == -1) {
 		listener_close_all(listeners);
@@ -244,20 +268,27 @@ start(const struct options *opts, const char *config_path)
 	struct listener_set listeners = { NULL, 0 };
 	struct worker_ids ids;
 	struct config *conf;
+	int passed = notify_listen_fds();
 
 	/*
 	 * Whatever else the caller left open (a pipe, a socket) would be held
-	 * by the master and every worker for as long as they run.
+	 * by the master and every worker for as long as they run; only the
+	 * sockets a service manager passed, right after stderr, are kept.
 	 */
-	close_range(STDERR_FILENO + 1, ~0U, 0);
+	close_range(NOTIFY_FDS_START + (unsigned)passed, ~0U, 0);
 	if ((conf = config_load(config_path)) == NULL)
 		return EXIT_CONFIG;
 	master_signals_init();
-	if (prepare(opts, conf, &ids, &listeners) == -1) {
+	notify_init();
+	if (prepare(opts, conf, &ids, &listeners, passed) == -1) {
 		config_free(conf);
 		log_close();
 		return EXIT_START;
 	}
+	/* In the foreground, stderr is the terminal only until start-up is
+	 * over; detaching ends the copy otherwise. */
+	if (opts->foreground)
+		log_tee_stderr(0);
 	log_notice("preforkd %s starting", PREFORKD_VERSION);
 	return master_run(conf, &listeners, &ids, opts->foreground);
 }

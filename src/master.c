@@ -22,6 +22,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "notify.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -385,10 +386,26 @@ reap(long long now)
 	}
 }
 
+/* Tell the service manager the state, with what the pools hold now. */
+static void
+tell_manager(enum notify_state state, const char *what)
+{
+	char status[160];
+	size_t workers = 0;
+
+	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+		workers += running_workers(svc);
+	snprintf(status, sizeof(status),
+	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
+	    m.generation, workers, m.conf->nservices);
+	notify_send(state, status);
+}
+
 static void
 stop_all(int signo, long long now)
 {
 	log_notice("received %s: stopping now", signame(signo));
+	tell_manager(NOTIFY_STOPPING, "stopping now: ");
 	m.stopping = true;
 	listener_close_all(m.listeners);
 	for (size_t i = 0; i < m.nworkers; i++)
@@ -405,6 +422,7 @@ quit_all(int signo, long long now)
 	log_notice("received %s: graceful stop, waiting up to %ds for "
 	           "clients",
 	    signame(signo), m.conf->shutdown_timeout);
+	tell_manager(NOTIFY_STOPPING, "graceful stop: ");
 	m.stopping = true;
 	listener_close_all(m.listeners);
 	for (size_t i = 0; i < m.nworkers; i++)
@@ -416,13 +434,16 @@ quit_all(int signo, long long now)
 static void
 reload_log(const struct config *next)
 {
-	/* In the foreground the log stays on stderr; only its level moves. */
-	if (m.foreground || strcmp(next->log, m.conf->log) == 0) {
+	const char *where = log_where(next->log, m.foreground);
+
+	/* Compared with where lines go now, so a syslog that could not be
+	 * reached at start is tried again. */
+	if (strcmp(where, log_target()) == 0) {
 		log_set_level((enum log_level)next->log_level);
 		return;
 	}
-	if (log_open(next->log, (enum log_level)next->log_level) == -1)
-		log_warn("reload: log %s (keeping the current log)", next->log);
+	if (log_open(where, (enum log_level)next->log_level) == -1)
+		log_warn("reload: log %s (keeping the current log)", where);
 	else if (m.ids.uid != 0)
 		log_chown(m.ids.uid, m.ids.gid);
 }
@@ -453,12 +474,14 @@ reload(int signo, long long now)
 	if (m.stopping)
 		return;
 	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
+	tell_manager(NOTIFY_RELOADING, "reloading: ");
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
 		log_errorx(
 		    "reload failed: still running generation %u", m.generation);
+		tell_manager(NOTIFY_READY, "reload failed: ");
 		return;
 	}
 	if (listener_apply(m.listeners, next) == -1) {
@@ -466,6 +489,7 @@ reload(int signo, long long now)
 		config_free(next);
 		log_errorx(
 		    "reload failed: still running generation %u", m.generation);
+		tell_manager(NOTIFY_READY, "reload failed: ");
 		return;
 	}
 	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
@@ -483,6 +507,7 @@ reload(int signo, long long now)
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
 	    m.generation, m.conf->nservices);
+	tell_manager(NOTIFY_READY, "");
 }
 
 static void
@@ -490,7 +515,7 @@ reopen(int signo)
 {
 	log_notice("received %s: reopening the log", signame(signo));
 	if (log_reopen() == -1) {
-		log_warn("reopen log %s", m.conf->log);
+		log_warn("reopen log %s", log_target());
 		return;
 	}
 	if (m.ids.uid != 0)
@@ -564,6 +589,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	spawn_missing(clock_ms());
 	log_notice(
 	    "started: %zu service(s), config %s", conf->nservices, conf->path);
+	tell_manager(NOTIFY_READY, "");
 	while (!m.stopping || m.nworkers > 0) {
 		struct timespec ts;
 		long long now = clock_ms();

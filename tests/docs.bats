@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# The manual pages and the install: docs move with the code.
+# The manual pages: docs move with the code (the install: install.bats).
 
 load helpers
 
@@ -56,17 +56,4 @@ teardown() { rm -rf "$T"; }
 	run "$PREFORKD" -t -c "$ROOT/etc/preforkd.conf"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$ROOT/etc/preforkd.conf: syntax ok" ]
-}
-
-@test "make install honours DESTDIR and PREFIX" {
-	run make -s -C "$ROOT" install DESTDIR="$T/root" PREFIX=/opt/pf B="$T/build" BIN="$T/preforkd"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[ -x "$T/root/opt/pf/sbin/preforkd" ]
-	[ -f "$T/root/opt/pf/share/man/man8/preforkd.8" ]
-	[ -f "$T/root/opt/pf/share/man/man5/preforkd.conf.5" ]
-	[ -f "$T/root/opt/pf/etc/preforkd/preforkd.conf" ]
-	# The installed binary looks for its config where it was installed.
-	run "$T/root/opt/pf/sbin/preforkd" -t
-	[[ "$output" == *"/opt/pf/etc/preforkd/preforkd.conf"* ]]
 }

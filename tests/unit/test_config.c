@@ -57,8 +57,7 @@ test_defaults(void)
 	    "time_format default");
 	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 300,
 	    "banner, log_data, idle_timeout default");
-	CHECK(strcmp(conf->log, "syslog") == 0 &&
-	          conf->log_level == LOG_LEVEL_INFO &&
+	CHECK(conf->log == NULL && conf->log_level == LOG_LEVEL_INFO &&
 	          conf->shutdown_timeout == 30,
 	    "log, log_level, shutdown_timeout default");
 	CHECK(conf->user == NULL && conf->group == NULL, "no user by default");

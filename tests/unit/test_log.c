@@ -1,4 +1,4 @@
-/* log_escape and log_level_parse. */
+/* log_escape, log_level_parse and log_where. */
 #include <string.h>
 
 #include "log.h"
@@ -34,4 +34,10 @@ test_log(void)
 	CHECK(log_level_parse("debug") == LOG_LEVEL_DEBUG, "level debug");
 	CHECK(log_level_parse("error") == LOG_LEVEL_ERROR, "level error");
 	CHECK(log_level_parse("loud") == -1, "unknown level");
+	CHECK(strcmp(log_where(NULL, 1), "stderr") == 0 &&
+	          strcmp(log_where(NULL, 0), "syslog") == 0,
+	    "log unset: stderr in the foreground, syslog when detached");
+	CHECK(strcmp(log_where("/var/log/x", 1), "/var/log/x") == 0 &&
+	          strcmp(log_where("syslog", 1), "syslog") == 0,
+	    "log set: the setting, in the foreground too");
 }
