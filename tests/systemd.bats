@@ -367,3 +367,19 @@ CONF
 	[ "$status" -eq 3 ]
 	[[ "$output" == *"bind 127.0.0.1:$low: Permission denied"* ]]
 }
+
+@test "socket activation: a passed UDP socket serves datagrams" {
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"udp:127.0.0.1:$PORT"}
+	protocol = "prefix"
+}
+CONF
+	activate --datagram -l "127.0.0.1:$PORT"
+	# The first datagram starts preforkd; it is then in the passed socket.
+	run python3 "$ROOT/tests/helper/tutorial_client.py" --udp 127.0.0.1 "$PORT" <<<"over udp"
+	[ "$output" = "reply: b'You sent me: over udp'" ]
+	wait_log "master: info: adopted passed socket udp:127\.0\.0\.1:$PORT \(descriptor 3\) for service svc$"
+	run ! log_has "listening on udp:127.0.0.1:$PORT"
+}
