@@ -245,20 +245,39 @@ write_line(int fd, const char *line, size_t len)
 	}
 }
 
+/* "2026-11-21 23:42:40" for the second now falls in: formatted once a
+ * second, not once a line (a worker logs a line per connection). */
+static size_t
+format_second(char *buf, size_t size, time_t now)
+{
+	static time_t second = -1;
+	static char text[32];
+	static size_t len;
+	struct tm tm;
+
+	if (now != second) {
+		localtime_r(&now, &tm);
+		len = strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
+		second = now;
+	}
+	if (len >= size)
+		return 0;
+	memcpy(buf, text, len);
+	return len;
+}
+
 /* "2026-11-21 23:42:40.123 preforkd[42] master: info: " */
 static size_t
 format_header(char *buf, size_t size, enum log_level level)
 {
 	struct timespec now;
-	struct tm tm;
 	size_t n;
 	int m;
 
 	if (plain_prefix != NULL)
 		return (size_t)snprintf(buf, size, "%s", plain_prefix);
 	clock_gettime(CLOCK_REALTIME, &now);
-	localtime_r(&now.tv_sec, &tm);
-	n = strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
+	n = format_second(buf, size, now.tv_sec);
 	m = snprintf(buf + n, size - n,
 	    ".%03ld preforkd[%ld] %s: %s: ", now.tv_nsec / 1000000,
 	    (long)my_pid, role, level_names[level]);
