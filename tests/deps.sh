@@ -2,7 +2,8 @@
 # Check for what preforkd needs; as root, apt-get install what is missing,
 # otherwise print the command that will and fail.
 #   deps.sh build   the compiler and libconfuse
-#   deps.sh test    bats and mandoc as well
+#   deps.sh test    bats and mandoc as well, and the real clients the
+#                   tests use (rdate)
 set -eu
 
 missing=""
@@ -16,6 +17,9 @@ if [ "${1:-build}" = test ]; then
 	command -v mandoc >/dev/null 2>&1 || need mandoc
 	command -v pgrep >/dev/null 2>&1 || need procps
 	command -v python3 >/dev/null 2>&1 || need python3
+	# It lives in /usr/sbin, which a user's PATH may lack.
+	command -v rdate >/dev/null 2>&1 || [ -x /usr/sbin/rdate ] ||
+	    need rdate
 fi
 [ -z "$missing" ] && exit 0
 
