@@ -61,6 +61,7 @@ enum conn_end proto_prefix_serve(struct conn *, const struct service *);
 enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
 enum conn_end proto_daytime_serve(struct conn *, const struct service *);
 enum conn_end proto_time_serve(struct conn *, const struct service *);
+enum conn_end proto_chargen_serve(struct conn *, const struct service *);
 void proto_echo_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_discard_answer(const struct service *, const struct dgram *,
@@ -72,6 +73,8 @@ void proto_timestamp_answer(const struct service *, const struct dgram *,
 void proto_daytime_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_time_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_chargen_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 
 #endif

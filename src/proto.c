@@ -17,6 +17,7 @@ static const struct protocol protocols[] = {
 	{ "timestamp", true, proto_timestamp_answer, proto_timestamp_serve },
 	{ "daytime", false, proto_daytime_answer, proto_daytime_serve },
 	{ "time", false, proto_time_answer, proto_time_serve },
+	{ "chargen", false, proto_chargen_answer, proto_chargen_serve },
 };
 
 #define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))

@@ -1,8 +1,9 @@
 #!/usr/bin/env bats
-# The classic small services -- daytime (RFC 867) and time (RFC 868) --
-# over TCP and UDP, as a client meets them.  The expected answers are
-# computed by tests/helper/classic_check.py from the RFCs, not from
-# preforkd's code.
+# The classic small services -- daytime (RFC 867), time (RFC 868) and
+# chargen (RFC 864) -- over TCP and UDP, as a client meets them.  The
+# expected answers are computed by tests/helper/classic_check.py from the
+# RFCs, not from preforkd's code; tests/xinetd.bats compares them with
+# xinetd's.
 
 load helpers
 
@@ -121,6 +122,75 @@ find_rdate() {
 	wait_log "datagram service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=4"
 }
 
+@test "chargen over TCP: the RFC 864 pattern, 200 lines from line 1" {
+	one_service chargen
+	start_daemon
+	raw 127.0.0.1 "$PORT" --max $((200 * 74)) >"$T/answer"
+	run check chargen "$T/answer" --first 1 --min-lines 200
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "14800 bytes, 200 whole lines" ]
+	# The client left while the worker was sending.
+	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 .*end=reset"
+}
+
+@test "chargen: a client that reads 1 MiB and leaves does not take the worker down" {
+	one_service chargen 'workers = 1'
+	start_daemon
+	local before
+	before=$(worker_pids)
+	raw ::1 "$PORT" --max 1048576 >"$T/answer"
+	run check chargen "$T/answer" --min-lines 14000
+	echo "$output"
+	[ "$output" = "1048576 bytes, 14169 whole lines" ]
+	wait_log "access service=svc client=\[::1\]:[0-9]+ .*end=reset"
+	raw 127.0.0.1 "$PORT" --max 740 >"$T/again"
+	run check chargen "$T/again" --min-lines 10
+	[ "$status" -eq 0 ]
+	[ "$(worker_pids)" = "$before" ]
+}
+
+@test "chargen goes on after the client half-closes, as xinetd's does" {
+	one_service chargen
+	start_daemon
+	raw 127.0.0.1 "$PORT" --half-close --max 200000 >"$T/answer"
+	run check chargen "$T/answer"
+	echo "$output"
+	[ "$output" = "200000 bytes, 2702 whole lines" ]
+}
+
+@test "chargen drops a client that reads nothing after idle_timeout" {
+	one_service chargen 'workers = 1
+	idle_timeout = 1'
+	start_daemon
+	raw 127.0.0.1 "$PORT" --no-read 5 &
+	BACKGROUND="$!"
+	wait_log "access service=svc .*end=timeout"
+	# And serves the next one.
+	raw 127.0.0.1 "$PORT" --max 740 >"$T/answer"
+	run check chargen "$T/answer" --min-lines 10
+	[ "$status" -eq 0 ]
+}
+
+@test "chargen over UDP: 0 to 512 bytes of the pattern from line 1, of varying length" {
+	one_service chargen
+	start_daemon
+	local i lengths=""
+	for i in $(seq 20); do
+		raw 127.0.0.1 "$PORT" --udp >"$T/answer"
+		run check chargen "$T/answer" --max-bytes 512
+		echo "$output"
+		[ "$status" -eq 0 ]
+		lengths="$lengths $(stat -c %s "$T/answer")"
+	done
+	echo "lengths:$lengths"
+	# Twenty draws from 513 lengths: all equal would mean no draw at all.
+	[ "$(echo "$lengths" | tr ' ' '\n' | sed '/^$/d' | sort -u | wc -l)" -gt 1 ]
+	raw ::1 "$PORT" --udp >"$T/answer6"
+	run check chargen "$T/answer6" --max-bytes 512
+	[ "$status" -eq 0 ]
+}
+
 @test "every protocol is listed by the error for an unknown one and in preforkd.conf(5)" {
 	local man="$ROOT/man/preforkd.conf.5" names name checked=0
 	write_config 'protocol = "gopher"'
@@ -135,5 +205,5 @@ find_rdate() {
 		sed -n '/^\.It Ic protocol/,/^\.It Ic/p' "$man" | grep -q "^\.Qq $name\b"
 		checked=$((checked + 1))
 	done
-	[ "$checked" -ge 6 ]
+	[ "$checked" -ge 7 ]
 }

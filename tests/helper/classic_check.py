@@ -11,6 +11,11 @@ service, computed here from the RFCs, independently of preforkd.
       FILE is 4 bytes, a big-endian count of seconds since 1900 (RFC 868),
       not before T + 2208988800 and not after time.time() + 2208988800.
       Prints the epoch second.
+  chargen FILE [--first N] [--min-lines N] [--max-bytes N]
+      FILE holds exactly the RFC 864 pattern from line N (default 1) on:
+      line n is characters n to n + 71 of the ring of the 95 printable
+      characters ' ' to '~', then "\\r\\n"; the last line may be cut.
+      Prints the count of bytes and of whole lines.
 
 Exit status 1, with the reason, when the answer is wrong.
 """
@@ -59,16 +64,40 @@ def check_time(data, args):
     print(second)
 
 
+def rfc864_line(n):
+    ring = bytes(range(32, 127))
+    return bytes(ring[(n + i) % 95] for i in range(72)) + b"\r\n"
+
+
+def check_chargen(data, args):
+    lines = len(data) // 74 + 1
+    expected = b"".join(rfc864_line(args.first + k) for k in range(lines))
+    if data != expected[:len(data)]:
+        at = next(i for i in range(len(data)) if data[i] != expected[i])
+        fail("byte %d is %r, not %r" % (at, data[at:at + 1],
+                                        expected[at:at + 1]))
+    if len(data) // 74 < args.min_lines:
+        fail("%d whole lines, fewer than %d" % (len(data) // 74,
+                                                args.min_lines))
+    if args.max_bytes is not None and len(data) > args.max_bytes:
+        fail("%d bytes, more than %d" % (len(data), args.max_bytes))
+    print("%d bytes, %d whole lines" % (len(data), len(data) // 74))
+
+
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("kind", choices=["daytime", "time"])
+    parser.add_argument("kind", choices=["daytime", "time", "chargen"])
     parser.add_argument("file")
     parser.add_argument("--after", type=int, default=0)
     parser.add_argument("--zone")
+    parser.add_argument("--first", type=int, default=1)
+    parser.add_argument("--min-lines", type=int, default=0)
+    parser.add_argument("--max-bytes", type=int)
     args = parser.parse_args()
     with open(args.file, "rb") as f:
         data = f.read()
-    {"daytime": check_daytime, "time": check_time}[args.kind](data, args)
+    {"daytime": check_daytime, "time": check_time,
+     "chargen": check_chargen}[args.kind](data, args)
 
 
 if __name__ == "__main__":
