@@ -2,8 +2,8 @@
 # Check for what preforkd needs; as root, apt-get install what is missing,
 # otherwise print the command that will and fail.
 #   deps.sh build   the compiler and libconfuse
-#   deps.sh test    bats and mandoc as well, and the real clients the
-#                   tests use (rdate)
+#   deps.sh test    bats and mandoc as well, and the real clients and
+#                   servers the tests compare with (xinetd, rdate)
 set -eu
 
 missing=""
@@ -17,7 +17,9 @@ if [ "${1:-build}" = test ]; then
 	command -v mandoc >/dev/null 2>&1 || need mandoc
 	command -v pgrep >/dev/null 2>&1 || need procps
 	command -v python3 >/dev/null 2>&1 || need python3
-	# It lives in /usr/sbin, which a user's PATH may lack.
+	# Both live in /usr/sbin, which a user's PATH may lack.
+	command -v xinetd >/dev/null 2>&1 || [ -x /usr/sbin/xinetd ] ||
+	    need xinetd
 	command -v rdate >/dev/null 2>&1 || [ -x /usr/sbin/rdate ] ||
 	    need rdate
 fi
