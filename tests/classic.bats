@@ -207,3 +207,15 @@ find_rdate() {
 	done
 	[ "$checked" -ge 7 ]
 }
+
+@test "the sample config's classic services, uncommented, pass -t" {
+	local n
+	# Uncomment the three commented-out sections, nothing else.
+	sed -E '/^#service (daytime|time|chargen) \{/,/^#\}/s/^#//' \
+	    "$ROOT/etc/preforkd.conf" >"$CONF"
+	n=$(grep -cE '^service (daytime|time|chargen) \{' "$CONF")
+	[ "$n" -eq 3 ]
+	run "$PREFORKD" -t -c "$CONF"
+	echo "$output"
+	[ "$status" -eq 0 ]
+}
