@@ -30,7 +30,7 @@ struct protocol {
 
 /* The protocol called name, or NULL. */
 const struct protocol *proto_find(const char *name);
-/* "echo, discard, prefix, timestamp", for messages. */
+/* "echo, discard, prefix, ...": every name in the table, for messages. */
 const char *proto_names(void);
 
 /* The size of the line buffer a worker of svc needs: max_line for a framed
@@ -45,6 +45,10 @@ size_t proto_line_buffer(const struct service *svc);
 enum conn_end proto_serve_framed(struct conn *conn, const struct service *svc,
     size_t (*make_head)(const struct service *, char *head, size_t headsize));
 
+/* Send one answer and end the connection from our side (daytime, time):
+ * END_CLOSED once it is sent, else how sending failed. */
+enum conn_end proto_serve_once(struct conn *conn, const void *data, size_t len);
+
 /* Set *out to head (headlen bytes) followed by the datagram's data. */
 void proto_answer_with_head(struct dgram_answer *out, const char *head,
     size_t headlen, const struct dgram *d, const char *data);
@@ -55,6 +59,9 @@ enum conn_end proto_echo_serve(struct conn *, const struct service *);
 enum conn_end proto_discard_serve(struct conn *, const struct service *);
 enum conn_end proto_prefix_serve(struct conn *, const struct service *);
 enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
+enum conn_end proto_daytime_serve(struct conn *, const struct service *);
+enum conn_end proto_time_serve(struct conn *, const struct service *);
+enum conn_end proto_chargen_serve(struct conn *, const struct service *);
 void proto_echo_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_discard_answer(const struct service *, const struct dgram *,
@@ -62,6 +69,12 @@ void proto_discard_answer(const struct service *, const struct dgram *,
 void proto_prefix_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_timestamp_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_daytime_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_time_answer(const struct service *, const struct dgram *,
+    const char *, struct dgram_answer *);
+void proto_chargen_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 
 #endif

@@ -15,21 +15,47 @@ static const struct protocol protocols[] = {
 	{ "discard", false, proto_discard_answer, proto_discard_serve },
 	{ "prefix", true, proto_prefix_answer, proto_prefix_serve },
 	{ "timestamp", true, proto_timestamp_answer, proto_timestamp_serve },
+	{ "daytime", false, proto_daytime_answer, proto_daytime_serve },
+	{ "time", false, proto_time_answer, proto_time_serve },
+	{ "chargen", false, proto_chargen_answer, proto_chargen_serve },
 };
+
+#define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))
 
 const struct protocol *
 proto_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++)
+	for (size_t i = 0; i < NPROTOCOLS; i++)
 		if (strcmp(protocols[i].name, name) == 0)
 			return &protocols[i];
 	return NULL;
 }
 
+/* Built from the table, so a new protocol cannot be left out of the
+ * messages that list them. */
 const char *
 proto_names(void)
 {
-	return "echo, discard, prefix, timestamp";
+	static char names[256];
+	size_t used = 0;
+
+	for (size_t i = 0; i < NPROTOCOLS && used < sizeof(names); i++)
+		used += (size_t)snprintf(names + used, sizeof(names) - used,
+		    "%s%s", i > 0 ? ", " : "", protocols[i].name);
+	return names;
+}
+
+enum conn_end
+proto_serve_once(struct conn *conn, const void *data, size_t len)
+{
+	if (conn_send_all(conn, data, len) == -1)
+		return conn->end;
+	/* A client that sent something first (nc sends its input) would
+	 * otherwise get a reset for its unread bytes, and a reset can
+	 * destroy the answer before the client reads it: xinetd's daytime
+	 * loses its answer that way. */
+	conn_linger(conn);
+	return END_CLOSED;
 }
 
 /* Tell the client its line was too long, then give up on it. */

@@ -43,6 +43,9 @@ if [ "$what" = test ]; then
 	have systemd-socket-activate systemd
 	have logrotate logrotate
 	have setpriv util-linux
+	# The real server and client the tests compare with.
+	have xinetd xinetd
+	have rdate rdate
 fi
 [ -z "$missing" ] && exit 0
 

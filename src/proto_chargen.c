@@ -1,0 +1,112 @@
+/*
+ * chargen (RFC 864): the RFC's pattern of 72-character lines, sent until
+ * the client goes away; what the client sends is never read (the RFC says
+ * it is thrown away).  Over UDP, one datagram of a random 0 to 512 bytes of
+ * the same pattern answers each datagram.
+ *
+ * The 95 printable characters, ' ' to '~', form a ring; line N holds
+ * characters N to N + 71 of it, then "\r\n".  The stream starts at line 1,
+ * '!' to 'h', as xinetd's does, so its first 22 lines are xinetd's byte for
+ * byte.  (After that they part: xinetd's ring lacks ' ' and '~'.)
+ *
+ * The pattern repeats every 95 lines, so those 95 lines are made once per
+ * worker and sent over and over, many copies in one write.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/random.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "proto.h"
+
+#define RING 95 /* the printable characters, ' ' to '~' */
+#define LINE_CHARS 72
+#define LINE_SIZE (LINE_CHARS + 2)
+#define FIRST_LINE 1 /* as xinetd: see above */
+#define COPIES 16    /* copies of the pattern per write: 110 KiB */
+#define DGRAM_MAX_CHARS 512
+
+static char pattern[RING * LINE_SIZE];
+
+/* The 95 lines from FIRST_LINE on, once per worker. */
+static const char *
+chargen_pattern(void)
+{
+	static bool made;
+
+	if (!made) {
+		for (int line = 0; line < RING; line++) {
+			char *p = pattern + line * LINE_SIZE;
+			int first = FIRST_LINE + line;
+
+			for (int i = 0; i < LINE_CHARS; i++)
+				p[i] = (char)(' ' + (first + i) % RING);
+			p[LINE_CHARS] = '\r';
+			p[LINE_CHARS + 1] = '\n';
+		}
+		made = true;
+	}
+	return pattern;
+}
+
+/*
+ * Send until sending fails: the client closed or reset the connection
+ * (end=reset: the RFC's only way to end), stopped reading for idle_timeout
+ * (end=timeout), or the worker was told to stop.  A client that only
+ * half-closes still gets the stream, as from xinetd.
+ */
+enum conn_end
+proto_chargen_serve(struct conn *conn, const struct service *svc)
+{
+	const char *text = chargen_pattern();
+	struct iovec iov[COPIES];
+
+	(void)svc;
+	for (;;) {
+		for (int i = 0; i < COPIES; i++) {
+			iov[i].iov_base = (void *)(uintptr_t)text;
+			iov[i].iov_len = sizeof(pattern);
+		}
+		if (conn_send_iov(conn, iov, COPIES) == -1)
+			return conn->end;
+	}
+}
+
+/*
+ * A small generator is enough for a datagram's length (xorshift32); it
+ * is seeded on a worker's first datagram, so workers forked from one
+ * master do not all draw the same lengths.
+ */
+static uint32_t
+random_below(uint32_t bound)
+{
+	static uint32_t state;
+
+	if (state == 0 &&
+	    getrandom(&state, sizeof(state), GRND_NONBLOCK) != sizeof(state))
+		state = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
+	if (state == 0)
+		state = 1; /* from 0, xorshift would stay at 0 */
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state % bound;
+}
+
+/* Over UDP: 0 to 512 bytes from the start of the pattern, whatever the
+ * datagram held. */
+void
+proto_chargen_answer(const struct service *svc, const struct dgram *d,
+    const char *data, struct dgram_answer *out)
+{
+	(void)svc;
+	(void)d;
+	(void)data;
+	out->iov[0].iov_base = (void *)(uintptr_t)chargen_pattern();
+	out->iov[0].iov_len = random_below(DGRAM_MAX_CHARS + 1);
+	out->iovcnt = 1;
+}
