@@ -480,6 +480,27 @@ set_title(const struct service *svc, unsigned generation)
 	log_set_role(title);
 }
 
+/* How much stack below its frame a new worker lets go of, at most. */
+#define STACK_RELEASE (1024 * 1024)
+
+/*
+ * Right after fork() the stack below our frame holds only the master's
+ * dead frames, but it is shared with the master, which goes on using it:
+ * every page it writes there becomes a private copy of ours, kept for
+ * nothing.  Let go of those pages (keeping two below us for the calls we
+ * make now); any we reach later come back zero-filled and ours alone.
+ * madvise() skips the part of the range that is not mapped.
+ */
+static void
+release_master_stack(void)
+{
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	uintptr_t top = (here & ~(page - 1)) - 2 * page;
+
+	madvise((void *)(top - STACK_RELEASE), STACK_RELEASE, MADV_DONTNEED);
+}
+
 void
 worker_main(const struct config *conf, size_t index,
     struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
@@ -488,6 +509,7 @@ worker_main(const struct config *conf, size_t index,
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
+	release_master_stack();
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
