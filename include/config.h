@@ -42,6 +42,7 @@ struct config {
 	char *log;
 	int log_level;
 	int shutdown_timeout;
+	unsigned max_slots; /* scoreboard size, fixed at start */
 	struct service *services;
 	size_t nservices;
 };
@@ -58,6 +59,9 @@ int config_print(const char *path, FILE *out);
 void config_strip_comments(char *text);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
+/* How many scoreboard slots the services may fill at most: each
+ * service's largest pool, added up. */
+unsigned config_slots_needed(const struct config *conf);
 /* The service named name, or NULL. */
 const struct service *config_service(
     const struct config *conf, const char *name);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "proto.h"
+#include "scoreboard.h"
 
 #ifndef PIDFILE_DEFAULT
 #define PIDFILE_DEFAULT "/run/preforkd.pid"
@@ -39,6 +40,7 @@ static const struct int_range int_ranges[] = {
 	{ "buffer_size", 1, 1048576 },
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
+	{ "max_slots", 1, 65536 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -64,6 +66,7 @@ static cfg_opt_t config_opts[] = {
 	CFG_STR("log", "syslog", CFGF_NONE),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
+	CFG_INT("max_slots", SCOREBOARD_SLOTS_DEFAULT, CFGF_NONE),
 	CFG_SEC("service", service_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END(),
@@ -356,7 +359,7 @@ parser_new(void)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
-		"service|max_line", "service|idle_timeout" };
+		"service|max_line", "service|idle_timeout", "max_slots" };
 	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
 
 	if (cfg == NULL)
@@ -437,6 +440,7 @@ convert(cfg_t *cfg, const char *path)
 	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
 	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
 	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
+	conf->max_slots = (unsigned)cfg_getint(cfg, "max_slots");
 	conf->nservices = cfg_size(cfg, "service");
 	conf->services = calloc(conf->nservices, sizeof(*conf->services));
 	if (conf->services == NULL)
@@ -453,6 +457,23 @@ convert(cfg_t *cfg, const char *path)
 	return conf;
 }
 
+/* Every worker the pools may grow to needs a scoreboard slot. */
+static int
+check_slots(cfg_t *cfg, const char *path)
+{
+	long needed = 0, slots = cfg_getint(cfg, "max_slots");
+
+	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
+		needed += cfg_getint(cfg_getnsec(cfg, "service", i), "workers");
+	if (needed > slots) {
+		log_errorx("%s: the services need %ld workers, more than "
+		           "max_slots = %ld",
+		    path, needed, slots);
+		return -1;
+	}
+	return 0;
+}
+
 /* Checks that need the whole file. */
 static int
 check_whole(cfg_t *cfg, const char *path)
@@ -466,7 +487,7 @@ check_whole(cfg_t *cfg, const char *path)
 		log_errorx("%s: group is set but user is not", path);
 		return -1;
 	}
-	return 0;
+	return check_slots(cfg, path);
 }
 
 /*
@@ -734,4 +755,14 @@ config_service(const struct config *conf, const char *name)
 		if (strcmp(conf->services[i].name, name) == 0)
 			return &conf->services[i];
 	return NULL;
+}
+
+unsigned
+config_slots_needed(const struct config *conf)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < conf->nservices; i++)
+		n += (unsigned)conf->services[i].workers;
+	return n;
 }

@@ -18,6 +18,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "scoreboard.h"
 
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "unknown"
@@ -221,7 +222,9 @@ prepare(const struct options *opts, const struct config *conf,
 		goto out;
 	if (listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
-	    daemon_pidfile_write(getpid()) == -1) {
+	    daemon_pidfile_write(getpid()) == -1 ||
+	    scoreboard_create(pidfile, conf->max_slots, getpid()) == -1) {
+		scoreboard_remove();
 		listener_close_all(listeners);
 		daemon_pidfile_remove();
 		goto out;

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -22,6 +23,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master.h"
+#include "scoreboard.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -60,6 +62,7 @@ struct worker {
 	long long started; /* ms, monotonic */
 	enum stage stage;
 	long long deadline; /* ms; escalate then (not when RUNNING) */
+	int slot;           /* in the scoreboard */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -220,6 +223,7 @@ spawn(size_t svc, long long now)
 	pid_t master = getpid();
 	struct worker *w;
 	pid_t pid;
+	int slot;
 
 	w = realloc(m.workers, (m.nworkers + 1) * sizeof(*w));
 	if (w == NULL) {
@@ -228,15 +232,24 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	m.workers = w;
+	if ((slot = scoreboard_claim(svc, s->name, m.generation)) == -1) {
+		log_errorx("service %s: every scoreboard slot is taken "
+		           "(max_slots = %u); retrying in %d ms",
+		    s->name, scoreboard_get()->head->nslots, FORK_RETRY_MS);
+		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
+		return;
+	}
 	if ((pid = fork()) == -1) {
 		log_error("service %s: fork (retrying in %d ms)", s->name,
 		    FORK_RETRY_MS);
+		scoreboard_release(slot);
 		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
 		return;
 	}
 	if (pid == 0)
-		worker_main(
-		    m.conf, svc, m.listeners, &m.ids, master, m.generation);
+		worker_main(m.conf, svc, m.listeners, &m.ids, master,
+		    m.generation, slot);
+	scoreboard_set_pid(slot, pid);
 	w = &m.workers[m.nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -245,6 +258,7 @@ spawn(size_t svc, long long now)
 	w->generation = m.generation;
 	w->started = now;
 	w->stage = RUNNING;
+	w->slot = slot;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -346,6 +360,7 @@ reap(long long now)
 			continue; /* not ours: nothing to do */
 		struct worker w = m.workers[i];
 		m.workers[i] = m.workers[--m.nworkers];
+		scoreboard_release(w.slot);
 		describe_exit(&w, status);
 		if (w.stage == RUNNING && w.generation == m.generation &&
 		    !m.stopping)
@@ -411,6 +426,58 @@ reload_ids(const struct config *next, struct worker_ids *ids)
 	return daemon_lookup_ids(next->user, next->group, &ids->uid, &ids->gid);
 }
 
+/* The services of the current generation, for -s status and the pool. */
+static void
+publish_services(void)
+{
+	size_t n = m.conf->nservices;
+	struct scoreboard_service *t = calloc(n, sizeof(*t));
+
+	if (t == NULL) {
+		log_error("scoreboard: services of generation %u",
+		    m.generation);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = &m.conf->services[i];
+		snprintf(t[i].name, sizeof(t[i].name), "%s", s->name);
+		t[i].workers = (uint32_t)s->workers;
+		t[i].max_workers = (uint32_t)s->workers;
+	}
+	scoreboard_set_services(t, n, m.generation);
+	free(t);
+}
+
+/* Room in the scoreboard for next's pools beside every worker that still
+ * holds a slot (the old generation keeps its own until it exits); -1
+ * after logging. */
+static int
+reload_slots(const struct config *next)
+{
+	unsigned nslots = scoreboard_get()->head->nslots;
+	unsigned need = config_slots_needed(next);
+
+	if (next->max_slots != nslots)
+		log_warnx("reload: max_slots = %u takes effect at restart "
+		          "(the scoreboard has %u slots)",
+		    next->max_slots, nslots);
+	if (need + m.nworkers > nslots) {
+		log_errorx("reload: the new generation needs %u worker slots "
+		           "and %zu are held by running workers, but the "
+		           "scoreboard has %u (max_slots, fixed at start)",
+		    need, m.nworkers, nslots);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reload_failed(void)
+{
+	log_errorx("reload failed: still running generation %u", m.generation);
+	scoreboard_reload_done(false, log_error_first());
+}
+
 static void
 reload(int signo, long long now)
 {
@@ -421,19 +488,19 @@ reload(int signo, long long now)
 	if (m.stopping)
 		return;
 	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
+	log_error_mark();
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
+	    reload_slots(next) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
-		log_errorx(
-		    "reload failed: still running generation %u", m.generation);
+		reload_failed();
 		return;
 	}
 	if (listener_apply(m.listeners, next) == -1) {
 		free(pools);
 		config_free(next);
-		log_errorx(
-		    "reload failed: still running generation %u", m.generation);
+		reload_failed();
 		return;
 	}
 	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
@@ -445,12 +512,15 @@ reload(int signo, long long now)
 	free(m.pools);
 	m.pools = pools;
 	m.generation++;
+	publish_services();
 	spawn_missing(now);
 	retire_old_generation(now);
 	listener_commit(m.listeners);
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
 	    m.generation, m.conf->nservices);
+	log_error_first();
+	scoreboard_reload_done(true, "");
 }
 
 static void
@@ -529,6 +599,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
 		daemon_ready();
+	publish_services();
 	spawn_missing(clock_ms());
 	log_notice(
 	    "started: %zu service(s), config %s", conf->nservices, conf->path);
@@ -545,6 +616,9 @@ master_run(struct config *conf, struct listener_set *listeners,
 		act_on_requests();
 	}
 	log_notice("stopped");
+	/* Before the pidfile's lock goes: a new master may then take the
+	 * path at once. */
+	scoreboard_remove();
 	daemon_pidfile_remove();
 	listener_close_all(m.listeners);
 	free(m.workers);

@@ -43,6 +43,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
+#include "scoreboard.h"
 #include "worker.h"
 
 /* Back off this long when accept() fails for lack of resources. */
@@ -62,6 +63,8 @@ static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
 static int epoll_fd = -1; /* -1 when the service has one listener */
 static int *listen_fds;   /* this service's listening sockets */
 static size_t nlisten;
+static int my_slot = -1; /* ours in the scoreboard */
+static const char *my_name; /* the service's, for the process title */
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -200,6 +203,18 @@ own_listeners(const struct service *svc, struct listener_set *all)
 		watch_listeners(svc);
 }
 
+/* "preforkd: worker echo [busy 127.0.0.1:51234]": what ps shows.  No
+ * system call: the title is argv's memory. */
+static void
+show_state(const char *state, const char *client)
+{
+	char title[160];
+
+	snprintf(title, sizeof(title), "preforkd: worker %s [%s%s%s]", my_name,
+	    state, client != NULL ? " " : "", client != NULL ? client : "");
+	daemon_title_set(title);
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer)
@@ -212,6 +227,8 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
+	scoreboard_busy(my_slot, conn.peer, start);
+	show_state("busy", conn.peer);
 	if (stop_requested)
 		end = END_SHUTDOWN; /* told before client_fd was set */
 	else if (svc->banner != NULL &&
@@ -232,6 +249,10 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	 * shut down a number that has been reused. */
 	client_fd = -1;
 	conn_close(&conn);
+	/* Byte counts reach the slot here, at the end: conn.c knows nothing
+	 * of the scoreboard, and copying them per recv() is not worth it. */
+	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
+	show_state(quit_requested ? "quitting" : "idle", NULL);
 }
 
 /* Datagrams served since the last summary line, and when that was. */
@@ -424,8 +445,8 @@ set_title(const struct service *svc, unsigned generation)
 {
 	char title[128];
 
-	snprintf(title, sizeof(title), "preforkd: worker %s", svc->name);
-	daemon_title_set(title);
+	my_name = svc->name;
+	show_state("starting", NULL);
 	snprintf(title, sizeof(title), "worker %s#%u", svc->name, generation);
 	log_set_role(title);
 }
@@ -433,11 +454,12 @@ set_title(const struct service *svc, unsigned generation)
 void
 worker_main(const struct config *conf, size_t index,
     struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
-    unsigned generation)
+    unsigned generation, int slot)
 {
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
+	my_slot = slot;
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
@@ -455,11 +477,15 @@ worker_main(const struct config *conf, size_t index,
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
 	udp.since = clock_ms();
+	scoreboard_set_state(my_slot, SB_IDLE);
+	show_state("idle", NULL);
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);
 	else
 		accept_loop_multi(svc, &bufs);
+	scoreboard_set_state(my_slot, SB_QUITTING);
+	show_state("quitting", NULL);
 	log_udp_summary(svc);
 	log_debug("exiting");
 	exit(WORKER_EXIT_OK);
