@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
@@ -34,6 +35,8 @@ enum {
 	EXIT_USAGE = 2,  /* bad command line */
 	EXIT_START = 3,  /* could not start: pidfile, bind, user, log */
 	EXIT_SIGNAL = 4, /* -s: no running master to signal */
+	EXIT_TIMEOUT = 5, /* -s: the master did not finish within -w */
+	EXIT_REFUSED = 6, /* -s reload: the new configuration was refused */
 };
 
 struct options {
@@ -43,6 +46,7 @@ struct options {
 	bool foreground;
 	bool test;
 	bool print; /* -T: test, then print the configuration */
+	int wait_s; /* -w; -1: the default of the -s command */
 };
 
 static void
@@ -50,8 +54,25 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: preforkd [-f] [-t | -T] [-c file] [-p pidfile] "
-	    "[-s %s] [-V] [-h]\n",
+	    "[-s %s|status] [-w seconds] [-V] [-h]\n",
 	    master_signal_names());
+}
+
+/* -w's argument: whole seconds, 0 to a day; exits on anything else. */
+static int
+parse_seconds(const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 0 || n > 86400) {
+		fprintf(stderr,
+		    "preforkd: -w %s: expected seconds, 0 to 86400\n", arg);
+		exit(EXIT_USAGE);
+	}
+	return (int)n;
 }
 
 static void
@@ -60,7 +81,8 @@ parse_options(int argc, char **argv, struct options *opts)
 	int ch;
 
 	opts->config = CONFIG_DEFAULT;
-	while ((ch = getopt(argc, argv, "c:fhp:s:tTV")) != -1) {
+	opts->wait_s = -1;
+	while ((ch = getopt(argc, argv, "c:fhp:s:tTVw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			opts->config = optarg;
@@ -80,6 +102,9 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'T':
 			opts->test = opts->print = true;
 			break;
+		case 'w':
+			opts->wait_s = parse_seconds(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
@@ -97,8 +122,9 @@ parse_options(int argc, char **argv, struct options *opts)
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
-	if (opts->signal != NULL && master_signal_by_name(opts->signal) == 0) {
-		fprintf(stderr, "preforkd: -s %s: expected one of %s\n",
+	if (opts->signal != NULL && strcmp(opts->signal, "status") != 0 &&
+	    master_signal_by_name(opts->signal) == 0) {
+		fprintf(stderr, "preforkd: -s %s: expected one of %s|status\n",
 		    opts->signal, master_signal_names());
 		exit(EXIT_USAGE);
 	}
@@ -145,13 +171,35 @@ check_config(const char *path, bool print)
 	return status;
 }
 
+/* How long -s NAME waits for the outcome by default, in seconds. */
+static int
+default_wait(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+		return 10;
+	case SIGQUIT:
+		return 60;
+	case SIGHUP:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
 static int
 send_signal(const struct options *opts)
 {
+	static const int status_of[] = {
+		[CONTROL_OK] = EXIT_OK,
+		[CONTROL_NO_MASTER] = EXIT_SIGNAL,
+		[CONTROL_TIMEOUT] = EXIT_TIMEOUT,
+		[CONTROL_FAILED] = EXIT_REFUSED,
+	};
 	int signo = master_signal_by_name(opts->signal);
 	struct config *conf = NULL;
 	const char *pidfile = opts->pidfile;
-	pid_t pid;
+	enum control_result rc;
 
 	log_plain("preforkd: ");
 	if (pidfile == NULL) {
@@ -159,13 +207,13 @@ send_signal(const struct options *opts)
 			return EXIT_CONFIG;
 		pidfile = conf->pidfile;
 	}
-	pid = daemon_pidfile_read(pidfile);
-	if (pid != -1 && kill(pid, signo) == -1) {
-		log_error("kill -%s %ld", sigabbrev_np(signo), (long)pid);
-		pid = -1;
-	}
+	if (signo == 0)
+		rc = control_status(pidfile);
+	else
+		rc = control_signal(pidfile, signo,
+		    opts->wait_s >= 0 ? opts->wait_s : default_wait(signo));
 	config_free(conf);
-	return pid == -1 ? EXIT_SIGNAL : EXIT_OK;
+	return status_of[rc];
 }
 
 /* Who the workers run as: nobody is changed unless root and user is set. */
