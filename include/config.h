@@ -22,7 +22,10 @@ struct service {
 	struct addr *addrs;
 	char **listen; /* the addresses as written, for messages */
 	size_t naddrs;
-	int workers;
+	int workers;     /* at start, and the least */
+	int min_spare;   /* 0: no growth for spare workers */
+	int max_spare;   /* 0: no retiring of spare workers */
+	int max_workers; /* workers when the file says 0 */
 	int backlog;
 	size_t buffer_size;
 	char *banner; /* NULL when there is none */

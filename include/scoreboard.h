@@ -78,6 +78,15 @@ char *scoreboard_path(const char *pidfile);
 /* Master: create the file next to pidfile, nslots slots, and map it
  * shared; 0, or -1 after logging. */
 int scoreboard_create(const char *pidfile, unsigned nslots, pid_t master);
+/* Master: the descriptor that becomes readable when a worker pokes. */
+int scoreboard_poke_fd(void);
+/* Master: read every poke there is, without blocking. */
+void scoreboard_drain_pokes(void);
+/* Worker: close what only the master needs. */
+void scoreboard_worker_init(void);
+/* Worker: wake the master to look at the table; one write(), never
+ * blocks. */
+void scoreboard_poke(void);
 /* Master: unmap and unlink it (at exit, before the pidfile goes). */
 void scoreboard_remove(void);
 /* The table the master created, for it and its workers; NULL without. */

@@ -41,12 +41,18 @@ static const struct int_range int_ranges[] = {
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
 	{ "max_slots", 1, 65536 },
+	{ "min_spare", 0, 65536 },
+	{ "max_spare", 0, 65536 },
+	{ "max_workers", 0, 65536 },
 };
 
 static cfg_opt_t service_opts[] = {
 	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
 	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
 	CFG_INT("workers", 4, CFGF_NONE),
+	CFG_INT("min_spare", 0, CFGF_NONE),
+	CFG_INT("max_spare", 0, CFGF_NONE),
+	CFG_INT("max_workers", 0, CFGF_NONE),
 	CFG_INT("backlog", 128, CFGF_NONE),
 	CFG_INT("buffer_size", 65536, CFGF_NONE),
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
@@ -326,6 +332,39 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/* The most workers a service may have: max_workers, 0 meaning workers. */
+static long
+largest_pool(cfg_t *sec)
+{
+	long max = cfg_getint(sec, "max_workers");
+
+	return max > 0 ? max : cfg_getint(sec, "workers");
+}
+
+/* The pool's bounds must make sense together. */
+static int
+check_pool(cfg_t *cfg, cfg_t *sec)
+{
+	long workers = cfg_getint(sec, "workers");
+	long max = cfg_getint(sec, "max_workers");
+	long min_spare = cfg_getint(sec, "min_spare");
+	long max_spare = cfg_getint(sec, "max_spare");
+
+	if (max > 0 && max < workers) {
+		cfg_error(cfg,
+		    "service %s: max_workers = %ld is less than workers = %ld",
+		    cfg_title(sec), max, workers);
+		return -1;
+	}
+	if (max_spare > 0 && max_spare < min_spare) {
+		cfg_error(cfg,
+		    "service %s: max_spare = %ld is less than min_spare = %ld",
+		    cfg_title(sec), max_spare, min_spare);
+		return -1;
+	}
+	return 0;
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -349,7 +388,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		    name, proto_names());
 		return -1;
 	}
-	if (check_udp_protocol(cfg, sec) == -1)
+	if (check_udp_protocol(cfg, sec) == -1 || check_pool(cfg, sec) == -1)
 		return -1;
 	return check_service_addresses(cfg, opt, sec);
 }
@@ -359,7 +398,8 @@ parser_new(void)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
-		"service|max_line", "service|idle_timeout", "max_slots" };
+		"service|max_line", "service|idle_timeout", "max_slots",
+		"service|min_spare", "service|max_spare", "service|max_workers" };
 	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
 
 	if (cfg == NULL)
@@ -413,6 +453,9 @@ convert_service(cfg_t *sec, struct service *svc)
 			log_bug("address \"%s\" passed validation", spec);
 	}
 	svc->workers = (int)cfg_getint(sec, "workers");
+	svc->min_spare = (int)cfg_getint(sec, "min_spare");
+	svc->max_spare = (int)cfg_getint(sec, "max_spare");
+	svc->max_workers = (int)largest_pool(sec);
 	svc->backlog = (int)cfg_getint(sec, "backlog");
 	svc->buffer_size = (size_t)cfg_getint(sec, "buffer_size");
 	svc->banner = copy(cfg_getstr(sec, "banner"), &failed);
@@ -464,7 +507,7 @@ check_slots(cfg_t *cfg, const char *path)
 	long needed = 0, slots = cfg_getint(cfg, "max_slots");
 
 	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
-		needed += cfg_getint(cfg_getnsec(cfg, "service", i), "workers");
+		needed += largest_pool(cfg_getnsec(cfg, "service", i));
 	if (needed > slots) {
 		log_errorx("%s: the services need %ld workers, more than "
 		           "max_slots = %ld",
@@ -763,6 +806,6 @@ config_slots_needed(const struct config *conf)
 	unsigned n = 0;
 
 	for (size_t i = 0; i < conf->nservices; i++)
-		n += (unsigned)conf->services[i].workers;
+		n += (unsigned)conf->services[i].max_workers;
 	return n;
 }

@@ -29,6 +29,9 @@
 static struct scoreboard board;
 static char *board_path;
 static unsigned char *taken; /* the master's own record of claimed slots */
+/* Workers poke the master through this pipe when a dynamic pool's count
+ * of idle workers changes; -1 until created. */
+static int poke_fds[2] = { -1, -1 };
 
 char *
 scoreboard_path(const char *pidfile)
@@ -126,6 +129,12 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 		unlink(board_path);
 		return -1;
 	}
+	if (pipe2(poke_fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_error("scoreboard: pipe");
+		munmap(mem, size);
+		unlink(board_path);
+		return -1;
+	}
 	lay_out(&board, mem, nslots, size);
 	board.head->nslots = nslots;
 	board.head->master = (int32_t)master;
@@ -143,10 +152,46 @@ scoreboard_remove(void)
 		munmap(board.head, board.size);
 	}
 	memset(&board, 0, sizeof(board));
+	for (int i = 0; i < 2; i++)
+		if (poke_fds[i] != -1)
+			close(poke_fds[i]);
+	poke_fds[0] = poke_fds[1] = -1;
 	free(board_path);
 	free(taken);
 	board_path = NULL;
 	taken = NULL;
+}
+
+int
+scoreboard_poke_fd(void)
+{
+	return poke_fds[0];
+}
+
+void
+scoreboard_drain_pokes(void)
+{
+	char buf[256];
+
+	while (read(poke_fds[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+void
+scoreboard_worker_init(void)
+{
+	if (poke_fds[0] != -1)
+		close(poke_fds[0]);
+	poke_fds[0] = -1;
+}
+
+void
+scoreboard_poke(void)
+{
+	/* Non-blocking: a full pipe already holds a wake-up for the master. */
+	ssize_t n = write(poke_fds[1], "", 1);
+
+	(void)n;
 }
 
 struct scoreboard *

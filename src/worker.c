@@ -65,6 +65,7 @@ static int *listen_fds;   /* this service's listening sockets */
 static size_t nlisten;
 static int my_slot = -1; /* ours in the scoreboard */
 static const char *my_name; /* the service's, for the process title */
+static bool dynamic_pool;   /* the master sizes the pool by idle workers */
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -129,7 +130,8 @@ static void
 setup_signals(void)
 {
 	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
-	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE };
+	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE, SIGTTIN,
+		SIGTTOU };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -228,6 +230,8 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
 	scoreboard_busy(my_slot, conn.peer, start);
+	if (dynamic_pool)
+		scoreboard_poke();
 	show_state("busy", conn.peer);
 	if (stop_requested)
 		end = END_SHUTDOWN; /* told before client_fd was set */
@@ -252,6 +256,8 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	/* Byte counts reach the slot here, at the end: conn.c knows nothing
 	 * of the scoreboard, and copying them per recv() is not worth it. */
 	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
+	if (dynamic_pool)
+		scoreboard_poke();
 	show_state(quit_requested ? "quitting" : "idle", NULL);
 }
 
@@ -460,6 +466,8 @@ worker_main(const struct config *conf, size_t index,
 	struct conn_buffers bufs;
 
 	my_slot = slot;
+	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
+	scoreboard_worker_init();
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
