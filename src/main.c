@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
@@ -150,7 +151,7 @@ absolute(const char *path)
 /* -t: check the file; -T: then print it in full on stdout, the verdict
  * going to stderr so that the output is a config file itself. */
 static int
-check_config(const char *path, bool print)
+check_config(const char *path, const char *pidfile, bool print)
 {
 	struct config *conf;
 	uid_t uid;
@@ -162,6 +163,9 @@ check_config(const char *path, bool print)
 		return EXIT_CONFIG;
 	if (conf->user != NULL &&
 	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
+		status = EXIT_CONFIG;
+	else if (check_environment(
+	             conf, pidfile != NULL ? pidfile : conf->pidfile) == -1)
 		status = EXIT_CONFIG;
 	else if (print && config_print(path, stdout) == -1)
 		status = EXIT_CONFIG;
@@ -320,7 +324,7 @@ main(int argc, char **argv)
 		return send_signal(&opts);
 	config_path = absolute(opts.config);
 	if (opts.test)
-		status = check_config(opts.config, opts.print);
+		status = check_config(opts.config, opts.pidfile, opts.print);
 	else {
 		daemon_title_init(argc, argv);
 		status = start(&opts, config_path);

@@ -149,3 +149,28 @@ busy() {
 	[ "$status" -eq 1 ]
 	[ "$output" = "$CONF: the services need 600 workers, more than max_slots = 512" ]
 }
+
+@test "the access line names the local address and the time spent queued" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	start_daemon
+	busy 1
+	# The only worker is busy: the second client waits in the queue.
+	open_client c2
+	send_line c2 "two"
+	sleep 1
+	close_client c1
+	wait_until client_saw c2 "two"
+	close_client c2
+	wait_until [ "$(log_count "access service=svc ")" -eq 2 ]
+	grep "access service=svc " "$LOG"
+	local first second
+	first=$(grep "access service=svc " "$LOG" | head -n 1)
+	second=$(grep "access service=svc " "$LOG" | tail -n 1)
+	[[ "$first" =~ \ end=closed\ local=127\.0\.0\.1:$PORT\ queued=0\.[0-9]{3}s$ ]]
+	[[ "$second" =~ \ local=127\.0\.0\.1:$PORT\ queued=([0-9]+)\.([0-9]{3})s$ ]]
+	local ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
+	echo "queued ${ms} ms"
+	[ "$ms" -ge 900 ]
+	[ "$ms" -lt 10000 ]
+}
