@@ -55,6 +55,7 @@ enum conn_end proto_echo_serve(struct conn *, const struct service *);
 enum conn_end proto_discard_serve(struct conn *, const struct service *);
 enum conn_end proto_prefix_serve(struct conn *, const struct service *);
 enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
+enum conn_end proto_status_serve(struct conn *, const struct service *);
 void proto_echo_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_discard_answer(const struct service *, const struct dgram *,

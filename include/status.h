@@ -16,5 +16,8 @@ void status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
     struct status_counts *out);
 /* Print sb as preforkd(8) describes under -s status; now is clock_ms(). */
 void status_print(FILE *out, const struct scoreboard *sb, long long now);
+/* The same counters in the Prometheus text exposition format. */
+void status_print_prometheus(
+    FILE *out, const struct scoreboard *sb, long long now);
 
 #endif

@@ -15,6 +15,7 @@ static const struct protocol protocols[] = {
 	{ "discard", false, proto_discard_answer, proto_discard_serve },
 	{ "prefix", true, proto_prefix_answer, proto_prefix_serve },
 	{ "timestamp", true, proto_timestamp_answer, proto_timestamp_serve },
+	{ "status", false, NULL, proto_status_serve },
 };
 
 const struct protocol *
@@ -29,7 +30,7 @@ proto_find(const char *name)
 const char *
 proto_names(void)
 {
-	return "echo, discard, prefix, timestamp";
+	return "echo, discard, prefix, timestamp, status";
 }
 
 /* Tell the client its line was too long, then give up on it. */

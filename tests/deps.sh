@@ -16,6 +16,9 @@ if [ "${1:-build}" = test ]; then
 	command -v mandoc >/dev/null 2>&1 || need mandoc
 	command -v pgrep >/dev/null 2>&1 || need procps
 	command -v python3 >/dev/null 2>&1 || need python3
+	# The Debian package, for /usr/bin/python3 (not a pyenv python3).
+	/usr/bin/python3 -c 'import prometheus_client.parser' \
+	    >/dev/null 2>&1 || need python3-prometheus-client
 fi
 [ -z "$missing" ] && exit 0
 
