@@ -29,11 +29,11 @@ struct pool_limits {
 /* What pool_decide remembers from one call to the next, per service;
  * zeroed to begin with. */
 struct pool_state {
-	unsigned rate;        /* how many to add at the next step */
-	long long next_grow;  /* ms: no growth step before */
+	unsigned rate;         /* how many to add at the next step */
+	long long next_grow;   /* ms: no growth step before */
 	long long next_shrink; /* ms: no retirement before */
-	bool saturated;       /* said so already in this burst */
-	long long calm_since; /* ms: idle workers since, in a burst; 0: none */
+	bool saturated;        /* said so already in this burst */
+	long long calm_since;  /* ms: idle workers since, in a burst; 0: none */
 };
 
 struct pool_decision {

@@ -38,7 +38,7 @@ struct scoreboard_slot {
 	char service_name[SCOREBOARD_NAME_LEN];
 	char client[ADDR_STRLEN]; /* "" when not busy */
 	int64_t conn_started;     /* ms, CLOCK_MONOTONIC: one clock for all */
-	int64_t changed;          /* ms, CLOCK_MONOTONIC: the last state change */
+	int64_t changed; /* ms, CLOCK_MONOTONIC: the last state change */
 	uint64_t bytes_in, bytes_out; /* finished connections, in total */
 	uint64_t connections;         /* served to their end */
 };
@@ -93,15 +93,14 @@ void scoreboard_remove(void);
 struct scoreboard *scoreboard_get(void);
 /* Master: take a free slot for a worker about to be forked; its index, or
  * -1 when every slot is taken. */
-int scoreboard_claim(
-    size_t service, const char *name, unsigned generation);
+int scoreboard_claim(size_t service, const char *name, unsigned generation);
 /* Master: note the pid fork() returned. */
 void scoreboard_set_pid(int slot, pid_t pid);
 /* Master: the worker in slot is reaped; clear the slot. */
 void scoreboard_release(int slot);
 /* Master: the services of the current generation. */
-void scoreboard_set_services(const struct scoreboard_service *services,
-    size_t n, unsigned generation);
+void scoreboard_set_services(
+    const struct scoreboard_service *services, size_t n, unsigned generation);
 /* Master: the outcome of a reload, and its first error when it failed. */
 void scoreboard_reload_done(bool ok, const char *message);
 
@@ -110,8 +109,8 @@ void scoreboard_set_state(int slot, enum scoreboard_state state);
 /* Worker: a client from client (text) is being served from now on. */
 void scoreboard_busy(int slot, const char *client, long long now);
 /* Worker: the client is gone after in and out bytes. */
-void scoreboard_idle(int slot, unsigned long long in, unsigned long long out,
-    long long now);
+void scoreboard_idle(
+    int slot, unsigned long long in, unsigned long long out, long long now);
 
 /* Another process: map the running master's table read-only; 0, or -1
  * after logging. */

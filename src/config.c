@@ -399,7 +399,8 @@ parser_new(void)
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout", "max_slots",
-		"service|min_spare", "service|max_spare", "service|max_workers" };
+		"service|min_spare", "service|max_spare",
+		"service|max_workers" };
 	cfg_t *cfg = cfg_init(config_opts, CFGF_NONE);
 
 	if (cfg == NULL)

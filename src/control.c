@@ -157,8 +157,9 @@ control_signal(const char *pidfile, int signo, int wait_s)
 	if (rc == CONTROL_TIMEOUT)
 		log_errorx("-s %s: the master (pid %ld) has not finished "
 		           "after %d s",
-		    signo == SIGHUP ? "reload"
-		                    : signo == SIGQUIT ? "quit" : "stop",
+		    signo == SIGHUP    ? "reload"
+		    : signo == SIGQUIT ? "quit"
+		                       : "stop",
 		    (long)pid, wait_s);
 	scoreboard_close(&sb);
 	close(fd);

@@ -86,7 +86,7 @@ struct pool {
 	bool disabled;        /* a worker said WORKER_EXIT_FATAL */
 	unsigned target;      /* the least: workers, moved by TTIN/TTOU */
 	struct pool_state policy; /* pool_decide's memory */
-	long long next_check; /* ms; ask pool_decide again then */
+	long long next_check;     /* ms; ask pool_decide again then */
 };
 
 static struct {
@@ -578,8 +578,8 @@ publish_services(void)
 	struct scoreboard_service *t = calloc(n, sizeof(*t));
 
 	if (t == NULL) {
-		log_error("scoreboard: services of generation %u",
-		    m.generation);
+		log_error(
+		    "scoreboard: services of generation %u", m.generation);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {

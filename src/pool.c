@@ -68,8 +68,7 @@ shrink(const struct pool_counts *c, const struct pool_limits *l,
 		out->retire = total - l->max_workers;
 		return;
 	}
-	if (l->max_spare == 0 || c->idle <= l->max_spare ||
-	    total <= l->workers)
+	if (l->max_spare == 0 || c->idle <= l->max_spare || total <= l->workers)
 		return;
 	if (now < st->next_shrink) {
 		out->next = st->next_shrink;

@@ -44,8 +44,7 @@ classify(const char *data, size_t len)
 
 /* Send body, after an HTTP head for an HTTP request, in one write. */
 static enum conn_end
-send_answer(struct conn *conn, enum request req, const char *body,
-    size_t len)
+send_answer(struct conn *conn, enum request req, const char *body, size_t len)
 {
 	char head[256];
 	int headlen = 0;

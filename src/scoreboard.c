@@ -80,8 +80,7 @@ write_end(uint32_t *seq)
 
 /* Copy size bytes at src guarded by *seq into dst, consistently. */
 static void
-read_consistent(
-    const uint32_t *seq, const void *src, void *dst, size_t size)
+read_consistent(const uint32_t *seq, const void *src, void *dst, size_t size)
 {
 	for (int tries = 0;; tries++) {
 		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
@@ -322,8 +321,8 @@ scoreboard_busy(int slot, const char *client, long long now)
 }
 
 void
-scoreboard_idle(int slot, unsigned long long in, unsigned long long out,
-    long long now)
+scoreboard_idle(
+    int slot, unsigned long long in, unsigned long long out, long long now)
 {
 	struct scoreboard_slot *s;
 

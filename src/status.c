@@ -102,8 +102,8 @@ status_print(FILE *out, const struct scoreboard *sb, long long now)
 	fprintf(out,
 	    "master pid=%" PRId32 " generation=%" PRIu32
 	    " uptime=%llds slots=%u/%" PRIu32 " reload=%s\n",
-	    h.master, h.generation, (now - h.started) / 1000,
-	    slots_in_use(sb), h.nslots, reload_outcome(&h));
+	    h.master, h.generation, (now - h.started) / 1000, slots_in_use(sb),
+	    h.nslots, reload_outcome(&h));
 	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
 		struct status_counts c;
@@ -130,9 +130,9 @@ family(FILE *out, const char *name, const char *type, const char *help)
 /* One sample per service of the current generation: value(i). */
 static void
 per_service(FILE *out, const struct scoreboard *sb,
-    const struct scoreboard_header *h, const char *name,
-    const char *state, unsigned (*value)(const struct status_counts *,
-                           const struct scoreboard_service *))
+    const struct scoreboard_header *h, const char *name, const char *state,
+    unsigned (*value)(
+        const struct status_counts *, const struct scoreboard_service *))
 {
 	for (unsigned i = 0; i < h->nservices && i < h->nslots; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
@@ -210,8 +210,8 @@ status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 	fprintf(out, "preforkd_reloads_total %" PRIu32 "\n", h.reloads);
 	family(out, "preforkd_last_reload_ok", "gauge",
 	    "1 when the last reload succeeded (or there was none), else 0.");
-	fprintf(out, "preforkd_last_reload_ok %d\n",
-	    h.reloads == 0 || h.reload_ok);
+	fprintf(
+	    out, "preforkd_last_reload_ok %d\n", h.reloads == 0 || h.reload_ok);
 	family(out, "preforkd_uptime_seconds", "gauge",
 	    "Seconds since the master started.");
 	fprintf(out, "preforkd_uptime_seconds %.3f\n",

@@ -66,7 +66,7 @@ static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
 static int epoll_fd = -1; /* -1 when the service has one listener */
 static int *listen_fds;   /* this service's listening sockets */
 static size_t nlisten;
-static int my_slot = -1; /* ours in the scoreboard */
+static int my_slot = -1;    /* ours in the scoreboard */
 static const char *my_name; /* the service's, for the process title */
 static bool dynamic_pool;   /* the master sizes the pool by idle workers */
 
@@ -243,8 +243,8 @@ note_arrival(int fd, struct arrival *a)
 	socklen_t tlen = sizeof(ti);
 
 	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_format((const struct sockaddr *)&ss, a->local,
-		    sizeof(a->local));
+		addr_format(
+		    (const struct sockaddr *)&ss, a->local, sizeof(a->local));
 	else
 		snprintf(a->local, sizeof(a->local), "-");
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&

@@ -23,7 +23,8 @@ fixed_pool(void)
 
 	CHECK(ask(0, 0, 0, &l, &st, 0).add == 4, "fixed: starts its workers");
 	CHECK(ask(0, 2, 1, &l, &st, 0).add == 1, "fixed: replaces a dead one");
-	CHECK(ask(0, 0, 4, &l, &st, 0).add == 0, "fixed: never grows when busy");
+	CHECK(
+	    ask(0, 0, 4, &l, &st, 0).add == 0, "fixed: never grows when busy");
 	CHECK(ask(0, 5, 0, &l, &st, 0).retire == 1,
 	    "fixed: back to its size after SIGTTOU");
 	CHECK(ask(0, 4, 0, &l, &st, 0).retire == 0, "fixed: idle is fine");
@@ -51,7 +52,7 @@ growth(void)
 	for (int i = 0; i < 5; i++, now += POOL_STEP_MS)
 		added[i] = ask(0, 0, 30, &l, &st, now).add;
 	CHECK(added[0] == 1 && added[1] == 2 && added[2] == 4 &&
-	        added[3] == 8 && added[4] == 16,
+	          added[3] == 8 && added[4] == 16,
 	    "still short: each step doubles");
 	CHECK(ask(0, 20, 30, &l, &st, now).add == 0, "enough spare: no growth");
 	CHECK(st.rate == 1, "and the next burst starts at one again");
@@ -103,10 +104,9 @@ shrinking(void)
 	CHECK(ask(0, 5, 0, &l, &st, 10).retire == 0, "one per POOL_RETIRE_MS");
 	CHECK(ask(0, 5, 0, &l, &st, POOL_RETIRE_MS).retire == 1,
 	    "then the next one");
-	CHECK(ask(0, 2, 0, &l, &st, 10000).retire == 0,
-	    "never below workers");
-	CHECK(ask(0, 2, 1, &l, &st, 10000).retire == 0,
-	    "max_spare idle is fine");
+	CHECK(ask(0, 2, 0, &l, &st, 10000).retire == 0, "never below workers");
+	CHECK(
+	    ask(0, 2, 1, &l, &st, 10000).retire == 0, "max_spare idle is fine");
 }
 
 void
