@@ -47,6 +47,10 @@ struct scoreboard_slot {
 struct scoreboard_service {
 	char name[SCOREBOARD_NAME_LEN];
 	uint32_t workers, max_workers;
+	/* Its idle workers, counted up and down by the workers themselves
+	 * so each can tell, without a system call, when to poke the master;
+	 * a hint only, the master counts the slots. */
+	int32_t idle_hint;
 };
 
 struct scoreboard_header {
@@ -84,6 +88,9 @@ int scoreboard_poke_fd(void);
 void scoreboard_drain_pokes(void);
 /* Worker: close what only the master needs. */
 void scoreboard_worker_init(void);
+/* Worker: add delta (1 or -1) to its service's idle_hint; the new count,
+ * or INT32_MIN when its generation is no longer the current one. */
+int32_t scoreboard_idle_hint(int slot, int delta);
 /* Worker: wake the master to look at the table; one write(), never
  * blocks. */
 void scoreboard_poke(void);

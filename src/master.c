@@ -767,8 +767,10 @@ master_run(struct config *conf, struct listener_set *listeners,
 		if (ppoll(&poke, 1, sleep_time(&ts, clock_ms()), &none) == -1 &&
 		    errno != EINTR)
 			log_warn("ppoll");
-		if (poke.revents != 0)
+		if (poke.revents != 0) {
 			scoreboard_drain_pokes();
+			log_debug("woken by a worker of a dynamic pool");
+		}
 		act_on_requests();
 	}
 	log_notice("stopped");

@@ -184,6 +184,23 @@ scoreboard_worker_init(void)
 	poke_fds[0] = -1;
 }
 
+int32_t
+scoreboard_idle_hint(int slot, int delta)
+{
+	const struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return INT32_MIN;
+	s = &board.slots[slot];
+	/* A reload has replaced the table: an old worker counts no more. */
+	if (__atomic_load_n(&board.head->generation, __ATOMIC_RELAXED) !=
+	        s->generation ||
+	    s->service >= board.head->nservices)
+		return INT32_MIN;
+	return __atomic_add_fetch(&board.services[s->service].idle_hint, delta,
+	    __ATOMIC_RELAXED);
+}
+
 void
 scoreboard_poke(void)
 {
@@ -245,6 +262,11 @@ scoreboard_release(int slot)
 	if (board.head == NULL || slot < 0)
 		return;
 	s = &board.slots[slot];
+	/* Killed while idle: it can no longer count itself out. */
+	if (s->state == SB_IDLE && s->generation == board.head->generation &&
+	    s->service < board.head->nservices)
+		__atomic_sub_fetch(
+		    &board.services[s->service].idle_hint, 1, __ATOMIC_RELAXED);
 	/* The worker is dead, perhaps killed mid-write with seq left odd:
 	 * make it odd (writing) whatever it was, then even again. */
 	__atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);

@@ -28,6 +28,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,12 +257,30 @@ note_arrival(int fd, struct arrival *a)
 		snprintf(a->queued, sizeof(a->queued), "-");
 }
 
+/*
+ * In a dynamic pool, wake the master only when the count of idle workers
+ * (idle, after this worker counted itself in or out by delta) may have
+ * crossed a spare threshold: one write() then, no system call otherwise.
+ * Called once the slot shows the new state, which is what the master
+ * counts.
+ */
+static void
+wake_master_if(const struct service *svc, int delta, int32_t idle)
+{
+	if (!dynamic_pool || idle == INT32_MIN)
+		return;
+	if ((delta < 0 && idle < svc->min_spare) ||
+	    (delta > 0 && svc->max_spare > 0 && idle > svc->max_spare))
+		scoreboard_poke();
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer)
 {
 	long long start = clock_ms();
 	struct arrival arrival;
+	int32_t idle;
 	enum conn_end end;
 	struct conn conn;
 
@@ -270,9 +289,12 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
 	note_arrival(fd, &arrival);
+	/* Out of the count before the slot says busy, into it after the
+	 * slot says idle: a worker killed in between leaves the count low,
+	 * which costs a wake-up too many, never one too few. */
+	idle = scoreboard_idle_hint(my_slot, -1);
 	scoreboard_busy(my_slot, conn.peer, start);
-	if (dynamic_pool)
-		scoreboard_poke();
+	wake_master_if(svc, -1, idle);
 	show_state("busy", conn.peer);
 	if (stop_requested)
 		end = END_SHUTDOWN; /* told before client_fd was set */
@@ -298,8 +320,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	/* Byte counts reach the slot here, at the end: conn.c knows nothing
 	 * of the scoreboard, and copying them per recv() is not worth it. */
 	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
-	if (dynamic_pool)
-		scoreboard_poke();
+	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state(quit_requested ? "quitting" : "idle", NULL);
 }
 
@@ -528,12 +549,14 @@ worker_main(const struct config *conf, size_t index,
 	log_debug("started, serving %zu address(es)", svc->naddrs);
 	udp.since = clock_ms();
 	scoreboard_set_state(my_slot, SB_IDLE);
+	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state("idle", NULL);
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);
 	else
 		accept_loop_multi(svc, &bufs);
+	scoreboard_idle_hint(my_slot, -1);
 	scoreboard_set_state(my_slot, SB_QUITTING);
 	show_state("quitting", NULL);
 	log_udp_summary(svc);

@@ -174,3 +174,27 @@ busy() {
 	[ "$ms" -ge 900 ]
 	[ "$ms" -lt 10000 ]
 }
+
+@test "a worker wakes the master only when a spare threshold may be crossed" {
+	write_config 'protocol = "echo"
+	workers = 3
+	min_spare = 1
+	max_spare = 3
+	max_workers = 6'
+	start_daemon
+	wait_until status_has "^service name=svc idle=3 busy=0 "
+	# 3 idle -> 2 -> 3: between min_spare and max_spare, no wake-up.
+	run talk <<<"quiet"
+	[ "$output" = "quiet" ]
+	busy 1
+	close_client c1
+	wait_until [ "$(log_count "access service=svc ")" -eq 2 ]
+	sleep 0.2
+	[ "$(log_count "woken by a worker")" -eq 0 ]
+	# The third busy worker leaves none idle: that one wakes it.
+	busy 2
+	busy 3
+	busy 4
+	wait_log "master: debug: woken by a worker of a dynamic pool"
+	wait_until status_has "^service name=svc idle=1 busy=3 "
+}
