@@ -197,8 +197,8 @@ scoreboard_idle_hint(int slot, int delta)
 	        s->generation ||
 	    s->service >= board.head->nservices)
 		return INT32_MIN;
-	return __atomic_add_fetch(&board.services[s->service].idle_hint, delta,
-	    __ATOMIC_RELAXED);
+	return __atomic_add_fetch(
+	    &board.services[s->service].idle_hint, delta, __ATOMIC_RELAXED);
 }
 
 void
