@@ -24,7 +24,10 @@ struct service {
 	size_t naddrs;
 	struct cidr *allow, *deny; /* who may connect; deny wins */
 	size_t nallow, ndeny;
-	int workers;
+	int workers;     /* at start, and the least */
+	int min_spare;   /* 0: no growth for spare workers */
+	int max_spare;   /* 0: no retiring of spare workers */
+	int max_workers; /* workers when the file says 0 */
 	int backlog;
 	size_t buffer_size;
 	char *banner; /* NULL when there is none */
@@ -45,6 +48,7 @@ struct config {
 	char *log;
 	int log_level;
 	int shutdown_timeout;
+	unsigned max_slots; /* scoreboard size, fixed at start */
 	struct service *services;
 	size_t nservices;
 };
@@ -58,6 +62,9 @@ struct config *config_load(const char *path);
 int config_print(const char *path, FILE *out);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
+/* How many scoreboard slots the services may fill at most: each
+ * service's largest pool, added up. */
+unsigned config_slots_needed(const struct config *conf);
 /* The service named name, or NULL. */
 const struct service *config_service(
     const struct config *conf, const char *name);

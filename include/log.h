@@ -41,6 +41,10 @@ void log_close(void);
 void log_set_role(const char *role);
 /* Change the owner of the log file so a worker can reopen it; -1 on error. */
 int log_chown(unsigned int uid, unsigned int gid);
+/* Start remembering the first error logged from now on. */
+void log_error_mark(void);
+/* Stop remembering: the first error since log_error_mark, or "". */
+const char *log_error_first(void);
 /* Parse "error", "warning", "notice", "info" or "debug"; -1 if unknown. */
 int log_level_parse(const char *name);
 

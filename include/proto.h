@@ -62,6 +62,7 @@ enum conn_end proto_timestamp_serve(struct conn *, const struct service *);
 enum conn_end proto_daytime_serve(struct conn *, const struct service *);
 enum conn_end proto_time_serve(struct conn *, const struct service *);
 enum conn_end proto_chargen_serve(struct conn *, const struct service *);
+enum conn_end proto_status_serve(struct conn *, const struct service *);
 void proto_echo_answer(const struct service *, const struct dgram *,
     const char *, struct dgram_answer *);
 void proto_discard_answer(const struct service *, const struct dgram *,

@@ -20,6 +20,7 @@
 #include "config_text.h"
 #include "log.h"
 #include "proto.h"
+#include "scoreboard.h"
 
 #ifndef PIDFILE_DEFAULT
 #define PIDFILE_DEFAULT "/run/preforkd.pid"
@@ -43,6 +44,10 @@ static const struct int_range int_ranges[] = {
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
 	{ "log_data_limit", 0, 1048576 },
+	{ "max_slots", 1, 65536 },
+	{ "min_spare", 0, 65536 },
+	{ "max_spare", 0, 65536 },
+	{ "max_workers", 0, 65536 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -51,6 +56,9 @@ static cfg_opt_t service_opts[] = {
 	CFG_STR_LIST("deny", NULL, CFGF_NONE),
 	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
 	CFG_INT("workers", 4, CFGF_NONE),
+	CFG_INT("min_spare", 0, CFGF_NONE),
+	CFG_INT("max_spare", 0, CFGF_NONE),
+	CFG_INT("max_workers", 0, CFGF_NONE),
 	CFG_INT("backlog", 511, CFGF_NONE),
 	CFG_INT("buffer_size", 65536, CFGF_NONE),
 	CFG_STR("banner", NULL, CFGF_NODEFAULT),
@@ -72,6 +80,7 @@ static cfg_opt_t config_opts[] = {
 	CFG_STR("log", NULL, CFGF_NODEFAULT),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
+	CFG_INT("max_slots", SCOREBOARD_SLOTS_DEFAULT, CFGF_NONE),
 	CFG_SEC("service", service_opts,
 	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
 	CFG_END(),
@@ -422,6 +431,39 @@ check_clashes(void)
 	free(first);
 }
 
+/* The most workers a service may have: max_workers, 0 meaning workers. */
+static long
+largest_pool(cfg_t *sec)
+{
+	long max = cfg_getint(sec, "max_workers");
+
+	return max > 0 ? max : cfg_getint(sec, "workers");
+}
+
+/* The pool's bounds must make sense together. */
+static int
+check_pool(cfg_t *cfg, cfg_t *sec)
+{
+	long workers = cfg_getint(sec, "workers");
+	long max = cfg_getint(sec, "max_workers");
+	long min_spare = cfg_getint(sec, "min_spare");
+	long max_spare = cfg_getint(sec, "max_spare");
+
+	if (max > 0 && max < workers) {
+		cfg_error(cfg,
+		    "service %s: max_workers = %ld is less than workers = %ld",
+		    cfg_title(sec), max, workers);
+		return -1;
+	}
+	if (max_spare > 0 && max_spare < min_spare) {
+		cfg_error(cfg,
+		    "service %s: max_spare = %ld is less than min_spare = %ld",
+		    cfg_title(sec), max_spare, min_spare);
+		return -1;
+	}
+	return 0;
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -441,6 +483,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		    name, proto_names());
 	else
 		check_udp_protocol(cfg, sec);
+	check_pool(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
 		cfg_error(cfg, "out of memory");
 	return 0;
@@ -452,7 +495,9 @@ parser_new(int flags)
 {
 	static const char *const ranged[] = { "shutdown_timeout",
 		"service|workers", "service|backlog", "service|buffer_size",
-		"service|max_line", "service|idle_timeout", "service|log_data_limit" };
+		"service|max_line", "service|idle_timeout", "service|log_data_limit",
+		"max_slots", "service|min_spare", "service|max_spare",
+		"service|max_workers" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -530,6 +575,9 @@ convert_service(cfg_t *sec, struct service *svc)
 	    convert_blocks(sec, "deny", &svc->deny, &svc->ndeny) == -1)
 		return -1;
 	svc->workers = (int)cfg_getint(sec, "workers");
+	svc->min_spare = (int)cfg_getint(sec, "min_spare");
+	svc->max_spare = (int)cfg_getint(sec, "max_spare");
+	svc->max_workers = (int)largest_pool(sec);
 	svc->backlog = (int)cfg_getint(sec, "backlog");
 	svc->buffer_size = (size_t)cfg_getint(sec, "buffer_size");
 	svc->banner = copy(cfg_getstr(sec, "banner"), &failed);
@@ -558,6 +606,7 @@ convert(cfg_t *cfg, const char *path)
 	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
 	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
 	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
+	conf->max_slots = (unsigned)cfg_getint(cfg, "max_slots");
 	conf->nservices = cfg_size(cfg, "service");
 	conf->services = calloc(conf->nservices, sizeof(*conf->services));
 	if (conf->services == NULL)
@@ -574,6 +623,23 @@ convert(cfg_t *cfg, const char *path)
 	return conf;
 }
 
+/* Every worker the pools may grow to needs a scoreboard slot. */
+static void
+check_slots(cfg_t *cfg)
+{
+	long needed = 0, slots = cfg_getint(cfg, "max_slots");
+	char msg[128];
+
+	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
+		needed += largest_pool(cfg_getnsec(cfg, "service", i));
+	if (needed > slots) {
+		snprintf(msg, sizeof(msg),
+		    "the services need %ld workers, more than max_slots = %ld",
+		    needed, slots);
+		report_line(0, msg);
+	}
+}
+
 /* Checks that need the whole file. */
 static void
 check_whole(cfg_t *cfg)
@@ -582,6 +648,7 @@ check_whole(cfg_t *cfg)
 		report_line(0, "no service defined");
 	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
 		report_line(0, "group is set but user is not");
+	check_slots(cfg);
 }
 
 static bool
@@ -731,4 +798,14 @@ config_service(const struct config *conf, const char *name)
 		if (strcmp(conf->services[i].name, name) == 0)
 			return &conf->services[i];
 	return NULL;
+}
+
+unsigned
+config_slots_needed(const struct config *conf)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < conf->nservices; i++)
+		n += (unsigned)conf->services[i].max_workers;
+	return n;
 }

@@ -17,11 +17,14 @@
 #include "daemon.h"
 #include "log.h"
 
+extern char **environ;
+
 static int pidfile_fd = -1;
 static char *pidfile_path;
 static int ready_fd = -1; /* the waiting parent's pipe */
-static char *title_area;  /* argv's memory, reused for the title */
+static char *title_area;  /* argv's and environ's memory, for the title */
 static size_t title_size;
+static size_t title_used; /* bytes of the area the last title dirtied */
 
 /* The pid written in an open pidfile, or -1. */
 static pid_t
@@ -258,23 +261,77 @@ daemon_drop_privileges(uid_t uid, gid_t gid)
 	return 0;
 }
 
+/* One past the end of the strings of list that follow each other from
+ * start on, contiguous, as the kernel lays them out. */
+static char *
+contiguous_end(char *start, char *const *list)
+{
+	char *end = start;
+
+	for (size_t i = 0; list[i] != NULL && list[i] == end; i++)
+		end = list[i] + strlen(list[i]) + 1;
+	return end;
+}
+
+/* Move the environment's strings to the heap, so that their memory, right
+ * after argv's, can hold a long title; 0, or -1 when out of memory. */
+static int
+relocate_environ(void)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (environ[n] != NULL)
+		n++;
+	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if ((copy[i] = strdup(environ[i])) == NULL)
+			return -1; /* what was copied stays: nothing frees it */
+	environ = copy;
+	return 0;
+}
+
 void
 daemon_title_init(int argc, char **argv)
 {
-	/* argv's strings are contiguous; their span is what we may reuse. */
+	char **env = environ; /* the kernel's array, before the copy */
+	char *end;
+
+	/*
+	 * As nginx and OpenSSH do: argv's strings and then environ's lie
+	 * one after the other; once the environment lives elsewhere, their
+	 * whole span is ours, and a title is not cut to the length of the
+	 * command line.  The kernel shows a title that runs past argv's end
+	 * in /proc/PID/cmdline as long as argv's last byte is not NUL.
+	 */
 	if (argc == 0)
 		return;
+	end = contiguous_end(argv[0], argv);
+	if (end == argv[argc - 1] + strlen(argv[argc - 1]) + 1 &&
+	    relocate_environ() == 0)
+		end = contiguous_end(end, env);
 	title_area = argv[0];
-	title_size =
-	    (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) - argv[0]) + 1;
+	title_size = (size_t)(end - argv[0]);
+	title_used = title_size - 1;
 }
 
 void
 daemon_title_set(const char *title)
 {
+	size_t len;
+
 	/* The command name (comm) stays "preforkd" so pkill/pgrep find us. */
 	if (title_area == NULL)
 		return;
-	memset(title_area, 0, title_size);
-	snprintf(title_area, title_size, "%s", title);
+	len = strlen(title);
+	if (len > title_size - 1)
+		len = title_size - 1;
+	memcpy(title_area, title, len);
+	/* Clear only what the last title wrote: a worker sets one per
+	 * connection. */
+	if (title_used > len)
+		memset(title_area + len, 0, title_used - len);
+	title_area[len] = '\0';
+	title_used = len;
 }

@@ -45,6 +45,10 @@ static char *file_path;
 static int tee_stderr;
 static char role[64] = "master";
 static const char *plain_prefix;
+/* The first error since log_error_mark, for a caller that reports it
+ * elsewhere too (the master, to preforkd -s reload). */
+static char first_error[512];
+static int error_marked;
 /* getpid() is a system call: every line would pay for it.  Kept right by
  * a fork handler instead. */
 static pid_t my_pid;
@@ -195,6 +199,20 @@ log_close(void)
 }
 
 void
+log_error_mark(void)
+{
+	error_marked = 1;
+	first_error[0] = '\0';
+}
+
+const char *
+log_error_first(void)
+{
+	error_marked = 0;
+	return first_error;
+}
+
+void
 log_plain(const char *prefix)
 {
 	plain_prefix = prefix;
@@ -310,6 +328,9 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 	}
 	line[len++] = '\n';
 	line[len] = '\0';
+	if (error_marked && level == LOG_LEVEL_ERROR && first_error[0] == '\0')
+		snprintf(first_error, sizeof(first_error), "%.*s",
+		    (int)(len - head - 1), line + head);
 
 	if (target == TARGET_SYSLOG)
 		syslog(syslog_priorities[level], "%s: %.*s", role,

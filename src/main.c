@@ -15,12 +15,15 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "config.h"
+#include "control.h"
 #include "daemon.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "scoreboard.h"
 
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "unknown"
@@ -36,6 +39,8 @@ enum {
 	EXIT_USAGE = 2,  /* bad command line */
 	EXIT_START = 3,  /* could not start: pidfile, bind, user, log */
 	EXIT_SIGNAL = 4, /* -s: no running master to signal */
+	EXIT_TIMEOUT = 5, /* -s: the master did not finish within -w */
+	EXIT_REFUSED = 6, /* -s reload: the new configuration was refused */
 };
 
 struct options {
@@ -45,6 +50,7 @@ struct options {
 	bool foreground;
 	bool test;
 	bool print; /* -T: test, then print the configuration */
+	int wait_s; /* -w; -1: the default of the -s command */
 };
 
 static void
@@ -52,8 +58,25 @@ usage(FILE *out)
 {
 	fprintf(out,
 	    "usage: preforkd [-f] [-t | -T] [-c file] [-p pidfile] "
-	    "[-s %s] [-V] [-h]\n",
+	    "[-s %s|status] [-w seconds] [-V] [-h]\n",
 	    master_signal_names());
+}
+
+/* -w's argument: whole seconds, 0 to a day; exits on anything else. */
+static int
+parse_seconds(const char *arg)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(arg, &end, 10);
+	if (errno != 0 || end == arg || *end != '\0' || n < 0 || n > 86400) {
+		fprintf(stderr,
+		    "preforkd: -w %s: expected seconds, 0 to 86400\n", arg);
+		exit(EXIT_USAGE);
+	}
+	return (int)n;
 }
 
 static void
@@ -62,7 +85,8 @@ parse_options(int argc, char **argv, struct options *opts)
 	int ch;
 
 	opts->config = CONFIG_DEFAULT;
-	while ((ch = getopt(argc, argv, "c:fhp:s:tTV")) != -1) {
+	opts->wait_s = -1;
+	while ((ch = getopt(argc, argv, "c:fhp:s:tTVw:")) != -1) {
 		switch (ch) {
 		case 'c':
 			opts->config = optarg;
@@ -82,6 +106,9 @@ parse_options(int argc, char **argv, struct options *opts)
 		case 'T':
 			opts->test = opts->print = true;
 			break;
+		case 'w':
+			opts->wait_s = parse_seconds(optarg);
+			break;
 		case 'h':
 			usage(stdout);
 			exit(EXIT_OK);
@@ -99,8 +126,9 @@ parse_options(int argc, char **argv, struct options *opts)
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
-	if (opts->signal != NULL && master_signal_by_name(opts->signal) == 0) {
-		fprintf(stderr, "preforkd: -s %s: expected one of %s\n",
+	if (opts->signal != NULL && strcmp(opts->signal, "status") != 0 &&
+	    master_signal_by_name(opts->signal) == 0) {
+		fprintf(stderr, "preforkd: -s %s: expected one of %s|status\n",
 		    opts->signal, master_signal_names());
 		exit(EXIT_USAGE);
 	}
@@ -126,7 +154,7 @@ absolute(const char *path)
 /* -t: check the file; -T: then print it in full on stdout, the verdict
  * going to stderr so that the output is a config file itself. */
 static int
-check_config(const char *path, bool print)
+check_config(const char *path, const char *pidfile, bool print)
 {
 	char prefix[PATH_MAX + 3];
 	struct config *conf;
@@ -143,6 +171,9 @@ check_config(const char *path, bool print)
 	if (conf->user != NULL &&
 	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
+	else if (check_environment(
+	             conf, pidfile != NULL ? pidfile : conf->pidfile) == -1)
+		status = EXIT_CONFIG;
 	else if (print && config_print(path, stdout) == -1)
 		status = EXIT_CONFIG;
 	else
@@ -152,13 +183,35 @@ check_config(const char *path, bool print)
 	return status;
 }
 
+/* How long -s NAME waits for the outcome by default, in seconds. */
+static int
+default_wait(int signo)
+{
+	switch (signo) {
+	case SIGTERM:
+		return 10;
+	case SIGQUIT:
+		return 60;
+	case SIGHUP:
+		return 30;
+	default:
+		return 0;
+	}
+}
+
 static int
 send_signal(const struct options *opts)
 {
+	static const int status_of[] = {
+		[CONTROL_OK] = EXIT_OK,
+		[CONTROL_NO_MASTER] = EXIT_SIGNAL,
+		[CONTROL_TIMEOUT] = EXIT_TIMEOUT,
+		[CONTROL_FAILED] = EXIT_REFUSED,
+	};
 	int signo = master_signal_by_name(opts->signal);
 	struct config *conf = NULL;
 	const char *pidfile = opts->pidfile;
-	pid_t pid;
+	enum control_result rc;
 
 	log_plain("preforkd: ");
 	if (pidfile == NULL) {
@@ -166,13 +219,13 @@ send_signal(const struct options *opts)
 			return EXIT_CONFIG;
 		pidfile = conf->pidfile;
 	}
-	pid = daemon_pidfile_read(pidfile);
-	if (pid != -1 && kill(pid, signo) == -1) {
-		log_error("kill -%s %ld", sigabbrev_np(signo), (long)pid);
-		pid = -1;
-	}
+	if (signo == 0)
+		rc = control_status(pidfile);
+	else
+		rc = control_signal(pidfile, signo,
+		    opts->wait_s >= 0 ? opts->wait_s : default_wait(signo));
 	config_free(conf);
-	return pid == -1 ? EXIT_SIGNAL : EXIT_OK;
+	return status_of[rc];
 }
 
 /* Who the workers run as: nobody is changed unless root and user is set. */
@@ -251,7 +304,9 @@ prepare(const struct options *opts, const struct config *conf,
 	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
 	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
-	    daemon_pidfile_write(getpid()) == -1) {
+	    daemon_pidfile_write(getpid()) == -1 ||
+	    scoreboard_create(pidfile, conf->max_slots, getpid()) == -1) {
+		scoreboard_remove();
 		listener_close_all(listeners);
 		daemon_pidfile_remove();
 		goto out;
@@ -322,7 +377,7 @@ main(int argc, char **argv)
 		return send_signal(&opts);
 	config_path = absolute(opts.config);
 	if (opts.test)
-		status = check_config(opts.config, opts.print);
+		status = check_config(opts.config, opts.pidfile, opts.print);
 	else {
 		daemon_title_init(argc, argv);
 		status = start(&opts, config_path);

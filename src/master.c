@@ -9,10 +9,13 @@
  * KILLED), so nothing can keep the master waiting for ever.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +26,8 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "pool.h"
+#include "scoreboard.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -31,7 +36,16 @@
 #define FORK_RETRY_MS 1000
 #define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
 
-enum action { ACT_REAP, ACT_STOP, ACT_QUIT, ACT_RELOAD, ACT_REOPEN, ACT_N };
+enum action {
+	ACT_REAP,
+	ACT_STOP,
+	ACT_QUIT,
+	ACT_RELOAD,
+	ACT_REOPEN,
+	ACT_GROW,
+	ACT_SHRINK,
+	ACT_N
+};
 
 /* One table drives the handlers, -s NAME and the names in log lines. */
 static const struct {
@@ -45,6 +59,8 @@ static const struct {
 	{ SIGQUIT, "quit", ACT_QUIT },
 	{ SIGHUP, "reload", ACT_RELOAD },
 	{ SIGUSR1, "reopen", ACT_REOPEN },
+	{ SIGTTIN, NULL, ACT_GROW },
+	{ SIGTTOU, NULL, ACT_SHRINK },
 };
 
 #define NSIGNALS (sizeof(signals) / sizeof(signals[0]))
@@ -62,6 +78,7 @@ struct worker {
 	long long started; /* ms, monotonic */
 	enum stage stage;
 	long long deadline; /* ms; escalate then (not when RUNNING) */
+	int slot;           /* in the scoreboard */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -69,6 +86,9 @@ struct pool {
 	int quick_deaths;     /* workers in a row that died young */
 	long long next_spawn; /* ms; no spawning before */
 	bool disabled;        /* a worker said WORKER_EXIT_FATAL */
+	unsigned target;      /* the least: workers, moved by TTIN/TTOU */
+	struct pool_state policy; /* pool_decide's memory */
+	long long next_check;     /* ms; ask pool_decide again then */
 };
 
 static struct {
@@ -222,6 +242,7 @@ spawn(size_t svc, long long now)
 	pid_t master = getpid();
 	struct worker *w;
 	pid_t pid;
+	int slot;
 
 	w = realloc(m.workers, (m.nworkers + 1) * sizeof(*w));
 	if (w == NULL) {
@@ -230,15 +251,24 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	m.workers = w;
+	if ((slot = scoreboard_claim(svc, s->name, m.generation)) == -1) {
+		log_errorx("service %s: every scoreboard slot is taken "
+		           "(max_slots = %u); retrying in %d ms",
+		    s->name, scoreboard_get()->head->nslots, FORK_RETRY_MS);
+		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
+		return;
+	}
 	if ((pid = fork()) == -1) {
 		log_error("service %s: fork (retrying in %d ms)", s->name,
 		    FORK_RETRY_MS);
+		scoreboard_release(slot);
 		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
 		return;
 	}
 	if (pid == 0)
-		worker_main(
-		    m.conf, svc, m.listeners, &m.ids, master, m.generation);
+		worker_main(m.conf, svc, m.listeners, &m.ids, master,
+		    m.generation, slot);
+	scoreboard_set_pid(slot, pid);
 	w = &m.workers[m.nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -247,8 +277,106 @@ spawn(size_t svc, long long now)
 	w->generation = m.generation;
 	w->started = now;
 	w->stage = RUNNING;
+	w->slot = slot;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
+}
+
+/* The live workers of svc of the current generation, by their slots. */
+static void
+count_pool(size_t svc, struct pool_counts *c)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < m.nworkers; i++) {
+		const struct worker *w = &m.workers[i];
+		if (w->generation != m.generation || w->service != svc ||
+		    w->stage != RUNNING)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.state == SB_STARTING)
+			c->starting++;
+		else if (slot.state == SB_IDLE)
+			c->idle++;
+		else
+			c->busy++;
+	}
+}
+
+/* Clients waiting in the accept queues of svc's TCP listeners: for a
+ * listening socket, Linux reports the queue's length as tcpi_unacked. */
+static unsigned
+queued_clients(const struct service *s)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < m.listeners->count; i++) {
+		const struct listener *l = &m.listeners->items[i];
+		struct tcp_info ti;
+		socklen_t len = sizeof(ti);
+		bool ours = false;
+		for (size_t a = 0; a < s->naddrs; a++)
+			ours |= addr_equal(&l->addr, &s->addrs[a]);
+		if (ours && l->addr.socktype == SOCK_STREAM && l->fd != -1 &&
+		    getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
+			n += ti.tcpi_unacked;
+	}
+	return n;
+}
+
+/* Retire n workers of svc, idle ones first. */
+static void
+retire_some(size_t svc, unsigned n, long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	for (int pass = 0; pass < 2 && n > 0; pass++)
+		for (size_t i = 0; i < m.nworkers && n > 0; i++) {
+			struct worker *w = &m.workers[i];
+			if (w->generation != m.generation ||
+			    w->service != svc || w->stage != RUNNING)
+				continue;
+			scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+			if (pass == 0 && slot.state != SB_IDLE)
+				continue;
+			log_info("service %s: retiring worker %ld (%s)",
+			    w->name, (long)w->pid,
+			    scoreboard_state_name(
+			        (enum scoreboard_state)slot.state));
+			retire(w, now);
+			n--;
+		}
+}
+
+/* Ask the pool's policy about svc and do what it says. */
+static void
+adjust_pool(size_t svc, long long now)
+{
+	const struct service *s = &m.conf->services[svc];
+	struct pool *p = &m.pools[svc];
+	struct pool_limits limits = { p->target, (unsigned)s->min_spare,
+		(unsigned)s->max_spare, (unsigned)s->max_workers };
+	struct pool_counts c;
+	struct pool_decision d;
+
+	count_pool(svc, &c);
+	pool_decide(&c, &limits, &p->policy, now, &d);
+	p->next_check = d.next;
+	if (d.add > 0 && c.starting + c.idle + c.busy >= p->target)
+		log_info("service %s: %u idle, %u busy: forking %u more",
+		    s->name, c.idle, c.busy, d.add);
+	for (unsigned i = 0; i < d.add && !p->disabled && now >= p->next_spawn;
+	     i++)
+		spawn(svc, now);
+	if (d.retire > 0)
+		retire_some(svc, d.retire, now);
+	if (d.saturated)
+		log_warnx("service %s reached max_workers (%d); %u clients "
+		          "waiting in the queue",
+		    s->name, s->max_workers, queued_clients(s));
 }
 
 static void
@@ -256,12 +384,43 @@ spawn_missing(long long now)
 {
 	if (m.stopping)
 		return;
+	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+		adjust_pool(svc, now);
+}
+
+/* Pools start at the configured size. */
+static void
+init_pools(struct pool *pools, const struct config *conf)
+{
+	for (size_t i = 0; i < conf->nservices; i++)
+		pools[i].target = (unsigned)conf->services[i].workers;
+}
+
+/* SIGTTIN, SIGTTOU: every service one worker more, or one fewer, within
+ * 1 and max_workers. */
+static void
+resize(int signo, int delta)
+{
+	if (m.stopping)
+		return;
 	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
+		const struct service *s = &m.conf->services[svc];
 		struct pool *p = &m.pools[svc];
-		size_t want = (size_t)m.conf->services[svc].workers;
-		while (!p->disabled && now >= p->next_spawn &&
-		       running_workers(svc) < want)
-			spawn(svc, now);
+		if (delta > 0 && p->target >= (unsigned)s->max_workers) {
+			log_notice("received %s: service %s stays at "
+			           "max_workers (%d)",
+			    signame(signo), s->name, s->max_workers);
+			continue;
+		}
+		if (delta < 0 && p->target <= 1) {
+			log_notice("received %s: service %s stays at 1 worker",
+			    signame(signo), s->name);
+			continue;
+		}
+		p->target = (unsigned)((int)p->target + delta);
+		log_notice("received %s: service %s now has %u worker(s) at "
+		           "least",
+		    signame(signo), s->name, p->target);
 	}
 }
 
@@ -275,8 +434,7 @@ retire_old_generation(long long now)
 {
 	for (size_t svc = 0; svc < m.conf->nservices; svc++)
 		if (!m.pools[svc].disabled &&
-		    running_workers(svc) <
-		        (size_t)m.conf->services[svc].workers)
+		    running_workers(svc) < m.pools[svc].target)
 			return;
 	for (size_t i = 0; i < m.nworkers; i++)
 		if (m.workers[i].generation < m.generation &&
@@ -379,6 +537,7 @@ reap(long long now)
 			continue; /* not ours: nothing to do */
 		struct worker w = m.workers[i];
 		m.workers[i] = m.workers[--m.nworkers];
+		scoreboard_release(w.slot);
 		describe_exit(&w, status);
 		if (w.stage == RUNNING && w.generation == m.generation &&
 		    !m.stopping)
@@ -464,6 +623,59 @@ reload_ids(const struct config *next, struct worker_ids *ids)
 	return daemon_lookup_ids(next->user, next->group, &ids->uid, &ids->gid);
 }
 
+/* The services of the current generation, for -s status and the pool. */
+static void
+publish_services(void)
+{
+	size_t n = m.conf->nservices;
+	struct scoreboard_service *t = calloc(n, sizeof(*t));
+
+	if (t == NULL) {
+		log_error(
+		    "scoreboard: services of generation %u", m.generation);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = &m.conf->services[i];
+		snprintf(t[i].name, sizeof(t[i].name), "%s", s->name);
+		t[i].workers = (uint32_t)s->workers;
+		t[i].max_workers = (uint32_t)s->max_workers;
+	}
+	scoreboard_set_services(t, n, m.generation);
+	free(t);
+}
+
+/* Room in the scoreboard for next's pools beside every worker that still
+ * holds a slot (the old generation keeps its own until it exits); -1
+ * after logging. */
+static int
+reload_slots(const struct config *next)
+{
+	unsigned nslots = scoreboard_get()->head->nslots;
+	unsigned need = config_slots_needed(next);
+
+	if (next->max_slots != nslots)
+		log_warnx("reload: max_slots = %u takes effect at restart "
+		          "(the scoreboard has %u slots)",
+		    next->max_slots, nslots);
+	if (need + m.nworkers > nslots) {
+		log_errorx("reload: the new generation needs %u worker slots "
+		           "and %zu are held by running workers, but the "
+		           "scoreboard has %u (max_slots, fixed at start)",
+		    need, m.nworkers, nslots);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+reload_failed(void)
+{
+	log_errorx("reload failed: still running generation %u", m.generation);
+	scoreboard_reload_done(false, log_error_first());
+	tell_manager(NOTIFY_READY, "reload failed: ");
+}
+
 static void
 reload(int signo, long long now)
 {
@@ -475,21 +687,19 @@ reload(int signo, long long now)
 		return;
 	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
 	tell_manager(NOTIFY_RELOADING, "reloading: ");
+	log_error_mark();
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
+	    reload_slots(next) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
-		log_errorx(
-		    "reload failed: still running generation %u", m.generation);
-		tell_manager(NOTIFY_READY, "reload failed: ");
+		reload_failed();
 		return;
 	}
 	if (listener_apply(m.listeners, next) == -1) {
 		free(pools);
 		config_free(next);
-		log_errorx(
-		    "reload failed: still running generation %u", m.generation);
-		tell_manager(NOTIFY_READY, "reload failed: ");
+		reload_failed();
 		return;
 	}
 	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
@@ -501,12 +711,16 @@ reload(int signo, long long now)
 	free(m.pools);
 	m.pools = pools;
 	m.generation++;
+	init_pools(m.pools, m.conf);
+	publish_services();
 	spawn_missing(now);
 	retire_old_generation(now);
 	listener_commit(m.listeners);
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
 	    m.generation, m.conf->nservices);
+	log_error_first();
+	scoreboard_reload_done(true, "");
 	tell_manager(NOTIFY_READY, "");
 }
 
@@ -538,11 +752,11 @@ sleep_time(struct timespec *ts, long long now)
 	}
 	for (size_t svc = 0; !m.stopping && svc < m.conf->nservices; svc++) {
 		const struct pool *p = &m.pools[svc];
-		if (!p->disabled &&
-		    running_workers(svc) <
-		        (size_t)m.conf->services[svc].workers &&
+		if (!p->disabled && running_workers(svc) < p->target &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
+		if (next == -1 || p->next_check < next)
+			next = p->next_check;
 	}
 	if (next == -1)
 		return NULL;
@@ -567,6 +781,10 @@ act_on_requests(void)
 		reload(signo, clock_ms());
 	if ((signo = take(ACT_REOPEN)) != 0)
 		reopen(signo);
+	if ((signo = take(ACT_GROW)) != 0)
+		resize(signo, 1);
+	if ((signo = take(ACT_SHRINK)) != 0)
+		resize(signo, -1);
 }
 
 int
@@ -582,27 +800,40 @@ master_run(struct config *conf, struct listener_set *listeners,
 	m.generation = 1;
 	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
 		fatal(1, "master");
+	init_pools(m.pools, conf);
 	sigemptyset(&none);
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
 		daemon_ready();
+	publish_services();
 	spawn_missing(clock_ms());
 	log_notice(
 	    "started: %zu service(s), config %s", conf->nservices, conf->path);
 	tell_manager(NOTIFY_READY, "");
 	while (!m.stopping || m.nworkers > 0) {
+		/* Workers of a dynamic pool poke this when they go busy or
+		 * idle: the pool reacts within a loop's turn. */
+		struct pollfd poke = { .fd = scoreboard_poke_fd(),
+			.events = POLLIN };
 		struct timespec ts;
 		long long now = clock_ms();
 
 		escalate_overdue(now);
 		spawn_missing(now);
 		retire_old_generation(now);
-		if (ppoll(NULL, 0, sleep_time(&ts, clock_ms()), &none) == -1 &&
+		if (ppoll(&poke, 1, sleep_time(&ts, clock_ms()), &none) == -1 &&
 		    errno != EINTR)
 			log_warn("ppoll");
+		if (poke.revents != 0) {
+			scoreboard_drain_pokes();
+			log_debug("woken by a worker of a dynamic pool");
+		}
 		act_on_requests();
 	}
 	log_notice("stopped");
+	/* Before the pidfile's lock goes: a new master may then take the
+	 * path at once. */
+	scoreboard_remove();
 	daemon_pidfile_remove();
 	listener_close_all(m.listeners);
 	free(m.workers);

@@ -18,6 +18,7 @@ static const struct protocol protocols[] = {
 	{ "daytime", false, proto_daytime_answer, proto_daytime_serve },
 	{ "time", false, proto_time_answer, proto_time_serve },
 	{ "chargen", false, proto_chargen_answer, proto_chargen_serve },
+	{ "status", false, NULL, proto_status_serve },
 };
 
 #define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))

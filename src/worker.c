@@ -22,9 +22,13 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +47,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
+#include "scoreboard.h"
 #include "worker.h"
 
 /* Back off this long when accept() fails for lack of resources. */
@@ -62,6 +67,9 @@ static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
 static int epoll_fd = -1; /* -1 when the service has one listener */
 static int *listen_fds;   /* this service's listening sockets */
 static size_t nlisten;
+static int my_slot = -1;    /* ours in the scoreboard */
+static const char *my_name; /* the service's, for the process title */
+static bool dynamic_pool;   /* the master sizes the pool by idle workers */
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -126,7 +134,8 @@ static void
 setup_signals(void)
 {
 	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
-	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE };
+	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE, SIGTTIN,
+		SIGTTOU };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -214,11 +223,78 @@ allowed(const struct service *svc, const struct sockaddr *peer)
 	return svc->nallow == 0;
 }
 
+/* "preforkd: worker echo [busy 127.0.0.1:51234]": what ps shows.  No
+ * system call: the title is argv's memory. */
+static void
+show_state(const char *state, const char *client)
+{
+	char title[160];
+
+	snprintf(title, sizeof(title), "preforkd: worker %s [%s%s%s]", my_name,
+	    state, client != NULL ? " " : "", client != NULL ? client : "");
+	daemon_title_set(title);
+}
+
+/* What the access line says of a connection besides the conn's own
+ * counts: the local address and the time it waited to be accepted. */
+struct arrival {
+	char local[ADDR_STRLEN];
+	char queued[24]; /* "0.012s", or "-" when unknown */
+};
+
+/*
+ * The local address (getsockname) and the time the client waited in the
+ * listen queue: on a socket accept() has just returned, TCP_INFO's
+ * tcpi_last_data_sent is the time since the kernel created it at the
+ * handshake's end, since nothing has been sent yet.  Two system calls per
+ * connection, for the access line.
+ */
+static void
+note_arrival(int fd, struct arrival *a)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	struct tcp_info ti;
+	socklen_t tlen = sizeof(ti);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		addr_format(
+		    (const struct sockaddr *)&ss, a->local, sizeof(a->local));
+	else
+		snprintf(a->local, sizeof(a->local), "-");
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
+	    tlen >= offsetof(struct tcp_info, tcpi_last_data_sent) +
+	                sizeof(ti.tcpi_last_data_sent))
+		snprintf(a->queued, sizeof(a->queued), "%.3fs",
+		    (double)ti.tcpi_last_data_sent / 1000);
+	else
+		snprintf(a->queued, sizeof(a->queued), "-");
+}
+
+/*
+ * In a dynamic pool, wake the master only when the count of idle workers
+ * (idle, after this worker counted itself in or out by delta) may have
+ * crossed a spare threshold: one write() then, no system call otherwise.
+ * Called once the slot shows the new state, which is what the master
+ * counts.
+ */
+static void
+wake_master_if(const struct service *svc, int delta, int32_t idle)
+{
+	if (!dynamic_pool || idle == INT32_MIN)
+		return;
+	if ((delta < 0 && idle < svc->min_spare) ||
+	    (delta > 0 && svc->max_spare > 0 && idle > svc->max_spare))
+		scoreboard_poke();
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer)
 {
 	long long start = clock_ms();
+	struct arrival arrival;
+	int32_t idle;
 	enum conn_end end;
 	struct conn conn;
 
@@ -226,6 +302,14 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
+	note_arrival(fd, &arrival);
+	/* Out of the count before the slot says busy, into it after the
+	 * slot says idle: a worker killed in between leaves the count low,
+	 * which costs a wake-up too many, never one too few. */
+	idle = scoreboard_idle_hint(my_slot, -1);
+	scoreboard_busy(my_slot, conn.peer, start);
+	wake_master_if(svc, -1, idle);
+	show_state("busy", conn.peer);
 	if (stop_requested)
 		end = END_SHUTDOWN; /* told before client_fd was set */
 	else if (!allowed(svc, (const struct sockaddr *)peer))
@@ -241,13 +325,19 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	else if (end == END_OVERLONG)
 		conn_linger(&conn);
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
-	         "end=%s",
+	         "end=%s local=%s queued=%s",
 	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
-	    (double)(clock_ms() - start) / 1000, conn_end_name(end));
+	    (double)(clock_ms() - start) / 1000, conn_end_name(end),
+	    arrival.local, arrival.queued);
 	/* Forget the descriptor before closing it: the handler must never
 	 * shut down a number that has been reused. */
 	client_fd = -1;
 	conn_close(&conn);
+	/* Byte counts reach the slot here, at the end: conn.c knows nothing
+	 * of the scoreboard, and copying them per recv() is not worth it. */
+	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
+	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
+	show_state(quit_requested ? "quitting" : "idle", NULL);
 }
 
 /* Datagrams served since the last summary line, and when that was. */
@@ -474,8 +564,8 @@ set_title(const struct service *svc, unsigned generation)
 {
 	char title[128];
 
-	snprintf(title, sizeof(title), "preforkd: worker %s", svc->name);
-	daemon_title_set(title);
+	my_name = svc->name;
+	show_state("starting", NULL);
 	snprintf(title, sizeof(title), "worker %s#%u", svc->name, generation);
 	log_set_role(title);
 }
@@ -504,12 +594,15 @@ release_master_stack(void)
 void
 worker_main(const struct config *conf, size_t index,
     struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
-    unsigned generation)
+    unsigned generation, int slot)
 {
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
 	release_master_stack();
+	my_slot = slot;
+	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
+	scoreboard_worker_init();
 	setup_signals();
 	follow_master(master);
 	set_title(svc, generation);
@@ -527,11 +620,17 @@ worker_main(const struct config *conf, size_t index,
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
 	udp.since = clock_ms();
+	scoreboard_set_state(my_slot, SB_IDLE);
+	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
+	show_state("idle", NULL);
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);
 	else
 		accept_loop_multi(svc, &bufs);
+	scoreboard_idle_hint(my_slot, -1);
+	scoreboard_set_state(my_slot, SB_QUITTING);
+	show_state("quitting", NULL);
 	log_udp_summary(svc);
 	log_debug("exiting");
 	exit(WORKER_EXIT_OK);

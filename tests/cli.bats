@@ -73,7 +73,7 @@ detached_workers_are() {
 	[ "$(worker_pids svc "$MASTER_PID" | wc -l)" -eq "$1" ]
 }
 
-USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\] \[-V\] \[-h\]$'
+USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\|status\] \[-w seconds\] \[-V\] \[-h\]$'
 
 # ---------------------------------------------------------------- options
 
@@ -113,7 +113,7 @@ USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s s
 	run --separate-stderr "$PREFORKD" -s bogus -p "$PIDFILE"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
-	[ "$stderr" = "preforkd: -s bogus: expected one of stop|quit|reload|reopen" ]
+	[ "$stderr" = "preforkd: -s bogus: expected one of stop|quit|reload|reopen|status" ]
 }
 
 # --------------------------------------------------------------------- -t

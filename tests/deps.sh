@@ -46,6 +46,9 @@ if [ "$what" = test ]; then
 	# The real server and client the tests compare with.
 	have xinetd xinetd
 	have rdate rdate
+	# The Debian package, for /usr/bin/python3 (not a pyenv python3).
+	/usr/bin/python3 -c 'import prometheus_client.parser' \
+	    >/dev/null 2>&1 || need python3-prometheus-client
 fi
 [ -z "$missing" ] && exit 0
 

@@ -39,7 +39,7 @@ teardown() { rm -rf "$T"; }
 
 @test "every -s signal name is in preforkd(8) and the README" {
 	local name
-	for name in stop quit reload reopen; do
+	for name in stop quit reload reopen status; do
 		grep -qw "$name" "$ROOT/man/preforkd.8"
 		grep -qw "$name" "$ROOT/README.md"
 	done

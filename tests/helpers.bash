@@ -125,13 +125,21 @@ spawned_pids() {
 	sed -nE 's/.*spawned worker ([0-9]+) .*/\1/p' "$LOG" 2>/dev/null
 }
 
+# A process's title: /proc/PID/cmdline up to its first NUL.
+title_of() {
+	local title=""
+	IFS= read -r -d '' title <"/proc/$1/cmdline" 2>/dev/null
+	printf '%s\n' "$title"
+}
+
 # Live workers of a master ($DPID unless given) for a service, by their
-# title "preforkd: worker NAME".
+# title "preforkd: worker NAME [STATE...]".
 worker_pids() {
-	local name="${1:-svc}" master="${2:-$DPID}" pid
+	local name="${1:-svc}" master="${2:-$DPID}" pid title
 	for pid in $(pgrep -P "$master"); do
-		if grep -qx "preforkd: worker $name" "/proc/$pid/cmdline" \
-		    2>/dev/null; then
+		title=$(title_of "$pid")
+		if [ "$title" = "preforkd: worker $name" ] ||
+		    [[ "$title" == "preforkd: worker $name ["* ]]; then
 			echo "$pid"
 		fi
 	done

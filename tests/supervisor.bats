@@ -338,3 +338,35 @@ CONF
 worker_sockets() {
 	find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l
 }
+
+# For wait_until: the title of process $1 is $2.
+title_is() {
+	[ "$(title_of "$1")" = "$2" ]
+}
+
+@test "a worker's title follows its state, however short the command line" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	# A command line of 15 bytes: shorter than the titles.
+	ln -s "$PREFORKD" "$T/p"
+	(cd "$T" && exec ./p -fcpreforkd.conf -pq) >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	wait_until has_workers 1
+	local worker
+	worker=$(worker_pids)
+	wait_until title_is "$worker" "preforkd: worker svc [idle]"
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	local busy
+	busy=$(title_of "$worker")
+	[[ "$busy" =~ ^preforkd:\ worker\ svc\ \[busy\ 127\.0\.0\.1:[0-9]+\]$ ]]
+	close_client a
+	wait_until title_is "$worker" "preforkd: worker svc [idle]"
+	# The client in the title is the one the access line names.
+	local client=${busy#*busy }
+	wait_log "access service=svc client=${client%]} "
+	# The master's own command line is left alone.
+	[ "$(title_of "$DPID")" = "./p" ]
+}

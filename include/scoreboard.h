@@ -1,0 +1,136 @@
+/* The shared table of worker slots: who is idle, who is busy, with whom. */
+#ifndef PREFORKD_SCOREBOARD_H
+#define PREFORKD_SCOREBOARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "addr.h"
+
+/* max_slots when the config does not say: as many as one service may
+ * have workers. */
+#define SCOREBOARD_SLOTS_DEFAULT 1024
+#define SCOREBOARD_NAME_LEN 40
+#define SCOREBOARD_MESSAGE_LEN 512
+
+enum scoreboard_state {
+	SB_FREE,     /* no worker */
+	SB_STARTING, /* forked, not yet waiting for a client */
+	SB_IDLE,     /* waiting in accept() */
+	SB_BUSY,     /* serving a client */
+	SB_QUITTING, /* told to finish and exit */
+};
+
+/*
+ * One worker.  The master fills it in before the fork and clears it when
+ * it reaps the worker; in between only the worker writes it.  seq is odd
+ * while a write is under way, so a reader in another process can tell a
+ * torn copy and read again.
+ */
+struct scoreboard_slot {
+	uint32_t seq;
+	int32_t pid;
+	uint32_t service; /* index in the config of its generation */
+	uint32_t generation;
+	uint32_t state; /* enum scoreboard_state */
+	char service_name[SCOREBOARD_NAME_LEN];
+	char client[ADDR_STRLEN]; /* "" when not busy */
+	int64_t conn_started;     /* ms, CLOCK_MONOTONIC: one clock for all */
+	int64_t changed; /* ms, CLOCK_MONOTONIC: the last state change */
+	uint64_t bytes_in, bytes_out; /* finished connections, in total */
+	uint64_t connections;         /* served to their end */
+};
+
+/* A service of the current generation, for counts against its limits. */
+struct scoreboard_service {
+	char name[SCOREBOARD_NAME_LEN];
+	uint32_t workers, max_workers;
+	/* Its idle workers, counted up and down by the workers themselves
+	 * so each can tell, without a system call, when to poke the master;
+	 * a hint only, the master counts the slots. */
+	int32_t idle_hint;
+};
+
+struct scoreboard_header {
+	char magic[16];
+	uint32_t nslots;
+	uint32_t nservices; /* of the current generation */
+	int32_t master;
+	uint32_t generation;
+	int64_t started; /* ms, CLOCK_MONOTONIC */
+	/* The outcome of the last reload, for -s reload to wait on: reloads
+	 * counts the finished attempts. */
+	uint32_t seq; /* as a slot's, for the fields below */
+	uint32_t reloads;
+	int32_t reload_ok;
+	char reload_message[SCOREBOARD_MESSAGE_LEN];
+};
+
+struct scoreboard {
+	struct scoreboard_header *head;
+	struct scoreboard_service *services; /* nslots of them */
+	struct scoreboard_slot *slots;       /* nslots */
+	size_t size;
+};
+
+/* pidfile with ".pid" replaced by ".scoreboard" (or that appended); NULL
+ * when out of memory. */
+char *scoreboard_path(const char *pidfile);
+
+/* Master: create the file next to pidfile, nslots slots, and map it
+ * shared; 0, or -1 after logging. */
+int scoreboard_create(const char *pidfile, unsigned nslots, pid_t master);
+/* Master: the descriptor that becomes readable when a worker pokes. */
+int scoreboard_poke_fd(void);
+/* Master: read every poke there is, without blocking. */
+void scoreboard_drain_pokes(void);
+/* Worker: close what only the master needs. */
+void scoreboard_worker_init(void);
+/* Worker: add delta (1 or -1) to its service's idle_hint; the new count,
+ * or INT32_MIN when its generation is no longer the current one. */
+int32_t scoreboard_idle_hint(int slot, int delta);
+/* Worker: wake the master to look at the table; one write(), never
+ * blocks. */
+void scoreboard_poke(void);
+/* Master: unmap and unlink it (at exit, before the pidfile goes). */
+void scoreboard_remove(void);
+/* The table the master created, for it and its workers; NULL without. */
+struct scoreboard *scoreboard_get(void);
+/* Master: take a free slot for a worker about to be forked; its index, or
+ * -1 when every slot is taken. */
+int scoreboard_claim(size_t service, const char *name, unsigned generation);
+/* Master: note the pid fork() returned. */
+void scoreboard_set_pid(int slot, pid_t pid);
+/* Master: the worker in slot is reaped; clear the slot. */
+void scoreboard_release(int slot);
+/* Master: the services of the current generation. */
+void scoreboard_set_services(
+    const struct scoreboard_service *services, size_t n, unsigned generation);
+/* Master: the outcome of a reload, and its first error when it failed. */
+void scoreboard_reload_done(bool ok, const char *message);
+
+/* Worker: change the state of its own slot. */
+void scoreboard_set_state(int slot, enum scoreboard_state state);
+/* Worker: a client from client (text) is being served from now on. */
+void scoreboard_busy(int slot, const char *client, long long now);
+/* Worker: the client is gone after in and out bytes. */
+void scoreboard_idle(
+    int slot, unsigned long long in, unsigned long long out, long long now);
+
+/* Another process: map the running master's table read-only; 0, or -1
+ * after logging. */
+int scoreboard_open(const char *pidfile, struct scoreboard *sb);
+/* Unmap what scoreboard_open mapped. */
+void scoreboard_close(struct scoreboard *sb);
+/* A consistent copy of slot i (retrying a torn read). */
+void scoreboard_read_slot(
+    const struct scoreboard *sb, unsigned i, struct scoreboard_slot *out);
+/* A consistent copy of the header. */
+void scoreboard_read_header(
+    const struct scoreboard *sb, struct scoreboard_header *out);
+/* "idle", "busy", ... */
+const char *scoreboard_state_name(enum scoreboard_state state);
+
+#endif

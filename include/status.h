@@ -1,0 +1,23 @@
+/* The scoreboard as text: for preforkd -s status and the status protocol. */
+#ifndef PREFORKD_STATUS_H
+#define PREFORKD_STATUS_H
+
+#include <stdio.h>
+
+#include "scoreboard.h"
+
+/* Counts of one service's workers of the current generation. */
+struct status_counts {
+	unsigned starting, idle, busy, quitting;
+};
+
+/* Count the workers of service svc (index) of generation gen in sb. */
+void status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
+    struct status_counts *out);
+/* Print sb as preforkd(8) describes under -s status; now is clock_ms(). */
+void status_print(FILE *out, const struct scoreboard *sb, long long now);
+/* The same counters in the Prometheus text exposition format. */
+void status_print_prometheus(
+    FILE *out, const struct scoreboard *sb, long long now);
+
+#endif

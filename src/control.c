@@ -1,0 +1,167 @@
+/*
+ * preforkd -s: a short-lived process that signals the master and, where
+ * the outcome matters to a script, waits for it.  It learns the outcome
+ * without asking the master anything: a stop is over when the pidfile's
+ * lock is free (the master lets go of it as the very last thing it does);
+ * a reload is over when the scoreboard counts one more reload, and its new
+ * workers are up when their slots say idle.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "control.h"
+#include "daemon.h"
+#include "log.h"
+#include "scoreboard.h"
+#include "status.h"
+
+#define POLL_MS 10
+
+static void
+nap(void)
+{
+	nanosleep(&(struct timespec){ 0, POLL_MS * 1000000L }, NULL);
+}
+
+/* The master holding the lock on fd has exited. */
+static bool
+master_gone(int fd)
+{
+	if (flock(fd, LOCK_SH | LOCK_NB) == 0) {
+		flock(fd, LOCK_UN);
+		return true;
+	}
+	return false;
+}
+
+enum control_result
+control_status(const char *pidfile)
+{
+	struct scoreboard sb;
+
+	if (daemon_pidfile_read(pidfile) == -1 ||
+	    scoreboard_open(pidfile, &sb) == -1)
+		return CONTROL_NO_MASTER;
+	status_print(stdout, &sb, clock_ms());
+	scoreboard_close(&sb);
+	return fflush(stdout) == 0 ? CONTROL_OK : CONTROL_FAILED;
+}
+
+/* Every service of the current generation has its starting number of
+ * workers waiting for clients (or already serving one). */
+static bool
+generation_ready(const struct scoreboard *sb, unsigned generation)
+{
+	struct scoreboard_header h;
+
+	scoreboard_read_header(sb, &h);
+	if (h.generation != generation)
+		return false;
+	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
+		struct status_counts c;
+		status_count(sb, i, generation, &c);
+		if (c.idle + c.busy < sb->services[i].workers)
+			return false;
+	}
+	return true;
+}
+
+/* Wait for the reload the master counts after before; -1 when it died. */
+static enum control_result
+wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
+    long long deadline)
+{
+	struct scoreboard_header h;
+
+	for (;;) {
+		scoreboard_read_header(sb, &h);
+		if (h.reloads != before)
+			break;
+		if (master_gone(lock_fd)) {
+			log_errorx("-s reload: the master exited");
+			return CONTROL_NO_MASTER;
+		}
+		if (clock_ms() >= deadline)
+			return CONTROL_TIMEOUT;
+		nap();
+	}
+	if (!h.reload_ok) {
+		log_errorx("reload failed: %s", h.reload_message);
+		return CONTROL_FAILED;
+	}
+	while (!generation_ready(sb, h.generation)) {
+		if (master_gone(lock_fd)) {
+			log_errorx("-s reload: the master exited");
+			return CONTROL_NO_MASTER;
+		}
+		if (clock_ms() >= deadline)
+			return CONTROL_TIMEOUT;
+		nap();
+	}
+	return CONTROL_OK;
+}
+
+static enum control_result
+wait_exit(int lock_fd, long long deadline)
+{
+	while (!master_gone(lock_fd)) {
+		if (clock_ms() >= deadline)
+			return CONTROL_TIMEOUT;
+		nap();
+	}
+	return CONTROL_OK;
+}
+
+enum control_result
+control_signal(const char *pidfile, int signo, int wait_s)
+{
+	long long deadline = clock_ms() + (long long)wait_s * 1000;
+	struct scoreboard sb = { 0 };
+	struct scoreboard_header h;
+	enum control_result rc = CONTROL_OK;
+	int fd;
+	pid_t pid;
+
+	/* Open before signalling: its lock is what tells us the end. */
+	if ((fd = open(pidfile, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    (pid = daemon_pidfile_read(pidfile)) == -1) {
+		if (fd == -1)
+			log_error("pidfile %s (is preforkd running?)", pidfile);
+		else
+			close(fd);
+		return CONTROL_NO_MASTER;
+	}
+	if (signo == SIGHUP && wait_s > 0) {
+		if (scoreboard_open(pidfile, &sb) == -1) {
+			close(fd);
+			return CONTROL_NO_MASTER;
+		}
+		scoreboard_read_header(&sb, &h);
+	}
+	if (kill(pid, signo) == -1) {
+		log_error("kill -%s %ld", sigabbrev_np(signo), (long)pid);
+		rc = CONTROL_NO_MASTER;
+	} else if (wait_s > 0 && signo == SIGHUP) {
+		rc = wait_reload(fd, &sb, h.reloads, deadline);
+	} else if (wait_s > 0 && (signo == SIGTERM || signo == SIGQUIT)) {
+		rc = wait_exit(fd, deadline);
+	}
+	if (rc == CONTROL_TIMEOUT)
+		log_errorx("-s %s: the master (pid %ld) has not finished "
+		           "after %d s",
+		    signo == SIGHUP    ? "reload"
+		    : signo == SIGQUIT ? "quit"
+		                       : "stop",
+		    (long)pid, wait_s);
+	scoreboard_close(&sb);
+	close(fd);
+	return rc;
+}

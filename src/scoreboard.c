@@ -1,0 +1,444 @@
+/*
+ * The scoreboard: one slot per worker in a file-backed shared mapping, so
+ * that the master (pool sizing), the workers (their own state) and another
+ * process (preforkd -s status) all see the same table without a message
+ * passing between them.  The master maps it before the first fork, sized
+ * once for max_slots workers; a worker writes only its own slot with plain
+ * stores, no system call; the master clears a slot when it reaps its
+ * worker, so a crash never leaves a ghost.
+ *
+ * Writes are bracketed by a sequence number (a seqlock): a reader that saw
+ * it odd, or changed, reads again.  The owner of a slot is the only writer,
+ * so writers never contend.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "scoreboard.h"
+
+#define MAGIC "preforkd-sb-1"
+
+static struct scoreboard board;
+static char *board_path;
+static unsigned char *taken; /* the master's own record of claimed slots */
+/* Workers poke the master through this pipe when a dynamic pool's count
+ * of idle workers changes; -1 until created. */
+static int poke_fds[2] = { -1, -1 };
+
+char *
+scoreboard_path(const char *pidfile)
+{
+	size_t len = strlen(pidfile);
+	char *path;
+
+	if (len > 4 && strcmp(pidfile + len - 4, ".pid") == 0)
+		len -= 4;
+	if (asprintf(&path, "%.*s.scoreboard", (int)len, pidfile) == -1)
+		return NULL;
+	return path;
+}
+
+static size_t
+board_size(unsigned nslots)
+{
+	return sizeof(struct scoreboard_header) +
+	       nslots * (sizeof(struct scoreboard_service) +
+	                    sizeof(struct scoreboard_slot));
+}
+
+/* Point sb's parts into the mapping at mem. */
+static void
+lay_out(struct scoreboard *sb, void *mem, unsigned nslots, size_t size)
+{
+	sb->head = mem;
+	sb->services = (struct scoreboard_service *)(sb->head + 1);
+	sb->slots = (struct scoreboard_slot *)(sb->services + nslots);
+	sb->size = size;
+}
+
+/* Open a seqlock-guarded write. */
+static void
+write_begin(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void
+write_end(uint32_t *seq)
+{
+	__atomic_store_n(seq, *seq + 1, __ATOMIC_RELEASE);
+}
+
+/* Copy size bytes at src guarded by *seq into dst, consistently. */
+static void
+read_consistent(const uint32_t *seq, const void *src, void *dst, size_t size)
+{
+	for (int tries = 0;; tries++) {
+		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
+		memcpy(dst, src, size);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		/* A writer that died mid-write leaves seq odd for good:
+		 * after many tries, take what is there. */
+		if ((before % 2 == 0 &&
+		        __atomic_load_n(seq, __ATOMIC_RELAXED) == before) ||
+		    tries > 1000)
+			return;
+	}
+}
+
+int
+scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
+{
+	size_t size = board_size(nslots);
+	void *mem;
+	int fd;
+
+	if ((board_path = scoreboard_path(pidfile)) == NULL ||
+	    (taken = calloc(nslots, 1)) == NULL) {
+		log_error("scoreboard for %s", pidfile);
+		return -1;
+	}
+	/* Our own file, next to the locked pidfile: never follow a link
+	 * someone left in its place. */
+	fd = open(board_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		log_error("scoreboard %s", board_path);
+		return -1;
+	}
+	if (fchmod(fd, 0644) == -1 || ftruncate(fd, 0) == -1 ||
+	    ftruncate(fd, (off_t)size) == -1) {
+		log_error("scoreboard %s: size %zu", board_path, size);
+		close(fd);
+		unlink(board_path);
+		return -1;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED) {
+		log_error("scoreboard %s: mmap %zu bytes", board_path, size);
+		unlink(board_path);
+		return -1;
+	}
+	if (pipe2(poke_fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_error("scoreboard: pipe");
+		munmap(mem, size);
+		unlink(board_path);
+		return -1;
+	}
+	lay_out(&board, mem, nslots, size);
+	board.head->nslots = nslots;
+	board.head->master = (int32_t)master;
+	board.head->started = clock_ms();
+	memcpy(board.head->magic, MAGIC, sizeof(MAGIC));
+	return 0;
+}
+
+void
+scoreboard_remove(void)
+{
+	if (board.head != NULL) {
+		if (unlink(board_path) == -1 && errno != ENOENT)
+			log_warn("scoreboard %s: unlink", board_path);
+		munmap(board.head, board.size);
+	}
+	memset(&board, 0, sizeof(board));
+	for (int i = 0; i < 2; i++)
+		if (poke_fds[i] != -1)
+			close(poke_fds[i]);
+	poke_fds[0] = poke_fds[1] = -1;
+	free(board_path);
+	free(taken);
+	board_path = NULL;
+	taken = NULL;
+}
+
+int
+scoreboard_poke_fd(void)
+{
+	return poke_fds[0];
+}
+
+void
+scoreboard_drain_pokes(void)
+{
+	char buf[256];
+
+	while (read(poke_fds[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+void
+scoreboard_worker_init(void)
+{
+	if (poke_fds[0] != -1)
+		close(poke_fds[0]);
+	poke_fds[0] = -1;
+}
+
+int32_t
+scoreboard_idle_hint(int slot, int delta)
+{
+	const struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return INT32_MIN;
+	s = &board.slots[slot];
+	/* A reload has replaced the table: an old worker counts no more. */
+	if (__atomic_load_n(&board.head->generation, __ATOMIC_RELAXED) !=
+	        s->generation ||
+	    s->service >= board.head->nservices)
+		return INT32_MIN;
+	return __atomic_add_fetch(
+	    &board.services[s->service].idle_hint, delta, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_poke(void)
+{
+	/* Non-blocking: a full pipe already holds a wake-up for the master. */
+	ssize_t n = write(poke_fds[1], "", 1);
+
+	(void)n;
+}
+
+struct scoreboard *
+scoreboard_get(void)
+{
+	return board.head != NULL ? &board : NULL;
+}
+
+int
+scoreboard_claim(size_t service, const char *name, unsigned generation)
+{
+	struct scoreboard_slot *s;
+	unsigned i;
+
+	if (board.head == NULL)
+		return -1;
+	for (i = 0; i < board.head->nslots && taken[i]; i++)
+		;
+	if (i == board.head->nslots)
+		return -1;
+	taken[i] = 1;
+	s = &board.slots[i];
+	write_begin(&s->seq);
+	s->pid = 0;
+	s->service = (uint32_t)service;
+	s->generation = generation;
+	s->state = SB_STARTING;
+	snprintf(s->service_name, sizeof(s->service_name), "%s", name);
+	s->client[0] = '\0';
+	s->conn_started = 0;
+	s->changed = clock_ms();
+	s->bytes_in = s->bytes_out = s->connections = 0;
+	write_end(&s->seq);
+	return (int)i;
+}
+
+void
+scoreboard_set_pid(int slot, pid_t pid)
+{
+	struct scoreboard_slot *s = &board.slots[slot];
+
+	write_begin(&s->seq);
+	s->pid = (int32_t)pid;
+	write_end(&s->seq);
+}
+
+void
+scoreboard_release(int slot)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return;
+	s = &board.slots[slot];
+	/* Killed while idle: it can no longer count itself out. */
+	if (s->state == SB_IDLE && s->generation == board.head->generation &&
+	    s->service < board.head->nservices)
+		__atomic_sub_fetch(
+		    &board.services[s->service].idle_hint, 1, __ATOMIC_RELAXED);
+	/* The worker is dead, perhaps killed mid-write with seq left odd:
+	 * make it odd (writing) whatever it was, then even again. */
+	__atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	s->pid = 0;
+	s->state = SB_FREE;
+	s->client[0] = '\0';
+	s->service_name[0] = '\0';
+	s->bytes_in = s->bytes_out = s->connections = 0;
+	write_end(&s->seq);
+	taken[slot] = 0;
+}
+
+void
+scoreboard_set_services(
+    const struct scoreboard_service *services, size_t n, unsigned generation)
+{
+	struct scoreboard_header *h = board.head;
+
+	if (h == NULL)
+		return;
+	if (n > h->nslots)
+		n = h->nslots;
+	write_begin(&h->seq);
+	memcpy(board.services, services, n * sizeof(*services));
+	h->nservices = (uint32_t)n;
+	h->generation = generation;
+	write_end(&h->seq);
+}
+
+void
+scoreboard_reload_done(bool ok, const char *message)
+{
+	struct scoreboard_header *h = board.head;
+
+	if (h == NULL)
+		return;
+	write_begin(&h->seq);
+	h->reload_ok = ok;
+	snprintf(h->reload_message, sizeof(h->reload_message), "%s",
+	    message != NULL ? message : "");
+	h->reloads++;
+	write_end(&h->seq);
+}
+
+void
+scoreboard_set_state(int slot, enum scoreboard_state state)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->state = state;
+	s->changed = clock_ms();
+	write_end(&s->seq);
+}
+
+void
+scoreboard_busy(int slot, const char *client, long long now)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->state = SB_BUSY;
+	snprintf(s->client, sizeof(s->client), "%s", client);
+	s->conn_started = now;
+	s->changed = now;
+	write_end(&s->seq);
+}
+
+void
+scoreboard_idle(
+    int slot, unsigned long long in, unsigned long long out, long long now)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	/* A worker told to quit meanwhile keeps saying so. */
+	if (s->state == SB_BUSY)
+		s->state = SB_IDLE;
+	s->client[0] = '\0';
+	s->bytes_in += in;
+	s->bytes_out += out;
+	s->connections++;
+	s->changed = now;
+	write_end(&s->seq);
+}
+
+int
+scoreboard_open(const char *pidfile, struct scoreboard *sb)
+{
+	char *path = scoreboard_path(pidfile);
+	struct scoreboard_header head;
+	struct stat st;
+	void *mem;
+	int fd;
+
+	if (path == NULL) {
+		log_error("scoreboard for %s", pidfile);
+		return -1;
+	}
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &st) == -1) {
+		log_error("scoreboard %s", path);
+		goto fail;
+	}
+	if ((size_t)st.st_size < sizeof(head) ||
+	    pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0 ||
+	    board_size(head.nslots) != (size_t)st.st_size) {
+		log_errorx("scoreboard %s: not a preforkd scoreboard", path);
+		goto fail;
+	}
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		log_error("scoreboard %s: mmap", path);
+		goto fail;
+	}
+	close(fd);
+	free(path);
+	lay_out(sb, mem, head.nslots, (size_t)st.st_size);
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	free(path);
+	return -1;
+}
+
+void
+scoreboard_close(struct scoreboard *sb)
+{
+	if (sb->head != NULL)
+		munmap(sb->head, sb->size);
+	memset(sb, 0, sizeof(*sb));
+}
+
+void
+scoreboard_read_slot(
+    const struct scoreboard *sb, unsigned i, struct scoreboard_slot *out)
+{
+	read_consistent(&sb->slots[i].seq, &sb->slots[i], out, sizeof(*out));
+	out->service_name[sizeof(out->service_name) - 1] = '\0';
+	out->client[sizeof(out->client) - 1] = '\0';
+}
+
+void
+scoreboard_read_header(
+    const struct scoreboard *sb, struct scoreboard_header *out)
+{
+	read_consistent(&sb->head->seq, sb->head, out, sizeof(*out));
+	out->reload_message[sizeof(out->reload_message) - 1] = '\0';
+}
+
+const char *
+scoreboard_state_name(enum scoreboard_state state)
+{
+	static const char *const names[] = {
+		[SB_FREE] = "free",
+		[SB_STARTING] = "starting",
+		[SB_IDLE] = "idle",
+		[SB_BUSY] = "busy",
+		[SB_QUITTING] = "quitting",
+	};
+
+	return state < sizeof(names) / sizeof(names[0]) ? names[state] : "?";
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/env bats
+# The scoreboard: a shared table of worker slots next to the pidfile, sized
+# once by max_slots.
+
+load helpers
+
+bats_require_minimum_version 1.5.0
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+reload() {
+	local before
+	before=$(log_count "reloaded |reload failed")
+	kill -HUP "$DPID"
+	wait_until test_log_count_above "reloaded |reload failed" "$before"
+}
+
+test_log_count_above() {
+	[ "$(log_count "$1")" -gt "$2" ]
+}
+
+@test "the scoreboard sits beside the pidfile while the master runs" {
+	write_config 'protocol = "echo"' 'max_slots = 8'
+	start_daemon
+	local sb="$T/preforkd.scoreboard"
+	[ -f "$sb" ]
+	[ "$(stat -c %a "$sb")" = 644 ]
+	[ "$(head -c 13 "$sb")" = "preforkd-sb-1" ]
+	stop_daemon
+	[ ! -e "$sb" ]
+	[ ! -e "$PIDFILE" ]
+}
+
+@test "a pidfile without .pid gets .scoreboard appended" {
+	write_config 'protocol = "echo"'
+	PIDFILE="$T/run.lock"
+	start_daemon
+	[ -f "$T/run.lock.scoreboard" ]
+}
+
+@test "services that need more workers than max_slots are refused" {
+	write_config 'protocol = "echo"
+	workers = 4' 'max_slots = 3'
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$CONF: the services need 4 workers, more than max_slots = 3" ]
+	run "$PREFORKD" -f -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 1 ]
+	[ ! -e "$T/preforkd.scoreboard" ]
+}
+
+@test "a reload that needs more slots than the scoreboard has is refused" {
+	write_config 'protocol = "echo"
+	workers = 2' 'max_slots = 6'
+	start_daemon
+	wait_until has_workers 2
+	write_config 'protocol = "echo"
+	workers = 5' 'max_slots = 6'
+	reload
+	log_has "reload: the new generation needs 5 worker slots and 2 are held by running workers, but the scoreboard has 6 \(max_slots, fixed at start\)"
+	log_has "reload failed: still running generation 1"
+	write_config 'protocol = "echo"
+	workers = 4' 'max_slots = 6'
+	reload
+	log_has "reloaded .*: generation 2"
+	wait_until has_workers 4
+}

@@ -1,0 +1,75 @@
+#!/usr/bin/env bats
+# The status protocol: the scoreboard as text, and as Prometheus metrics.
+
+load helpers
+
+setup() {
+	common_setup
+	SPORT=$(free_port)
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 3
+}
+service status {
+	listen = {"127.0.0.1:$SPORT"}
+	protocol = "status"
+	workers = 1
+}
+CONF
+}
+teardown() { common_teardown; }
+
+@test "status answers a line with the text of -s status" {
+	start_daemon
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	run talk "" "$SPORT" <<<""
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[[ "${lines[0]}" =~ ^master\ pid=$DPID\ generation=1\  ]]
+	grep -qx "service name=svc idle=2 busy=1 starting=0 quitting=0 total=3 max=3" <<<"$output"
+	grep -qE "^worker pid=[0-9]+ service=svc generation=1 state=busy client=127\.0\.0\.1:[0-9]+ " <<<"$output"
+	# The status worker is busy with us as it answers.
+	grep -qx "service name=status idle=0 busy=1 starting=0 quitting=0 total=1 max=1" <<<"$output"
+}
+
+@test "GET /metrics is parsed by prometheus_client" {
+	/usr/bin/python3 -c 'import prometheus_client.parser' ||
+	    skip "python3-prometheus-client is not installed"
+	start_daemon
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	printf 'GET /metrics HTTP/1.0\r\n\r\n' | talk "" "$SPORT" >"$T/answer"
+	head -n 1 "$T/answer" | grep -q "^HTTP/1.0 200 OK"
+	# The body: after the blank line that ends the head.
+	sed '1,/^\r$/d' "$T/answer" >"$T/metrics"
+	/usr/bin/python3 - "$T/metrics" >"$T/parsed" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+for family in text_string_to_metric_families(open(sys.argv[1]).read()):
+    for s in family.samples:
+        labels = ",".join("%s=%s" % kv for kv in sorted(s.labels.items()))
+        print("%s %s %s %g" % (family.type, s.name, labels, s.value))
+PY
+	cat "$T/parsed"
+	grep -qx "gauge preforkd_workers service=svc,state=idle 2" "$T/parsed"
+	grep -qx "gauge preforkd_workers service=svc,state=busy 1" "$T/parsed"
+	grep -qx "gauge preforkd_workers service=status,state=busy 1" "$T/parsed"
+	grep -qx "gauge preforkd_workers_max service=svc 3" "$T/parsed"
+	grep -qx "gauge preforkd_scoreboard_slots  1024" "$T/parsed"
+	grep -qx "gauge preforkd_generation  1" "$T/parsed"
+	grep -qx "counter preforkd_reloads_total  0" "$T/parsed"
+	[ "$(grep -c "^gauge preforkd_workers service=" "$T/parsed")" -eq 8 ]
+}
+
+@test "status has no UDP form" {
+	sed -i "s|\"127.0.0.1:$SPORT\"|\"udp:127.0.0.1:$SPORT\"|" "$CONF"
+	run "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'protocol "status" does not work over UDP'* ]]
+}
