@@ -26,6 +26,7 @@ main(void)
 	test_conn();
 	test_log();
 	test_config();
+	test_proxy();
 	printf("1..%d\n", run);
 	return failed == 0 ? 0 : 1;
 }

@@ -13,5 +13,6 @@ void test_addr(void);
 void test_conn(void);
 void test_log(void);
 void test_config(void);
+void test_proxy(void);
 
 #endif
