@@ -196,8 +196,8 @@ v1_parse(const unsigned char *p, size_t len, struct proxy_header *h, char *err,
 	enum proxy_result r;
 
 	if (memcmp(p, v1_sig, min_size(len, siglen)) != 0)
-		return bad(err, errsize,
-		    "v1 header: does not start with \"PROXY \"");
+		return bad(
+		    err, errsize, "v1 header: does not start with \"PROXY \"");
 	if (len <= siglen)
 		return PROXY_MORE;
 	r = v1_line_end(p + siglen, len - siglen, PROXY_V1_MAX - siglen,
@@ -298,9 +298,9 @@ v2_addresses(const unsigned char *b, int family, struct proxy_header *h)
 /*
  * The variable part of a complete v2 header.  LOCAL: the spec says to
  * discard the whole block, family included.  PROXY: the block of the family
- * must fit in the length; the addresses are used only for AF_INET and
- * AF_INET6 over a known transport (UNSPEC: "the receiver should ignore
- * address information"; AF_UNIX: a path is no client address).
+ * fits in the length (v2_parse saw to it); its addresses are used only for
+ * AF_INET and AF_INET6 over a known transport (UNSPEC: "the receiver should
+ * ignore address information"; AF_UNIX: a path is no client address).
  */
 static enum proxy_result
 v2_body(const unsigned char *p, size_t body, struct proxy_header *h, char *err,
@@ -313,11 +313,6 @@ v2_body(const unsigned char *p, size_t body, struct proxy_header *h, char *err,
 		h->local = true;
 		return PROXY_OK;
 	}
-	if (body < v2_block[family])
-		return bad(err, errsize,
-		    "v2 header: length %zu is shorter "
-		    "than the %zu-byte address block of family 0x%02x",
-		    body, v2_block[family], p[13] & 0xf0);
 	if (family == V2_INET || family == V2_INET6) {
 		if (transport == V2_UNSPEC)
 			h->local = true;
@@ -343,6 +338,12 @@ v2_parse(const unsigned char *p, size_t len, struct proxy_header *h, char *err,
 	if (len < PROXY_V2_HEAD)
 		return PROXY_MORE;
 	body = (size_t)p[14] << 8 | p[15];
+	/* LOCAL discards the block, family included: any length will do. */
+	if ((p[12] & 0xf) == V2_PROXY && body < v2_block[p[13] >> 4])
+		return bad(err, errsize,
+		    "v2 header: length %zu is shorter than the %zu-byte "
+		    "address block of family 0x%02x",
+		    body, v2_block[p[13] >> 4], p[13] & 0xf0);
 	if (len < PROXY_V2_HEAD + body)
 		return PROXY_MORE;
 	h->version = 2;
@@ -369,8 +370,7 @@ proxy_parse(const void *buf, size_t len, struct proxy_header *h, char *err,
 		r = v2_parse(p, len, h, err, errsize);
 	else
 		r = bad(err, errsize,
-		    "not a PROXY protocol header (first byte 0x%02x)",
-		    p[0]);
+		    "not a PROXY protocol header (first byte 0x%02x)", p[0]);
 	/* A caller that misses the result must not use half a header. */
 	if (r != PROXY_OK)
 		memset(h, 0, sizeof(*h));

@@ -321,6 +321,10 @@ test_v2_malformed(void)
 	                       "\x01\x02\x03\x04\x05\x06\x07\x08"),
 	          "length 8 is shorter than the 12-byte address block"),
 	    "v2 IPv4 length shorter than its block");
+	CHECK(rejected(LIT(SIG "\x21\x11\x00\x08"), "shorter than the 12"),
+	    "v2 short length refused before the block arrives");
+	CHECK(parses_local(LIT(SIG "\x20\x21\x00\x00"), 16, 2),
+	    "v2 LOCAL with family IPv6 and no block: the family is ignored");
 	CHECK(rejected(LIT(SIG "\x21\x21\x00\x0c"
 	                       "\x01\x02\x03\x04\x05\x06\x07\x08"
 	                       "\x00\x01\x00\x02"),
