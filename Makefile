@@ -41,7 +41,7 @@ OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
 
-.PHONY: FORCE all run test sanitize bench deps deps-build check-deps \
+.PHONY: FORCE all run test sanitize fuzz bench deps deps-build check-deps \
 	install install-refused uninstall clean lint format
 
 all: $(BIN)
@@ -103,6 +103,44 @@ $(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
 sanitize:
 	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
 	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
+
+# Fuzzing, for developers and not part of `make test`: `make fuzz` builds a
+# libFuzzer target per parser (tests/fuzz/fuzz_*.c) with clang, ASan and
+# UBSan, and runs each for at most FUZZ_TIME seconds and FUZZ_RUNS inputs on
+# its corpus in $(B)/fuzz/, seeded from tests/fuzz/corpus/ and kept between
+# runs (`make clean` resets it).  Any crash, leak or sanitizer report stops
+# it with the input saved as $(B)/fuzz/<target>-crash-*.
+FUZZ_CC    ?= clang
+FUZZ_TIME  ?= 30
+FUZZ_RUNS  ?= 50000000
+FUZZ_SAN   = address,undefined -fno-sanitize-recover=undefined \
+             -fno-omit-frame-pointer
+FUZZ_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -g -O1
+FUZZ_TARGETS = proxy log addr
+FB         = $(B)/fuzz
+
+$(FB):
+	mkdir -p $(FB)
+
+# Keep the objects: make would delete them as intermediate after each link.
+.SECONDARY: $(FUZZ_TARGETS:%=$(FB)/%.o)
+
+$(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c \
+	    -o $@ $<
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/%.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^
+
+fuzz: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
+	@for t in $(FUZZ_TARGETS); do \
+	    mkdir -p $(FB)/corpus/$$t && \
+	    cp -n tests/fuzz/corpus/$$t/* $(FB)/corpus/$$t/ && \
+	    echo "  FUZZ $$t" && \
+	    $(FB)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -runs=$(FUZZ_RUNS) \
+	        -print_final_stats=1 -artifact_prefix=$(FB)/$$t- \
+	        $(FB)/corpus/$$t || exit 1; \
+	done
 
 # Missing build or test tools: `make deps` installs them when root (the only
 # target that may run apt-get); a build only checks and says how.
@@ -184,7 +222,8 @@ lint:
 	mandoc -Tlint -Wwarning man/preforkd.8 man/preforkd.conf.5
 
 format:
-	clang-format -i src/*.c include/*.h tests/unit/*.c tests/helper/*.c
+	clang-format -i src/*.c include/*.h tests/unit/*.c tests/helper/*.c \
+	    tests/fuzz/*.c
 
 clean:
 	rm -rf $(B) preforkd

@@ -27,6 +27,7 @@ main(void)
 	test_log();
 	test_config();
 	test_pool();
+	test_proxy();
 	printf("1..%d\n", run);
 	return failed == 0 ? 0 : 1;
 }

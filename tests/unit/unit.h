@@ -14,5 +14,6 @@ void test_conn(void);
 void test_log(void);
 void test_config(void);
 void test_pool(void);
+void test_proxy(void);
 
 #endif
