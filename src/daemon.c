@@ -273,21 +273,32 @@ contiguous_end(char *start, char *const *list)
 	return end;
 }
 
+/* The relocated environment's strings, all in one block: unsetenv() drops
+ * pointers from environ, and a string it drops must not become a leak. */
+static char *environ_block;
+
 /* Move the environment's strings to the heap, so that their memory, right
  * after argv's, can hold a long title; 0, or -1 when out of memory. */
 static int
 relocate_environ(void)
 {
-	size_t n = 0;
-	char **copy;
+	size_t n = 0, size = 0;
+	char **copy, *p;
 
-	while (environ[n] != NULL)
-		n++;
+	for (; environ[n] != NULL; n++)
+		size += strlen(environ[n]) + 1;
 	if ((copy = calloc(n + 1, sizeof(*copy))) == NULL)
 		return -1;
-	for (size_t i = 0; i < n; i++)
-		if ((copy[i] = strdup(environ[i])) == NULL)
-			return -1; /* what was copied stays: nothing frees it */
+	if ((environ_block = malloc(size + 1)) == NULL) {
+		free(copy);
+		return -1;
+	}
+	p = environ_block;
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(environ[i]) + 1;
+		copy[i] = memcpy(p, environ[i], len);
+		p += len;
+	}
 	environ = copy;
 	return 0;
 }

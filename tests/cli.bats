@@ -639,6 +639,8 @@ CONF
 	printf '' | talk >"$T/want"
 	stop_daemon
 	cp "$T/printed.conf" "$CONF"
+	# A fresh log, so start_daemon waits for this start, not the last.
+	: >"$LOG"
 	start_daemon
 	printf '' | talk >"$T/got"
 	od -c "$T/want"

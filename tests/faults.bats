@@ -10,6 +10,7 @@ teardown() { common_teardown; }
 	write_config 'protocol = "echo"
 	workers = 1'
 	start_daemon
+	wait_until has_workers 1
 	local w n=0
 	w=$(worker_pids)
 	# Leave the worker no descriptor to accept into: the limit is the
