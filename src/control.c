@@ -74,38 +74,43 @@ generation_ready(const struct scoreboard *sb, unsigned generation)
 	return true;
 }
 
+/* One round of a wait for the master: CONTROL_OK to look again (after a
+ * nap), or why to give up. */
+static enum control_result
+keep_waiting(int lock_fd, long long deadline)
+{
+	if (master_gone(lock_fd)) {
+		log_errorx("-s reload: the master exited");
+		return CONTROL_NO_MASTER;
+	}
+	if (clock_ms() >= deadline)
+		return CONTROL_TIMEOUT;
+	nap();
+	return CONTROL_OK;
+}
+
 /* Wait for the reload the master counts after before; -1 when it died. */
 static enum control_result
 wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
     long long deadline)
 {
 	struct scoreboard_header h;
+	enum control_result rc;
 
 	for (;;) {
 		scoreboard_read_header(sb, &h);
 		if (h.reloads != before)
 			break;
-		if (master_gone(lock_fd)) {
-			log_errorx("-s reload: the master exited");
-			return CONTROL_NO_MASTER;
-		}
-		if (clock_ms() >= deadline)
-			return CONTROL_TIMEOUT;
-		nap();
+		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK)
+			return rc;
 	}
 	if (!h.reload_ok) {
 		log_errorx("reload failed: %s", h.reload_message);
 		return CONTROL_FAILED;
 	}
-	while (!generation_ready(sb, h.generation)) {
-		if (master_gone(lock_fd)) {
-			log_errorx("-s reload: the master exited");
-			return CONTROL_NO_MASTER;
-		}
-		if (clock_ms() >= deadline)
-			return CONTROL_TIMEOUT;
-		nap();
-	}
+	while (!generation_ready(sb, h.generation))
+		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK)
+			return rc;
 	return CONTROL_OK;
 }
 

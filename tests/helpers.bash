@@ -219,3 +219,15 @@ wait_until_gone() {
 		sleep 0.05
 	done
 }
+
+# SIGHUP the daemon and wait until the log says how the reload went.
+reload() {
+	local before
+	before=$(log_count "reloaded |reload failed")
+	kill -HUP "$DPID"
+	wait_until test_log_count_above "reloaded |reload failed" "$before"
+}
+
+test_log_count_above() {
+	[ "$(log_count "$1")" -gt "$2" ]
+}

@@ -7,17 +7,6 @@ load helpers
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-reload() {
-	local before
-	before=$(log_count "reloaded |reload failed")
-	kill -HUP "$DPID"
-	wait_until test_log_count_above "reloaded |reload failed" "$before"
-}
-
-test_log_count_above() {
-	[ "$(log_count "$1")" -gt "$2" ]
-}
-
 @test "SIGHUP: new connections see the new prefix, an open one keeps working" {
 	write_config 'protocol = "prefix"
 	prefix = "old: "'

@@ -9,17 +9,6 @@ bats_require_minimum_version 1.5.0
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-reload() {
-	local before
-	before=$(log_count "reloaded |reload failed")
-	kill -HUP "$DPID"
-	wait_until test_log_count_above "reloaded |reload failed" "$before"
-}
-
-test_log_count_above() {
-	[ "$(log_count "$1")" -gt "$2" ]
-}
-
 @test "the scoreboard sits beside the pidfile while the master runs" {
 	write_config 'protocol = "echo"' 'max_slots = 8'
 	start_daemon
