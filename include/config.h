@@ -38,6 +38,10 @@ struct service {
 	bool log_data;
 	size_t log_data_limit; /* bytes logged per connection or datagram */
 	int idle_timeout; /* seconds; 0 = never */
+	bool proxy_protocol;     /* a PROXY header starts every connection */
+	struct cidr *proxy_from; /* the peers that may send one */
+	size_t nproxy_from;
+	int proxy_timeout; /* seconds the header may take */
 };
 
 struct config {

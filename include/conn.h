@@ -19,6 +19,11 @@ enum conn_end {
 	END_SHUTDOWN, /* the worker was told to stop at once */
 	END_ERROR,    /* a local failure */
 	END_REFUSED,  /* allow/deny turned the client away */
+	/* proxy_protocol: the peer may not send a PROXY header, its header
+	 * is malformed or cut short, or it did not come in proxy_timeout. */
+	END_PROXY_UNTRUSTED,
+	END_PROXY_BAD,
+	END_PROXY_TIMEOUT,
 };
 
 /* What conn_line_find saw in a buffer. */
@@ -49,8 +54,9 @@ struct conn_buffers {
 };
 
 struct conn {
-	int fd; /* blocking; its timeouts are socket options */
+	int fd;                 /* blocking; its timeouts are socket options */
 	char peer[ADDR_STRLEN]; /* "host:port", for log lines */
+	char id[24];            /* "2840-7": the connection's id on them */
 	/* Set by the worker's signal handler, which also shuts the socket
 	 * down to wake a blocked call: when set, give up with END_SHUTDOWN. */
 	const volatile sig_atomic_t *stop;
@@ -90,6 +96,14 @@ const char *conn_end_name(enum conn_end end);
 /* Receive up to chunk_size bytes into conn->chunk.  Returns the count,
  * 0 when the client closed, -1 on failure (conn->end says why). */
 ssize_t conn_recv(struct conn *conn);
+/* Copy up to len bytes the client has sent into buf, leaving them in the
+ * socket; wait for the first until deadline (clock_ms()).  The count, 0
+ * when the client closed, -1 on failure (conn->end says why: END_TIMEOUT
+ * once the deadline passed). */
+ssize_t conn_peek(struct conn *conn, void *buf, size_t len, long long deadline);
+/* Take len bytes that conn_peek saw off the socket into buf, outside the
+ * byte counts (a header, not the client's data): 0, or -1 as conn_recv. */
+int conn_skip(struct conn *conn, void *buf, size_t len);
 /* Send all len bytes or fail: 0, or -1 with conn->end set. */
 int conn_send_all(struct conn *conn, const void *data, size_t len);
 /* Send every byte of iov[0..iovcnt) as one write where the socket takes it

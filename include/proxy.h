@@ -45,5 +45,12 @@ struct proxy_header {
  */
 enum proxy_result proxy_parse(const void *buf, size_t len,
     struct proxy_header *h, char *err, size_t errsize);
+/*
+ * The most bytes the header that starts with buf[0..len) can take: what a
+ * reader may ask for without reading past it into the client's data.
+ * PROXY_V1_MAX until a v2 header's length field is in, then that header's
+ * exact length; never less than len.
+ */
+size_t proxy_header_bound(const void *buf, size_t len);
 
 #endif

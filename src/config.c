@@ -48,6 +48,7 @@ static const struct int_range int_ranges[] = {
 	{ "min_spare", 0, 65536 },
 	{ "max_spare", 0, 65536 },
 	{ "max_workers", 0, 65536 },
+	{ "proxy_timeout", 1, 3600 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -69,6 +70,10 @@ static cfg_opt_t service_opts[] = {
 	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
 	CFG_INT("log_data_limit", 4096, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
+	CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
+	/* A proxy on the same host, the usual set-up, works as it is. */
+	CFG_STR_LIST("proxy_from", "{\"127.0.0.0/8\", \"::1\"}", CFGF_NONE),
+	CFG_INT("proxy_timeout", 5, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -400,6 +405,33 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/* A PROXY header comes over TCP, from a peer proxy_from names. */
+static void
+check_proxy(cfg_t *cfg, cfg_t *sec)
+{
+	char err[128];
+	struct addr addr;
+
+	if (cfg_getbool(sec, "proxy_protocol") != cfg_true)
+		return;
+	if (cfg_size(sec, "proxy_from") == 0)
+		cfg_error(cfg,
+		    "service %s: proxy_protocol is on but proxy_from is "
+		    "empty: no peer could connect",
+		    cfg_title(sec));
+	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
+		const char *spec = cfg_getnstr(sec, "listen", i);
+		if (addr_parse(spec, &addr, err, sizeof(err)) == 0 &&
+		    addr.socktype == SOCK_DGRAM) {
+			cfg_error(cfg,
+			    "service %s: proxy_protocol works over TCP only "
+			    "(listen \"%s\")",
+			    cfg_title(sec), spec);
+			return;
+		}
+	}
+}
+
 /*
  * No address may clash with one before it, in its service or another: n
  * log n, since checking each against all the others (20,000 addresses: 16
@@ -484,6 +516,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	else
 		check_udp_protocol(cfg, sec);
 	check_pool(cfg, sec);
+	check_proxy(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
 		cfg_error(cfg, "out of memory");
 	return 0;
@@ -497,7 +530,7 @@ parser_new(int flags)
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout", "service|log_data_limit",
 		"max_slots", "service|min_spare", "service|max_spare",
-		"service|max_workers" };
+		"service|max_workers", "service|proxy_timeout" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -513,6 +546,7 @@ parser_new(int flags)
 	cfg_set_validate_func(cfg, "service|listen", check_listen);
 	cfg_set_validate_func(cfg, "service|allow", check_cidr);
 	cfg_set_validate_func(cfg, "service|deny", check_cidr);
+	cfg_set_validate_func(cfg, "service|proxy_from", check_cidr);
 	cfg_set_validate_func(cfg, "service|banner", check_length);
 	cfg_set_validate_func(cfg, "service|prefix", check_length);
 	cfg_set_validate_func(cfg, "service|time_format", check_time_format);
@@ -572,7 +606,9 @@ convert_service(cfg_t *sec, struct service *svc)
 			log_bug("address \"%s\" passed validation", spec);
 	}
 	if (convert_blocks(sec, "allow", &svc->allow, &svc->nallow) == -1 ||
-	    convert_blocks(sec, "deny", &svc->deny, &svc->ndeny) == -1)
+	    convert_blocks(sec, "deny", &svc->deny, &svc->ndeny) == -1 ||
+	    convert_blocks(sec, "proxy_from", &svc->proxy_from,
+	        &svc->nproxy_from) == -1)
 		return -1;
 	svc->workers = (int)cfg_getint(sec, "workers");
 	svc->min_spare = (int)cfg_getint(sec, "min_spare");
@@ -588,6 +624,8 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
 	svc->log_data_limit = (size_t)cfg_getint(sec, "log_data_limit");
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	svc->proxy_protocol = cfg_getbool(sec, "proxy_protocol") == cfg_true;
+	svc->proxy_timeout = (int)cfg_getint(sec, "proxy_timeout");
 	return failed ? -1 : 0;
 }
 
@@ -769,6 +807,7 @@ free_service(struct service *svc)
 	free(svc->addrs);
 	free(svc->allow);
 	free(svc->deny);
+	free(svc->proxy_from);
 	free(svc->name);
 	free(svc->banner);
 	free(svc->prefix);

@@ -14,6 +14,7 @@
  * here once.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ static const char *const end_names[] = {
 	[END_SHUTDOWN] = "shutdown",
 	[END_ERROR] = "error",
 	[END_REFUSED] = "refused",
+	[END_PROXY_UNTRUSTED] = "proxy_untrusted",
+	[END_PROXY_BAD] = "proxy_bad",
+	[END_PROXY_TIMEOUT] = "proxy_timeout",
 };
 
 /*
@@ -170,6 +174,69 @@ ssize_t
 conn_recv(struct conn *conn)
 {
 	return recv_some(conn, conn->chunk, conn->chunk_size);
+}
+
+/*
+ * Peek without blocking, and wait in poll() for what has not come: the
+ * deadline is the caller's, apart from the socket's idle timeout, which
+ * stays as it is.  The caller takes what it peeked before it peeks again,
+ * so poll() only ever waits for new bytes.
+ */
+ssize_t
+conn_peek(struct conn *conn, void *buf, size_t len, long long deadline)
+{
+	for (;;) {
+		ssize_t n = recv(conn->fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+		long long left;
+
+		if (*conn->stop) {
+			conn->end = END_SHUTDOWN;
+			return -1;
+		}
+		if (n >= 0)
+			return n;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			if (errno == EINTR)
+				continue;
+			conn->end = failure(conn, errno);
+			return -1;
+		}
+		if ((left = deadline - clock_ms()) <= 0) {
+			conn->end = END_TIMEOUT;
+			return -1;
+		}
+		if (poll(&(struct pollfd){ .fd = conn->fd, .events = POLLIN },
+		        1, left > INT32_MAX ? INT32_MAX : (int)left) == -1 &&
+		    errno != EINTR) {
+			conn->end = END_ERROR;
+			return -1;
+		}
+	}
+}
+
+int
+conn_skip(struct conn *conn, void *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = recv(conn->fd, buf, len, 0);
+
+		if (*conn->stop) {
+			conn->end = END_SHUTDOWN;
+			return -1;
+		}
+		if (n == 0) {
+			conn->end = END_RESET; /* it was there a moment ago */
+			return -1;
+		}
+		if (n > 0) {
+			buf = (char *)buf + n;
+			len -= (size_t)n;
+		} else if (errno != EINTR) {
+			conn->end = failure(conn, errno);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 /* Drop the first n bytes from the iovec array *iov of *iovcnt entries. */

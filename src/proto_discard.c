@@ -9,9 +9,10 @@
 
 #define PIECE 1024
 
+/* id: the connection's, "" for a datagram. */
 static void
-log_data(const struct service *svc, const char *peer, const char *data,
-    size_t len)
+log_data(const struct service *svc, const char *peer, const char *id,
+    const char *data, size_t len)
 {
 	char text[PIECE * 4 + 1];
 	size_t done = 0;
@@ -19,8 +20,9 @@ log_data(const struct service *svc, const char *peer, const char *data,
 	while (done < len) {
 		size_t piece = len - done < PIECE ? len - done : PIECE;
 		size_t used = log_escape(data + done, piece, text, sizeof(text));
-		log_info("data service=%s client=%s len=%zu \"%s\"", svc->name,
-		    peer, used, text);
+		log_info("data service=%s client=%s%s%s len=%zu \"%s\"",
+		    svc->name, peer, id[0] != '\0' ? " id=" : "", id, used,
+		    text);
 		done += used;
 	}
 }
@@ -43,12 +45,13 @@ static void
 log_closed(const struct conn *conn, const struct service *svc)
 {
 	if (conn->bytes_in <= svc->log_data_limit)
-		log_info("data service=%s client=%s closed after %llu bytes",
-		    svc->name, conn->peer, conn->bytes_in);
+		log_info("data service=%s client=%s id=%s closed after %llu "
+		         "bytes",
+		    svc->name, conn->peer, conn->id, conn->bytes_in);
 	else
-		log_info("data service=%s client=%s closed after %llu bytes, "
-		         "%llu not logged (log_data_limit %zu)",
-		    svc->name, conn->peer, conn->bytes_in,
+		log_info("data service=%s client=%s id=%s closed after %llu "
+		         "bytes, %llu not logged (log_data_limit %zu)",
+		    svc->name, conn->peer, conn->id, conn->bytes_in,
 		    conn->bytes_in - svc->log_data_limit, svc->log_data_limit);
 }
 
@@ -71,7 +74,7 @@ proto_discard_serve(struct conn *conn, const struct service *svc)
 			return END_CLOSED;
 		}
 		if (svc->log_data)
-			log_data(svc, conn->peer, conn->chunk,
+			log_data(svc, conn->peer, conn->id, conn->chunk,
 			    within_limit(conn, svc, (size_t)n));
 	}
 }
@@ -83,7 +86,7 @@ proto_discard_answer(const struct service *svc, const struct dgram *d,
 {
 	out->iovcnt = 0;
 	if (svc->log_data)
-		log_data(svc, d->peer_name, data,
+		log_data(svc, d->peer_name, "", data,
 		    d->len < svc->log_data_limit ? d->len
 		                                 : svc->log_data_limit);
 }

@@ -376,3 +376,16 @@ proxy_parse(const void *buf, size_t len, struct proxy_header *h, char *err,
 		memset(h, 0, sizeof(*h));
 	return r;
 }
+
+size_t
+proxy_header_bound(const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+	size_t bound = PROXY_V1_MAX;
+
+	if (len > 0 && p[0] == v2_sig[0])
+		bound = len < PROXY_V2_HEAD
+		            ? PROXY_V2_HEAD
+		            : PROXY_V2_HEAD + ((size_t)p[14] << 8 | p[15]);
+	return bound > len ? bound : len;
+}

@@ -23,11 +23,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
-#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "client.h"
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
@@ -235,42 +235,6 @@ show_state(const char *state, const char *client)
 	daemon_title_set(title);
 }
 
-/* What the access line says of a connection besides the conn's own
- * counts: the local address and the time it waited to be accepted. */
-struct arrival {
-	char local[ADDR_STRLEN];
-	char queued[24]; /* "0.012s", or "-" when unknown */
-};
-
-/*
- * The local address (getsockname) and the time the client waited in the
- * listen queue: on a socket accept() has just returned, TCP_INFO's
- * tcpi_last_data_sent is the time since the kernel created it at the
- * handshake's end, since nothing has been sent yet.  Two system calls per
- * connection, for the access line.
- */
-static void
-note_arrival(int fd, struct arrival *a)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-	struct tcp_info ti;
-	socklen_t tlen = sizeof(ti);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
-		addr_format(
-		    (const struct sockaddr *)&ss, a->local, sizeof(a->local));
-	else
-		snprintf(a->local, sizeof(a->local), "-");
-	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
-	    tlen >= offsetof(struct tcp_info, tcpi_last_data_sent) +
-	                sizeof(ti.tcpi_last_data_sent))
-		snprintf(a->queued, sizeof(a->queued), "%.3fs",
-		    (double)ti.tcpi_last_data_sent / 1000);
-	else
-		snprintf(a->queued, sizeof(a->queued), "-");
-}
-
 /*
  * In a dynamic pool, wake the master only when the count of idle workers
  * (idle, after this worker counted itself in or out by delta) may have
@@ -288,12 +252,52 @@ wake_master_if(const struct service *svc, int delta, int32_t idle)
 		scoreboard_poke();
 }
 
+/*
+ * Whether to serve the client: not when told to stop, not without a valid
+ * PROXY header from a trusted proxy when the service wants one, not when
+ * allow/deny refuse the client (the real one, behind a proxy) -- all
+ * before any byte of service.  *end says why not.
+ */
+static bool
+admit(const struct service *svc, struct conn *conn, struct client *c,
+    long long start, enum conn_end *end)
+{
+	if (stop_requested) {
+		*end = END_SHUTDOWN; /* told before client_fd was set */
+		return false;
+	}
+	if (svc->proxy_protocol) {
+		if (client_read_proxy(c, conn, svc) == -1) {
+			*end = conn->end;
+			return false;
+		}
+		/* The slot and the title name the real client from now on. */
+		scoreboard_busy(my_slot, c->name, start);
+		show_state("busy", c->name);
+	}
+	if (!allowed(svc, (const struct sockaddr *)&c->addr)) {
+		*end = END_REFUSED;
+		return false;
+	}
+	return true;
+}
+
+/* The banner, if any, then the protocol to the connection's end. */
+static enum conn_end
+serve_protocol(const struct service *svc, struct conn *conn)
+{
+	if (svc->banner != NULL &&
+	    conn_send_all(conn, svc->banner, strlen(svc->banner)) == -1)
+		return conn->end;
+	return svc->protocol->serve(conn, svc);
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer)
 {
-	long long start = clock_ms();
-	struct arrival arrival;
+	struct access access;
+	struct client client;
 	int32_t idle;
 	enum conn_end end;
 	struct conn conn;
@@ -302,33 +306,23 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
-	note_arrival(fd, &arrival);
+	client_from_peer(&client, peer, conn.peer);
+	access_begin(&access, &conn);
 	/* Out of the count before the slot says busy, into it after the
 	 * slot says idle: a worker killed in between leaves the count low,
 	 * which costs a wake-up too many, never one too few. */
 	idle = scoreboard_idle_hint(my_slot, -1);
-	scoreboard_busy(my_slot, conn.peer, start);
+	scoreboard_busy(my_slot, client.name, access.start_ms);
 	wake_master_if(svc, -1, idle);
-	show_state("busy", conn.peer);
-	if (stop_requested)
-		end = END_SHUTDOWN; /* told before client_fd was set */
-	else if (!allowed(svc, (const struct sockaddr *)peer))
-		end = END_REFUSED; /* before any byte of service */
-	else if (svc->banner != NULL &&
-	    conn_send_all(&conn, svc->banner, strlen(svc->banner)) == -1)
-		end = conn.end;
-	else
-		end = svc->protocol->serve(&conn, svc);
+	show_state("busy", client.name);
+	if (admit(svc, &conn, &client, access.start_ms, &end))
+		end = serve_protocol(svc, &conn);
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
 		conn_reset(&conn);
 	else if (end == END_OVERLONG)
 		conn_linger(&conn);
-	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
-	         "end=%s local=%s queued=%s",
-	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
-	    (double)(clock_ms() - start) / 1000, conn_end_name(end),
-	    arrival.local, arrival.queued);
+	access_log(&access, svc, &conn, &client, end);
 	/* Forget the descriptor before closing it: the handler must never
 	 * shut down a number that has been reused. */
 	client_fd = -1;

@@ -46,6 +46,8 @@ if [ "$what" = test ]; then
 	# The real server and client the tests compare with.
 	have xinetd xinetd
 	have rdate rdate
+	# The proxy in front of preforkd, for tests/haproxy.bats.
+	have haproxy haproxy
 	# The Debian package, for /usr/bin/python3 (not a pyenv python3).
 	/usr/bin/python3 -c 'import prometheus_client.parser' \
 	    >/dev/null 2>&1 || need python3-prometheus-client

@@ -167,8 +167,8 @@ busy() {
 	local first second
 	first=$(grep "access service=svc " "$LOG" | head -n 1)
 	second=$(grep "access service=svc " "$LOG" | tail -n 1)
-	[[ "$first" =~ \ end=closed\ local=127\.0\.0\.1:$PORT\ queued=0\.[0-9]{3}s$ ]]
-	[[ "$second" =~ \ local=127\.0\.0\.1:$PORT\ queued=([0-9]+)\.([0-9]{3})s$ ]]
+	[[ "$first" =~ \ end=closed\ local=127\.0\.0\.1:$PORT\ queued=0\.[0-9]{3}s\ start= ]]
+	[[ "$second" =~ \ local=127\.0\.0\.1:$PORT\ queued=([0-9]+)\.([0-9]{3})s\ start= ]]
 	local ms=$((10#${BASH_REMATCH[1]} * 1000 + 10#${BASH_REMATCH[2]}))
 	echo "queued ${ms} ms"
 	[ "$ms" -ge 900 ]

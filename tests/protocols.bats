@@ -88,8 +88,8 @@ CONF
 	run talk < <(printf 'ab\\c"\x01\x00\n')
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
-	wait_log 'data service=svc client=127\.0\.0\.1:[0-9]+ len=8 "ab\\\\c\\"\\x01\\x00\\n"'
-	wait_log "data service=svc client=127\.0\.0\.1:[0-9]+ closed after 8 bytes"
+	wait_log 'data service=svc client=127\.0\.0\.1:[0-9]+ id=[0-9]+-1 len=8 "ab\\\\c\\"\\x01\\x00\\n"'
+	wait_log "data service=svc client=127\.0\.0\.1:[0-9]+ id=[0-9]+-1 closed after 8 bytes"
 }
 
 @test "discard without log_data logs only the access line" {
@@ -206,7 +206,7 @@ CONF
 	head -c 10000 /dev/zero | tr '\0' 'a' | talk >/dev/null
 	wait_log "closed after 10000 bytes, 9900 not logged \(log_data_limit 100\)"
 	# Exactly 100 bytes of data lines, however the reads fell.
-	[ "$(grep -oE 'data service=svc client=[^ ]+ len=[0-9]+' "$LOG" |
+	[ "$(grep -oE 'data service=svc client=[^ ]+ id=[^ ]+ len=[0-9]+' "$LOG" |
 	    sed 's/.*len=//' | awk '{ s += $1 } END { print s }')" -eq 100 ]
 	wait_log "access service=svc .* in=10000 out=0 .*end=closed"
 }

@@ -61,7 +61,7 @@ client() {
 @test "tutorial client and discard: no answer, the log shows the message" {
 	run client 127.0.0.1 "$PORT5" <<<"into the sink"
 	[ "$output" = "reply: TIMEOUT" ]
-	wait_log 'data service=discard client=127\.0\.0\.1:[0-9]+ len=13 "into the sink"'
+	wait_log 'data service=discard client=127\.0\.0\.1:[0-9]+ id=[0-9]+-[0-9]+ len=13 "into the sink"'
 }
 
 @test "tutorial UDP client: echo, prefix and timestamp answer each datagram" {

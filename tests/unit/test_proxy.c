@@ -356,9 +356,30 @@ test_v2_malformed(void)
 	    "v2 UNSPEC with half a TLV");
 }
 
+/* How far a reader may go: never past the end of a v2 header whose length
+ * it knows, at most a v1 line's worst case before that. */
+static void
+test_bound(void)
+{
+	static const char v2[] = SIG "\x21\x11\x01\x02";
+
+	CHECK(proxy_header_bound("", 0) == PROXY_V1_MAX, "bound: nothing yet");
+	CHECK(proxy_header_bound(LIT("PROXY TCP4 ")) == PROXY_V1_MAX,
+	    "bound: v1 start");
+	CHECK(proxy_header_bound(LIT("\r\n\r")) == PROXY_V2_HEAD,
+	    "bound: v2 start, length not in yet");
+	CHECK(proxy_header_bound(v2, 16) == 16 + 258,
+	    "bound: v2 length 0x0102 read");
+	CHECK(proxy_header_bound(v2, 300) == 300,
+	    "bound: never less than what is there");
+	CHECK(proxy_header_bound(LIT(SIG "\x20\x00\x00\x00")) == 16,
+	    "bound: v2 LOCAL without a body");
+}
+
 void
 test_proxy(void)
 {
+	test_bound();
 	test_v1_valid();
 	test_v1_length();
 	test_v1_malformed();

@@ -22,6 +22,7 @@ int
 main(void)
 {
 	log_init();
+	test_access();
 	test_addr();
 	test_conn();
 	test_log();

@@ -9,6 +9,7 @@ void unit_check(bool ok, const char *file, int line, const char *what);
 
 #define CHECK(cond, what) unit_check((cond), __FILE__, __LINE__, (what))
 
+void test_access(void);
 void test_addr(void);
 void test_conn(void);
 void test_log(void);

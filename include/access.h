@@ -1,0 +1,39 @@
+/*
+ * A connection's access line: when it started, its id, where it came in,
+ * how long it queued, who it was for, what moved and how it ended.
+ */
+#ifndef PREFORKD_ACCESS_H
+#define PREFORKD_ACCESS_H
+
+#include <stddef.h>
+#include <time.h>
+
+#include "addr.h"
+#include "conn.h"
+
+struct client;
+struct service;
+
+/* "2026-11-22T23:45:01.123+00:00" and its NUL. */
+#define ACCESS_TIME_LEN 30
+
+struct access {
+	long long start_ms;          /* clock_ms() at accept, for time= */
+	char start[ACCESS_TIME_LEN]; /* the wall-clock time then */
+	char local[ADDR_STRLEN];     /* the address the client reached */
+	char queued[24];             /* "0.012s", or "-" when unknown */
+};
+
+/* A connection just accepted on conn: note its start, local address and
+ * time in the listen queue, and give it the next id (conn->id). */
+void access_begin(struct access *a, struct conn *conn);
+/* Log the connection's access line, at level info. */
+void access_log(const struct access *a, const struct service *svc,
+    const struct conn *conn, const struct client *c, enum conn_end end);
+/* Write tm (local time, with its tm_gmtoff) and msec as ISO 8601 with the
+ * UTC offset, "2026-11-22T23:45:01.123+00:00", into buf; its length, 0
+ * when size is too small. */
+size_t access_format_time(
+    const struct tm *tm, long msec, char *buf, size_t size);
+
+#endif
