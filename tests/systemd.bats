@@ -280,6 +280,29 @@ unit_copy() {
 	[ -z "$output" ]
 }
 
+@test "the unit's ExecReload reports the reload's outcome in its exit status" {
+	unit_copy preforkd.service
+	local reload
+	reload=$(sed -n 's/^ExecReload=//p' "$T/units/preforkd.service")
+	echo "ExecReload: $reload"
+	# The pidfile the unit's ExecStart gives the master.
+	mkdir -p "$T/run/preforkd"
+	PIDFILE="$T/run/preforkd/preforkd.pid"
+	grep -q -- "^ExecStart=.* -p $PIDFILE\$" "$T/units/preforkd.service"
+	write_config 'protocol = "echo"'
+	start_daemon
+	# The command line as systemd runs it: no shell, no $MAINPID here.
+	run $reload
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_log "reloaded $CONF"
+	echo 'service {' >>"$CONF"
+	run $reload
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"reload failed: $CONF:"* ]]
+}
+
 # The unit's CapabilityBoundingSet as setpriv's --bounding-set.
 unit_caps() {
 	sed -n 's/^CapabilityBoundingSet=//p' "$ROOT/etc/preforkd.service" |
