@@ -11,6 +11,7 @@
  * the protocol, whatever the protocol's framing.  A header that comes
  * whole, as a proxy sends it, costs two recv() calls.
  */
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -127,6 +128,26 @@ refuse(struct conn *conn, const struct service *svc, enum header_read r,
 	}
 }
 
+/*
+ * An IPv4 client that a dual-stack proxy names as an IPv4-mapped IPv6
+ * address (::ffff:192.0.2.1) is an IPv4 client: so allow, deny and the
+ * log see it, as they would see it connect directly.
+ */
+static void
+unmap_ipv4(struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+
+	if (ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+}
+
 /* The header named a client: it is the client from now on. */
 static void
 take_client(struct client *c, struct conn *conn, const struct proxy_header *h)
@@ -136,6 +157,7 @@ take_client(struct client *c, struct conn *conn, const struct proxy_header *h)
 	if (h->local)
 		return;
 	c->addr = h->src;
+	unmap_ipv4(&c->addr);
 	addr_format(
 	    (const struct sockaddr *)&c->addr, c->name, sizeof(c->name));
 	snprintf(conn->peer, sizeof(conn->peer), "%s", c->name);

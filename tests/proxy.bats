@@ -174,6 +174,11 @@ CASES
 	run proxyclient v1-tcp6
 	[[ "$output" =~ ^got=b\'\'\ end=(closed|reset)$ ]]
 	wait_log "access service=svc client=\[2001:db8::7\]:40002 proxy=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=refused"
+	# An IPv4 client a dual-stack proxy names as ::ffff:203.0.113.8 is
+	# the IPv4 client it is.
+	run proxyclient v2-mapped
+	[ "$output" = "got=b'hello\\n' end=closed" ]
+	wait_log "access service=svc client=203\.0\.113\.8:40003 proxy=127\.0\.0\.1:[0-9]+ in=6 out=6 "
 }
 
 # busy_with TITLE: a worker of svc has that process title.

@@ -9,6 +9,7 @@ The headers name made-up clients (RFC 5737 and RFC 3849 addresses):
   v1-unknown   "PROXY UNKNOWN ..."
   v2-tcp4      v2 PROXY command, AF_INET/STREAM, 203.0.113.7:40001
   v2-tcp6      v2 PROXY command, AF_INET6/STREAM, [2001:db8::7]:40002
+  v2-mapped    v2 AF_INET6 naming the IPv4-mapped ::ffff:203.0.113.8:40003
   v2-tcp4-tlv  as v2-tcp4 with 300 bytes of TLVs (NOOP, AUTHORITY)
   v2-local     v2 LOCAL command (a health check): no client named
   v2-unspec    v2 PROXY command, family AF_UNSPEC: no client named
@@ -69,6 +70,8 @@ HEADERS = {
     "v1-unknown": b"PROXY UNKNOWN 1.2.3.4 5.6.7.8 1 2\r\n",
     "v2-tcp4": v2(1, 0x11, TCP4),
     "v2-tcp6": v2(1, 0x21, inet6("2001:db8::7", "2001:db8::10", 40002, 80)),
+    "v2-mapped": v2(1, 0x21, inet6("::ffff:203.0.113.8", "::ffff:192.0.2.10",
+                                   40003, 80)),
     "v2-tcp4-tlv": v2(1, 0x11, TCP4 + tlv(0x04, b"\0" * 250) +
                       tlv(0x02, b"www.example.org" * 3)),
     "v2-local": v2(0, 0x00, b""),
