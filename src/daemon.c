@@ -98,16 +98,17 @@ daemon_pidfile_remove(void)
 	if (unlink(pidfile_path) == -1)
 		log_warn("pidfile %s: unlink", pidfile_path);
 	daemon_pidfile_drop();
+	pidfile_fd = -1;
 }
 
 void
 daemon_pidfile_drop(void)
 {
+	/* Close only: a worker, which never looks at the pidfile again,
+	 * writes nothing here -- neither pidfile_fd nor the path's memory --
+	 * so that the pages it shares with the master stay shared. */
 	if (pidfile_fd != -1)
 		close(pidfile_fd);
-	pidfile_fd = -1;
-	/* The path stays: freeing the master's memory in a worker would only
-	 * write to heap pages it shares with the master. */
 }
 
 /* Is pid a preforkd process?  Its command name says so: the master keeps

@@ -28,6 +28,7 @@
 #include "notify.h"
 #include "pool.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -98,8 +99,9 @@ static struct {
 	bool foreground;
 	bool stopping;
 	unsigned generation;
-	struct worker *workers;
+	struct worker *workers; /* room for every scoreboard slot */
 	size_t nworkers;
+	size_t workers_room;
 	struct pool *pools;
 } m;
 
@@ -235,6 +237,21 @@ running_workers(size_t svc)
 	return n;
 }
 
+/*
+ * The table of workers, one entry per scoreboard slot, allocated once and
+ * out of the workers' reach: the master writes an entry after every fork(),
+ * and were the table (or the malloc state that a realloc() per spawn
+ * writes) shared copy-on-write, every worker would keep a private copy of
+ * those pages.
+ */
+static void
+alloc_worker_table(size_t room)
+{
+	if ((m.workers = unforked_alloc(room * sizeof(*m.workers))) == NULL)
+		fatal(1, "master: worker table for %zu slots", room);
+	m.workers_room = room;
+}
+
 static void
 spawn(size_t svc, long long now)
 {
@@ -244,13 +261,6 @@ spawn(size_t svc, long long now)
 	pid_t pid;
 	int slot;
 
-	w = realloc(m.workers, (m.nworkers + 1) * sizeof(*w));
-	if (w == NULL) {
-		log_error("service %s: cannot track another worker", s->name);
-		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
-		return;
-	}
-	m.workers = w;
 	if ((slot = scoreboard_claim(svc, s->name, m.generation)) == -1) {
 		log_errorx("service %s: every scoreboard slot is taken "
 		           "(max_slots = %u); retrying in %d ms",
@@ -269,6 +279,8 @@ spawn(size_t svc, long long now)
 		worker_main(m.conf, svc, m.listeners, &m.ids, master,
 		    m.generation, slot);
 	scoreboard_set_pid(slot, pid);
+	/* A worker holds a slot, so the table, sized by the slots, has
+	 * room. */
 	w = &m.workers[m.nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -800,6 +812,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	m.generation = 1;
 	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
 		fatal(1, "master");
+	alloc_worker_table(scoreboard_get()->head->nslots);
 	init_pools(m.pools, conf);
 	sigemptyset(&none);
 	/* Let go of the terminal first: workers must not inherit it. */
@@ -836,7 +849,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	scoreboard_remove();
 	daemon_pidfile_remove();
 	listener_close_all(m.listeners);
-	free(m.workers);
+	unforked_free(m.workers, m.workers_room * sizeof(*m.workers));
 	free(m.pools);
 	config_free(m.conf);
 	return 0;

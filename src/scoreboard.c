@@ -23,12 +23,14 @@
 #include "clock.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
 #define MAGIC "preforkd-sb-1"
 
 static struct scoreboard board;
 static char *board_path;
 static unsigned char *taken; /* the master's own record of claimed slots */
+static size_t ntaken;
 /* Workers poke the master through this pipe when a dynamic pool's count
  * of idle workers changes; -1 until created. */
 static int poke_fds[2] = { -1, -1 };
@@ -103,7 +105,7 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	int fd;
 
 	if ((board_path = scoreboard_path(pidfile)) == NULL ||
-	    (taken = calloc(nslots, 1)) == NULL) {
+	    (taken = unforked_alloc(ntaken = nslots)) == NULL) {
 		log_error("scoreboard for %s", pidfile);
 		return -1;
 	}
@@ -156,7 +158,7 @@ scoreboard_remove(void)
 			close(poke_fds[i]);
 	poke_fds[0] = poke_fds[1] = -1;
 	free(board_path);
-	free(taken);
+	unforked_free(taken, ntaken);
 	board_path = NULL;
 	taken = NULL;
 }

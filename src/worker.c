@@ -66,6 +66,10 @@ static volatile sig_atomic_t client_fd = -1;
 static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
 static int epoll_fd = -1; /* -1 when the service has one listener */
 static int *listen_fds;   /* this service's listening sockets */
+/* Where listen_fds points for a service with few addresses: among the other
+ * statics a worker writes anyway, rather than on a page of its own. */
+#define FEW_LISTENERS 8
+static int few_listen_fds[FEW_LISTENERS];
 static size_t nlisten;
 static int my_slot = -1;    /* ours in the scoreboard */
 static const char *my_name; /* the service's, for the process title */
@@ -186,22 +190,24 @@ watch_listeners(const struct service *svc)
 	}
 }
 
-/* Take this service's listening sockets out of the set and close the
- * rest. */
+/* Keep this service's listening sockets and close the rest. */
 static void
-own_listeners(const struct service *svc, struct listener_set *all)
+own_listeners(const struct service *svc, const struct listener_set *all)
 {
-	/* Mapped, not calloc()ed: see conn_buffers_init. */
-	listen_fds = mmap(NULL, svc->naddrs * sizeof(*listen_fds),
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Many: mapped, not calloc()ed (see conn_buffers_init). */
+	listen_fds = svc->naddrs <= FEW_LISTENERS
+	                 ? few_listen_fds
+	                 : mmap(NULL, svc->naddrs * sizeof(*listen_fds),
+	                       PROT_READ | PROT_WRITE,
+	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (listen_fds == MAP_FAILED)
 		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
 	for (size_t i = 0; i < svc->naddrs; i++)
-		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
+		if ((listen_fds[i] = listener_fd(all, &svc->addrs[i])) == -1)
 			log_bug("service %s: %s was not bound", svc->name,
 			    svc->listen[i]);
 	nlisten = svc->naddrs;
-	listener_close_fds(all);
+	listener_close_others(all, listen_fds, svc->naddrs);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd == -1)
 		fatal(WORKER_EXIT_SICK, "open /dev/null");
@@ -564,23 +570,24 @@ set_title(const struct service *svc, unsigned generation)
 	log_set_role(title);
 }
 
-/* How much stack below its frame a new worker lets go of, at most. */
+/* How much stack below its frame a worker lets go of, at most. */
 #define STACK_RELEASE (1024 * 1024)
 
 /*
- * Right after fork() the stack below our frame holds only the master's
- * dead frames, but it is shared with the master, which goes on using it:
- * every page it writes there becomes a private copy of ours, kept for
- * nothing.  Let go of those pages (keeping two below us for the calls we
- * make now); any we reach later come back zero-filled and ours alone.
- * madvise() skips the part of the range that is not mapped.
+ * Let go of the stack pages more than keep pages below the caller's frame:
+ * any we reach later come back zero-filled.  Right after fork() they hold
+ * only the master's dead frames, but are shared with the master, which
+ * goes on using them: every page it writes there would become a private
+ * copy of ours, kept for nothing.  Once a worker is set up, they hold its
+ * own dead frames (logging, setting up), which an idle worker need not
+ * keep either.  madvise() skips the part of the range that is not mapped.
  */
 static void
-release_master_stack(void)
+release_stack_below(unsigned keep)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	uintptr_t top = (here & ~(page - 1)) - 2 * page;
+	uintptr_t top = (here & ~(page - 1)) - keep * page;
 
 	madvise((void *)(top - STACK_RELEASE), STACK_RELEASE, MADV_DONTNEED);
 }
@@ -593,7 +600,7 @@ worker_main(const struct config *conf, size_t index,
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
-	release_master_stack();
+	release_stack_below(2); /* two for the calls made now */
 	my_slot = slot;
 	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
 	scoreboard_worker_init();
@@ -617,6 +624,8 @@ worker_main(const struct config *conf, size_t index,
 	scoreboard_set_state(my_slot, SB_IDLE);
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state("idle", NULL);
+	/* Only the accept loop's own frames from here until a client comes. */
+	release_stack_below(1);
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);
