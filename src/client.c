@@ -67,9 +67,10 @@ header_buffer(void)
 
 /*
  * Read the header into buf, up to its last byte and no further; *got says
- * how many bytes were taken.  Bytes the parser wants more after are all
- * header bytes, so they are taken before waiting for the rest: the next
- * peek then waits for new ones instead of seeing the same again.
+ * how many bytes were taken.  While the parser asks for more, every byte
+ * seen so far belongs to the header, so it is taken off the socket before
+ * waiting for the rest: the next peek then waits for new bytes instead of
+ * seeing the same ones again.
  */
 static enum header_read
 read_header(struct conn *conn, unsigned char *buf, long long deadline,
