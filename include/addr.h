@@ -1,5 +1,6 @@
 /* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777",
- * each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"). */
+ * each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"), or for TCP
+ * behind a proxy after "proxy:" ("proxy:127.0.0.1:7777"). */
 #ifndef PREFORKD_ADDR_H
 #define PREFORKD_ADDR_H
 
@@ -14,14 +15,18 @@ struct addr {
 	struct sockaddr_storage ss;
 	socklen_t len;
 	int socktype; /* SOCK_STREAM (TCP) or SOCK_DGRAM (UDP) */
+	/* "proxy:": each connection starts with a PROXY protocol header.  Not
+	 * part of the socket's identity: addr_equal and addr_conflict ignore
+	 * it. */
+	bool proxy;
 };
 
 /* Parse a numeric listen address; 0 on success, -1 with a reason in err. */
 int addr_parse(const char *spec, struct addr *out, char *err, size_t errsize);
 /* Format an address as "host:port" or "[host]:port" into buf; returns buf. */
 const char *addr_format(const struct sockaddr *sa, char *buf, size_t size);
-/* Format a listen address as addr_format does, after "udp:" for UDP, as
- * the configuration writes it; returns buf. */
+/* Format a listen address as addr_format does, after "udp:" for UDP or
+ * "proxy:" behind a proxy, as the configuration writes it; returns buf. */
 const char *addr_name(const struct addr *a, char *buf, size_t size);
 /* True when both are the same transport, family, host and port. */
 bool addr_equal(const struct addr *a, const struct addr *b);

@@ -4,7 +4,8 @@
  * socket is this" ambiguous.  "*:PORT" (or just "PORT") is IPv4's wildcard
  * and "[::]:PORT" IPv6's, as in nginx; IPv6 sockets are IPv6-only so both can
  * be listed side by side.  An address is TCP unless it starts with "udp:"
- * (or "tcp:", for symmetry); the same port may serve both.
+ * (or "tcp:", for symmetry); the same port may serve both.  "proxy:" is TCP
+ * whose clients come through a proxy that sends a PROXY protocol header.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -111,6 +112,16 @@ addr_parse(const char *spec, struct addr *out, char *err, size_t errsize)
 		spec += 4;
 	} else if (strncmp(spec, "tcp:", 4) == 0) {
 		spec += 4;
+	} else if (strncmp(spec, "proxy:", 6) == 0) {
+		out->proxy = true;
+		spec += 6;
+		if (strncmp(spec, "udp:", 4) == 0 ||
+		    strncmp(spec, "tcp:", 4) == 0) {
+			snprintf(err, errsize,
+			    "proxy: is TCP already: write proxy:ADDRESS "
+			    "(no PROXY header comes over UDP)");
+			return -1;
+		}
 	}
 	if (*spec == '\0') {
 		snprintf(err, errsize, "empty address");
@@ -149,12 +160,14 @@ addr_format(const struct sockaddr *sa, char *buf, size_t size)
 const char *
 addr_name(const struct addr *a, char *buf, size_t size)
 {
-	size_t skip = 0;
+	const char *prefix = a->socktype == SOCK_DGRAM ? "udp:"
+	                     : a->proxy                ? "proxy:"
+	                                               : "";
+	size_t skip = strlen(prefix);
 
-	if (a->socktype == SOCK_DGRAM && size > 4) {
-		memcpy(buf, "udp:", 4);
-		skip = 4;
-	}
+	if (skip >= size)
+		skip = 0;
+	memcpy(buf, prefix, skip);
 	addr_format((const struct sockaddr *)&a->ss, buf + skip, size - skip);
 	return buf;
 }

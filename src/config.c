@@ -405,31 +405,37 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
-/* A PROXY header comes over TCP, from a peer proxy_from names. */
+/* A PROXY header comes over TCP, from a peer proxy_from names; the
+ * service wants one on every address (proxy_protocol) or on those written
+ * "proxy:ADDRESS". */
 static void
 check_proxy(cfg_t *cfg, cfg_t *sec)
 {
+	bool all = cfg_getbool(sec, "proxy_protocol") == cfg_true, some = all;
 	char err[128];
 	struct addr addr;
 
-	if (cfg_getbool(sec, "proxy_protocol") != cfg_true)
-		return;
-	if (cfg_size(sec, "proxy_from") == 0)
-		cfg_error(cfg,
-		    "service %s: proxy_protocol is on but proxy_from is "
-		    "empty: no peer could connect",
-		    cfg_title(sec));
 	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
-		if (addr_parse(spec, &addr, err, sizeof(err)) == 0 &&
-		    addr.socktype == SOCK_DGRAM) {
+		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
+			continue; /* already reported */
+		some |= addr.proxy;
+		if (all && addr.socktype == SOCK_DGRAM) {
 			cfg_error(cfg,
 			    "service %s: proxy_protocol works over TCP only "
 			    "(listen \"%s\")",
 			    cfg_title(sec), spec);
-			return;
+			all = false; /* said once */
 		}
 	}
+	if (some && cfg_size(sec, "proxy_from") == 0)
+		cfg_error(cfg,
+		    "service %s: %s but proxy_from is empty: no peer could "
+		    "connect",
+		    cfg_title(sec),
+		    cfg_getbool(sec, "proxy_protocol") == cfg_true
+		        ? "proxy_protocol is on"
+		        : "a listen address is proxy:");
 }
 
 /*

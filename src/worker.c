@@ -260,19 +260,19 @@ wake_master_if(const struct service *svc, int delta, int32_t idle)
 
 /*
  * Whether to serve the client: not when told to stop, not without a valid
- * PROXY header from a trusted proxy when the service wants one, not when
+ * PROXY header from a trusted proxy when the listener wants one, not when
  * allow/deny refuse the client (the real one, behind a proxy) -- all
  * before any byte of service.  *end says why not.
  */
 static bool
 admit(const struct service *svc, struct conn *conn, struct client *c,
-    long long start, enum conn_end *end)
+    bool proxied, long long start, enum conn_end *end)
 {
 	if (stop_requested) {
 		*end = END_SHUTDOWN; /* told before client_fd was set */
 		return false;
 	}
-	if (svc->proxy_protocol) {
+	if (proxied) {
 		if (client_read_proxy(c, conn, svc) == -1) {
 			*end = conn->end;
 			return false;
@@ -300,7 +300,7 @@ serve_protocol(const struct service *svc, struct conn *conn)
 
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
-    int fd, const struct sockaddr_storage *peer)
+    int fd, const struct sockaddr_storage *peer, bool proxied)
 {
 	struct access access;
 	struct client client;
@@ -321,7 +321,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	scoreboard_busy(my_slot, client.name, access.start_ms);
 	wake_master_if(svc, -1, idle);
 	show_state("busy", client.name);
-	if (admit(svc, &conn, &client, access.start_ms, &end))
+	if (admit(svc, &conn, &client, proxied, access.start_ms, &end))
 		end = serve_protocol(svc, &conn);
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
@@ -465,10 +465,11 @@ accept_works(const struct service *svc)
 	shortage = 0;
 }
 
-/* Accept on lfd and serve the client; 0, or -1 when accept() failed. */
+/* Accept on lfd and serve the client, after its PROXY header when
+ * proxied; 0, or -1 when accept() failed. */
 static int
 accept_one(const struct service *svc, const struct conn_buffers *bufs,
-    int lfd)
+    int lfd, bool proxied)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
@@ -479,7 +480,7 @@ accept_one(const struct service *svc, const struct conn_buffers *bufs,
 		return -1;
 	}
 	accept_works(svc);
-	serve_client(svc, bufs, fd, &peer);
+	serve_client(svc, bufs, fd, &peer, proxied);
 	return 0;
 }
 
@@ -491,7 +492,8 @@ serve_listener(
 {
 	if (svc->addrs[i].socktype == SOCK_DGRAM)
 		return serve_datagram(svc, bufs, listen_fds[i]);
-	return accept_one(svc, bufs, listen_fds[i]);
+	return accept_one(svc, bufs, listen_fds[i],
+	    svc->proxy_protocol || svc->addrs[i].proxy);
 }
 
 static void

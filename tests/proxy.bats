@@ -17,6 +17,11 @@ proxyclient() {
 	python3 "$ROOT/tests/helper/proxyclient.py" "$@" 127.0.0.1 "$PORT" "$kind"
 }
 
+# log_count_is N REGEX: for wait_until, which runs it again each time.
+log_count_is() {
+	[ "$(log_count "$2")" -eq "$1" ]
+}
+
 # An echo service that wants a PROXY header, with more keys in $1.
 write_proxy_config() {
 	write_config "protocol = \"echo\"
@@ -48,6 +53,26 @@ CONF
 	[ "$output" = "got=b'hello\\n' end=closed" ]
 	wait_log "access service=proxied client=203\.0\.113\.7:40001 proxy=127\.0\.0\.1:[0-9]+ in=6 "
 	run ! log_has "service=plain .*proxy="
+}
+
+@test "per address: proxy:ADDRESS wants a header, the service's other address does not" {
+	local other
+	other=$(free_port)
+	write_config "protocol = \"echo\"
+	listen = {\"127.0.0.1:$PORT\", \"proxy:127.0.0.1:$other\"}"
+	start_daemon
+	wait_log "listening on proxy:127\.0\.0\.1:$other"
+	# Direct clients on the first address: a header is their data.
+	run proxyclient v1-tcp4
+	[ "$output" = "got=b'PROXY TCP4 203.0.113.7 192.0.2.10 40001 80\\r\\nhello\\n' end=closed" ]
+	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=50 .* local=127\.0\.0\.1:$PORT "
+	# The proxy on the second.
+	PORT=$other run proxyclient v2-tcp4
+	[ "$output" = "got=b'hello\\n' end=closed" ]
+	wait_log "access service=svc client=203\.0\.113\.7:40001 proxy=127\.0\.0\.1:[0-9]+ in=6 .* local=127\.0\.0\.1:$other "
+	PORT=$other run proxyclient no-header
+	[[ "$output" =~ ^got=b\'\'\ end=(closed|reset)$ ]]
+	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=proxy_bad local=127\.0\.0\.1:$other "
 }
 
 @test "v1 TCP4 and TCP6: the real client in the access line, next to the proxy" {
@@ -98,7 +123,7 @@ CONF
 		run proxyclient "$kind"
 		[ "$output" = "got=b'hello\\n' end=closed" ]
 	done
-	wait_until test "$(log_count "access service=svc client=(127\.0\.0\.1:[0-9]+) proxy=\1 in=6 out=6 ")" -eq 3
+	wait_until log_count_is 3 "access service=svc client=(127\.0\.0\.1:[0-9]+) proxy=\1 in=6 out=6 "
 	[ "$(log_count "client not named \(local\)")" -eq 3 ]
 }
 
@@ -123,7 +148,7 @@ cut-v1|PROXY header cut short: closed after 19 bytes
 cut-v2|PROXY header cut short: closed after 20 bytes
 CASES
 	[ "$n" -eq 8 ]
-	wait_until test "$(log_count "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=proxy_bad ")" -eq 8
+	wait_until log_count_is 8 "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=proxy_bad "
 	# Nothing of any of them reached the protocol.
 	run ! log_has "in=[1-9]"
 }
@@ -216,7 +241,7 @@ busy_with() {
 	run proxyclient v1-tcp4 --data 'first'
 	run proxyclient v1-tcp4 --data 'second'
 	after=$(TZ=IST-5:30 date +%Y-%m-%dT%H:%M:%S)
-	wait_until test "$(log_count " access service=svc ")" -eq 2
+	wait_until log_count_is 2 " access service=svc "
 	local line id start n=0
 	while read -r line; do
 		[[ "$line" =~ \ start=([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})\.[0-9]{3}\+05:30\ id=($w-[0-9]+)$ ]]
@@ -233,7 +258,7 @@ busy_with() {
 	[ "$(grep -oE " id=$w-[0-9]+$" "$LOG" | sort -u | wc -l)" -eq 2 ]
 }
 
-@test "proxy_protocol: refused over UDP, and with no proxy_from" {
+@test "proxy_protocol and proxy:ADDRESS: refused over UDP, and with no proxy_from" {
 	cat >"$CONF" <<CONF
 service a {
 	listen = {"udp:127.0.0.1:$PORT"}
@@ -247,6 +272,11 @@ service b {
 	proxy_from = {}
 	proxy_timeout = 0
 }
+service c {
+	listen = {"127.0.0.2:$PORT", "proxy:udp:127.0.0.3:$PORT", "proxy:127.0.0.4:$PORT"}
+	protocol = "echo"
+	proxy_from = {}
+}
 CONF
 	run "$PREFORKD" -t -c "$CONF"
 	echo "$output"
@@ -254,4 +284,6 @@ CONF
 	[[ "$output" == *":5: service a: proxy_protocol works over TCP only (listen \"udp:127.0.0.1:$PORT\")"* ]]
 	[[ "$output" == *"proxy_timeout = 0 is out of range (1 to 3600)"* ]]
 	[[ "$output" == *"service b: proxy_protocol is on but proxy_from is empty: no peer could connect"* ]]
+	[[ "$output" == *"listen \"proxy:udp:127.0.0.3:$PORT\": proxy: is TCP already: write proxy:ADDRESS (no PROXY header comes over UDP)"* ]]
+	[[ "$output" == *"service c: a listen address is proxy: but proxy_from is empty: no peer could connect"* ]]
 }

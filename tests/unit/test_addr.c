@@ -172,5 +172,12 @@ test_addr(void)
 	CHECK(!conflict("udp:127.0.0.1:80", "127.0.0.1:80"),
 	    "UDP and TCP on one port do not clash");
 	CHECK(conflict("udp:*:80", "udp:127.0.0.1:80"), "UDP wildcard clashes");
+	CHECK(parses_to("proxy:127.0.0.1:7", "proxy:127.0.0.1:7"),
+	    "proxy: address");
+	CHECK(parses_to("proxy:[::1]:7", "proxy:[::1]:7"), "proxy: over IPv6");
+	CHECK(conflict("proxy:127.0.0.1:80", "127.0.0.1:80"),
+	    "proxy: is the same TCP socket");
+	CHECK(rejected_with("proxy:udp:127.0.0.1:7", "comes over UDP"),
+	    "no PROXY header over UDP");
 	test_clashes();
 }
