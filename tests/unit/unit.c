@@ -27,6 +27,7 @@ main(void)
 	test_conn();
 	test_log();
 	test_config();
+	test_peek();
 	test_pool();
 	test_proxy();
 	printf("1..%d\n", run);
