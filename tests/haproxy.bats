@@ -73,6 +73,10 @@ stop_b() {
 		fi
 	done
 	B_PID=""
+	# As common_teardown does for A's log.
+	if grep -E "Sanitizer|runtime error:" "$B_LOG" >&2; then
+		return 1
+	fi
 }
 
 # The private HAProxy: TCP mode, round robin over A and B with
