@@ -37,9 +37,16 @@ struct scoreboard_slot {
 	uint32_t state; /* enum scoreboard_state */
 	char service_name[SCOREBOARD_NAME_LEN];
 	char client[ADDR_STRLEN]; /* "" when not busy */
+	/* The client's address as max_per_source counts it; family 0 when
+	 * the worker holds no connection (or the service has no limit). */
+	struct addr_source source;
 	int64_t conn_started;     /* ms, CLOCK_MONOTONIC: one clock for all */
 	int64_t changed; /* ms, CLOCK_MONOTONIC: the last state change */
+	/* ms, CLOCK_MONOTONIC_COARSE: the last sign of life -- a state
+	 * change, an accept, a byte moved -- for worker_timeout. */
+	int64_t progress;
 	uint64_t bytes_in, bytes_out; /* finished connections, in total */
+	uint64_t conn_in, conn_out;   /* the current connection's, so far */
 	uint64_t connections;         /* served to their end */
 };
 
@@ -59,6 +66,9 @@ struct scoreboard_header {
 	uint32_t nservices; /* of the current generation */
 	int32_t master;
 	uint32_t generation;
+	/* No slot at or past this index was ever claimed: where a worker's
+	 * scan of the table (max_per_source) may stop. */
+	uint32_t high_water;
 	int64_t started; /* ms, CLOCK_MONOTONIC */
 	/* The outcome of the last reload, for -s reload to wait on: reloads
 	 * counts the finished attempts. */
@@ -118,6 +128,14 @@ void scoreboard_busy(int slot, const char *client, long long now);
 /* Worker: the client is gone after in and out bytes. */
 void scoreboard_idle(
     int slot, unsigned long long in, unsigned long long out, long long now);
+/* Worker: the current connection has moved in and out bytes so far; plain
+ * stores and a coarse clock read, no system call. */
+void scoreboard_progress(
+    int slot, unsigned long long in, unsigned long long out);
+/* Worker: publish source as its client's, then count the connections of
+ * its service, of any generation, from that source, its own included;
+ * 0 without a table. */
+unsigned scoreboard_source_enter(int slot, const struct addr_source *source);
 
 /* Another process: map the running master's table read-only; 0, or -1
  * after logging. */

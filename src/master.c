@@ -9,6 +9,7 @@
  * KILLED), so nothing can keep the master waiting for ever.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -79,6 +80,7 @@ struct worker {
 	enum stage stage;
 	long long deadline; /* ms; escalate then (not when RUNNING) */
 	int slot;           /* in the scoreboard */
+	long long timeout;  /* ms: its service's worker_timeout; 0 = none */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -101,6 +103,7 @@ static struct {
 	struct worker *workers;
 	size_t nworkers;
 	struct pool *pools;
+	long long watch_next; /* ms: look for stuck workers then; -1: never */
 } m;
 
 static void
@@ -222,6 +225,60 @@ escalate_overdue(long long now)
 	}
 }
 
+/* Say what a stuck worker was doing, as its slot shows it. */
+static void
+report_stuck(const struct worker *w, const struct scoreboard_slot *slot,
+    long long now)
+{
+	double quiet = (double)(now - slot->progress) / 1000;
+
+	if (slot->state == SB_BUSY)
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
+		          " time=%.3fs; sending KILL",
+		    (long)w->pid, w->name, quiet, slot->client, slot->conn_in,
+		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+	else
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs while starting; sending KILL",
+		    (long)w->pid, w->name, quiet);
+}
+
+/*
+ * worker_timeout: a busy or starting worker whose slot has shown no sign
+ * of life (an accept, a byte moved, a state change) for that long is stuck
+ * -- a deadlock, a stopped process, a bug.  Say what it was doing, kill
+ * it, and count it out of its pool, which forks a replacement at once.  An
+ * idle worker waits in accept() by design and is never stuck; a quitting
+ * one has shutdown_timeout.
+ */
+static void
+kill_stuck(long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	m.watch_next = -1;
+	for (size_t i = 0; i < m.nworkers; i++) {
+		struct worker *w = &m.workers[i];
+		long long due;
+		if (w->stage != RUNNING || w->timeout == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.state != SB_BUSY && slot.state != SB_STARTING)
+			continue;
+		due = slot.progress + w->timeout;
+		if (now < due) {
+			if (m.watch_next == -1 || due < m.watch_next)
+				m.watch_next = due;
+			continue;
+		}
+		report_stuck(w, &slot, now);
+		send_signal(w, SIGKILL);
+		w->stage = KILLED;
+	}
+}
+
 static size_t
 running_workers(size_t svc)
 {
@@ -278,6 +335,7 @@ spawn(size_t svc, long long now)
 	w->started = now;
 	w->stage = RUNNING;
 	w->slot = slot;
+	w->timeout = (long long)s->worker_timeout * 1000;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -742,7 +800,7 @@ reopen(int signo)
 static struct timespec *
 sleep_time(struct timespec *ts, long long now)
 {
-	long long next = -1;
+	long long next = m.watch_next;
 
 	for (size_t i = 0; i < m.nworkers; i++) {
 		const struct worker *w = &m.workers[i];
@@ -819,6 +877,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		long long now = clock_ms();
 
 		escalate_overdue(now);
+		kill_stuck(now);
 		spawn_missing(now);
 		retire_old_generation(now);
 		if (ppoll(&poke, 1, sleep_time(&ts, clock_ms()), &none) == -1 &&

@@ -14,8 +14,8 @@ teardown() { common_teardown; }
 	start_daemon
 	local sb="$T/preforkd.scoreboard"
 	[ -f "$sb" ]
-	[ "$(stat -c %a "$sb")" = 644 ]
-	[ "$(head -c 13 "$sb")" = "preforkd-sb-1" ]
+	[ "$(stat -c %a "$sb")" = 600 ]
+	[ "$(head -c 13 "$sb")" = "preforkd-sb-2" ]
 	stop_daemon
 	[ ! -e "$sb" ]
 	[ ! -e "$PIDFILE" ]
