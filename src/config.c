@@ -481,7 +481,7 @@ check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 	long timeout = cfg_getint(sec, "worker_timeout");
 	long idle = cfg_getint(sec, "idle_timeout");
 
-	if (timeout == 0 || timeout > idle)
+	if (timeout == 0 || (idle > 0 && timeout > idle))
 		return 0;
 	if (idle == 0)
 		cfg_error(cfg,
