@@ -65,7 +65,8 @@ struct addr_source {
 void addr_source_of(
     const struct sockaddr *sa, unsigned prefix6, struct addr_source *out);
 /* True when both are the same source (never when family is 0). */
-bool addr_source_equal(const struct addr_source *a, const struct addr_source *b);
+bool addr_source_equal(
+    const struct addr_source *a, const struct addr_source *b);
 /* "192.0.2.1", or "2001:db8::/64" (the block); "-" for none; returns buf. */
 const char *addr_source_format(
     const struct addr_source *s, char *buf, size_t size);

@@ -40,8 +40,8 @@ struct scoreboard_slot {
 	/* The client's address as max_per_source counts it; family 0 when
 	 * the worker holds no connection (or the service has no limit). */
 	struct addr_source source;
-	int64_t conn_started;     /* ms, CLOCK_MONOTONIC: one clock for all */
-	int64_t changed; /* ms, CLOCK_MONOTONIC: the last state change */
+	int64_t conn_started; /* ms, CLOCK_MONOTONIC: one clock for all */
+	int64_t changed;      /* ms, CLOCK_MONOTONIC: the last state change */
 	/* ms, CLOCK_MONOTONIC_COARSE: the last sign of life -- a state
 	 * change, an accept, a byte moved -- for worker_timeout. */
 	int64_t progress;

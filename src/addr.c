@@ -373,7 +373,8 @@ addr_source_of(
 		out->family = AF_INET;
 		out->prefix = 32;
 		memcpy(out->bytes,
-		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
 		return;
 	}
 	if (sa->sa_family != AF_INET6)

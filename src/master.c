@@ -227,8 +227,8 @@ escalate_overdue(long long now)
 
 /* Say what a stuck worker was doing, as its slot shows it. */
 static void
-report_stuck(const struct worker *w, const struct scoreboard_slot *slot,
-    long long now)
+report_stuck(
+    const struct worker *w, const struct scoreboard_slot *slot, long long now)
 {
 	double quiet = (double)(now - slot->progress) / 1000;
 

@@ -248,7 +248,8 @@ scoreboard_claim(size_t service, const char *name, unsigned generation)
 	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
 	if (i >= board.head->high_water)
-		__atomic_store_n(&board.head->high_water, i + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(
+		    &board.head->high_water, i + 1, __ATOMIC_RELEASE);
 	return (int)i;
 }
 

@@ -342,9 +342,10 @@ source_admitted(
 	if (svc->max_per_source == 0)
 		return true;
 	addr_source_of(client, (unsigned)svc->source_prefix6, &source);
-	if (source.family == 0 ||
-	    scoreboard_source_enter(my_slot, &source) <=
-	        (unsigned)svc->max_per_source)
+	if (source.family == 0)
+		return true; /* not an IP client: nothing to count by */
+	if (scoreboard_source_enter(my_slot, &source) <=
+	    (unsigned)svc->max_per_source)
 		return true;
 	log_refusal(svc, &source);
 	/* One line, then close.  What the client sent already is dropped

@@ -15,8 +15,8 @@ source_text(const char *host, unsigned prefix6, char *buf, size_t size)
 	struct addr_source src;
 
 	memset(&ss, 0, sizeof(ss));
-	if (inet_pton(AF_INET, host,
-	        &((struct sockaddr_in *)&ss)->sin_addr) == 1)
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) ==
+	    1)
 		ss.ss_family = AF_INET;
 	else if (inet_pton(AF_INET6, host,
 	             &((struct sockaddr_in6 *)&ss)->sin6_addr) == 1)
@@ -38,7 +38,7 @@ static bool
 same_source(const char *a, const char *b, unsigned prefix6)
 {
 	struct sockaddr_in6 x = { .sin6_family = AF_INET6 },
-			    y = { .sin6_family = AF_INET6 };
+	                    y = { .sin6_family = AF_INET6 };
 	struct addr_source sa, sb;
 
 	inet_pton(AF_INET6, a, &x.sin6_addr);
@@ -54,14 +54,15 @@ void
 test_source(void)
 {
 	struct sockaddr_in v4a = { .sin_family = AF_INET },
-			   v4b = { .sin_family = AF_INET };
+	                   v4b = { .sin_family = AF_INET };
 	struct addr_source sa, sb;
 	struct sockaddr unix_like = { .sa_family = AF_UNIX };
 
 	CHECK(source_is("192.0.2.7", 64, "192.0.2.7"), "IPv4 is counted whole");
 	CHECK(source_is("2001:db8:1:2:3:4:5:6", 64, "2001:db8:1:2::/64"),
 	    "IPv6 is cut to /64");
-	CHECK(source_is("2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6/128"),
+	CHECK(
+	    source_is("2001:db8:1:2:3:4:5:6", 128, "2001:db8:1:2:3:4:5:6/128"),
 	    "IPv6 /128 keeps the whole address");
 	CHECK(source_is("2001:db8:1:2:3:4:5:6", 0, "::/0"),
 	    "IPv6 /0: every IPv6 client is one source");
