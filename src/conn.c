@@ -180,14 +180,18 @@ void
 conn_drop_pending(struct conn *conn)
 {
 	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
-	ssize_t n;
 
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
-	do
-		n = recv(conn->fd, conn->chunk, conn->chunk_size, MSG_DONTWAIT);
-	while ((n > 0 && (conn->bytes_in += (unsigned long long)n) < limit) ||
-	       (n == -1 && errno == EINTR));
+	while (conn->bytes_in < limit) {
+		ssize_t n =
+		    recv(conn->fd, conn->chunk, conn->chunk_size, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nothing more yet (EAGAIN), or the end */
+		conn->bytes_in += (unsigned long long)n;
+	}
 }
 
 ssize_t

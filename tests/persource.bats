@@ -70,6 +70,45 @@ hold_two() {
 	[ "$output" = "four" ]
 }
 
+# burst N ROUNDS: ROUNDS times, N clients from 127.0.0.1 connect at once,
+# all send a line, and all stay open until every one has its first line
+# back; print, per round, how many were served and how many refused.
+burst() {
+	/usr/bin/python3 - "$PORT" "$1" "$2" "$REFUSAL" <<'PY'
+import socket, sys
+port, n, rounds, refusal = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+for _ in range(rounds):
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=10)
+             for _ in range(n)]
+    for s in socks:
+        s.sendall(b"x\n")
+    answers = [s.makefile().readline().rstrip("\n") for s in socks]
+    print(answers.count("x"), answers.count(refusal))
+    for s in socks:
+        s.close()
+PY
+}
+
+@test "max_per_source: clients arriving together never pass the limit" {
+	write_config 'protocol = "echo"
+	workers = 8
+	max_per_source = 2'
+	start_daemon
+	wait_until has_workers 8
+	run burst 6 10
+	[ "$status" -eq 0 ]
+	echo "$output"
+	[ "${#lines[@]}" -eq 10 ]
+	local served refused total=0
+	for line in "${lines[@]}"; do
+		read -r served refused <<<"$line"
+		[ "$served" -le 2 ]
+		[ "$((served + refused))" -eq 6 ]
+		total=$((total + served))
+	done
+	[ "$total" -ge 1 ]
+}
+
 @test "max_per_source: refusals of one source are logged once per burst" {
 	write_config 'protocol = "echo"
 	workers = 3
