@@ -58,6 +58,10 @@ struct scoreboard_service {
 	 * so each can tell, without a system call, when to poke the master;
 	 * a hint only, the master counts the slots. */
 	int32_t idle_hint;
+	/* A fixed pool outside a burst: its last idle worker to take a
+	 * client wakes the master, which then says the pool is full (set by
+	 * the master; a fixed pool has no timer to find out otherwise). */
+	int32_t wake_when_full;
 };
 
 struct scoreboard_header {
@@ -101,6 +105,12 @@ void scoreboard_worker_init(void);
 /* Worker: add delta (1 or -1) to its service's idle_hint; the new count,
  * or INT32_MIN when its generation is no longer the current one. */
 int32_t scoreboard_idle_hint(int slot, int delta);
+/* Worker: should taking the last idle worker of its service wake the
+ * master?  (wake_when_full of its service, false when its generation is
+ * no longer the current one.) */
+bool scoreboard_wake_when_full(int slot);
+/* Master: set wake_when_full of service svc of the current generation. */
+void scoreboard_set_wake_when_full(size_t svc, bool wake);
 /* Worker: wake the master to look at the table; one write(), never
  * blocks. */
 void scoreboard_poke(void);

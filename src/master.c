@@ -435,6 +435,11 @@ adjust_pool(size_t svc, long long now)
 		log_warnx("service %s reached max_workers (%d); %u clients "
 		          "waiting in the queue",
 		    s->name, s->max_workers, queued_clients(s));
+	/* A fixed pool that can fill up, and is not full yet, wants to hear
+	 * of it: it has no timer of its own then. */
+	scoreboard_set_wake_when_full(svc,
+	    s->min_spare == 0 && s->max_spare == 0 && !p->policy.saturated &&
+	        p->target >= (unsigned)s->max_workers);
 }
 
 static void
@@ -813,7 +818,8 @@ sleep_time(struct timespec *ts, long long now)
 		if (!p->disabled && running_workers(svc) < p->target &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
-		if (next == -1 || p->next_check < next)
+		if (p->next_check != POOL_NEVER &&
+		    (next == -1 || p->next_check < next))
 			next = p->next_check;
 	}
 	if (next == -1)
@@ -885,7 +891,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 			log_warn("ppoll");
 		if (poke.revents != 0) {
 			scoreboard_drain_pokes();
-			log_debug("woken by a worker of a dynamic pool");
+			log_debug("woken by a worker");
 		}
 		act_on_requests();
 	}

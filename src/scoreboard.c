@@ -187,21 +187,48 @@ scoreboard_worker_init(void)
 	poke_fds[0] = -1;
 }
 
-int32_t
-scoreboard_idle_hint(int slot, int delta)
+/* Slot's service in the current generation's table, or NULL: a reload
+ * has replaced the table, and an old worker counts no more. */
+static struct scoreboard_service *
+current_service(int slot)
 {
 	const struct scoreboard_slot *s;
 
 	if (board.head == NULL || slot < 0)
-		return INT32_MIN;
+		return NULL;
 	s = &board.slots[slot];
-	/* A reload has replaced the table: an old worker counts no more. */
 	if (__atomic_load_n(&board.head->generation, __ATOMIC_RELAXED) !=
 	        s->generation ||
 	    s->service >= board.head->nservices)
+		return NULL;
+	return &board.services[s->service];
+}
+
+int32_t
+scoreboard_idle_hint(int slot, int delta)
+{
+	struct scoreboard_service *svc = current_service(slot);
+
+	if (svc == NULL)
 		return INT32_MIN;
-	return __atomic_add_fetch(
-	    &board.services[s->service].idle_hint, delta, __ATOMIC_RELAXED);
+	return __atomic_add_fetch(&svc->idle_hint, delta, __ATOMIC_RELAXED);
+}
+
+bool
+scoreboard_wake_when_full(int slot)
+{
+	const struct scoreboard_service *svc = current_service(slot);
+
+	return svc != NULL &&
+	       __atomic_load_n(&svc->wake_when_full, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_set_wake_when_full(size_t svc, bool wake)
+{
+	if (board.head != NULL && svc < board.head->nservices)
+		__atomic_store_n(&board.services[svc].wake_when_full,
+		    (int32_t)wake, __ATOMIC_RELAXED);
 }
 
 void

@@ -279,14 +279,22 @@ note_arrival(int fd, struct arrival *a)
  * In a dynamic pool, wake the master only when the count of idle workers
  * (idle, after this worker counted itself in or out by delta) may have
  * crossed a spare threshold: one write() then, no system call otherwise.
- * Called once the slot shows the new state, which is what the master
- * counts.
+ * A fixed pool wakes it when its last idle worker takes a client, unless
+ * the master already knows the pool is full.  Called once the slot shows
+ * the new state, which is what the master counts.
  */
 static void
 wake_master_if(const struct service *svc, int delta, int32_t idle)
 {
-	if (!dynamic_pool || idle == INT32_MIN)
+	if (idle == INT32_MIN)
 		return;
+	if (!dynamic_pool) {
+		/* <= 0: the count is a hint, and may run low. */
+		if (delta < 0 && idle <= 0 &&
+		    scoreboard_wake_when_full(my_slot))
+			scoreboard_poke();
+		return;
+	}
 	if ((delta < 0 && idle < svc->min_spare) ||
 	    (delta > 0 && svc->max_spare > 0 && idle > svc->max_spare))
 		scoreboard_poke();
