@@ -408,8 +408,11 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
 		conn_reset(&conn);
-	else if (end == END_OVERLONG)
+	else if (end == END_OVERLONG) {
+		/* Up to 2 s without a byte, perhaps: not stuck. */
+		show_progress(&conn);
 		conn_linger(&conn);
+	}
 	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
 	         "end=%s local=%s queued=%s",
 	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
