@@ -225,6 +225,14 @@ escalate_overdue(long long now)
 	}
 }
 
+/* Look for stuck workers at due at the latest. */
+static void
+watch_until(long long due)
+{
+	if (m.watch_next == -1 || due < m.watch_next)
+		m.watch_next = due;
+}
+
 /* Say what a stuck worker was doing, as its slot shows it. */
 static void
 report_stuck(
@@ -250,7 +258,10 @@ report_stuck(
  * -- a deadlock, a stopped process, a bug.  Say what it was doing, kill
  * it, and count it out of its pool, which forks a replacement at once.  An
  * idle worker waits in accept() by design and is never stuck; a quitting
- * one has shutdown_timeout.
+ * one has shutdown_timeout.  Nothing tells the master that a worker went
+ * busy, so it also looks again when a worker idle now could be overdue at
+ * the earliest: each time it looks, it knows exactly when each busy
+ * worker will be, so a stuck one is killed on time.
  */
 static void
 kill_stuck(long long now)
@@ -265,12 +276,12 @@ kill_stuck(long long now)
 		if (w->stage != RUNNING || w->timeout == 0)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
-		if (slot.state != SB_BUSY && slot.state != SB_STARTING)
-			continue;
-		due = slot.progress + w->timeout;
+		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
+			due = slot.progress + w->timeout;
+		else
+			due = now + w->timeout; /* if it took a client now */
 		if (now < due) {
-			if (m.watch_next == -1 || due < m.watch_next)
-				m.watch_next = due;
+			watch_until(due);
 			continue;
 		}
 		report_stuck(w, &slot, now);
@@ -336,6 +347,8 @@ spawn(size_t svc, long long now)
 	w->stage = RUNNING;
 	w->slot = slot;
 	w->timeout = (long long)s->worker_timeout * 1000;
+	if (w->timeout > 0)
+		watch_until(now + w->timeout); /* should it never start */
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }

@@ -215,6 +215,57 @@ PY
 	! log_has "worker died .* after start"
 }
 
+# hold PID SECONDS: stop a process with ptrace, which, unlike SIGSTOP,
+# sends its parent no SIGCHLD; print "held", then "gone" when it dies
+# within SECONDS.  Exit 77 when ptrace is not allowed.
+hold() {
+	/usr/bin/python3 - "$1" "$2" <<'PY'
+import ctypes, os, sys, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p,
+                        ctypes.c_void_p]
+PTRACE_SEIZE, PTRACE_INTERRUPT = 0x4206, 0x4207
+pid = int(sys.argv[1])
+if (libc.ptrace(PTRACE_SEIZE, pid, None, None) != 0 or
+        libc.ptrace(PTRACE_INTERRUPT, pid, None, None) != 0):
+    print("ptrace: " + os.strerror(ctypes.get_errno()), file=sys.stderr)
+    sys.exit(77)
+os.waitpid(pid, 0)
+print("held", flush=True)
+deadline = time.time() + float(sys.argv[2])
+while time.time() < deadline:
+    p, st = os.waitpid(pid, os.WNOHANG)
+    if p == pid and (os.WIFEXITED(st) or os.WIFSIGNALED(st)):
+        print("gone", flush=True)
+        sys.exit(0)
+    time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+@test "worker_timeout: a worker stuck without a word to the master is killed too" {
+	write_config 'protocol = "echo"
+	workers = 2
+	idle_timeout = 1
+	worker_timeout = 2'
+	start_daemon
+	wait_until has_workers 2
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	local pid
+	pid=$(status | sed -nE 's/^worker pid=([0-9]+) .*state=busy.*/\1/p')
+	[ -n "$pid" ]
+	# Nothing tells the master: no signal, no poke.
+	run hold "$pid" 15
+	[ "$status" -ne 77 ] || skip "ptrace is not allowed here"
+	[ "$status" -eq 0 ]
+	[ "${lines[*]}" = "held gone" ]
+	log_has "master: warning: worker $pid \(service svc\) made no progress for [0-9.]+s: client=127\.0\.0\.1:[0-9]+ in=3 out=3 time=[0-9.]+s; sending KILL$"
+	wait_log "worker $pid \(service svc\) killed by signal KILL"
+	wait_until has_workers 2
+}
+
 @test "worker_timeout: slow and silent clients within idle_timeout are left alone" {
 	write_config 'protocol = "echo"
 	workers = 2
