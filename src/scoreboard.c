@@ -10,6 +10,10 @@
  * Writes are bracketed by a sequence number (a seqlock): a reader that saw
  * it odd, or changed, reads again.  The owner of a slot is the only writer,
  * so writers never contend.
+ *
+ * Beside what -s status shows, a slot carries what others decide on: the
+ * source of its client, which workers count for max_per_source, and the
+ * time of its last progress, which the master checks for worker_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
