@@ -118,6 +118,7 @@ failure(const struct conn *conn, int err)
 	return END_RESET;
 }
 
+/* Bytes moved: tell the worker, if it asked (see on_moved in conn.h). */
 static void
 moved(const struct conn *conn)
 {

@@ -16,5 +16,6 @@ void test_config(void);
 void test_pool(void);
 void test_proxy(void);
 void test_source(void);
+void test_moved(void);
 
 #endif
