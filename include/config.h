@@ -38,6 +38,9 @@ struct service {
 	bool log_data;
 	size_t log_data_limit; /* bytes logged per connection or datagram */
 	int idle_timeout; /* seconds; 0 = never */
+	int max_per_source; /* connections from one source at once; 0 = any */
+	int source_prefix6; /* bits of an IPv6 address that make a source */
+	int worker_timeout; /* seconds without progress; 0 = never killed */
 };
 
 struct config {
