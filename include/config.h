@@ -42,6 +42,9 @@ struct service {
 	struct cidr *proxy_from; /* the peers that may send one */
 	size_t nproxy_from;
 	int proxy_timeout; /* seconds the header may take */
+	int max_per_source; /* connections from one source at once; 0 = any */
+	int source_prefix6; /* bits of an IPv6 address that make a source */
+	int worker_timeout; /* seconds without progress; 0 = never killed */
 };
 
 struct config {

@@ -49,6 +49,9 @@ static const struct int_range int_ranges[] = {
 	{ "max_spare", 0, 65536 },
 	{ "max_workers", 0, 65536 },
 	{ "proxy_timeout", 1, 3600 },
+	{ "max_per_source", 0, 65536 },
+	{ "source_prefix6", 0, 128 },
+	{ "worker_timeout", 0, 86400 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -74,6 +77,9 @@ static cfg_opt_t service_opts[] = {
 	/* A proxy on the same host, the usual set-up, works as it is. */
 	CFG_STR_LIST("proxy_from", "{\"127.0.0.0/8\", \"::1\"}", CFGF_NONE),
 	CFG_INT("proxy_timeout", 5, CFGF_NONE),
+	CFG_INT("max_per_source", 0, CFGF_NONE),
+	CFG_INT("source_prefix6", 64, CFGF_NONE),
+	CFG_INT("worker_timeout", 0, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -428,6 +434,15 @@ check_proxy(cfg_t *cfg, cfg_t *sec)
 			all = false; /* said once */
 		}
 	}
+	/* A worker waiting for a header makes no progress meanwhile. */
+	if (some && cfg_getint(sec, "worker_timeout") > 0 &&
+	    cfg_getint(sec, "worker_timeout") <= cfg_getint(sec, "proxy_timeout"))
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld must be longer than "
+		    "proxy_timeout = %ld, or a worker waiting for a PROXY "
+		    "header would be killed",
+		    cfg_title(sec), cfg_getint(sec, "worker_timeout"),
+		    cfg_getint(sec, "proxy_timeout"));
 	if (some && cfg_size(sec, "proxy_from") == 0)
 		cfg_error(cfg,
 		    "service %s: %s but proxy_from is empty: no peer could "
@@ -502,6 +517,34 @@ check_pool(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/*
+ * A worker waiting on a silent client makes no progress until idle_timeout
+ * ends the connection: a worker_timeout that is not longer would kill
+ * healthy workers, and with idle_timeout = 0 the wait has no end at all.
+ */
+static int
+check_worker_timeout(cfg_t *cfg, cfg_t *sec)
+{
+	long timeout = cfg_getint(sec, "worker_timeout");
+	long idle = cfg_getint(sec, "idle_timeout");
+
+	if (timeout == 0 || (idle > 0 && timeout > idle))
+		return 0;
+	if (idle == 0)
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld needs an idle_timeout: "
+		    "with idle_timeout = 0 a worker may wait on a silent "
+		    "client for ever",
+		    cfg_title(sec), timeout);
+	else
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld must be longer than "
+		    "idle_timeout = %ld, or a worker waiting on a silent "
+		    "client would be killed",
+		    cfg_title(sec), timeout, idle);
+	return -1;
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -523,6 +566,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		check_udp_protocol(cfg, sec);
 	check_pool(cfg, sec);
 	check_proxy(cfg, sec);
+	check_worker_timeout(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
 		cfg_error(cfg, "out of memory");
 	return 0;
@@ -536,7 +580,9 @@ parser_new(int flags)
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout", "service|log_data_limit",
 		"max_slots", "service|min_spare", "service|max_spare",
-		"service|max_workers", "service|proxy_timeout" };
+		"service|max_workers", "service|proxy_timeout",
+		"service|max_per_source", "service|source_prefix6",
+		"service|worker_timeout" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -632,6 +678,9 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
 	svc->proxy_protocol = cfg_getbool(sec, "proxy_protocol") == cfg_true;
 	svc->proxy_timeout = (int)cfg_getint(sec, "proxy_timeout");
+	svc->max_per_source = (int)cfg_getint(sec, "max_per_source");
+	svc->source_prefix6 = (int)cfg_getint(sec, "source_prefix6");
+	svc->worker_timeout = (int)cfg_getint(sec, "worker_timeout");
 	return failed ? -1 : 0;
 }
 

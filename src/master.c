@@ -9,6 +9,7 @@
  * KILLED), so nothing can keep the master waiting for ever.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -80,6 +81,7 @@ struct worker {
 	enum stage stage;
 	long long deadline; /* ms; escalate then (not when RUNNING) */
 	int slot;           /* in the scoreboard */
+	long long timeout;  /* ms: its service's worker_timeout; 0 = none */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -103,6 +105,7 @@ static struct {
 	size_t nworkers;
 	size_t workers_room;
 	struct pool *pools;
+	long long watch_next; /* ms: look for stuck workers then; -1: never */
 } m;
 
 static void
@@ -224,6 +227,71 @@ escalate_overdue(long long now)
 	}
 }
 
+/* Look for stuck workers at due at the latest. */
+static void
+watch_until(long long due)
+{
+	if (m.watch_next == -1 || due < m.watch_next)
+		m.watch_next = due;
+}
+
+/* Say what a stuck worker was doing, as its slot shows it. */
+static void
+report_stuck(
+    const struct worker *w, const struct scoreboard_slot *slot, long long now)
+{
+	double quiet = (double)(now - slot->progress) / 1000;
+
+	if (slot->state == SB_BUSY)
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
+		          " time=%.3fs; sending KILL",
+		    (long)w->pid, w->name, quiet, slot->client, slot->conn_in,
+		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+	else
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs while starting; sending KILL",
+		    (long)w->pid, w->name, quiet);
+}
+
+/*
+ * worker_timeout: a busy or starting worker whose slot has shown no sign
+ * of life (an accept, a byte moved, a state change) for that long is stuck
+ * -- a deadlock, a stopped process, a bug.  Say what it was doing, kill
+ * it, and count it out of its pool, which forks a replacement at once.  An
+ * idle worker waits in accept() by design and is never stuck; a quitting
+ * one has shutdown_timeout.  Nothing tells the master that a worker went
+ * busy, so it also looks again when a worker idle now could be overdue at
+ * the earliest: each time it looks, it knows exactly when each busy
+ * worker will be, so a stuck one is killed on time.
+ */
+static void
+kill_stuck(long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	m.watch_next = -1;
+	for (size_t i = 0; i < m.nworkers; i++) {
+		struct worker *w = &m.workers[i];
+		long long due;
+		if (w->stage != RUNNING || w->timeout == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
+			due = slot.progress + w->timeout;
+		else
+			due = now + w->timeout; /* if it took a client now */
+		if (now < due) {
+			watch_until(due);
+			continue;
+		}
+		report_stuck(w, &slot, now);
+		send_signal(w, SIGKILL);
+		w->stage = KILLED;
+	}
+}
+
 static size_t
 running_workers(size_t svc)
 {
@@ -290,6 +358,9 @@ spawn(size_t svc, long long now)
 	w->started = now;
 	w->stage = RUNNING;
 	w->slot = slot;
+	w->timeout = (long long)s->worker_timeout * 1000;
+	if (w->timeout > 0)
+		watch_until(now + w->timeout); /* should it never start */
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -389,6 +460,11 @@ adjust_pool(size_t svc, long long now)
 		log_warnx("service %s reached max_workers (%d); %u clients "
 		          "waiting in the queue",
 		    s->name, s->max_workers, queued_clients(s));
+	/* A fixed pool that can fill up, and is not full yet, wants to hear
+	 * of it: it has no timer of its own then. */
+	scoreboard_set_wake_when_full(svc,
+	    s->min_spare == 0 && s->max_spare == 0 && !p->policy.saturated &&
+	        p->target >= (unsigned)s->max_workers);
 }
 
 static void
@@ -754,7 +830,7 @@ reopen(int signo)
 static struct timespec *
 sleep_time(struct timespec *ts, long long now)
 {
-	long long next = -1;
+	long long next = m.watch_next;
 
 	for (size_t i = 0; i < m.nworkers; i++) {
 		const struct worker *w = &m.workers[i];
@@ -767,7 +843,8 @@ sleep_time(struct timespec *ts, long long now)
 		if (!p->disabled && running_workers(svc) < p->target &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
-		if (next == -1 || p->next_check < next)
+		if (p->next_check != POOL_NEVER &&
+		    (next == -1 || p->next_check < next))
 			next = p->next_check;
 	}
 	if (next == -1)
@@ -832,6 +909,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		long long now = clock_ms();
 
 		escalate_overdue(now);
+		kill_stuck(now);
 		spawn_missing(now);
 		retire_old_generation(now);
 		if (ppoll(&poke, 1, sleep_time(&ts, clock_ms()), &none) == -1 &&
@@ -839,7 +917,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 			log_warn("ppoll");
 		if (poke.revents != 0) {
 			scoreboard_drain_pokes();
-			log_debug("woken by a worker of a dynamic pool");
+			log_debug("woken by a worker");
 		}
 		act_on_requests();
 	}

@@ -55,6 +55,10 @@
 #define MAX_EVENTS 16
 /* A worker serving datagrams logs a summary at least this often. */
 #define UDP_SUMMARY_MS 60000
+/* A worker logs max_per_source refusals of one source at most this
+ * often, and of any source at most once per REFUSAL_ANY_MS. */
+#define REFUSAL_SOURCE_MS 60000
+#define REFUSAL_ANY_MS 1000
 
 static volatile sig_atomic_t quit_requested;
 static volatile sig_atomic_t stop_requested;
@@ -245,24 +249,103 @@ show_state(const char *state, const char *client)
  * In a dynamic pool, wake the master only when the count of idle workers
  * (idle, after this worker counted itself in or out by delta) may have
  * crossed a spare threshold: one write() then, no system call otherwise.
- * Called once the slot shows the new state, which is what the master
- * counts.
+ * A fixed pool wakes it when its last idle worker takes a client, unless
+ * the master already knows the pool is full.  Called once the slot shows
+ * the new state, which is what the master counts.
  */
 static void
 wake_master_if(const struct service *svc, int delta, int32_t idle)
 {
-	if (!dynamic_pool || idle == INT32_MIN)
+	if (idle == INT32_MIN)
 		return;
+	if (!dynamic_pool) {
+		/* <= 0: the count is a hint, and may run low. */
+		if (delta < 0 && idle <= 0 &&
+		    scoreboard_wake_when_full(my_slot))
+			scoreboard_poke();
+		return;
+	}
 	if ((delta < 0 && idle < svc->min_spare) ||
 	    (delta > 0 && svc->max_spare > 0 && idle > svc->max_spare))
 		scoreboard_poke();
 }
 
+/* The last max_per_source refusal this worker logged, and how many it
+ * has made since without a line. */
+static struct {
+	struct addr_source source;
+	long long at;
+	unsigned long long quiet;
+} refusals;
+
+/* One line per source per burst: a flood from one address, or from many,
+ * cannot flood the log (the access lines are the full record). */
+static void
+log_refusal(const struct service *svc, const struct addr_source *source)
+{
+	long long now = clock_ms();
+	char text[ADDR_STRLEN];
+
+	if (refusals.at != 0 &&
+	    (now - refusals.at < REFUSAL_ANY_MS ||
+	        (addr_source_equal(source, &refusals.source) &&
+	            now - refusals.at < REFUSAL_SOURCE_MS))) {
+		refusals.quiet++;
+		return;
+	}
+	log_warnx("service %s: max_per_source = %d reached for %s: refusing "
+	          "(%llu more refused since this worker last said so)",
+	    svc->name, svc->max_per_source,
+	    addr_source_format(source, text, sizeof(text)), refusals.quiet);
+	refusals.source = *source;
+	refusals.at = now;
+	refusals.quiet = 0;
+}
+
+/*
+ * max_per_source: count the client at address client against its source,
+ * across every worker of the service.  client is the one address the limit
+ * applies to: the peer, or the real client that a PROXY header names once
+ * it has been read.  true to serve it; false once the client has been told
+ * why not.
+ */
+static bool
+source_admitted(
+    const struct service *svc, struct conn *conn, const struct sockaddr *client)
+{
+	static const char refusal[] =
+	    "error: too many connections from your address\n";
+	struct addr_source source;
+
+	if (svc->max_per_source == 0)
+		return true;
+	addr_source_of(client, (unsigned)svc->source_prefix6, &source);
+	if (source.family == 0)
+		return true; /* not an IP client: nothing to count by */
+	if (scoreboard_source_enter(my_slot, &source) <=
+	    (unsigned)svc->max_per_source)
+		return true;
+	log_refusal(svc, &source);
+	/* One line, then close.  What the client sent already is dropped
+	 * so the close does not reset the line away; more is not waited for,
+	 * as lingering would hand the worker to the very source refused. */
+	if (conn_send_all(conn, refusal, sizeof(refusal) - 1) == 0)
+		conn_drop_pending(conn);
+	return false;
+}
+
+/* conn's on_moved: the slot shows the connection's bytes as they move. */
+static void
+show_progress(const struct conn *conn)
+{
+	scoreboard_progress(my_slot, conn->bytes_in, conn->bytes_out);
+}
+
 /*
  * Whether to serve the client: not when told to stop, not without a valid
  * PROXY header from a trusted proxy when the listener wants one, not when
- * allow/deny refuse the client (the real one, behind a proxy) -- all
- * before any byte of service.  *end says why not.
+ * allow/deny or max_per_source refuse the client (the real one, behind a
+ * proxy) -- all before any byte of service.  *end says why not.
  */
 static bool
 admit(const struct service *svc, struct conn *conn, struct client *c,
@@ -283,6 +366,10 @@ admit(const struct service *svc, struct conn *conn, struct client *c,
 	}
 	if (!allowed(svc, (const struct sockaddr *)&c->addr)) {
 		*end = END_REFUSED;
+		return false;
+	}
+	if (!source_admitted(svc, conn, (const struct sockaddr *)&c->addr)) {
+		*end = END_PER_SOURCE;
 		return false;
 	}
 	return true;
@@ -309,6 +396,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	struct conn conn;
 
 	conn_open(&conn, fd, bufs, &stop_requested);
+	conn.on_moved = show_progress;
 	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
@@ -326,15 +414,17 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
 		conn_reset(&conn);
-	else if (end == END_OVERLONG)
+	else if (end == END_OVERLONG) {
+		/* Up to 2 s without a byte, perhaps: not stuck. */
+		show_progress(&conn);
 		conn_linger(&conn);
+	}
 	access_log(&access, svc, &conn, &client, end);
 	/* Forget the descriptor before closing it: the handler must never
 	 * shut down a number that has been reused. */
 	client_fd = -1;
 	conn_close(&conn);
-	/* Byte counts reach the slot here, at the end: conn.c knows nothing
-	 * of the scoreboard, and copying them per recv() is not worth it. */
+	/* The connection's bytes join the worker's totals. */
 	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state(quit_requested ? "quitting" : "idle", NULL);

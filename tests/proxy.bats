@@ -287,3 +287,20 @@ CONF
 	[[ "$output" == *"listen \"proxy:udp:127.0.0.3:$PORT\": proxy: is TCP already: write proxy:ADDRESS (no PROXY header comes over UDP)"* ]]
 	[[ "$output" == *"service c: a listen address is proxy: but proxy_from is empty: no peer could connect"* ]]
 }
+
+@test "max_per_source counts the real client a PROXY header names, not the proxy" {
+	write_proxy_config 'max_per_source = 1'
+	start_daemon
+	# One session of 203.0.113.7 held open ...
+	python3 "$ROOT/tests/helper/proxyclient.py" --hold 30 --timeout 40 \
+	    127.0.0.1 "$PORT" v1-tcp4 >/dev/null 2>&1 &
+	BACKGROUND=$!
+	wait_until busy_with "preforkd: worker svc [busy 203.0.113.7:40001]"
+	# ... a second one from it is refused, though through the same proxy
+	# as a client from elsewhere, which is served.
+	run proxyclient v2-tcp4
+	[ "$output" = "got=b'error: too many connections from your address\\n' end=closed" ]
+	wait_log "access service=svc client=203\.0\.113\.7:40001 proxy=127\.0\.0\.1:[0-9]+ .*end=per_source"
+	run proxyclient v1-tcp6
+	[ "$output" = "got=b'hello\\n' end=closed" ]
+}
