@@ -277,6 +277,13 @@ service c {
 	protocol = "echo"
 	proxy_from = {}
 }
+service d {
+	listen = {"proxy:127.0.0.5:$PORT"}
+	protocol = "echo"
+	idle_timeout = 10
+	proxy_timeout = 20
+	worker_timeout = 15
+}
 CONF
 	run "$PREFORKD" -t -c "$CONF"
 	echo "$output"
@@ -286,6 +293,7 @@ CONF
 	[[ "$output" == *"service b: proxy_protocol is on but proxy_from is empty: no peer could connect"* ]]
 	[[ "$output" == *"listen \"proxy:udp:127.0.0.3:$PORT\": proxy: is TCP already: write proxy:ADDRESS (no PROXY header comes over UDP)"* ]]
 	[[ "$output" == *"service c: a listen address is proxy: but proxy_from is empty: no peer could connect"* ]]
+	[[ "$output" == *"service d: worker_timeout = 15 must be longer than proxy_timeout = 20, or a worker waiting for a PROXY header would be killed"* ]]
 }
 
 @test "max_per_source counts the real client a PROXY header names, not the proxy" {
