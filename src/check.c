@@ -112,6 +112,9 @@ check_environment(const struct config *conf, const char *pidfile)
 	    strcmp(conf->log, "syslog") != 0 &&
 	    check_directory("log", conf->log) == -1)
 		rc = -1;
+	if (conf->access_log != NULL &&
+	    check_directory("access_log", conf->access_log) == -1)
+		rc = -1;
 	if (check_directory("pidfile", pidfile) == -1)
 		rc = -1;
 	if (check_addresses(conf, pidfile) == -1)

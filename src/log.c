@@ -2,15 +2,23 @@
  * Logging, after OpenBSD's log.c: one vlog() that every level goes through,
  * errno saved across it, one write() per line so that the master and its
  * workers can share a file opened with O_APPEND.
+ *
+ * Only the master opens log files, as root: O_NOFOLLOW, so that a symbolic
+ * link planted where the file was is refused rather than followed, never a
+ * chown, so that a file stays its creator's.  Workers inherit the
+ * descriptors across fork() and never open anything by the path: a worker
+ * that could reopen the file could also be handed another one.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
@@ -38,10 +46,21 @@ static const int syslog_priorities[] = {
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
+/* A descriptor lines are written to, and the lines it failed to take
+ * (a full disk, say), told in the first line it takes again. */
+struct log_file {
+	int fd;
+	char *path; /* NULL: not a file of ours */
+	unsigned long lost;
+	int lost_errno;
+	bool cut; /* the last failure left half a line behind */
+};
+
 static enum log_target target = TARGET_STDERR;
 static enum log_level max_level = LOG_LEVEL_INFO;
-static int file_fd = -1;
-static char *file_path;
+static struct log_file main_file = { .fd = -1 };
+static struct log_file access_file = { .fd = -1 };
+static struct log_file stderr_file = { .fd = STDERR_FILENO };
 static int tee_stderr;
 static char role[64] = "master";
 static const char *plain_prefix;
@@ -97,11 +116,95 @@ syslog_reachable(void)
 	return -1;
 }
 
+/*
+ * Open path for appending as the master: created 0640 if missing, never a
+ * symbolic link (ELOOP), never a FIFO that would block open() or a socket
+ * or directory (EINVAL).  A character device such as /dev/null is fine.
+ * The descriptor is CLOEXEC: workers get it by fork(), not by exec().
+ */
 static int
 open_file(const char *path)
 {
-	return open(
-	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	struct stat st;
+	/* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO). */
+	int fd = open(path,
+	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
+	        O_NONBLOCK,
+	    0640);
+
+	int err = 0;
+
+	if (fd == -1)
+		return -1;
+	if (fstat(fd, &st) == -1)
+		err = errno;
+	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		err = EINVAL;
+	else if (fcntl(fd, F_SETFL, O_APPEND) == -1)
+		err = errno;
+	if (err != 0) {
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+const char *
+log_open_error(int err)
+{
+	switch (err) {
+	case ELOOP:
+		return "it is a symbolic link, which is never followed";
+	case EINVAL:
+	case ENXIO:
+		return "not a regular file or a character device";
+	default:
+		return strerror(err);
+	}
+}
+
+/* Point f at a new descriptor for path (taking path), closing its old
+ * one. */
+static void
+file_set(struct log_file *f, int fd, char *path)
+{
+	if (f->fd != -1)
+		close(f->fd);
+	free(f->path);
+	memset(f, 0, sizeof(*f));
+	f->fd = fd;
+	f->path = path;
+}
+
+/* A newly opened file owned by someone else, such as the workers' user
+ * an older preforkd gave it to, can be rewritten by that user. */
+static void
+warn_foreign_owner(const struct log_file *f)
+{
+	struct stat st;
+
+	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_uid != geteuid())
+		log_warnx("log %s is owned by uid %ld, not by preforkd's uid "
+		          "%ld: that user can rewrite it (preforkd never "
+		          "changes a file's owner; chown it back)",
+		    f->path, (long)st.st_uid, (long)geteuid());
+}
+
+/* Open path into a new descriptor and a copy of the path; -1 with errno. */
+static int
+open_copy(const char *path, int *fd, char **copy)
+{
+	if ((*copy = strdup(path)) == NULL)
+		return -1;
+	if ((*fd = open_file(path)) == -1) {
+		int saved = errno;
+		free(*copy);
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }
 
 int
@@ -112,22 +215,15 @@ log_open(const char *where, enum log_level level)
 
 	if (strcmp(where, "syslog") == 0 && syslog_reachable() == -1)
 		return -1;
-	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0) {
-		if ((path = strdup(where)) == NULL)
-			return -1;
-		if ((fd = open_file(path)) == -1) {
-			int saved = errno;
-			free(path);
-			errno = saved;
-			return -1;
-		}
-	}
+	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0 &&
+	    open_copy(where, &fd, &path) == -1)
+		return -1;
 	log_close();
 	max_level = level;
 	if (path != NULL) {
 		target = TARGET_FILE;
-		file_fd = fd;
-		file_path = path;
+		file_set(&main_file, fd, path);
+		warn_foreign_owner(&main_file);
 	} else if (strcmp(where, "syslog") == 0) {
 		target = TARGET_SYSLOG;
 		openlog("preforkd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -135,6 +231,29 @@ log_open(const char *where, enum log_level level)
 		target = TARGET_STDERR;
 	}
 	return 0;
+}
+
+int
+log_access_open(const char *path)
+{
+	int fd;
+	char *copy;
+
+	if (path == NULL) {
+		file_set(&access_file, -1, NULL);
+		return 0;
+	}
+	if (open_copy(path, &fd, &copy) == -1)
+		return -1;
+	file_set(&access_file, fd, copy);
+	warn_foreign_owner(&access_file);
+	return 0;
+}
+
+const char *
+log_access_target(void)
+{
+	return access_file.path;
 }
 
 const char *
@@ -152,7 +271,7 @@ log_target(void)
 	case TARGET_SYSLOG:
 		return "syslog";
 	case TARGET_FILE:
-		return file_path;
+		return main_file.path;
 	default:
 		return "stderr";
 	}
@@ -164,37 +283,47 @@ log_set_level(enum log_level level)
 	max_level = level;
 }
 
-int
-log_reopen(void)
+/* Open f's path anew and put the new file in place of the old, under the
+ * same descriptor number; 1, or -1 with errno (f unchanged). */
+static int
+reopen_file(struct log_file *f)
 {
 	int fd;
 
-	if (target != TARGET_FILE)
-		return 0;
-	if ((fd = open_file(file_path)) == -1)
+	if ((fd = open_file(f->path)) == -1)
 		return -1;
-	/* dup2 keeps the descriptor number, so nothing else needs telling. */
-	if (dup2(fd, file_fd) == -1) {
+	if (dup2(fd, f->fd) == -1) {
 		int saved = errno;
 		close(fd);
 		errno = saved;
 		return -1;
 	}
 	close(fd);
-	return 0;
+	f->lost = 0;
+	f->cut = false;
+	warn_foreign_owner(f);
+	return 1;
+}
+
+int
+log_reopen(void)
+{
+	return target == TARGET_FILE ? reopen_file(&main_file) : 0;
+}
+
+int
+log_access_reopen(void)
+{
+	return access_file.path != NULL ? reopen_file(&access_file) : 0;
 }
 
 void
 log_close(void)
 {
-	if (target == TARGET_FILE) {
-		close(file_fd);
-		file_fd = -1;
-		free(file_path);
-		file_path = NULL;
-	} else if (target == TARGET_SYSLOG) {
+	if (target == TARGET_FILE)
+		file_set(&main_file, -1, NULL);
+	else if (target == TARGET_SYSLOG)
 		closelog();
-	}
 	target = TARGET_STDERR;
 }
 
@@ -231,14 +360,6 @@ log_set_role(const char *name)
 }
 
 int
-log_chown(unsigned int uid, unsigned int gid)
-{
-	if (target != TARGET_FILE)
-		return 0;
-	return fchown(file_fd, uid, gid);
-}
-
-int
 log_level_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
@@ -248,18 +369,61 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-/* Write all of a line; a log that cannot be written has nowhere to say so. */
-static void
-write_line(int fd, const char *line, size_t len)
+/* Write all of buf; 0, or -1 with errno when the file takes no more (a
+ * full disk), *written saying how much it took. */
+static int
+write_all(int fd, const char *buf, size_t len, size_t *written)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, line, len);
+	*written = 0;
+	while (*written < len) {
+		ssize_t n = write(fd, buf + *written, len - *written);
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n <= 0)
+			return -1;
+		*written += (size_t)n;
+	}
+	return 0;
+}
+
+static size_t format_header(char *buf, size_t size, enum log_level level);
+
+/*
+ * A log that cannot be written has nowhere to say so at the time: count
+ * the lines it refused, and say how many in the first line it takes
+ * again, after cutting off any half line the failure left.
+ */
+static void
+write_line(struct log_file *f, const char *line, size_t len)
+{
+	size_t done;
+
+	if (f->lost > 0) {
+		char note[256];
+		size_t n = 0;
+		int m;
+		if (f->cut)
+			note[n++] = '\n';
+		n += format_header(
+		    note + n, sizeof(note) - n, LOG_LEVEL_WARNING);
+		m = snprintf(note + n, sizeof(note) - n,
+		    "log: %lu line(s) could not be written: %s\n", f->lost,
+		    strerror(f->lost_errno));
+		n += m > 0 ? (size_t)m : 0;
+		if (n > sizeof(note) - 1)
+			n = sizeof(note) - 1;
+		if (write_all(f->fd, note, n, &done) == -1) {
+			f->lost++;
+			f->cut = f->cut || done > 0;
 			return;
-		line += n;
-		len -= (size_t)n;
+		}
+		f->lost = 0;
+		f->cut = false;
+	}
+	if (write_all(f->fd, line, len, &done) == -1) {
+		f->lost++;
+		f->lost_errno = errno;
+		f->cut = f->cut || done > 0;
 	}
 }
 
@@ -302,32 +466,44 @@ format_header(char *buf, size_t size, enum log_level level)
 	return n + (m > 0 ? (size_t)m : 0);
 }
 
+/* Header and message of one line, in line (LOG_LINE_MAX), newline
+ * ended; its length, and the header's in *head. */
+static size_t
+format_line(char *line, size_t *head, enum log_level level, int with_errno,
+    int saved_errno, const char *fmt, va_list ap)
+{
+	size_t len;
+	int n;
+
+	*head = format_header(line, LOG_LINE_MAX, level);
+	n = vsnprintf(line + *head, LOG_LINE_MAX - *head, fmt, ap);
+	len = *head + (n > 0 ? (size_t)n : 0);
+	if (len > LOG_LINE_MAX - 2)
+		len = LOG_LINE_MAX - 2;
+	if (with_errno) {
+		n = snprintf(line + len, LOG_LINE_MAX - len, ": %s",
+		    strerror(saved_errno));
+		len += n > 0 ? (size_t)n : 0;
+		if (len > LOG_LINE_MAX - 2)
+			len = LOG_LINE_MAX - 2;
+	}
+	line[len++] = '\n';
+	line[len] = '\0';
+	return len;
+}
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t head, len;
 	int saved_errno = errno;
-	int n;
 
 	if (level > max_level) {
 		errno = saved_errno;
 		return;
 	}
-	head = format_header(line, sizeof(line), level);
-	n = vsnprintf(line + head, sizeof(line) - head, fmt, ap);
-	len = head + (n > 0 ? (size_t)n : 0);
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	if (with_errno) {
-		n = snprintf(line + len, sizeof(line) - len, ": %s",
-		    strerror(saved_errno));
-		len += n > 0 ? (size_t)n : 0;
-		if (len > sizeof(line) - 2)
-			len = sizeof(line) - 2;
-	}
-	line[len++] = '\n';
-	line[len] = '\0';
+	len = format_line(line, &head, level, with_errno, saved_errno, fmt, ap);
 	if (error_marked && level == LOG_LEVEL_ERROR && first_error[0] == '\0')
 		snprintf(first_error, sizeof(first_error), "%.*s",
 		    (int)(len - head - 1), line + head);
@@ -336,10 +512,35 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		syslog(syslog_priorities[level], "%s: %.*s", role,
 		    (int)(len - head - 1), line + head);
 	else
-		write_line(
-		    target == TARGET_FILE ? file_fd : STDERR_FILENO, line, len);
+		write_line(target == TARGET_FILE ? &main_file : &stderr_file,
+		    line, len);
 	if (tee_stderr && target != TARGET_STDERR)
-		write_line(STDERR_FILENO, line, len);
+		write_line(&stderr_file, line, len);
+	errno = saved_errno;
+}
+
+/*
+ * The one way an access line leaves a worker: to access_log when it is
+ * set, whatever log_level says, and otherwise with the other lines at
+ * level info.
+ */
+void
+log_access(const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	int saved_errno = errno;
+	size_t head, len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (access_file.fd == -1) {
+		vlog(LOG_LEVEL_INFO, 0, fmt, ap);
+	} else {
+		len = format_line(
+		    line, &head, LOG_LEVEL_INFO, 0, saved_errno, fmt, ap);
+		write_line(&access_file, line, len);
+	}
+	va_end(ap);
 	errno = saved_errno;
 }
 
