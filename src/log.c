@@ -1,30 +1,23 @@
 /*
  * Logging, after OpenBSD's log.c: one vlog() that every level goes through,
  * errno saved across it, one write() per line so that the master and its
- * workers can share a file opened with O_APPEND.
- *
- * Only the master opens log files, as root: O_NOFOLLOW, so that a symbolic
- * link planted where the file was is refused rather than followed, never a
- * chown, so that a file stays its creator's.  Workers inherit the
- * descriptors across fork() and never open anything by the path: a worker
- * that could reopen the file could also be handed another one.
+ * workers can share a file opened with O_APPEND.  Files, and how they are
+ * opened safely, are log_file.c's.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "log_file.h"
 
 #define LOG_LINE_MAX 8192
 
@@ -44,16 +37,6 @@ static const int syslog_priorities[] = {
 	[LOG_LEVEL_NOTICE] = LOG_NOTICE,
 	[LOG_LEVEL_INFO] = LOG_INFO,
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
-};
-
-/* A descriptor lines are written to, and the lines it failed to take
- * (a full disk, say), told in the first line it takes again. */
-struct log_file {
-	int fd;
-	char *path; /* NULL: not a file of ours */
-	unsigned long lost;
-	int lost_errno;
-	bool cut; /* the last failure left half a line behind */
 };
 
 static enum log_target target = TARGET_STDERR;
@@ -116,113 +99,41 @@ syslog_reachable(void)
 	return -1;
 }
 
-/*
- * Open path for appending as the master: created 0640 if missing, never a
- * symbolic link (ELOOP), never a FIFO that would block open() or a socket
- * or directory (EINVAL).  A character device such as /dev/null is fine.
- * The descriptor is CLOEXEC: workers get it by fork(), not by exec().
- */
-static int
-open_file(const char *path)
-{
-	struct stat st;
-	/* O_NONBLOCK: a FIFO with no reader fails at once (ENXIO). */
-	int fd = open(path,
-	    O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW |
-	        O_NONBLOCK,
-	    0640);
-
-	int err = 0;
-
-	if (fd == -1)
-		return -1;
-	if (fstat(fd, &st) == -1)
-		err = errno;
-	else if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
-		err = EINVAL;
-	else if (fcntl(fd, F_SETFL, O_APPEND) == -1)
-		err = errno;
-	if (err != 0) {
-		close(fd);
-		errno = err;
-		return -1;
-	}
-	return fd;
-}
-
 const char *
 log_open_error(int err)
 {
-	switch (err) {
-	case ELOOP:
-		return "it is a symbolic link, which is never followed";
-	case EINVAL:
-	case ENXIO:
-		return "not a regular file or a character device";
-	default:
-		return strerror(err);
-	}
+	return log_file_error(err);
 }
 
-/* Point f at a new descriptor for path (taking path), closing its old
- * one. */
-static void
-file_set(struct log_file *f, int fd, char *path)
-{
-	if (f->fd != -1)
-		close(f->fd);
-	free(f->path);
-	memset(f, 0, sizeof(*f));
-	f->fd = fd;
-	f->path = path;
-}
-
-/* A newly opened file owned by someone else, such as the workers' user
- * an older preforkd gave it to, can be rewritten by that user. */
+/* A file owned by someone else, such as the workers' user an older
+ * preforkd gave it to, can be rewritten by that user: say so. */
 static void
 warn_foreign_owner(const struct log_file *f)
 {
-	struct stat st;
+	long uid = log_file_foreign_owner(f);
 
-	if (fstat(f->fd, &st) == 0 && S_ISREG(st.st_mode) &&
-	    st.st_uid != geteuid())
+	if (uid != -1)
 		log_warnx("log %s is owned by uid %ld, not by preforkd's uid "
 		          "%ld: that user can rewrite it (preforkd never "
 		          "changes a file's owner; chown it back)",
-		    f->path, (long)st.st_uid, (long)geteuid());
-}
-
-/* Open path into a new descriptor and a copy of the path; -1 with errno. */
-static int
-open_copy(const char *path, int *fd, char **copy)
-{
-	if ((*copy = strdup(path)) == NULL)
-		return -1;
-	if ((*fd = open_file(path)) == -1) {
-		int saved = errno;
-		free(*copy);
-		errno = saved;
-		return -1;
-	}
-	return 0;
+		    f->path, uid, (long)geteuid());
 }
 
 int
 log_open(const char *where, enum log_level level)
 {
-	int fd = -1;
-	char *path = NULL;
+	struct log_file file = { .fd = -1 };
 
 	if (strcmp(where, "syslog") == 0 && syslog_reachable() == -1)
 		return -1;
 	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0 &&
-	    open_copy(where, &fd, &path) == -1)
+	    log_file_open(&file, where) == -1)
 		return -1;
 	log_close();
 	max_level = level;
-	if (path != NULL) {
+	if (file.path != NULL) {
 		target = TARGET_FILE;
-		file_set(&main_file, fd, path);
+		main_file = file;
 		warn_foreign_owner(&main_file);
 	} else if (strcmp(where, "syslog") == 0) {
 		target = TARGET_SYSLOG;
@@ -236,16 +147,12 @@ log_open(const char *where, enum log_level level)
 int
 log_access_open(const char *path)
 {
-	int fd;
-	char *copy;
-
 	if (path == NULL) {
-		file_set(&access_file, -1, NULL);
+		log_file_close(&access_file);
 		return 0;
 	}
-	if (open_copy(path, &fd, &copy) == -1)
+	if (log_file_open(&access_file, path) == -1)
 		return -1;
-	file_set(&access_file, fd, copy);
 	warn_foreign_owner(&access_file);
 	return 0;
 }
@@ -283,24 +190,12 @@ log_set_level(enum log_level level)
 	max_level = level;
 }
 
-/* Open f's path anew and put the new file in place of the old, under the
- * same descriptor number; 1, or -1 with errno (f unchanged). */
+/* 1 when f was reopened, -1 with errno. */
 static int
 reopen_file(struct log_file *f)
 {
-	int fd;
-
-	if ((fd = open_file(f->path)) == -1)
+	if (log_file_reopen(f) == -1)
 		return -1;
-	if (dup2(fd, f->fd) == -1) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
-	f->lost = 0;
-	f->cut = false;
 	warn_foreign_owner(f);
 	return 1;
 }
@@ -321,7 +216,7 @@ void
 log_close(void)
 {
 	if (target == TARGET_FILE)
-		file_set(&main_file, -1, NULL);
+		log_file_close(&main_file);
 	else if (target == TARGET_SYSLOG)
 		closelog();
 	target = TARGET_STDERR;
@@ -369,62 +264,18 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-/* Write all of buf; 0, or -1 with errno when the file takes no more (a
- * full disk), *written saying how much it took. */
-static int
-write_all(int fd, const char *buf, size_t len, size_t *written)
-{
-	*written = 0;
-	while (*written < len) {
-		ssize_t n = write(fd, buf + *written, len - *written);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		*written += (size_t)n;
-	}
-	return 0;
-}
-
 static size_t format_header(char *buf, size_t size, enum log_level level);
 
-/*
- * A log that cannot be written has nowhere to say so at the time: count
- * the lines it refused, and say how many in the first line it takes
- * again, after cutting off any half line the failure left.
- */
+/* A line to f, the header of a warning ready in case it must first say
+ * that lines were lost. */
 static void
 write_line(struct log_file *f, const char *line, size_t len)
 {
-	size_t done;
+	char head[128] = "";
 
-	if (f->lost > 0) {
-		char note[256];
-		size_t n = 0;
-		int m;
-		if (f->cut)
-			note[n++] = '\n';
-		n += format_header(
-		    note + n, sizeof(note) - n, LOG_LEVEL_WARNING);
-		m = snprintf(note + n, sizeof(note) - n,
-		    "log: %lu line(s) could not be written: %s\n", f->lost,
-		    strerror(f->lost_errno));
-		n += m > 0 ? (size_t)m : 0;
-		if (n > sizeof(note) - 1)
-			n = sizeof(note) - 1;
-		if (write_all(f->fd, note, n, &done) == -1) {
-			f->lost++;
-			f->cut = f->cut || done > 0;
-			return;
-		}
-		f->lost = 0;
-		f->cut = false;
-	}
-	if (write_all(f->fd, line, len, &done) == -1) {
-		f->lost++;
-		f->lost_errno = errno;
-		f->cut = f->cut || done > 0;
-	}
+	if (f->lost > 0)
+		format_header(head, sizeof(head), LOG_LEVEL_WARNING);
+	log_file_write(f, line, len, head);
 }
 
 /* "2026-11-21 23:42:40" for the second now falls in: formatted once a
