@@ -697,6 +697,7 @@ reload(int signo, long long now)
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    reload_slots(next) == -1 ||
+	    daemon_files_limit(config_addresses(next)) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
 		reload_failed();

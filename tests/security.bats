@@ -176,6 +176,21 @@ as_nobody() {
 	[ "$output" = "fifo" ]
 }
 
+# listen_list N: N distinct free loopback ports, $PORT first, as the
+# inside of a listen = {...} list; the last port in $LAST_PORT.
+listen_list() {
+	local ports=" $PORT " p list="\"127.0.0.1:$PORT\""
+	LAST_PORT="$PORT"
+	while [ "$(wc -w <<<"$ports")" -lt "$1" ]; do
+		p=$(free_port)
+		[[ "$ports" == *" $p "* ]] && continue
+		ports="$ports$p "
+		list="$list, \"127.0.0.1:$p\""
+		LAST_PORT="$p"
+	done
+	echo "$list" >"$T/listen"
+}
+
 @test "started with a soft limit on open files below the hard one: raised to it" {
 	write_config 'protocol = "echo"
 	workers = 1'
@@ -190,14 +205,10 @@ as_nobody() {
 }
 
 @test "a hard limit on open files too small for the listeners and a client: the start fails, naming the numbers" {
-	local listen="" p
-	for _ in $(seq 1 20); do
-		p=$(free_port)
-		listen="$listen${listen:+, }\"127.0.0.1:$p\""
-	done
+	listen_list 20
 	cat >"$CONF" <<CONF
 service svc {
-	listen = {$listen}
+	listen = {$(cat "$T/listen")}
 	protocol = "echo"
 	workers = 1
 }
@@ -213,6 +224,29 @@ CONF
 	    >>"$LOG" 2>&1 3>&- &
 	DPID=$!
 	wait_log "master: notice: started"
-	run talk "" "$p" <<<"last"
+	run talk "" "$LAST_PORT" <<<"last"
 	[ "$output" = "last" ]
+}
+
+@test "a reload to more listeners than the limit on open files allows is refused, naming the numbers" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	prlimit --nofile=40:40 "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
+	    >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	listen_list 30
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {$(cat "$T/listen")}
+	protocol = "echo"
+	workers = 1
+}
+CONF
+	reload
+	log_has "master: error: open files: the limit \(RLIMIT_NOFILE\) is 40, but 30 listening socket\(s\), a client and 16 of preforkd's own need 47: raise the hard limit"
+	log_has "reload failed: still running generation 1"
+	run talk <<<"old config"
+	[ "$output" = "old config" ]
 }
