@@ -354,8 +354,9 @@ report_files_limit(void)
 	struct rlimit rl;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
-		log_info("open files: limit %llu, the hard limit",
-		    (unsigned long long)rl.rlim_cur);
+		log_info("open files: limit %llu%s",
+		    (unsigned long long)rl.rlim_cur,
+		    rl.rlim_cur == rl.rlim_max ? ", the hard limit" : "");
 }
 
 static int
