@@ -4,6 +4,7 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #define PRINTFLIKE(f, a) __attribute__((format(printf, f, a)))
 
@@ -26,6 +27,8 @@ int log_open(const char *target, enum log_level level);
  * does, or, for NULL, with the other lines; -1 with errno, nothing
  * changed. */
 int log_access_open(const char *path);
+/* Warn about each log file whose directory uid or gid may write to. */
+void log_check_dirs(uid_t uid, gid_t gid);
 /* The access log's path, or NULL when access lines go with the others. */
 const char *log_access_target(void);
 /* Why opening a log file failed with err, in words: a symbolic link

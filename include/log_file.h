@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 struct log_file {
 	int fd;             /* -1: none */
@@ -29,6 +30,9 @@ const char *log_file_error(int err);
 /* The owner of f's file when it is a regular file that is not ours (our
  * effective uid's), else -1. */
 long log_file_foreign_owner(const struct log_file *f);
+/* Whether uid, or gid, may create, rename or remove entries in the
+ * directory of path -- replace the file with a link, for one. */
+bool log_file_dir_writable_by(const char *path, uid_t uid, gid_t gid);
 /*
  * Write line (len bytes, newline included) in one write(2) if it can.
  * When earlier lines were refused, first a line of head (a log line's

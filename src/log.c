@@ -157,6 +157,21 @@ log_access_open(const char *path)
 	return 0;
 }
 
+void
+log_check_dirs(uid_t uid, gid_t gid)
+{
+	const struct log_file *files[] = { &main_file, &access_file };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i]->path != NULL &&
+		    log_file_dir_writable_by(files[i]->path, uid, gid))
+			log_warnx("log %s: the workers (uid %ld, gid %ld) may "
+			          "write to its directory, and so put a file "
+			          "of theirs in its place at the next "
+			          "rotation: keep the directory root's",
+			    files[i]->path, (long)uid, (long)gid);
+}
+
 const char *
 log_access_target(void)
 {

@@ -124,6 +124,24 @@ log_file_foreign_owner(const struct log_file *f)
 	return -1;
 }
 
+bool
+log_file_dir_writable_by(const char *path, uid_t uid, gid_t gid)
+{
+	char dir[4096];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir))
+		return false;
+	/* "/x": the root directory. */
+	snprintf(dir, sizeof(dir), "%.*s",
+	    slash == path ? 1 : (int)(slash - path), path);
+	if (stat(dir, &st) == -1)
+		return false;
+	return st.st_uid == uid || (st.st_mode & S_IWOTH) != 0 ||
+	       ((st.st_mode & S_IWGRP) != 0 && st.st_gid == gid);
+}
+
 /* Write all of buf; 0, or -1 with errno when the file takes no more,
  * *written saying how much it took. */
 static int

@@ -392,6 +392,8 @@ start(const struct options *opts, const char *config_path)
 		log_notice("user is not set: workers run as %s (uid %ld, gid "
 		           "%ld); user = \"root\" keeps them root",
 		    DAEMON_DEFAULT_USER, (long)ids.uid, (long)ids.gid);
+	if (ids.change && ids.uid != 0)
+		log_check_dirs(ids.uid, ids.gid);
 	return master_run(conf, &listeners, &ids, opts->foreground);
 }
 

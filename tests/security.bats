@@ -114,6 +114,7 @@ as_nobody() {
 	command -v setpriv >/dev/null || skip "setpriv not found (util-linux)"
 	start_with_log_dir
 	[ "$(stat -c '%U %a' "$LOG")" = "root 640" ]
+	run ! log_has "may write to its directory"
 	run talk <<<"hi"
 	wait_log "access service=svc "
 	# Workers write through the descriptor they inherited, but nobody
@@ -129,6 +130,21 @@ as_nobody() {
 	wait_log "log reopened: generation 2 takes over"
 	[ "$(stat -c '%U %a' "$LOG")" = "root 640" ]
 	[ "$(stat -c '%U' "$LOG.1")" = root ]
+}
+
+@test "a log directory the workers may write to is warned about at start" {
+	needs_root
+	needs_nobody
+	chmod 755 "$T"
+	mkdir -m 755 "$T/logs"
+	chown nobody "$T/logs"
+	LOG="$T/logs/preforkd.log"
+	write_config 'protocol = "echo"' "user = \"nobody\"
+log = \"$LOG\""
+	"$PREFORKD" -f -c "$CONF" -p "$PIDFILE" >>"$T/stderr" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	log_has "master: warning: log $LOG: the workers \(uid $(id -u nobody), gid $(id -g nobody)\) may write to its directory, and so put a file of theirs in its place at the next rotation: keep the directory root's$"
 }
 
 @test "a symlink planted where the log was: reopen refuses it, no file changes owner or content" {
