@@ -173,6 +173,10 @@ log = \"$LOG\""
 	[ "$(stat -c '%U %G %a %s' "$T/victim")" = "$before" ]
 	# Nothing to turn over to: the workers are the first generation still.
 	run ! log_has "generation 2"
+	# -t finds it too, before a restart would.
+	run "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$CONF: log $link: it is a symbolic link, which is never followed"* ]]
 }
 
 @test "a FIFO planted where the log was: reopen refuses it at once, the master goes on" {
