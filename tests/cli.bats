@@ -256,6 +256,13 @@ service svc {
 	protocol = "echo"
 }
 CONF
+	broken 1 'access_log "stderr" must be an absolute path' <<CONF
+access_log = "stderr"
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+}
+CONF
 }
 
 @test "-t line numbers count a comment line once" {
