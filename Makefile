@@ -123,7 +123,7 @@ $(FB):
 	mkdir -p $(FB)
 
 # Keep the objects: make would delete them as intermediate after each link.
-.SECONDARY: $(FUZZ_TARGETS:%=$(FB)/%.o)
+.SECONDARY: $(FUZZ_TARGETS:%=$(FB)/%.o) $(FB)/log_file.o
 
 $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c \
@@ -131,6 +131,9 @@ $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/%.o
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^
+
+# log.c writes its files through log_file.c.
+$(FB)/fuzz_log: $(FB)/log_file.o
 
 fuzz: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \

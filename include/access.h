@@ -27,7 +27,8 @@ struct access {
 /* A connection just accepted on conn: note its start, local address and
  * time in the listen queue, and give it the next id (conn->id). */
 void access_begin(struct access *a, struct conn *conn);
-/* Log the connection's access line, at level info. */
+/* Log the connection's access line (log_access: to access_log, or with
+ * the daemon's lines at level info). */
 void access_log(const struct access *a, const struct service *svc,
     const struct conn *conn, const struct client *c, enum conn_end end);
 /* Write tm (local time, with its tm_gmtoff) and msec as ISO 8601 with the

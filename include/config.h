@@ -50,9 +50,10 @@ struct service {
 struct config {
 	char *path;
 	char *pidfile;
-	char *user; /* NULL: do not drop privileges */
+	char *user; /* NULL: nobody when started as root */
 	char *group;
 	char *log;
+	char *access_log; /* NULL: access lines go to log */
 	int log_level;
 	int shutdown_timeout;
 	unsigned max_slots; /* scoreboard size, fixed at start */
@@ -72,6 +73,8 @@ void config_free(struct config *conf);
 /* How many scoreboard slots the services may fill at most: each
  * service's largest pool, added up. */
 unsigned config_slots_needed(const struct config *conf);
+/* How many listen addresses the services have, all together. */
+size_t config_addresses(const struct config *conf);
 /* The service named name, or NULL. */
 const struct service *config_service(
     const struct config *conf, const char *name);

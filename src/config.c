@@ -89,6 +89,8 @@ static cfg_opt_t config_opts[] = {
 	CFG_STR("group", NULL, CFGF_NODEFAULT),
 	/* Unset means stderr with -f, syslog when detached (log_where). */
 	CFG_STR("log", NULL, CFGF_NODEFAULT),
+	/* Unset means access lines go with the others, to log. */
+	CFG_STR("access_log", NULL, CFGF_NODEFAULT),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
 	CFG_INT("max_slots", SCOREBOARD_SLOTS_DEFAULT, CFGF_NONE),
@@ -592,6 +594,7 @@ parser_new(int flags)
 		cfg_set_validate_func(cfg, ranged[i], check_int_range);
 	cfg_set_validate_func(cfg, "pidfile", check_path);
 	cfg_set_validate_func(cfg, "log", check_path);
+	cfg_set_validate_func(cfg, "access_log", check_path);
 	cfg_set_validate_func(cfg, "log_level", check_log_level);
 	cfg_set_validate_func(cfg, "service", check_service);
 	cfg_set_validate_func(cfg, "service|protocol", check_protocol);
@@ -697,6 +700,7 @@ convert(cfg_t *cfg, const char *path)
 	conf->user = copy(cfg_getstr(cfg, "user"), &failed);
 	conf->group = copy(cfg_getstr(cfg, "group"), &failed);
 	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
+	conf->access_log = copy(cfg_getstr(cfg, "access_log"), &failed);
 	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
 	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
 	conf->max_slots = (unsigned)cfg_getint(cfg, "max_slots");
@@ -882,6 +886,7 @@ config_free(struct config *conf)
 	free(conf->user);
 	free(conf->group);
 	free(conf->log);
+	free(conf->access_log);
 	free(conf);
 }
 
@@ -892,6 +897,16 @@ config_service(const struct config *conf, const char *name)
 		if (strcmp(conf->services[i].name, name) == 0)
 			return &conf->services[i];
 	return NULL;
+}
+
+size_t
+config_addresses(const struct config *conf)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < conf->nservices; i++)
+		n += conf->services[i].naddrs;
+	return n;
 }
 
 unsigned

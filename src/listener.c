@@ -235,6 +235,7 @@ passed_addr(int fd, struct addr *addr)
 	len = sizeof(listening);
 	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == -1)
 		return -1;
+	memset(addr, 0, sizeof(*addr)); /* fields getsockname does not fill */
 	addr->len = sizeof(addr->ss);
 	if (getsockname(fd, (struct sockaddr *)&addr->ss, &addr->len) == -1)
 		return -1;

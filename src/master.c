@@ -677,7 +677,15 @@ quit_all(int signo, long long now)
 			retire(&m.workers[i], now);
 }
 
-/* Apply the log settings of next, keeping the old ones if they fail. */
+/* Whether two optional paths name the same thing. */
+static bool
+same_path(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Apply the log settings of next, keeping the old ones if they fail.  The
+ * new generation's workers inherit what is open once this is done. */
 static void
 reload_log(const struct config *next)
 {
@@ -685,30 +693,28 @@ reload_log(const struct config *next)
 
 	/* Compared with where lines go now, so a syslog that could not be
 	 * reached at start is tried again. */
-	if (strcmp(where, log_target()) == 0) {
+	if (strcmp(where, log_target()) == 0)
 		log_set_level((enum log_level)next->log_level);
-		return;
-	}
-	if (log_open(where, (enum log_level)next->log_level) == -1)
-		log_warn("reload: log %s (keeping the current log)", where);
-	else if (m.ids.uid != 0)
-		log_chown(m.ids.uid, m.ids.gid);
+	else if (log_open(where, (enum log_level)next->log_level) == -1)
+		log_warnx("reload: log %s (keeping the current log): %s", where,
+		    log_open_error(errno));
+	if (!same_path(next->access_log, log_access_target()) &&
+	    log_access_open(next->access_log) == -1)
+		log_warnx("reload: access_log %s (keeping the current one): %s",
+		    next->access_log, log_open_error(errno));
 }
 
-/* Resolve the user of next into ids; -1 after logging. */
+/* Resolve the workers' user of next into ids; -1 after logging. */
 static int
 reload_ids(const struct config *next, struct worker_ids *ids)
 {
-	ids->uid = m.ids.uid;
-	ids->gid = m.ids.gid;
+	*ids = m.ids;
 	if (getuid() != 0)
 		return 0;
-	if (next->user == NULL) {
-		ids->uid = 0;
-		ids->gid = 0;
-		return 0;
-	}
-	return daemon_lookup_ids(next->user, next->group, &ids->uid, &ids->gid);
+	ids->change = true;
+	return daemon_lookup_ids(
+	    next->user != NULL ? next->user : DAEMON_DEFAULT_USER, next->group,
+	    &ids->uid, &ids->gid);
 }
 
 /* The services of the current generation, for -s status and the pool. */
@@ -779,6 +785,7 @@ reload(int signo, long long now)
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    reload_slots(next) == -1 ||
+	    daemon_files_limit(config_addresses(next)) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
 		reload_failed();
@@ -812,18 +819,57 @@ reload(int signo, long long now)
 	tell_manager(NOTIFY_READY, "");
 }
 
-static void
-reopen(int signo)
+/* Reopen one log file: true when there is a new file to turn over to. */
+static bool
+reopen_file(const char *key, const char *path, int (*reopen_fn)(void))
 {
+	int rc = reopen_fn();
+
+	if (rc == -1)
+		log_errorx("reopen %s %s: %s; still writing to the file "
+		           "already open",
+		    key, path, log_open_error(errno));
+	return rc == 1;
+}
+
+/*
+ * SIGUSR1.  Workers cannot open the log files -- they are root's, and a
+ * worker that could open a path could be tricked into another -- so they
+ * get the new descriptors the way they got the first ones, by fork(): the
+ * master reopens the files and turns the pools over to a new generation
+ * as a reload does, new workers first, then the old ones finish their
+ * client (an idle one at once) and exit.  Nothing is lost: a busy old
+ * worker writes its last access line to the file it has, the rotated one.
+ * No channel to each worker, no code in the worker: the price is one
+ * fork() per worker per rotation, and room in the scoreboard for both
+ * generations for that long, as a reload needs.
+ */
+static void
+reopen(int signo, long long now)
+{
+	bool reopened;
+
 	log_notice("received %s: reopening the log", signame(signo));
-	if (log_reopen() == -1) {
-		log_warn("reopen log %s", log_target());
+	reopened = reopen_file("log", log_target(), log_reopen);
+	reopened |=
+	    reopen_file("access_log", log_access_target(), log_access_reopen);
+	if (!reopened || m.stopping)
+		return;
+	if (config_slots_needed(m.conf) + m.nworkers >
+	    scoreboard_get()->head->nslots) {
+		log_errorx("reopen: no room in the scoreboard (max_slots = %u) "
+		           "for a new generation beside %zu running workers: "
+		           "they keep writing to the old file",
+		    scoreboard_get()->head->nslots, m.nworkers);
 		return;
 	}
-	if (m.ids.uid != 0)
-		log_chown(m.ids.uid, m.ids.gid);
-	for (size_t i = 0; i < m.nworkers; i++)
-		send_signal(&m.workers[i], SIGUSR1);
+	m.generation++;
+	publish_services();
+	log_notice("log reopened: generation %u takes over from the "
+	           "workers that hold the old file",
+	    m.generation);
+	spawn_missing(now);
+	retire_old_generation(now);
 }
 
 /* How long the loop may sleep: until the next deadline, or for ever. */
@@ -869,7 +915,7 @@ act_on_requests(void)
 	if ((signo = take(ACT_RELOAD)) != 0)
 		reload(signo, clock_ms());
 	if ((signo = take(ACT_REOPEN)) != 0)
-		reopen(signo);
+		reopen(signo, clock_ms());
 	if ((signo = take(ACT_GROW)) != 0)
 		resize(signo, 1);
 	if ((signo = take(ACT_SHRINK)) != 0)

@@ -9,7 +9,10 @@
  *   SIGQUIT  stop listening, finish the current client, then exit
  *            (reload, graceful stop)
  *   SIGTERM  drop the client and exit now (fast stop, master gone)
- *   SIGUSR1  reopen the log file before the next client
+ *
+ * A worker never opens a log file: it writes to the descriptors it
+ * inherited, and the master turns the pool over when they change (see
+ * reopen in master.c).  SIGUSR1 is ignored.
  *
  * "Stop listening" points every listening descriptor (and the epoll one) at
  * /dev/null with dup2(): a wait already under way is interrupted by the
@@ -62,7 +65,6 @@
 
 static volatile sig_atomic_t quit_requested;
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
 /* The client being served, for the SIGTERM handler; -1 when idle. */
 static volatile sig_atomic_t client_fd = -1;
 
@@ -123,15 +125,11 @@ on_signal(int signo)
 {
 	int saved_errno = errno;
 
-	if (signo == SIGUSR1) {
-		reopen_requested = 1;
-	} else {
-		if (signo == SIGTERM)
-			stop_requested = 1;
-		else
-			quit_requested = 1;
-		interrupt_waits();
-	}
+	if (signo == SIGTERM)
+		stop_requested = 1;
+	else
+		quit_requested = 1;
+	interrupt_waits();
 	errno = saved_errno;
 }
 
@@ -141,9 +139,9 @@ on_signal(int signo)
 static void
 setup_signals(void)
 {
-	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
+	static const int handled[] = { SIGQUIT, SIGTERM };
 	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE, SIGTTIN,
-		SIGTTOU };
+		SIGTTOU, SIGUSR1 };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -442,8 +440,8 @@ log_udp_summary(const struct service *svc)
 {
 	if (udp.count == 0 && udp.refused == 0)
 		return;
-	log_info("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
-	         "failed=%llu refused=%llu",
+	log_access("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
+	           "failed=%llu refused=%llu",
 	    svc->name, udp.count, udp.in, udp.out, udp.cut, udp.failed,
 	    udp.refused);
 	memset(&udp, 0, sizeof(udp));
@@ -586,14 +584,6 @@ serve_listener(
 	    svc->proxy_protocol || svc->addrs[i].proxy);
 }
 
-static void
-reopen_log(void)
-{
-	reopen_requested = 0;
-	if (log_reopen() == -1)
-		log_warn("cannot reopen the log file");
-}
-
 /*
  * One listener: block in accept() (or recvfrom()) itself.  The listener is
  * blocking (see listener.c), but a reload may have made it non-blocking for
@@ -603,8 +593,6 @@ static void
 accept_loop_single(const struct service *svc, const struct conn_buffers *bufs)
 {
 	while (!quit_requested && !stop_requested) {
-		if (reopen_requested)
-			reopen_log();
 		if (serve_listener(svc, bufs, 0) == -1 && errno == EAGAIN)
 			poll(&(struct pollfd){ .fd = listen_fds[0],
 			         .events = POLLIN },
@@ -638,8 +626,6 @@ accept_loop_multi(const struct service *svc, const struct conn_buffers *bufs)
 	while (!quit_requested && !stop_requested) {
 		int n;
 
-		if (reopen_requested)
-			reopen_log();
 		n = epoll_wait(epoll_fd, events, MAX_EVENTS, -1);
 		if (n == -1 && errno != EINTR && !quit_requested &&
 		    !stop_requested)
@@ -704,7 +690,7 @@ worker_main(const struct config *conf, size_t index,
 	if (conn_buffers_init(&bufs, svc->buffer_size,
 	        proto_line_buffer(svc)) == -1)
 		fatal(WORKER_EXIT_SICK, "service %s: buffers", svc->name);
-	if (ids->uid != 0) {
+	if (ids->change) {
 		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
 			exit(WORKER_EXIT_FATAL);
 		/* setuid() cleared the death signal: set it, and check, again.
