@@ -38,6 +38,11 @@ struct service {
 	bool log_data;
 	size_t log_data_limit; /* bytes logged per connection or datagram */
 	int idle_timeout; /* seconds; 0 = never */
+	int send_timeout; /* seconds; 0 = never */
+	int max_session;  /* seconds a connection may last; 0 = for ever */
+	long min_rate;    /* bytes a second, both ways; 0 = off */
+	int min_rate_window; /* seconds min_rate is averaged over */
+	int max_requests; /* connections a worker serves; 0 = no limit */
 };
 
 struct config {

@@ -43,6 +43,11 @@ static const struct int_range int_ranges[] = {
 	{ "buffer_size", 1, 1048576 },
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
+	{ "send_timeout", 0, 86400 },
+	{ "max_session", 0, 604800 },
+	{ "min_rate", 0, 1073741824 },
+	{ "min_rate_window", 1, 3600 },
+	{ "max_requests", 0, 1000000000 },
 	{ "log_data_limit", 0, 1048576 },
 	{ "max_slots", 1, 65536 },
 	{ "min_spare", 0, 65536 },
@@ -69,6 +74,11 @@ static cfg_opt_t service_opts[] = {
 	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
 	CFG_INT("log_data_limit", 4096, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
+	CFG_INT("send_timeout", 60, CFGF_NONE),
+	CFG_INT("max_session", 3600, CFGF_NONE),
+	CFG_INT("min_rate", 0, CFGF_NONE),
+	CFG_INT("min_rate_window", 60, CFGF_NONE),
+	CFG_INT("max_requests", 0, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -497,7 +507,9 @@ parser_new(int flags)
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout", "service|log_data_limit",
 		"max_slots", "service|min_spare", "service|max_spare",
-		"service|max_workers" };
+		"service|max_workers", "service|send_timeout",
+		"service|max_session", "service|min_rate",
+		"service|min_rate_window", "service|max_requests" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -588,6 +600,11 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
 	svc->log_data_limit = (size_t)cfg_getint(sec, "log_data_limit");
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	svc->send_timeout = (int)cfg_getint(sec, "send_timeout");
+	svc->max_session = (int)cfg_getint(sec, "max_session");
+	svc->min_rate = cfg_getint(sec, "min_rate");
+	svc->min_rate_window = (int)cfg_getint(sec, "min_rate_window");
+	svc->max_requests = (int)cfg_getint(sec, "max_requests");
 	return failed ? -1 : 0;
 }
 

@@ -28,6 +28,7 @@ main(void)
 	test_config();
 	test_pool();
 	test_proxy();
+	test_limit();
 	printf("1..%d\n", run);
 	return failed == 0 ? 0 : 1;
 }

@@ -15,5 +15,6 @@ void test_log(void);
 void test_config(void);
 void test_pool(void);
 void test_proxy(void);
+void test_limit(void);
 
 #endif

@@ -1,0 +1,225 @@
+#!/usr/bin/env bats
+# Per-connection limits (idle_timeout, send_timeout, min_rate, max_session)
+# and worker recycling (max_requests), met by real slow clients.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+SLOW="$BATS_TEST_DIRNAME/helper/slowclient.py"
+
+# slow MODE [options]: the slow client against the service; prints how
+# the server ended the connection ("eof 1.02", "reset 2.10").
+slow() {
+	python3 "$SLOW" "$@" 127.0.0.1 "$PORT"
+}
+
+# The seconds slowclient printed, as a whole number of tenths.
+tenths() {
+	local s="${1#* }"
+	echo $((10#${s%.*} * 10 + 10#${s#*.} / 10))
+}
+
+@test "idle_timeout ends a silent connection with a FIN: end=timeout" {
+	write_config 'protocol = "echo"
+	idle_timeout = 1'
+	start_daemon
+	run slow silent
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "eof "* ]]
+	wait_log "access service=svc .*in=0 out=0 .*end=timeout"
+}
+
+@test "send_timeout resets a client that reads nothing: end=send_timeout" {
+	write_config 'protocol = "chargen"
+	workers = 1
+	send_timeout = 1'
+	start_daemon
+	python3 "$SLOW" no-read --until "$T/go" --timeout 15 127.0.0.1 "$PORT" \
+	    >"$T/client.out" &
+	BACKGROUND="$!"
+	wait_log "access service=svc .*end=send_timeout"
+	touch "$T/go"
+	wait_until test -s "$T/client.out"
+	cat "$T/client.out"
+	# Reset on purpose: the bytes it did not take are dropped at once.
+	[[ "$(cat "$T/client.out")" == "reset "* ]]
+	! log_has "end=timeout"
+}
+
+@test "min_rate ends a client that trickles bytes with a FIN: end=too_slow" {
+	# 5 bytes a second each way, under 100: idle_timeout (300 s) never
+	# sees it idle.
+	write_config 'protocol = "echo"
+	min_rate = 100
+	min_rate_window = 1'
+	start_daemon
+	run slow trickle --every 0.2
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "eof "* ]]
+	wait_log "access service=svc .*end=too_slow"
+}
+
+@test "min_rate leaves a client that keeps up alone; max_session ends it" {
+	# "ping\n" every 0.1 s: 50 bytes a second in, 50 out, over 10.
+	write_config 'protocol = "echo"
+	min_rate = 10
+	min_rate_window = 1
+	max_session = 3'
+	start_daemon
+	run slow lines --every 0.1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "eof "* ]]
+	# Three windows passed judgement before max_session ended it.
+	[ "$(tenths "$output")" -ge 29 ]
+	wait_log "access service=svc .*end=session_limit"
+	! log_has "end=too_slow"
+}
+
+@test "max_session ends a busy connection with a FIN: end=session_limit" {
+	write_config 'protocol = "echo"
+	max_session = 2'
+	start_daemon
+	run slow lines --every 0.3
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == "eof "* ]]
+	[ "$(tenths "$output")" -ge 19 ]
+	wait_log "access service=svc .*in=[1-9][0-9]* .*end=session_limit"
+}
+
+@test "min_rate reached while the client reads nothing resets: end=too_slow" {
+	write_config 'protocol = "chargen"
+	workers = 1
+	min_rate = 100000000
+	min_rate_window = 1'
+	start_daemon
+	python3 "$SLOW" no-read --until "$T/go" --timeout 15 127.0.0.1 "$PORT" \
+	    >"$T/client.out" &
+	BACKGROUND="$!"
+	wait_log "access service=svc .*end=too_slow"
+	touch "$T/go"
+	wait_until test -s "$T/client.out"
+	cat "$T/client.out"
+	[[ "$(cat "$T/client.out")" == "reset "* ]]
+}
+
+@test "the limits' defaults: send_timeout 60, max_session 3600, min_rate off" {
+	write_config 'protocol = "echo"'
+	run "$PREFORKD" -T -c "$CONF"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	local key
+	for key in "idle_timeout = 300" "send_timeout = 60" \
+	    "max_session = 3600" "min_rate = 0" "min_rate_window = 60" \
+	    "max_requests = 0"; do
+		grep -qE "^[[:space:]]*$key\$" <<<"$output"
+	done
+}
+
+@test "-t refuses limits out of range, each on its line" {
+	write_config 'protocol = "echo"
+	send_timeout = -1
+	min_rate_window = 0
+	max_requests = -5'
+	run "$PREFORKD" -t -c "$CONF"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"send_timeout = -1 is out of range (0 to 86400)"* ]]
+	[[ "$output" == *"min_rate_window = 0 is out of range (1 to 3600)"* ]]
+	[[ "$output" == *"max_requests = -5 is out of range"* ]]
+}
+
+# The pid in the log line of the access line for the Nth connection.
+access_pids() {
+	sed -nE 's/.* preforkd\[([0-9]+)\] worker svc.*: access .*/\1/p' "$LOG"
+}
+
+@test "max_requests: a worker is recycled after N connections, replaced at once" {
+	write_config 'protocol = "echo"
+	workers = 1
+	max_requests = 3'
+	start_daemon
+	wait_until has_workers 1
+	local first i
+	first=$(worker_pids)
+	for i in 1 2 3; do
+		run talk <<<"hello $i"
+		[ "$output" = "hello $i" ]
+	done
+	wait_log "service svc: recycling worker $first after 3 connections \(max_requests 3\)"
+	# Gracefully, status 0, not counted as a crash; replaced at once.
+	wait_log "worker $first \(service svc\) exited$"
+	wait_until test "$(spawned_pids | wc -l)" -eq 2
+	run talk <<<"hello 4"
+	[ "$output" = "hello 4" ]
+	[ "$(access_pids | grep -c "^$first\$")" -eq 3 ]
+	[ "$(access_pids | tail -n 1)" != "$first" ]
+	! log_has "died|exited with status|killed by signal"
+}
+
+@test "max_requests: workers started together ask at different counts" {
+	write_config 'protocol = "echo"
+	workers = 8
+	max_requests = 64'
+	start_daemon
+	wait_until test "$(log_count "asks to be recycled after")" -eq 8
+	local counts
+	counts=$(sed -nE 's/.*asks to be recycled after ([0-9]+) connections.*/\1/p' "$LOG")
+	echo "$counts"
+	# 64 plus 0 to 64 / 8, and not all the same (1 chance in 9^7).
+	[ -z "$(awk '$1 < 64 || $1 > 72' <<<"$counts")" ]
+	[ "$(sort -u <<<"$counts" | wc -l)" -ge 2 ]
+}
+
+# talk_many N TAG: N clients one after the other; each answer in a file.
+talk_many() {
+	local i
+	for i in $(seq "$1"); do
+		echo "line $2 $i" | "$PFCLIENT" -t 5 127.0.0.1 "$PORT" \
+		    >"$T/out.$2.$i" 2>&1
+	done
+}
+
+@test "max_requests under load: nobody refused, one of 4 workers out at a time" {
+	write_config 'protocol = "echo"
+	workers = 4
+	max_requests = 5'
+	start_daemon
+	wait_until has_workers 4
+	wait_until test "$(log_count "started, serving")" -eq 4
+	touch "$T/sampling"
+	python3 "$BATS_TEST_DIRNAME/helper/readywatch.py" "$DPID" svc \
+	    "$T/sampling" >"$T/ready" &
+	BACKGROUND="$!"
+	wait_until test -e "$T/sampling.on"
+	local tag pids=""
+	for tag in a b c d; do
+		talk_many 15 "$tag" &
+		pids="$pids $!"
+	done
+	# Each loop is bounded: 15 clients, 5 s each at most.
+	for pid in $pids; do
+		wait "$pid"
+	done
+	rm "$T/sampling"
+	wait "$BACKGROUND" || true
+	local i failed=0
+	for tag in a b c d; do
+		for i in $(seq 15); do
+			[ "$(cat "$T/out.$tag.$i")" = "line $tag $i" ] || failed=$((failed + 1))
+		done
+	done
+	echo "failed: $failed; ready workers: $(cat "$T/ready")"
+	[ "$failed" -eq 0 ]
+	# 60 connections, 5 or a few more each: at least 8 recycled.
+	[ "$(log_count "recycling worker")" -ge 8 ]
+	cat "$T/ready"
+	# Never more than one of the four out (limit_recycle_max(4) = 1).
+	[[ "$(cat "$T/ready")" == "min "[34]" max 4 samples "* ]]
+	! log_has "died|exited with status|killed by signal"
+}
