@@ -80,8 +80,8 @@ struct conn {
 	long long session_end, window_end;  /* ms; LIMIT_NEVER when off */
 	unsigned long long window_start;    /* bytes moved when it began */
 	long long rcv_timeout, snd_timeout; /* ms, the socket's now; 0: none */
-	unsigned long long
-	    acked; /* bytes the client had taken, last we looked */
+	/* Bytes the client had acknowledged when we last looked. */
+	unsigned long long acked;
 
 	char *chunk;
 	size_t chunk_size;
@@ -102,7 +102,8 @@ void conn_buffers_free(struct conn_buffers *bufs);
 void conn_open(struct conn *conn, int fd, const struct conn_buffers *bufs,
     const volatile sig_atomic_t *stop);
 /* Enforce limits on conn from now (ms, monotonic) on, in every call that
- * waits for the client. */
+ * waits for the client; limits->idle_ms and send_ms must be the timeouts
+ * the socket inherited.  Without it, only those timeouts apply. */
 void conn_limit(
     struct conn *conn, const struct conn_limits *limits, long long now);
 /* Close the socket. */

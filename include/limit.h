@@ -11,18 +11,17 @@
 
 /* A deadline that never comes. */
 #define LIMIT_NEVER LLONG_MAX
-/* How far from a deadline a blocking call may return: a socket timeout
- * that is this close is kept, so a busy connection costs at most one
- * setsockopt() a second while a deadline is near. */
+/* How late after a deadline a blocking call may return. */
 #define LIMIT_SLACK_MS 1000
 
 /* The earlier of two deadlines. */
 long long limit_earlier(long long a, long long b);
 /*
  * The timeout (ms) a blocking call made at now needs to return by
- * deadline (later than now), when the socket's timeout is value (ms, 0:
- * none): -1 when value already returns within LIMIT_SLACK_MS of it, else
- * the value to set (0 for a deadline of LIMIT_NEVER).
+ * deadline, no later than LIMIT_SLACK_MS after it, when the socket's
+ * timeout is value (ms, 0: none): -1 when value will do, else the value to
+ * set (0 for a deadline of LIMIT_NEVER).  A call woken before the deadline
+ * asks again.
  */
 long long limit_timeout(long long now, long long deadline, long long value);
 /* Did moved bytes in a window of window_ms keep up min_rate bytes a

@@ -13,21 +13,29 @@ limit_earlier(long long a, long long b)
 	return a < b ? a : b;
 }
 
+/*
+ * A timeout set to the whole time left would be late by as long as it
+ * stays on the socket, so each new call would have to set it again.  Half
+ * the time left (once more than twice the slack is left) stays good for
+ * the calls of the next half, and a call that blocks that long wakes up
+ * early, once per halving, and is given the next half: a few setsockopt()
+ * per deadline instead of one per call or per second.
+ */
 long long
 limit_timeout(long long now, long long deadline, long long value)
 {
-	long long ends;
+	long long left;
 
 	if (deadline == LIMIT_NEVER)
 		return value == 0 ? -1 : 0;
-	if (value > 0) {
-		ends = now + value;
-		if (ends <= deadline + LIMIT_SLACK_MS &&
-		    ends >= deadline - LIMIT_SLACK_MS)
-			return -1;
-	}
+	left = deadline - now;
+	if (value > 0 && now + value <= deadline + LIMIT_SLACK_MS &&
+	    value >= left / 2)
+		return -1;
+	if (left > 2 * LIMIT_SLACK_MS)
+		return left / 2;
 	/* Never 0: to SO_RCVTIMEO and SO_SNDTIMEO that means "for ever". */
-	return deadline - now > 0 ? deadline - now : 1;
+	return left > 0 ? left : 1;
 }
 
 bool

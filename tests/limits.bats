@@ -21,6 +21,11 @@ tenths() {
 	echo $((10#${s%.*} * 10 + 10#${s#*.} / 10))
 }
 
+# The one worker of svc is serving a client (the slow client is in).
+worker_busy() {
+	[[ "$(title_of "$(worker_pids)")" == *"[busy "* ]]
+}
+
 @test "idle_timeout ends a silent connection with a FIN: end=timeout" {
 	write_config 'protocol = "echo"
 	idle_timeout = 1'
@@ -40,6 +45,7 @@ tenths() {
 	python3 "$SLOW" no-read --until "$T/go" --timeout 15 127.0.0.1 "$PORT" \
 	    >"$T/client.out" &
 	BACKGROUND="$!"
+	wait_until worker_busy
 	wait_log "access service=svc .*end=send_timeout"
 	touch "$T/go"
 	wait_until test -s "$T/client.out"
@@ -101,6 +107,7 @@ tenths() {
 	python3 "$SLOW" no-read --until "$T/go" --timeout 15 127.0.0.1 "$PORT" \
 	    >"$T/client.out" &
 	BACKGROUND="$!"
+	wait_until worker_busy
 	wait_log "access service=svc .*end=too_slow"
 	touch "$T/go"
 	wait_until test -s "$T/client.out"

@@ -4,9 +4,33 @@
 #include "limit.h"
 #include "unit.h"
 
+/* How many setsockopt() calls limit_timeout asks for when a call is made
+ * every step ms from start until deadline, and the latest any of those
+ * calls could return past the deadline. */
+static int
+settings(long long start, long long deadline, long long step, long long value,
+    long long *late)
+{
+	int n = 0;
+
+	*late = 0;
+	for (long long now = start; now < deadline; now += step) {
+		long long t = limit_timeout(now, deadline, value);
+		if (t != -1) {
+			value = t;
+			n++;
+		}
+		if (now + value - deadline > *late)
+			*late = now + value - deadline;
+	}
+	return n;
+}
+
 static void
 test_timeout(void)
 {
+	long long late;
+
 	/* idle_timeout 300 s, the socket has it, nothing nearer: no call. */
 	CHECK(limit_timeout(1000, 301000, 300000) == -1,
 	    "the inherited timeout is kept when it is the deadline");
@@ -15,21 +39,24 @@ test_timeout(void)
 	CHECK(limit_timeout(1000, LIMIT_NEVER, 5000) == 0,
 	    "no deadline: a timeout left from before is cleared");
 	CHECK(limit_timeout(1000, 3000, 300000) == 2000,
-	    "a nearer deadline (max_session) shortens the timeout to it");
+	    "a near deadline (max_session) shortens the timeout to it");
 	CHECK(limit_timeout(1000, 3000, 0) == 2000,
-	    "a deadline with no timeout on the socket sets one");
-	/* Set at 1000 to 2000; at 1500 it would return at 3500. */
-	CHECK(limit_timeout(1500, 3000, 2000) == -1,
-	    "a shortened timeout within the slack is kept");
-	CHECK(limit_timeout(1000 + LIMIT_SLACK_MS + 1, 3000, 2000) ==
-	          3000 - (1000 + LIMIT_SLACK_MS + 1),
-	    "past the slack it is set again");
-	CHECK(limit_timeout(1000, 60000, 300) == 59000,
+	    "a near deadline with no timeout on the socket sets one");
+	CHECK(limit_timeout(1000, 61000, 300000) == 30000,
+	    "a far one: half the time left, good for the next half");
+	CHECK(limit_timeout(20000, 61000, 30000) == -1,
+	    "... and kept while it returns in time");
+	CHECK(limit_timeout(1000, 61000, 300) == 30000,
 	    "a timeout far too short is lengthened (no spurious wake-ups)");
 	CHECK(limit_timeout(2999, 3000, 300000) == 1,
 	    "one ms left: 1, never 0 (which means for ever)");
 	CHECK(limit_timeout(3000, 3000, 300000) == 1,
 	    "a deadline reached is never set as 0");
+	CHECK(settings(0, 3600000, 10, 300000, &late) <= 20 &&
+	          late <= LIMIT_SLACK_MS,
+	    "an hour of calls every 10 ms: under 20 setsockopt, none late");
+	CHECK(settings(0, 60000, 1, 0, &late) <= 12 && late <= LIMIT_SLACK_MS,
+	    "a min_rate window of calls every ms: a dozen at most");
 	CHECK(limit_earlier(5, LIMIT_NEVER) == 5 &&
 	          limit_earlier(LIMIT_NEVER, LIMIT_NEVER) == LIMIT_NEVER,
 	    "the earlier of two deadlines");
