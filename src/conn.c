@@ -186,20 +186,20 @@ static int
 check_clock(struct conn *conn, long long now)
 {
 	const struct conn_limits *l = conn->limits;
-	unsigned long long moved = conn->bytes_in + conn->bytes_out;
+	unsigned long long both = conn->bytes_in + conn->bytes_out;
 
 	if (now >= conn->session_end) {
 		conn->end = END_SESSION_LIMIT;
 		return -1;
 	}
 	if (now >= conn->window_end) {
-		if (!limit_rate_ok(moved - conn->window_start, l->min_rate,
+		if (!limit_rate_ok(both - conn->window_start, l->min_rate,
 		        l->window_ms)) {
 			conn->end = END_TOO_SLOW;
 			return -1;
 		}
 		conn->window_end = now + l->window_ms;
-		conn->window_start = moved;
+		conn->window_start = both;
 	}
 	return 0;
 }

@@ -389,7 +389,8 @@ recycle_due(size_t svc, long long now)
 {
 	const struct service *s = &m.conf->services[svc];
 	const struct scoreboard *sb = scoreboard_get();
-	unsigned busy = 0, max = limit_recycle_max(m.pools[svc].target);
+	unsigned out = 0;
+	unsigned max = limit_recycle_max((unsigned)running_workers(svc));
 	struct scoreboard_slot slot;
 
 	if (s->max_requests == 0)
@@ -399,10 +400,10 @@ recycle_due(size_t svc, long long now)
 		if (w->generation != m.generation || w->service != svc)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
-		busy += w->recycling ||
-		        (w->stage == RUNNING && slot.state == SB_STARTING);
+		out += w->recycling ||
+		       (w->stage == RUNNING && slot.state == SB_STARTING);
 	}
-	for (size_t i = 0; i < m.nworkers && busy < max; i++) {
+	for (size_t i = 0; i < m.nworkers && out < max; i++) {
 		struct worker *w = &m.workers[i];
 		if (w->generation != m.generation || w->service != svc ||
 		    w->stage != RUNNING || w->quota == 0)
@@ -416,7 +417,7 @@ recycle_due(size_t svc, long long now)
 		    s->max_requests);
 		w->recycling = true;
 		retire(w, now);
-		busy++;
+		out++;
 	}
 }
 

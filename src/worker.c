@@ -73,7 +73,7 @@ static bool dynamic_pool;   /* the master sizes the pool by idle workers */
 static struct conn_limits limits; /* the service's, for every connection */
 /* Connections to serve before asking the master to be recycled (0:
  * never), and served so far. */
-static unsigned long quota, served;
+static unsigned long my_quota, served;
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -300,7 +300,7 @@ wake_master_if(const struct service *svc, int delta, int32_t idle)
 static void
 count_served(void)
 {
-	if (quota == 0 || ++served != quota)
+	if (my_quota == 0 || ++served != my_quota)
 		return;
 	log_debug("served %lu connections (max_requests): asking to be "
 	          "recycled",
@@ -623,14 +623,14 @@ release_master_stack(void)
 void
 worker_main(const struct config *conf, size_t index,
     struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
-    unsigned generation, int slot, unsigned long max_served)
+    unsigned generation, int slot, unsigned long quota)
 {
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
 	release_master_stack();
 	my_slot = slot;
-	quota = max_served;
+	my_quota = quota;
 	set_limits(svc);
 	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
 	scoreboard_worker_init();

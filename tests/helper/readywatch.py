@@ -3,33 +3,47 @@
 file WHILE_FILE exists (at most 60 s; WHILE_FILE.on is created after
 the first sample), how many workers of SERVICE under
 the master pid MASTER are ready for a client -- idle or busy, by their
-process titles -- and print "min N max M samples K" at the end.
+process titles -- and print "min N max M samples K" at the end (a sample may count a
+worker on its way out beside its replacement, never one too few).
 """
 import os
 import sys
 import time
 
 
-def children(master):
-    """The titles of master's children, oldest first.
+def title(pid, master):
+    """The title of process pid if it is master's child, else None."""
+    try:
+        with open("/proc/%s/stat" % pid) as f:
+            stat = f.read()
+        # The fields after the command, which may hold spaces.
+        if int(stat.rsplit(")", 1)[1].split()[1]) != master:
+            return None
+        with open("/proc/%s/cmdline" % pid, "rb") as f:
+            return f.read().split(b"\0", 1)[0].decode(errors="replace")
+    except (OSError, IndexError, ValueError):
+        return None  # gone meanwhile
 
-    A sample is not a snapshot: a worker may change while the others are
-    read.  In the order of their pids, a worker that left has been read
-    before the newer one that replaced it: that one was ready when the
-    older one left and is read later, so a sample never counts fewer
-    than were ready at some moment.
+
+def children(master):
+    """The titles of master's children.
+
+    A sample is not a snapshot: workers change while it is taken.  /proc is
+    listed again until no new process shows up, so a worker forked during
+    the sample is read after any older one that left once it was ready:
+    a sample may count one worker too many, never one too few.
     """
-    for pid in sorted((p for p in os.listdir("/proc") if p.isdigit()), key=int):
-        try:
-            with open("/proc/%s/stat" % pid) as f:
-                stat = f.read()
-            # The fields after the command, which may hold spaces.
-            if int(stat.rsplit(")", 1)[1].split()[1]) != master:
-                continue
-            with open("/proc/%s/cmdline" % pid, "rb") as f:
-                yield f.read().split(b"\0", 1)[0].decode(errors="replace")
-        except (OSError, IndexError, ValueError):
-            continue  # gone meanwhile
+    seen = set()
+    titles = []
+    while True:
+        new = set(p for p in os.listdir("/proc") if p.isdigit()) - seen
+        if not new:
+            return titles
+        for pid in new:
+            seen.add(pid)
+            t = title(pid, master)
+            if t is not None:
+                titles.append(t)
 
 
 def main():
