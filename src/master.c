@@ -377,11 +377,13 @@ retire_some(size_t svc, unsigned n, long long now)
 }
 
 /*
- * max_requests: retire the workers of svc that have served their quota,
- * which the pool then replaces at once -- but only while fewer than
- * limit_recycle_max of the pool are on their way out or still starting,
- * so it never loses more than that many at a time.  A worker that must
- * wait keeps serving; the next look (a reap, a poke, the pool's check
+ * max_requests: retire the idle workers of svc that have served their
+ * quota, which the pool then replaces at once -- but only while fewer
+ * than limit_recycle_max of the pool are on their way out or still
+ * starting, so it never loses more than that many at a time.  Idle ones
+ * only: a client of a worker told to quit has shutdown_timeout to finish,
+ * and a long one would be cut.  A worker that must wait keeps serving; the
+ * next look (its poke after each connection, a reap, the pool's check
  * once a second) lets it go.
  */
 static void
@@ -409,7 +411,7 @@ recycle_due(size_t svc, long long now)
 		    w->stage != RUNNING || w->quota == 0)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
-		if (slot.connections < w->quota)
+		if (slot.connections < w->quota || slot.state != SB_IDLE)
 			continue;
 		log_info("service %s: recycling worker %ld after %llu "
 		         "connections (max_requests %d)",

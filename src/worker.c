@@ -295,16 +295,19 @@ wake_master_if(const struct service *svc, int delta, int32_t idle)
 /*
  * max_requests: once the quota is served, ask the master to recycle this
  * worker (the slot's count of connections says which one) and go on
- * serving until it does -- it lets only a few of a pool go at once.
+ * serving until it does -- it lets only a few of a pool go at once, and
+ * only idle ones, so each connection that ends asks again, while the slot
+ * says idle.
  */
 static void
 count_served(void)
 {
-	if (my_quota == 0 || ++served != my_quota)
+	if (my_quota == 0 || ++served < my_quota)
 		return;
-	log_debug("served %lu connections (max_requests): asking to be "
-	          "recycled",
-	    served);
+	if (served == my_quota)
+		log_debug("served %lu connections (max_requests): asking to "
+		          "be recycled",
+		    served);
 	scoreboard_poke();
 }
 
