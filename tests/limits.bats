@@ -27,10 +27,6 @@ log_count_is() {
 	[ "$(log_count "$1")" -eq "$2" ]
 }
 
-log_count_above() {
-	[ "$(log_count "$1")" -gt "$2" ]
-}
-
 spawned_is() {
 	[ "$(spawned_pids | wc -l)" -eq "$1" ]
 }
@@ -178,7 +174,7 @@ worker_busy() {
 	[[ "$output" == *"max_requests = -5 is out of range"* ]]
 }
 
-# The pid in the log line of the access line for the Nth connection.
+# The pids of the workers that logged access lines, in order.
 access_pids() {
 	sed -nE 's/.* preforkd\[([0-9]+)\] worker svc.*: access .*/\1/p' "$LOG"
 }
@@ -310,7 +306,7 @@ talk_many() {
 	[ "$failed" -eq 0 ]
 	# 60 connections, 5 or more each (a worker past its quota serves on
 	# while another is out): several recycled, the last ones maybe after.
-	wait_until log_count_above "recycling worker" 2
+	wait_until test_log_count_above "recycling worker" 2
 	# Never more than one of the four out (limit_recycle_max(4) = 1): in
 	# the master's log, each recycled worker has exited before the next
 	# is recycled ...
