@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "daemon.h"
+#include "limit.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -82,6 +84,8 @@ struct worker {
 	long long deadline; /* ms; escalate then (not when RUNNING) */
 	int slot;           /* in the scoreboard */
 	long long timeout;  /* ms: its service's worker_timeout; 0 = none */
+	unsigned long quota; /* connections before recycling; 0: never */
+	bool recycling;      /* retired for max_requests, not yet reaped */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -320,10 +324,30 @@ alloc_worker_table(size_t room)
 	m.workers_room = room;
 }
 
+/* A random number for max_requests' jitter: not for secrets. */
+static uint32_t
+jitter_random(void)
+{
+	static uint32_t state;
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == sizeof(r))
+		return r;
+	/* No entropy yet (early boot): xorshift from the clock. */
+	if (state == 0)
+		state = ((uint32_t)clock_ms() ^ (uint32_t)getpid() << 16) | 1;
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state;
+}
+
 static void
 spawn(size_t svc, long long now)
 {
 	const struct service *s = &m.conf->services[svc];
+	unsigned long quota = limit_quota(
+	    (unsigned long)s->max_requests, jitter_random());
 	pid_t master = getpid();
 	struct worker *w;
 	pid_t pid;
@@ -345,7 +369,7 @@ spawn(size_t svc, long long now)
 	}
 	if (pid == 0)
 		worker_main(m.conf, svc, m.listeners, &m.ids, master,
-		    m.generation, slot);
+		    m.generation, slot, quota);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */
@@ -361,6 +385,7 @@ spawn(size_t svc, long long now)
 	w->timeout = (long long)s->worker_timeout * 1000;
 	if (w->timeout > 0)
 		watch_until(now + w->timeout); /* should it never start */
+	w->quota = quota;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -434,6 +459,53 @@ retire_some(size_t svc, unsigned n, long long now)
 		}
 }
 
+/*
+ * max_requests: retire the idle workers of svc that have served their
+ * quota, which the pool then replaces at once -- but only while fewer
+ * than limit_recycle_max of the pool are on their way out or still
+ * starting, so it never loses more than that many at a time.  Idle ones
+ * only: a client of a worker told to quit has shutdown_timeout to finish,
+ * and a long one would be cut.  A worker that must wait keeps serving; the
+ * next look (its poke after each connection, a reap, the pool's check
+ * once a second) lets it go.
+ */
+static void
+recycle_due(size_t svc, long long now)
+{
+	const struct service *s = &m.conf->services[svc];
+	const struct scoreboard *sb = scoreboard_get();
+	unsigned out = 0;
+	unsigned max = limit_recycle_max((unsigned)running_workers(svc));
+	struct scoreboard_slot slot;
+
+	if (s->max_requests == 0)
+		return;
+	for (size_t i = 0; i < m.nworkers; i++) {
+		const struct worker *w = &m.workers[i];
+		if (w->generation != m.generation || w->service != svc)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		out += w->recycling ||
+		       (w->stage == RUNNING && slot.state == SB_STARTING);
+	}
+	for (size_t i = 0; i < m.nworkers && out < max; i++) {
+		struct worker *w = &m.workers[i];
+		if (w->generation != m.generation || w->service != svc ||
+		    w->stage != RUNNING || w->quota == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.connections < w->quota || slot.state != SB_IDLE)
+			continue;
+		log_info("service %s: recycling worker %ld after %llu "
+		         "connections (max_requests %d)",
+		    w->name, (long)w->pid, (unsigned long long)slot.connections,
+		    s->max_requests);
+		w->recycling = true;
+		retire(w, now);
+		out++;
+	}
+}
+
 /* Ask the pool's policy about svc and do what it says. */
 static void
 adjust_pool(size_t svc, long long now)
@@ -472,8 +544,10 @@ spawn_missing(long long now)
 {
 	if (m.stopping)
 		return;
-	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
+		recycle_due(svc, now);
 		adjust_pool(svc, now);
+	}
 }
 
 /* Pools start at the configured size. */
@@ -948,7 +1022,9 @@ master_run(struct config *conf, struct listener_set *listeners,
 	tell_manager(NOTIFY_READY, "");
 	while (!m.stopping || m.nworkers > 0) {
 		/* Workers of a dynamic pool poke this when they go busy or
-		 * idle: the pool reacts within a loop's turn. */
+		 * idle, and any worker when it has served max_requests: the
+		 * pool reacts within a loop's turn.  (The debug line says
+		 * "dynamic pool" for both.) */
 		struct pollfd poke = { .fd = scoreboard_poke_fd(),
 			.events = POLLIN };
 		struct timespec ts;
