@@ -116,21 +116,33 @@ FUZZ_RUNS  ?= 50000000
 FUZZ_SAN   = address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -g -O1
-FUZZ_TARGETS = proxy log addr
+FUZZ_TARGETS = proxy log addr config line
 FB         = $(B)/fuzz
+# The config target reads a whole file as preforkd -t does, so it needs
+# every room but main.c, and libconfuse.
+FUZZ_LIB   = $(filter-out $(FB)/main.o,$(SRCS:src/%.c=$(FB)/%.o))
 
 $(FB):
 	mkdir -p $(FB)
 
 # Keep the objects: make would delete them as intermediate after each link.
-.SECONDARY: $(FUZZ_TARGETS:%=$(FB)/%.o)
+.SECONDARY: $(FUZZ_LIB)
 
 $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c \
 	    -o $@ $<
 
-$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/%.o
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^
+# What each target links besides its own source.
+$(FB)/fuzz_proxy: $(FB)/proxy.o
+$(FB)/fuzz_log: $(FB)/log.o
+$(FB)/fuzz_addr: $(FB)/addr.o
+$(FB)/fuzz_line: $(FB)/conn.o
+$(FB)/fuzz_config: $(FUZZ_LIB)
+$(FB)/fuzz_config: FUZZ_LIBS = -lconfuse
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ \
+	    $(FUZZ_LIBS)
 
 fuzz: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
 	@for t in $(FUZZ_TARGETS); do \
