@@ -617,7 +617,7 @@ CONF
 	grep -qx '	framing = "chunk"' "$T/printed.conf"
 	grep -qx '# user is not set' "$T/printed.conf"
 	grep -qx "	listen = {\"127.0.0.1:$PORT\", \"udp:\[::1\]:$PORT\"}" "$T/printed.conf"
-	! grep -q "a comment" "$T/printed.conf"
+	refute grep -q "a comment" "$T/printed.conf"
 	run "$PREFORKD" -t -c "$T/printed.conf"
 	[ "$status" -eq 0 ]
 	run --separate-stderr "$PREFORKD" -T -c "$T/printed.conf"

@@ -88,6 +88,15 @@ wait_until() {
 	done
 }
 
+# refute COMMAND...: fail, saying so, if the command succeeds.  A bare
+# "! command" fails a bats test only as its last line (set -e ignores it).
+refute() {
+	if "$@"; then
+		echo "should have failed: $*" >&2
+		return 1
+	fi
+}
+
 log_has() {
 	grep -qE -- "$1" "$LOG" 2>/dev/null
 }
