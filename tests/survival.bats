@@ -99,10 +99,16 @@ field() {
 	[ "$(spawned_pids | wc -l)" -eq 4 ]
 	[ "$(spawned_pids | sort -u | wc -l)" -eq 4 ]
 	[ "$(pgrep -c -P "$DPID")" -eq 3 ]
-	# One access line per client, none twice; one start.
-	[ "$(log_count "access service=svc ")" -eq "$served" ]
+	# One access line per client (the last ones may still be on their
+	# way), none twice; one start.
+	wait_until test_log_count_is "access service=svc " "$served"
 	[ "$(log_count "master: notice: started")" -eq 1 ]
 	[ "$(log_count "worker $victim \(service svc\) exited")" -eq 1 ]
+}
+
+# For wait_until: the log has exactly $2 lines matching $1.
+test_log_count_is() {
+	[ "$(log_count "$1")" -eq "$2" ]
 }
 
 # The workers of generation $1 (from the log) that are alive now.
