@@ -15,6 +15,8 @@ setup() {
 teardown() {
 	stop_detached
 	if [ -n "$DECOY_PID" ]; then
+		# flock's command is its child: stop both.
+		pkill -KILL -P "$DECOY_PID" 2>/dev/null || true
 		kill -KILL "$DECOY_PID" 2>/dev/null || true
 		wait "$DECOY_PID" 2>/dev/null || true
 	fi
