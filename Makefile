@@ -134,7 +134,8 @@ $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 
 # What each target links besides its own source.
 $(FB)/fuzz_proxy: $(FB)/proxy.o
-$(FB)/fuzz_log: $(FB)/log.o
+# log.c writes its files through log_file.c.
+$(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o
 $(FB)/fuzz_addr: $(FB)/addr.o
 $(FB)/fuzz_line: $(FB)/conn.o
 $(FB)/fuzz_config: $(FUZZ_LIB)

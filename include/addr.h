@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Long enough for "udp:[ffff:...:ffff%ifname]:65535". */
@@ -46,5 +47,28 @@ int addr_cidr_parse(const char *spec, struct cidr *out, char *err,
     size_t errsize);
 /* True when the address sa is inside the block. */
 bool addr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
+
+/*
+ * A client's address as max_per_source counts it: an IPv4 address whole,
+ * an IPv6 one cut to its first prefix bits (one subscriber usually holds a
+ * whole /64).  Plain bytes, so it can sit in shared memory.
+ */
+struct addr_source {
+	uint32_t family; /* AF_INET, AF_INET6, or 0: none, never counted */
+	uint32_t prefix; /* bits kept: 32, or source_prefix6 */
+	unsigned char bytes[16]; /* host bits beyond prefix are zero */
+};
+
+/* The source of sa: IPv4 and IPv4-mapped IPv6 ("::ffff:192.0.2.1", what a
+ * dual-stack socket reports) as the IPv4 address, other IPv6 addresses
+ * masked to prefix6 bits (0 to 128); family 0 for any other family. */
+void addr_source_of(
+    const struct sockaddr *sa, unsigned prefix6, struct addr_source *out);
+/* True when both are the same source (never when family is 0). */
+bool addr_source_equal(
+    const struct addr_source *a, const struct addr_source *b);
+/* "192.0.2.1", or "2001:db8::/64" (the block); "-" for none; returns buf. */
+const char *addr_source_format(
+    const struct addr_source *s, char *buf, size_t size);
 
 #endif

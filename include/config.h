@@ -38,14 +38,18 @@ struct service {
 	bool log_data;
 	size_t log_data_limit; /* bytes logged per connection or datagram */
 	int idle_timeout; /* seconds; 0 = never */
+	int max_per_source; /* connections from one source at once; 0 = any */
+	int source_prefix6; /* bits of an IPv6 address that make a source */
+	int worker_timeout; /* seconds without progress; 0 = never killed */
 };
 
 struct config {
 	char *path;
 	char *pidfile;
-	char *user; /* NULL: do not drop privileges */
+	char *user; /* NULL: nobody when started as root */
 	char *group;
 	char *log;
+	char *access_log; /* NULL: access lines go to log */
 	int log_level;
 	int shutdown_timeout;
 	unsigned max_slots; /* scoreboard size, fixed at start */
@@ -65,6 +69,8 @@ void config_free(struct config *conf);
 /* How many scoreboard slots the services may fill at most: each
  * service's largest pool, added up. */
 unsigned config_slots_needed(const struct config *conf);
+/* How many listen addresses the services have, all together. */
+size_t config_addresses(const struct config *conf);
 /* The service named name, or NULL. */
 const struct service *config_service(
     const struct config *conf, const char *name);

@@ -19,6 +19,7 @@ enum conn_end {
 	END_SHUTDOWN, /* the worker was told to stop at once */
 	END_ERROR,    /* a local failure */
 	END_REFUSED,  /* allow/deny turned the client away */
+	END_PER_SOURCE, /* its address already had max_per_source */
 };
 
 /* What conn_line_find saw in a buffer. */
@@ -57,6 +58,9 @@ struct conn {
 	enum conn_end end; /* why the last call failed */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
+	/* Called after every recv() or send() that moved bytes (NULL:
+	 * nothing), so the worker can show the counts as they grow. */
+	void (*on_moved)(const struct conn *conn);
 
 	char *chunk;
 	size_t chunk_size;
@@ -82,6 +86,10 @@ void conn_close(struct conn *conn);
  * then read and drop its input for a short while, so the kernel does not
  * answer unread data with a reset that destroys our last reply. */
 void conn_linger(struct conn *conn);
+/* Before closing on a client that is refused at once: stop our side,
+ * then read and drop, without waiting, what it has already sent (unread
+ * input would turn the close into a reset that destroys our reply). */
+void conn_drop_pending(struct conn *conn);
 /* Abort the connection with a reset instead of an orderly close. */
 void conn_reset(struct conn *conn);
 /* A word for how a connection ended: "closed", "reset", ... */

@@ -25,11 +25,19 @@ int daemon_detach(void);
 /* Tell the waiting parent start-up succeeded, and let go of the terminal. */
 void daemon_ready(void);
 
+/* Who a root master's workers run as when preforkd.conf names no user. */
+#define DAEMON_DEFAULT_USER "nobody"
+
 /* Look up user and group; 0, or -1 after logging which name is unknown. */
 int daemon_lookup_ids(
     const char *user, const char *group, uid_t *uid, gid_t *gid);
 /* Switch to uid/gid for good; -1 after logging. */
 int daemon_drop_privileges(uid_t uid, gid_t gid);
+
+/* Raise the soft limit on open files to the hard one (workers inherit
+ * it), and check that a process holding listeners listening sockets and
+ * a client fits under it; 0, or -1 after logging the numbers. */
+int daemon_files_limit(size_t listeners);
 
 /* Remember argv so the process title can be changed later. */
 void daemon_title_init(int argc, char **argv);

@@ -53,12 +53,12 @@ int listener_adopt(
 void listener_commit(struct listener_set *set);
 /* Close every socket in the set and free it. */
 void listener_close_all(struct listener_set *set);
-/* Close every socket in the set but free nothing: a freshly forked worker
- * keeps only its own sockets, and leaves the master's memory untouched so
- * that its pages stay shared. */
-void listener_close_fds(struct listener_set *set);
-/* Remove the socket bound to addr from the set and return it (the caller
- * now owns it), or -1 if there is none. */
-int listener_take(struct listener_set *set, const struct addr *addr);
+/* The socket bound to addr, or -1 if there is none. */
+int listener_fd(const struct listener_set *set, const struct addr *addr);
+/* Close every socket in the set but the nkeep in keep, writing nothing: a
+ * freshly forked worker keeps only its own sockets, and leaves the master's
+ * memory untouched so that its pages stay shared. */
+void listener_close_others(
+    const struct listener_set *set, const int *keep, size_t nkeep);
 
 #endif

@@ -2,6 +2,7 @@
 #ifndef PREFORKD_POOL_H
 #define PREFORKD_POOL_H
 
+#include <limits.h>
 #include <stdbool.h>
 
 /* Spawning more at once doubles per step up to this many. */
@@ -12,6 +13,8 @@
 #define POOL_RETIRE_MS 200
 /* Without an event, look again this often (saturation, a lost wake-up). */
 #define POOL_CHECK_MS 1000
+/* pool_decision.next of a fixed pool with nothing to watch. */
+#define POOL_NEVER LLONG_MAX
 
 /* A service's live workers of the current generation, by state. */
 struct pool_counts {
@@ -40,7 +43,7 @@ struct pool_decision {
 	unsigned add;    /* fork this many */
 	unsigned retire; /* retire this many, idle ones first */
 	bool saturated;  /* every worker busy at max_workers: say so now */
-	long long next;  /* ms: ask again at the latest then */
+	long long next;  /* ms: ask again at the latest then; POOL_NEVER */
 };
 
 /*

@@ -37,9 +37,16 @@ struct scoreboard_slot {
 	uint32_t state; /* enum scoreboard_state */
 	char service_name[SCOREBOARD_NAME_LEN];
 	char client[ADDR_STRLEN]; /* "" when not busy */
-	int64_t conn_started;     /* ms, CLOCK_MONOTONIC: one clock for all */
-	int64_t changed; /* ms, CLOCK_MONOTONIC: the last state change */
+	/* The client's address as max_per_source counts it; family 0 when
+	 * the worker holds no connection (or the service has no limit). */
+	struct addr_source source;
+	int64_t conn_started; /* ms, CLOCK_MONOTONIC: one clock for all */
+	int64_t changed;      /* ms, CLOCK_MONOTONIC: the last state change */
+	/* ms, CLOCK_MONOTONIC_COARSE: the last sign of life -- a state
+	 * change, an accept, a byte moved -- for worker_timeout. */
+	int64_t progress;
 	uint64_t bytes_in, bytes_out; /* finished connections, in total */
+	uint64_t conn_in, conn_out;   /* the current connection's, so far */
 	uint64_t connections;         /* served to their end */
 };
 
@@ -51,6 +58,10 @@ struct scoreboard_service {
 	 * so each can tell, without a system call, when to poke the master;
 	 * a hint only, the master counts the slots. */
 	int32_t idle_hint;
+	/* A fixed pool outside a burst: its last idle worker to take a
+	 * client wakes the master, which then says the pool is full (set by
+	 * the master; a fixed pool has no timer to find out otherwise). */
+	int32_t wake_when_full;
 };
 
 struct scoreboard_header {
@@ -59,6 +70,9 @@ struct scoreboard_header {
 	uint32_t nservices; /* of the current generation */
 	int32_t master;
 	uint32_t generation;
+	/* No slot at or past this index was ever claimed: where a worker's
+	 * scan of the table (max_per_source) may stop. */
+	uint32_t high_water;
 	int64_t started; /* ms, CLOCK_MONOTONIC */
 	/* The outcome of the last reload, for -s reload to wait on: reloads
 	 * counts the finished attempts. */
@@ -91,6 +105,12 @@ void scoreboard_worker_init(void);
 /* Worker: add delta (1 or -1) to its service's idle_hint; the new count,
  * or INT32_MIN when its generation is no longer the current one. */
 int32_t scoreboard_idle_hint(int slot, int delta);
+/* Worker: should taking the last idle worker of its service wake the
+ * master?  (wake_when_full of its service, false when its generation is
+ * no longer the current one.) */
+bool scoreboard_wake_when_full(int slot);
+/* Master: set wake_when_full of service svc of the current generation. */
+void scoreboard_set_wake_when_full(size_t svc, bool wake);
 /* Worker: wake the master to look at the table; one write(), never
  * blocks. */
 void scoreboard_poke(void);
@@ -118,6 +138,14 @@ void scoreboard_busy(int slot, const char *client, long long now);
 /* Worker: the client is gone after in and out bytes. */
 void scoreboard_idle(
     int slot, unsigned long long in, unsigned long long out, long long now);
+/* Worker: the current connection has moved in and out bytes so far; plain
+ * stores and a coarse clock read, no system call. */
+void scoreboard_progress(
+    int slot, unsigned long long in, unsigned long long out);
+/* Worker: publish source as its client's, then count the connections of
+ * its service, of any generation, from that source, its own included;
+ * 0 without a table. */
+unsigned scoreboard_source_enter(int slot, const struct addr_source *source);
 
 /* Another process: map the running master's table read-only; 0, or -1
  * after logging. */

@@ -2,6 +2,7 @@
 #ifndef PREFORKD_WORKER_H
 #define PREFORKD_WORKER_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct config;
@@ -16,8 +17,9 @@ enum worker_exit {
 	WORKER_EXIT_FATAL = 2, /* cannot work with this config: no respawn */
 };
 
-/* Privileges a worker takes on after fork(); uid 0 means keep them. */
+/* Privileges a worker takes on after fork(). */
 struct worker_ids {
+	bool change; /* a root master: switch to uid and gid, even 0 */
 	uid_t uid;
 	gid_t gid;
 };

@@ -359,3 +359,63 @@ addr_cidr_match(const struct cidr *c, const struct sockaddr *sa)
 	return rest == 0 ||
 	       ((bytes[full] ^ c->bytes[full]) & (0xff00 >> rest)) == 0;
 }
+
+void
+addr_source_of(
+    const struct sockaddr *sa, unsigned prefix6, struct addr_source *out)
+{
+	const struct sockaddr_in6 *sin6 =
+	    (const struct sockaddr_in6 *)(const void *)sa;
+	const unsigned char *bytes;
+
+	memset(out, 0, sizeof(*out));
+	if (sa->sa_family == AF_INET) {
+		out->family = AF_INET;
+		out->prefix = 32;
+		memcpy(out->bytes,
+		    &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+		    4);
+		return;
+	}
+	if (sa->sa_family != AF_INET6)
+		return;
+	bytes = sin6->sin6_addr.s6_addr;
+	/* One IPv4 client is one source whichever socket took it. */
+	if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr)) {
+		out->family = AF_INET;
+		out->prefix = 32;
+		memcpy(out->bytes, bytes + 12, 4);
+		return;
+	}
+	out->family = AF_INET6;
+	out->prefix = prefix6 > 128 ? 128 : prefix6;
+	memcpy(out->bytes, bytes, out->prefix / 8);
+	if (out->prefix % 8 != 0)
+		out->bytes[out->prefix / 8] =
+		    bytes[out->prefix / 8] & (0xff00 >> (out->prefix % 8));
+}
+
+bool
+addr_source_equal(const struct addr_source *a, const struct addr_source *b)
+{
+	return a->family != 0 && a->family == b->family &&
+	       a->prefix == b->prefix &&
+	       memcmp(a->bytes, b->bytes, sizeof(a->bytes)) == 0;
+}
+
+const char *
+addr_source_format(const struct addr_source *s, char *buf, size_t size)
+{
+	char host[INET6_ADDRSTRLEN];
+
+	if (s->family == AF_INET) {
+		inet_ntop(AF_INET, s->bytes, host, sizeof(host));
+		snprintf(buf, size, "%s", host);
+	} else if (s->family == AF_INET6) {
+		inet_ntop(AF_INET6, s->bytes, host, sizeof(host));
+		snprintf(buf, size, "%s/%u", host, (unsigned)s->prefix);
+	} else {
+		snprintf(buf, size, "-");
+	}
+	return buf;
+}

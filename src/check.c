@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -26,6 +27,7 @@ check_directory(const char *what, const char *path)
 {
 	char *copy = strdup(path);
 	const char *dir;
+	struct stat st;
 	int rc = 0;
 
 	if (copy == NULL) {
@@ -35,6 +37,12 @@ check_directory(const char *what, const char *path)
 	dir = dirname(copy);
 	if (access(dir, W_OK | X_OK) == -1) {
 		log_error("%s %s: directory %s", what, path, dir);
+		rc = -1;
+	} else if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode)) {
+		/* Start-up opens these with O_NOFOLLOW. */
+		log_errorx("%s %s: it is a symbolic link, which is never "
+		           "followed",
+		    what, path);
 		rc = -1;
 	} else if (access(path, F_OK) == 0 && access(path, W_OK) == -1) {
 		log_error("%s %s", what, path);
@@ -111,6 +119,9 @@ check_environment(const struct config *conf, const char *pidfile)
 	if (conf->log != NULL && strcmp(conf->log, "stderr") != 0 &&
 	    strcmp(conf->log, "syslog") != 0 &&
 	    check_directory("log", conf->log) == -1)
+		rc = -1;
+	if (conf->access_log != NULL &&
+	    check_directory("access_log", conf->access_log) == -1)
 		rc = -1;
 	if (check_directory("pidfile", pidfile) == -1)
 		rc = -1;

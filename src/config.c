@@ -48,6 +48,9 @@ static const struct int_range int_ranges[] = {
 	{ "min_spare", 0, 65536 },
 	{ "max_spare", 0, 65536 },
 	{ "max_workers", 0, 65536 },
+	{ "max_per_source", 0, 65536 },
+	{ "source_prefix6", 0, 128 },
+	{ "worker_timeout", 0, 86400 },
 };
 
 static cfg_opt_t service_opts[] = {
@@ -69,6 +72,9 @@ static cfg_opt_t service_opts[] = {
 	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
 	CFG_INT("log_data_limit", 4096, CFGF_NONE),
 	CFG_INT("idle_timeout", 300, CFGF_NONE),
+	CFG_INT("max_per_source", 0, CFGF_NONE),
+	CFG_INT("source_prefix6", 64, CFGF_NONE),
+	CFG_INT("worker_timeout", 0, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -78,6 +84,8 @@ static cfg_opt_t config_opts[] = {
 	CFG_STR("group", NULL, CFGF_NODEFAULT),
 	/* Unset means stderr with -f, syslog when detached (log_where). */
 	CFG_STR("log", NULL, CFGF_NODEFAULT),
+	/* Unset means access lines go with the others, to log. */
+	CFG_STR("access_log", NULL, CFGF_NODEFAULT),
 	CFG_STR("log_level", "info", CFGF_NONE),
 	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
 	CFG_INT("max_slots", SCOREBOARD_SLOTS_DEFAULT, CFGF_NONE),
@@ -464,6 +472,34 @@ check_pool(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/*
+ * A worker waiting on a silent client makes no progress until idle_timeout
+ * ends the connection: a worker_timeout that is not longer would kill
+ * healthy workers, and with idle_timeout = 0 the wait has no end at all.
+ */
+static int
+check_worker_timeout(cfg_t *cfg, cfg_t *sec)
+{
+	long timeout = cfg_getint(sec, "worker_timeout");
+	long idle = cfg_getint(sec, "idle_timeout");
+
+	if (timeout == 0 || (idle > 0 && timeout > idle))
+		return 0;
+	if (idle == 0)
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld needs an idle_timeout: "
+		    "with idle_timeout = 0 a worker may wait on a silent "
+		    "client for ever",
+		    cfg_title(sec), timeout);
+	else
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld must be longer than "
+		    "idle_timeout = %ld, or a worker waiting on a silent "
+		    "client would be killed",
+		    cfg_title(sec), timeout, idle);
+	return -1;
+}
+
 /* Called when a service section closes: checks that need all its keys. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
@@ -484,6 +520,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	else
 		check_udp_protocol(cfg, sec);
 	check_pool(cfg, sec);
+	check_worker_timeout(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
 		cfg_error(cfg, "out of memory");
 	return 0;
@@ -497,7 +534,8 @@ parser_new(int flags)
 		"service|workers", "service|backlog", "service|buffer_size",
 		"service|max_line", "service|idle_timeout", "service|log_data_limit",
 		"max_slots", "service|min_spare", "service|max_spare",
-		"service|max_workers" };
+		"service|max_workers", "service|max_per_source",
+		"service|source_prefix6", "service|worker_timeout" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -507,6 +545,7 @@ parser_new(int flags)
 		cfg_set_validate_func(cfg, ranged[i], check_int_range);
 	cfg_set_validate_func(cfg, "pidfile", check_path);
 	cfg_set_validate_func(cfg, "log", check_path);
+	cfg_set_validate_func(cfg, "access_log", check_path);
 	cfg_set_validate_func(cfg, "log_level", check_log_level);
 	cfg_set_validate_func(cfg, "service", check_service);
 	cfg_set_validate_func(cfg, "service|protocol", check_protocol);
@@ -588,6 +627,9 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
 	svc->log_data_limit = (size_t)cfg_getint(sec, "log_data_limit");
 	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
+	svc->max_per_source = (int)cfg_getint(sec, "max_per_source");
+	svc->source_prefix6 = (int)cfg_getint(sec, "source_prefix6");
+	svc->worker_timeout = (int)cfg_getint(sec, "worker_timeout");
 	return failed ? -1 : 0;
 }
 
@@ -604,6 +646,7 @@ convert(cfg_t *cfg, const char *path)
 	conf->user = copy(cfg_getstr(cfg, "user"), &failed);
 	conf->group = copy(cfg_getstr(cfg, "group"), &failed);
 	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
+	conf->access_log = copy(cfg_getstr(cfg, "access_log"), &failed);
 	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
 	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
 	conf->max_slots = (unsigned)cfg_getint(cfg, "max_slots");
@@ -789,6 +832,7 @@ config_free(struct config *conf)
 	free(conf->user);
 	free(conf->group);
 	free(conf->log);
+	free(conf->access_log);
 	free(conf);
 }
 
@@ -799,6 +843,16 @@ config_service(const struct config *conf, const char *name)
 		if (strcmp(conf->services[i].name, name) == 0)
 			return &conf->services[i];
 	return NULL;
+}
+
+size_t
+config_addresses(const struct config *conf)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < conf->nservices; i++)
+		n += conf->services[i].naddrs;
+	return n;
 }
 
 unsigned

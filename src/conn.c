@@ -37,6 +37,7 @@ static const char *const end_names[] = {
 	[END_SHUTDOWN] = "shutdown",
 	[END_ERROR] = "error",
 	[END_REFUSED] = "refused",
+	[END_PER_SOURCE] = "per_source",
 };
 
 /*
@@ -117,6 +118,14 @@ failure(const struct conn *conn, int err)
 	return END_RESET;
 }
 
+/* Bytes moved: tell the worker, if it asked (see on_moved in conn.h). */
+static void
+moved(const struct conn *conn)
+{
+	if (conn->on_moved != NULL)
+		conn->on_moved(conn);
+}
+
 /* Receive what is there, up to len bytes; as conn_recv. */
 static ssize_t
 recv_some(struct conn *conn, char *buf, size_t len)
@@ -135,6 +144,8 @@ recv_some(struct conn *conn, char *buf, size_t len)
 		}
 		if (n >= 0) {
 			conn->bytes_in += (unsigned long long)n;
+			if (n > 0)
+				moved(conn);
 			return n;
 		}
 		if (errno != EINTR) {
@@ -163,6 +174,24 @@ conn_linger(struct conn *conn)
 		        sizeof(tv)) == -1 ||
 		    conn_recv(conn) <= 0)
 			break;
+	}
+}
+
+void
+conn_drop_pending(struct conn *conn)
+{
+	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
+
+	if (shutdown(conn->fd, SHUT_WR) == -1)
+		return;
+	while (conn->bytes_in < limit) {
+		ssize_t n =
+		    recv(conn->fd, conn->chunk, conn->chunk_size, MSG_DONTWAIT);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return; /* nothing more yet (EAGAIN), or the end */
+		conn->bytes_in += (unsigned long long)n;
 	}
 }
 
@@ -203,6 +232,7 @@ conn_send_iov(struct conn *conn, struct iovec *iov, int iovcnt)
 			return -1;
 		}
 		conn->bytes_out += (unsigned long long)n;
+		moved(conn);
 		consume_iov(&msg.msg_iov, &msg.msg_iovlen, (size_t)n);
 	}
 	return 0;

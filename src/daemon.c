@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -98,16 +99,17 @@ daemon_pidfile_remove(void)
 	if (unlink(pidfile_path) == -1)
 		log_warn("pidfile %s: unlink", pidfile_path);
 	daemon_pidfile_drop();
+	pidfile_fd = -1;
 }
 
 void
 daemon_pidfile_drop(void)
 {
+	/* Close only: a worker, which never looks at the pidfile again,
+	 * writes nothing here -- neither pidfile_fd nor the path's memory --
+	 * so that the pages it shares with the master stay shared. */
 	if (pidfile_fd != -1)
 		close(pidfile_fd);
-	pidfile_fd = -1;
-	/* The path stays: freeing the master's memory in a worker would only
-	 * write to heap pages it shares with the master. */
 }
 
 /* Is pid a preforkd process?  Its command name says so: the master keeps
@@ -256,6 +258,49 @@ daemon_drop_privileges(uid_t uid, gid_t gid)
 	    setresuid(uid, uid, uid) == -1) {
 		log_error("cannot drop privileges to uid %ld gid %ld",
 		    (long)uid, (long)gid);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Descriptors a process of preforkd holds besides listening sockets and
+ * its client, with room to spare: 0-2, the log and access log, the
+ * pidfile, the scoreboard's pipe, /dev/null and epoll in a worker, the
+ * service manager's and syslog's sockets.
+ */
+#define OWN_FILES 16
+
+int
+daemon_files_limit(size_t listeners)
+{
+	struct rlimit rl;
+	rlim_t need = OWN_FILES + listeners + 1;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_error("getrlimit(RLIMIT_NOFILE)");
+		return -1;
+	}
+	/* Workers inherit the raised limit: a worker short of descriptors
+	 * can accept nobody. */
+	if (rl.rlim_cur < rl.rlim_max) {
+		rlim_t was = rl.rlim_cur;
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1) {
+			log_warn("open files: raising the soft limit from %llu "
+			         "to %llu",
+			    (unsigned long long)was,
+			    (unsigned long long)rl.rlim_max);
+			rl.rlim_cur = was;
+		}
+	}
+	if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+		log_errorx("open files: the limit (RLIMIT_NOFILE) is %llu, but "
+		           "%zu listening socket(s), a client and %d of "
+		           "preforkd's own need %llu: raise the hard limit "
+		           "(ulimit -Hn, LimitNOFILE=)",
+		    (unsigned long long)rl.rlim_cur, listeners, OWN_FILES,
+		    (unsigned long long)need);
 		return -1;
 	}
 	return 0;

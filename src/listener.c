@@ -127,16 +127,11 @@ find(const struct listener_set *set, const struct addr *addr)
 }
 
 int
-listener_take(struct listener_set *set, const struct addr *addr)
+listener_fd(const struct listener_set *set, const struct addr *addr)
 {
-	struct listener *l = find(set, addr);
-	int fd;
+	const struct listener *l = find(set, addr);
 
-	if (l == NULL)
-		return -1;
-	fd = l->fd;
-	l->fd = -1; /* listener_close_all and prune skip it now */
-	return fd;
+	return l == NULL ? -1 : l->fd;
 }
 
 /* Bind addr and add it to the set, marked new; -1 after logging. */
@@ -362,13 +357,18 @@ listener_commit(struct listener_set *set)
 }
 
 void
-listener_close_fds(struct listener_set *set)
+listener_close_others(
+    const struct listener_set *set, const int *keep, size_t nkeep)
 {
-	for (size_t i = 0; i < set->count; i++)
-		if (set->items[i].fd != -1) {
-			close(set->items[i].fd);
-			set->items[i].fd = -1;
-		}
+	for (size_t i = 0; i < set->count; i++) {
+		int fd = set->items[i].fd;
+		size_t k = 0;
+
+		while (k < nkeep && keep[k] != fd)
+			k++;
+		if (fd != -1 && k == nkeep)
+			close(fd);
+	}
 }
 
 void

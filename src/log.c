@@ -1,11 +1,11 @@
 /*
  * Logging, after OpenBSD's log.c: one vlog() that every level goes through,
  * errno saved across it, one write() per line so that the master and its
- * workers can share a file opened with O_APPEND.
+ * workers can share a file opened with O_APPEND.  Files, and how they are
+ * opened safely, are log_file.c's.
  */
 #include <errno.h>
 #include <pthread.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "log_file.h"
 
 #define LOG_LINE_MAX 8192
 
@@ -40,8 +41,9 @@ static const int syslog_priorities[] = {
 
 static enum log_target target = TARGET_STDERR;
 static enum log_level max_level = LOG_LEVEL_INFO;
-static int file_fd = -1;
-static char *file_path;
+static struct log_file main_file = { .fd = -1 };
+static struct log_file access_file = { .fd = -1 };
+static struct log_file stderr_file = { .fd = STDERR_FILENO };
 static int tee_stderr;
 static char role[64] = "master";
 static const char *plain_prefix;
@@ -97,37 +99,42 @@ syslog_reachable(void)
 	return -1;
 }
 
-static int
-open_file(const char *path)
+const char *
+log_open_error(int err)
 {
-	return open(
-	    path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	return log_file_error(err);
+}
+
+/* A file owned by someone else, such as the workers' user an older
+ * preforkd gave it to, can be rewritten by that user: say so. */
+static void
+warn_foreign_owner(const struct log_file *f)
+{
+	long uid = log_file_foreign_owner(f);
+
+	if (uid != -1)
+		log_warnx("log %s is owned by uid %ld, not by preforkd's uid "
+		          "%ld: that user can rewrite it (preforkd never "
+		          "changes a file's owner; chown it back)",
+		    f->path, uid, (long)geteuid());
 }
 
 int
 log_open(const char *where, enum log_level level)
 {
-	int fd = -1;
-	char *path = NULL;
+	struct log_file file = { .fd = -1 };
 
 	if (strcmp(where, "syslog") == 0 && syslog_reachable() == -1)
 		return -1;
-	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0) {
-		if ((path = strdup(where)) == NULL)
-			return -1;
-		if ((fd = open_file(path)) == -1) {
-			int saved = errno;
-			free(path);
-			errno = saved;
-			return -1;
-		}
-	}
+	if (strcmp(where, "stderr") != 0 && strcmp(where, "syslog") != 0 &&
+	    log_file_open(&file, where) == -1)
+		return -1;
 	log_close();
 	max_level = level;
-	if (path != NULL) {
+	if (file.path != NULL) {
 		target = TARGET_FILE;
-		file_fd = fd;
-		file_path = path;
+		main_file = file;
+		warn_foreign_owner(&main_file);
 	} else if (strcmp(where, "syslog") == 0) {
 		target = TARGET_SYSLOG;
 		openlog("preforkd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -135,6 +142,40 @@ log_open(const char *where, enum log_level level)
 		target = TARGET_STDERR;
 	}
 	return 0;
+}
+
+int
+log_access_open(const char *path)
+{
+	if (path == NULL) {
+		log_file_close(&access_file);
+		return 0;
+	}
+	if (log_file_open(&access_file, path) == -1)
+		return -1;
+	warn_foreign_owner(&access_file);
+	return 0;
+}
+
+void
+log_check_dirs(uid_t uid, gid_t gid)
+{
+	const struct log_file *files[] = { &main_file, &access_file };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i]->path != NULL &&
+		    log_file_dir_writable_by(files[i]->path, uid, gid))
+			log_warnx("log %s: the workers (uid %ld, gid %ld) may "
+			          "write to its directory, and so put a file "
+			          "of theirs in its place at the next "
+			          "rotation: keep the directory root's",
+			    files[i]->path, (long)uid, (long)gid);
+}
+
+const char *
+log_access_target(void)
+{
+	return access_file.path;
 }
 
 const char *
@@ -152,7 +193,7 @@ log_target(void)
 	case TARGET_SYSLOG:
 		return "syslog";
 	case TARGET_FILE:
-		return file_path;
+		return main_file.path;
 	default:
 		return "stderr";
 	}
@@ -164,37 +205,35 @@ log_set_level(enum log_level level)
 	max_level = level;
 }
 
+/* 1 when f was reopened, -1 with errno. */
+static int
+reopen_file(struct log_file *f)
+{
+	if (log_file_reopen(f) == -1)
+		return -1;
+	warn_foreign_owner(f);
+	return 1;
+}
+
 int
 log_reopen(void)
 {
-	int fd;
+	return target == TARGET_FILE ? reopen_file(&main_file) : 0;
+}
 
-	if (target != TARGET_FILE)
-		return 0;
-	if ((fd = open_file(file_path)) == -1)
-		return -1;
-	/* dup2 keeps the descriptor number, so nothing else needs telling. */
-	if (dup2(fd, file_fd) == -1) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	close(fd);
-	return 0;
+int
+log_access_reopen(void)
+{
+	return access_file.path != NULL ? reopen_file(&access_file) : 0;
 }
 
 void
 log_close(void)
 {
-	if (target == TARGET_FILE) {
-		close(file_fd);
-		file_fd = -1;
-		free(file_path);
-		file_path = NULL;
-	} else if (target == TARGET_SYSLOG) {
+	if (target == TARGET_FILE)
+		log_file_close(&main_file);
+	else if (target == TARGET_SYSLOG)
 		closelog();
-	}
 	target = TARGET_STDERR;
 }
 
@@ -231,14 +270,6 @@ log_set_role(const char *name)
 }
 
 int
-log_chown(unsigned int uid, unsigned int gid)
-{
-	if (target != TARGET_FILE)
-		return 0;
-	return fchown(file_fd, uid, gid);
-}
-
-int
 log_level_parse(const char *name)
 {
 	for (size_t i = 0; i < sizeof(level_names) / sizeof(level_names[0]);
@@ -248,19 +279,18 @@ log_level_parse(const char *name)
 	return -1;
 }
 
-/* Write all of a line; a log that cannot be written has nowhere to say so. */
+static size_t format_header(char *buf, size_t size, enum log_level level);
+
+/* A line to f, the header of a warning ready in case it must first say
+ * that lines were lost. */
 static void
-write_line(int fd, const char *line, size_t len)
+write_line(struct log_file *f, const char *line, size_t len)
 {
-	while (len > 0) {
-		ssize_t n = write(fd, line, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return;
-		line += n;
-		len -= (size_t)n;
-	}
+	char head[128] = "";
+
+	if (f->lost > 0)
+		format_header(head, sizeof(head), LOG_LEVEL_WARNING);
+	log_file_write(f, line, len, head);
 }
 
 /* "2026-11-21 23:42:40" for the second now falls in: formatted once a
@@ -302,32 +332,44 @@ format_header(char *buf, size_t size, enum log_level level)
 	return n + (m > 0 ? (size_t)m : 0);
 }
 
+/* Header and message of one line, in line (LOG_LINE_MAX), newline
+ * ended; its length, and the header's in *head. */
+static size_t
+format_line(char *line, size_t *head, enum log_level level, int with_errno,
+    int saved_errno, const char *fmt, va_list ap)
+{
+	size_t len;
+	int n;
+
+	*head = format_header(line, LOG_LINE_MAX, level);
+	n = vsnprintf(line + *head, LOG_LINE_MAX - *head, fmt, ap);
+	len = *head + (n > 0 ? (size_t)n : 0);
+	if (len > LOG_LINE_MAX - 2)
+		len = LOG_LINE_MAX - 2;
+	if (with_errno) {
+		n = snprintf(line + len, LOG_LINE_MAX - len, ": %s",
+		    strerror(saved_errno));
+		len += n > 0 ? (size_t)n : 0;
+		if (len > LOG_LINE_MAX - 2)
+			len = LOG_LINE_MAX - 2;
+	}
+	line[len++] = '\n';
+	line[len] = '\0';
+	return len;
+}
+
 static void
 vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 {
 	char line[LOG_LINE_MAX];
 	size_t head, len;
 	int saved_errno = errno;
-	int n;
 
 	if (level > max_level) {
 		errno = saved_errno;
 		return;
 	}
-	head = format_header(line, sizeof(line), level);
-	n = vsnprintf(line + head, sizeof(line) - head, fmt, ap);
-	len = head + (n > 0 ? (size_t)n : 0);
-	if (len > sizeof(line) - 2)
-		len = sizeof(line) - 2;
-	if (with_errno) {
-		n = snprintf(line + len, sizeof(line) - len, ": %s",
-		    strerror(saved_errno));
-		len += n > 0 ? (size_t)n : 0;
-		if (len > sizeof(line) - 2)
-			len = sizeof(line) - 2;
-	}
-	line[len++] = '\n';
-	line[len] = '\0';
+	len = format_line(line, &head, level, with_errno, saved_errno, fmt, ap);
 	if (error_marked && level == LOG_LEVEL_ERROR && first_error[0] == '\0')
 		snprintf(first_error, sizeof(first_error), "%.*s",
 		    (int)(len - head - 1), line + head);
@@ -336,10 +378,35 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 		syslog(syslog_priorities[level], "%s: %.*s", role,
 		    (int)(len - head - 1), line + head);
 	else
-		write_line(
-		    target == TARGET_FILE ? file_fd : STDERR_FILENO, line, len);
+		write_line(target == TARGET_FILE ? &main_file : &stderr_file,
+		    line, len);
 	if (tee_stderr && target != TARGET_STDERR)
-		write_line(STDERR_FILENO, line, len);
+		write_line(&stderr_file, line, len);
+	errno = saved_errno;
+}
+
+/*
+ * The one way an access line leaves a worker: to access_log when it is
+ * set, whatever log_level says, and otherwise with the other lines at
+ * level info.
+ */
+void
+log_access(const char *fmt, ...)
+{
+	char line[LOG_LINE_MAX];
+	int saved_errno = errno;
+	size_t head, len;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (access_file.fd == -1) {
+		vlog(LOG_LEVEL_INFO, 0, fmt, ap);
+	} else {
+		len = format_line(
+		    line, &head, LOG_LEVEL_INFO, 0, saved_errno, fmt, ap);
+		write_line(&access_file, line, len);
+	}
+	va_end(ap);
 	errno = saved_errno;
 }
 

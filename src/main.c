@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -151,6 +152,27 @@ absolute(const char *path)
 	return abs;
 }
 
+/*
+ * The user and group the workers of a root master take: user, or nobody
+ * when it is not set, so that root workers are only ever asked for by
+ * name (user = "root"); group, when set, whatever the user.  0, or -1
+ * after logging.
+ */
+static int
+lookup_worker_user(const struct config *conf, uid_t *uid, gid_t *gid)
+{
+	const char *user =
+	    conf->user != NULL ? conf->user : DAEMON_DEFAULT_USER;
+
+	if (daemon_lookup_ids(user, conf->group, uid, gid) == 0)
+		return 0;
+	if (conf->user == NULL)
+		log_errorx("user is not set, and a root preforkd runs its "
+		           "workers as %s then: set user",
+		    DAEMON_DEFAULT_USER);
+	return -1;
+}
+
 /* -t: check the file; -T: then print it in full on stdout, the verdict
  * going to stderr so that the output is a config file itself. */
 static int
@@ -168,8 +190,8 @@ check_config(const char *path, const char *pidfile, bool print)
 	/* user and group come from the file: name it, as its errors do. */
 	snprintf(prefix, sizeof(prefix), "%s: ", path);
 	log_plain(prefix);
-	if (conf->user != NULL &&
-	    daemon_lookup_ids(conf->user, conf->group, &uid, &gid) == -1)
+	if ((conf->user != NULL || getuid() == 0) &&
+	    lookup_worker_user(conf, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
 	else if (check_environment(
 	             conf, pidfile != NULL ? pidfile : conf->pidfile) == -1)
@@ -228,19 +250,24 @@ send_signal(const struct options *opts)
 	return status_of[rc];
 }
 
-/* Who the workers run as: nobody is changed unless root and user is set. */
+/* Who the workers run as: see lookup_worker_user; started by another
+ * user, its own identity, and user and group are ignored. */
 static int
 worker_ids(const struct config *conf, struct worker_ids *ids)
 {
-	ids->uid = 0;
-	ids->gid = 0;
-	if (conf->user == NULL)
-		return 0;
+	memset(ids, 0, sizeof(*ids));
 	if (getuid() != 0) {
-		log_notice("not started as root: ignoring user %s", conf->user);
+		if (conf->user != NULL)
+			log_notice("not started as root: ignoring user %s%s%s",
+			    conf->user,
+			    conf->group != NULL ? " and group " : "",
+			    conf->group != NULL ? conf->group : "");
 		return 0;
 	}
-	return daemon_lookup_ids(conf->user, conf->group, &ids->uid, &ids->gid);
+	if (lookup_worker_user(conf, &ids->uid, &ids->gid) == -1)
+		return -1;
+	ids->change = true;
+	return 0;
 }
 
 /*
@@ -263,10 +290,16 @@ open_log(const struct config *conf, bool foreground)
 
 	if (log_open(where, (enum log_level)conf->log_level) == -1) {
 		if (strcmp(where, "syslog") != 0) {
-			log_error("log %s", where);
+			log_errorx("log %s: %s", where, log_open_error(errno));
 			return -1;
 		}
 		fall_back_to_stderr(conf, errno);
+	}
+	if (conf->access_log != NULL &&
+	    log_access_open(conf->access_log) == -1) {
+		log_errorx("access_log %s: %s", conf->access_log,
+		    log_open_error(errno));
+		return -1;
 	}
 	if (strcmp(log_target(), "stderr") == 0) {
 		if (!foreground)
@@ -291,14 +324,10 @@ prepare(const struct options *opts, const struct config *conf,
 	    absolute(opts->pidfile != NULL ? opts->pidfile : conf->pidfile);
 	int rc = -1;
 
-	if (worker_ids(conf, ids) == -1 ||
-	    open_log(conf, opts->foreground) == -1)
+	if (open_log(conf, opts->foreground) == -1 ||
+	    worker_ids(conf, ids) == -1 ||
+	    daemon_files_limit(config_addresses(conf)) == -1)
 		goto out;
-	if (ids->uid != 0 && log_chown(ids->uid, ids->gid) == -1) {
-		log_error(
-		    "log %s: chown to uid %ld", log_target(), (long)ids->uid);
-		goto out;
-	}
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
 	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
@@ -315,6 +344,19 @@ prepare(const struct options *opts, const struct config *conf,
 out:
 	free(pidfile);
 	return rc;
+}
+
+/* Said once started, not on the terminal: the soft limit on open files,
+ * which daemon_files_limit raised to the hard one. */
+static void
+report_files_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		log_info("open files: limit %llu%s",
+		    (unsigned long long)rl.rlim_cur,
+		    rl.rlim_cur == rl.rlim_max ? ", the hard limit" : "");
 }
 
 static int
@@ -345,6 +387,13 @@ start(const struct options *opts, const char *config_path)
 	if (opts->foreground)
 		log_tee_stderr(0);
 	log_notice("preforkd %s starting", PREFORKD_VERSION);
+	report_files_limit();
+	if (ids.change && conf->user == NULL)
+		log_notice("user is not set: workers run as %s (uid %ld, gid "
+		           "%ld); user = \"root\" keeps them root",
+		    DAEMON_DEFAULT_USER, (long)ids.uid, (long)ids.gid);
+	if (ids.change && ids.uid != 0)
+		log_check_dirs(ids.uid, ids.gid);
 	return master_run(conf, &listeners, &ids, opts->foreground);
 }
 

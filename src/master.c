@@ -9,6 +9,7 @@
  * KILLED), so nothing can keep the master waiting for ever.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -28,6 +29,7 @@
 #include "notify.h"
 #include "pool.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
 #define LIVED_LONG_MS 1000 /* a worker that dies sooner is crashing */
 #define BACKOFF_MIN_MS 100
@@ -82,6 +84,7 @@ struct worker {
 	enum stage stage;
 	long long deadline; /* ms; escalate then (not when RUNNING) */
 	int slot;           /* in the scoreboard */
+	long long timeout;  /* ms: its service's worker_timeout; 0 = none */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -102,9 +105,11 @@ static struct {
 	bool foreground;
 	bool stopping;
 	unsigned generation;
-	struct worker *workers;
+	struct worker *workers; /* room for every scoreboard slot */
 	size_t nworkers;
+	size_t workers_room;
 	struct pool *pools;
+	long long watch_next; /* ms: look for stuck workers then; -1: never */
 } m;
 
 static void
@@ -226,6 +231,71 @@ escalate_overdue(long long now)
 	}
 }
 
+/* Look for stuck workers at due at the latest. */
+static void
+watch_until(long long due)
+{
+	if (m.watch_next == -1 || due < m.watch_next)
+		m.watch_next = due;
+}
+
+/* Say what a stuck worker was doing, as its slot shows it. */
+static void
+report_stuck(
+    const struct worker *w, const struct scoreboard_slot *slot, long long now)
+{
+	double quiet = (double)(now - slot->progress) / 1000;
+
+	if (slot->state == SB_BUSY)
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
+		          " time=%.3fs; sending KILL",
+		    (long)w->pid, w->name, quiet, slot->client, slot->conn_in,
+		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+	else
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs while starting; sending KILL",
+		    (long)w->pid, w->name, quiet);
+}
+
+/*
+ * worker_timeout: a busy or starting worker whose slot has shown no sign
+ * of life (an accept, a byte moved, a state change) for that long is stuck
+ * -- a deadlock, a stopped process, a bug.  Say what it was doing, kill
+ * it, and count it out of its pool, which forks a replacement at once.  An
+ * idle worker waits in accept() by design and is never stuck; a quitting
+ * one has shutdown_timeout.  Nothing tells the master that a worker went
+ * busy, so it also looks again when a worker idle now could be overdue at
+ * the earliest: each time it looks, it knows exactly when each busy
+ * worker will be, so a stuck one is killed on time.
+ */
+static void
+kill_stuck(long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	m.watch_next = -1;
+	for (size_t i = 0; i < m.nworkers; i++) {
+		struct worker *w = &m.workers[i];
+		long long due;
+		if (w->stage != RUNNING || w->timeout == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
+			due = slot.progress + w->timeout;
+		else
+			due = now + w->timeout; /* if it took a client now */
+		if (now < due) {
+			watch_until(due);
+			continue;
+		}
+		report_stuck(w, &slot, now);
+		send_signal(w, SIGKILL);
+		w->stage = KILLED;
+	}
+}
+
 static size_t
 running_workers(size_t svc)
 {
@@ -237,6 +307,21 @@ running_workers(size_t svc)
 		    m.workers[i].stage == RUNNING)
 			n++;
 	return n;
+}
+
+/*
+ * The table of workers, one entry per scoreboard slot, allocated once and
+ * out of the workers' reach: the master writes an entry after every fork(),
+ * and were the table (or the malloc state that a realloc() per spawn
+ * writes) shared copy-on-write, every worker would keep a private copy of
+ * those pages.
+ */
+static void
+alloc_worker_table(size_t room)
+{
+	if ((m.workers = unforked_alloc(room * sizeof(*m.workers))) == NULL)
+		fatal(1, "master: worker table for %zu slots", room);
+	m.workers_room = room;
 }
 
 /*
@@ -286,13 +371,6 @@ spawn(size_t svc, long long now)
 	pid_t pid;
 	int slot;
 
-	w = realloc(m.workers, (m.nworkers + 1) * sizeof(*w));
-	if (w == NULL) {
-		log_error("service %s: cannot track another worker", s->name);
-		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
-		return;
-	}
-	m.workers = w;
 	if ((slot = scoreboard_claim(svc, s->name, m.generation)) == -1) {
 		log_errorx("service %s: every scoreboard slot is taken "
 		           "(max_slots = %u); retrying in %d ms",
@@ -310,6 +388,8 @@ spawn(size_t svc, long long now)
 		    m.generation, slot);
 	fork_works(svc);
 	scoreboard_set_pid(slot, pid);
+	/* A worker holds a slot, so the table, sized by the slots, has
+	 * room. */
 	w = &m.workers[m.nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
@@ -319,6 +399,9 @@ spawn(size_t svc, long long now)
 	w->started = now;
 	w->stage = RUNNING;
 	w->slot = slot;
+	w->timeout = (long long)s->worker_timeout * 1000;
+	if (w->timeout > 0)
+		watch_until(now + w->timeout); /* should it never start */
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -418,6 +501,11 @@ adjust_pool(size_t svc, long long now)
 		log_warnx("service %s reached max_workers (%d); %u clients "
 		          "waiting in the queue",
 		    s->name, s->max_workers, queued_clients(s));
+	/* A fixed pool that can fill up, and is not full yet, wants to hear
+	 * of it: it has no timer of its own then. */
+	scoreboard_set_wake_when_full(svc,
+	    s->min_spare == 0 && s->max_spare == 0 && !p->policy.saturated &&
+	        p->target >= (unsigned)s->max_workers);
 }
 
 static void
@@ -630,7 +718,15 @@ quit_all(int signo, long long now)
 			retire(&m.workers[i], now);
 }
 
-/* Apply the log settings of next, keeping the old ones if they fail. */
+/* Whether two optional paths name the same thing. */
+static bool
+same_path(const char *a, const char *b)
+{
+	return a == NULL ? b == NULL : b != NULL && strcmp(a, b) == 0;
+}
+
+/* Apply the log settings of next, keeping the old ones if they fail.  The
+ * new generation's workers inherit what is open once this is done. */
 static void
 reload_log(const struct config *next)
 {
@@ -638,30 +734,28 @@ reload_log(const struct config *next)
 
 	/* Compared with where lines go now, so a syslog that could not be
 	 * reached at start is tried again. */
-	if (strcmp(where, log_target()) == 0) {
+	if (strcmp(where, log_target()) == 0)
 		log_set_level((enum log_level)next->log_level);
-		return;
-	}
-	if (log_open(where, (enum log_level)next->log_level) == -1)
-		log_warn("reload: log %s (keeping the current log)", where);
-	else if (m.ids.uid != 0)
-		log_chown(m.ids.uid, m.ids.gid);
+	else if (log_open(where, (enum log_level)next->log_level) == -1)
+		log_warnx("reload: log %s (keeping the current log): %s", where,
+		    log_open_error(errno));
+	if (!same_path(next->access_log, log_access_target()) &&
+	    log_access_open(next->access_log) == -1)
+		log_warnx("reload: access_log %s (keeping the current one): %s",
+		    next->access_log, log_open_error(errno));
 }
 
-/* Resolve the user of next into ids; -1 after logging. */
+/* Resolve the workers' user of next into ids; -1 after logging. */
 static int
 reload_ids(const struct config *next, struct worker_ids *ids)
 {
-	ids->uid = m.ids.uid;
-	ids->gid = m.ids.gid;
+	*ids = m.ids;
 	if (getuid() != 0)
 		return 0;
-	if (next->user == NULL) {
-		ids->uid = 0;
-		ids->gid = 0;
-		return 0;
-	}
-	return daemon_lookup_ids(next->user, next->group, &ids->uid, &ids->gid);
+	ids->change = true;
+	return daemon_lookup_ids(
+	    next->user != NULL ? next->user : DAEMON_DEFAULT_USER, next->group,
+	    &ids->uid, &ids->gid);
 }
 
 /* The services of the current generation, for -s status and the pool. */
@@ -732,6 +826,7 @@ reload(int signo, long long now)
 	next = config_load(m.conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    reload_slots(next) == -1 ||
+	    daemon_files_limit(config_addresses(next)) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
 		reload_failed();
@@ -765,25 +860,64 @@ reload(int signo, long long now)
 	tell_manager(NOTIFY_READY, "");
 }
 
-static void
-reopen(int signo)
+/* Reopen one log file: true when there is a new file to turn over to. */
+static bool
+reopen_file(const char *key, const char *path, int (*reopen_fn)(void))
 {
+	int rc = reopen_fn();
+
+	if (rc == -1)
+		log_errorx("reopen %s %s: %s; still writing to the file "
+		           "already open",
+		    key, path, log_open_error(errno));
+	return rc == 1;
+}
+
+/*
+ * SIGUSR1.  Workers cannot open the log files -- they are root's, and a
+ * worker that could open a path could be tricked into another -- so they
+ * get the new descriptors the way they got the first ones, by fork(): the
+ * master reopens the files and turns the pools over to a new generation
+ * as a reload does, new workers first, then the old ones finish their
+ * client (an idle one at once) and exit.  Nothing is lost: a busy old
+ * worker writes its last access line to the file it has, the rotated one.
+ * No channel to each worker, no code in the worker: the price is one
+ * fork() per worker per rotation, and room in the scoreboard for both
+ * generations for that long, as a reload needs.
+ */
+static void
+reopen(int signo, long long now)
+{
+	bool reopened;
+
 	log_notice("received %s: reopening the log", signame(signo));
-	if (log_reopen() == -1) {
-		log_warn("reopen log %s", log_target());
+	reopened = reopen_file("log", log_target(), log_reopen);
+	reopened |=
+	    reopen_file("access_log", log_access_target(), log_access_reopen);
+	if (!reopened || m.stopping)
+		return;
+	if (config_slots_needed(m.conf) + m.nworkers >
+	    scoreboard_get()->head->nslots) {
+		log_errorx("reopen: no room in the scoreboard (max_slots = %u) "
+		           "for a new generation beside %zu running workers: "
+		           "they keep writing to the old file",
+		    scoreboard_get()->head->nslots, m.nworkers);
 		return;
 	}
-	if (m.ids.uid != 0)
-		log_chown(m.ids.uid, m.ids.gid);
-	for (size_t i = 0; i < m.nworkers; i++)
-		send_signal(&m.workers[i], SIGUSR1);
+	m.generation++;
+	publish_services();
+	log_notice("log reopened: generation %u takes over from the "
+	           "workers that hold the old file",
+	    m.generation);
+	spawn_missing(now);
+	retire_old_generation(now);
 }
 
 /* How long the loop may sleep: until the next deadline, or for ever. */
 static struct timespec *
 sleep_time(struct timespec *ts, long long now)
 {
-	long long next = -1;
+	long long next = m.watch_next;
 
 	for (size_t i = 0; i < m.nworkers; i++) {
 		const struct worker *w = &m.workers[i];
@@ -796,7 +930,8 @@ sleep_time(struct timespec *ts, long long now)
 		if (!p->disabled && running_workers(svc) < p->target &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
-		if (next == -1 || p->next_check < next)
+		if (p->next_check != POOL_NEVER &&
+		    (next == -1 || p->next_check < next))
 			next = p->next_check;
 	}
 	if (next == -1)
@@ -821,7 +956,7 @@ act_on_requests(void)
 	if ((signo = take(ACT_RELOAD)) != 0)
 		reload(signo, clock_ms());
 	if ((signo = take(ACT_REOPEN)) != 0)
-		reopen(signo);
+		reopen(signo, clock_ms());
 	if ((signo = take(ACT_GROW)) != 0)
 		resize(signo, 1);
 	if ((signo = take(ACT_SHRINK)) != 0)
@@ -841,6 +976,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	m.generation = 1;
 	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
 		fatal(1, "master");
+	alloc_worker_table(scoreboard_get()->head->nslots);
 	init_pools(m.pools, conf);
 	sigemptyset(&none);
 	/* Let go of the terminal first: workers must not inherit it. */
@@ -860,6 +996,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		long long now = clock_ms();
 
 		escalate_overdue(now);
+		kill_stuck(now);
 		spawn_missing(now);
 		retire_old_generation(now);
 		if (ppoll(&poke, 1, sleep_time(&ts, clock_ms()), &none) == -1 &&
@@ -867,7 +1004,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 			log_warn("ppoll");
 		if (poke.revents != 0) {
 			scoreboard_drain_pokes();
-			log_debug("woken by a worker of a dynamic pool");
+			log_debug("woken by a worker");
 		}
 		act_on_requests();
 	}
@@ -877,7 +1014,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	scoreboard_remove();
 	daemon_pidfile_remove();
 	listener_close_all(m.listeners);
-	free(m.workers);
+	unforked_free(m.workers, m.workers_room * sizeof(*m.workers));
 	free(m.pools);
 	config_free(m.conf);
 	return 0;

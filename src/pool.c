@@ -121,4 +121,9 @@ pool_decide(const struct pool_counts *c, const struct pool_limits *l,
 	if (out->add == 0)
 		shrink(c, l, st, now, out);
 	watch_saturation(c, l, st, now, out);
+	/* A fixed pool outside a burst has nothing to look at on a timer:
+	 * the master learns of a dead worker from SIGCHLD, and of a full
+	 * pool from its last idle worker. */
+	if (l->min_spare == 0 && l->max_spare == 0 && !st->saturated)
+		out->next = POOL_NEVER;
 }

@@ -10,6 +10,10 @@
  * Writes are bracketed by a sequence number (a seqlock): a reader that saw
  * it odd, or changed, reads again.  The owner of a slot is the only writer,
  * so writers never contend.
+ *
+ * Beside what -s status shows, a slot carries what others decide on: the
+ * source of its client, which workers count for max_per_source, and the
+ * time of its last progress, which the master checks for worker_timeout.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,12 +27,16 @@
 #include "clock.h"
 #include "log.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
-#define MAGIC "preforkd-sb-1"
+/* A new layout gets a new magic: -s status of another build refuses a
+ * table it would misread. */
+#define MAGIC "preforkd-sb-2"
 
 static struct scoreboard board;
 static char *board_path;
 static unsigned char *taken; /* the master's own record of claimed slots */
+static size_t ntaken;
 /* Workers poke the master through this pipe when a dynamic pool's count
  * of idle workers changes; -1 until created. */
 static int poke_fds[2] = { -1, -1 };
@@ -103,18 +111,19 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	int fd;
 
 	if ((board_path = scoreboard_path(pidfile)) == NULL ||
-	    (taken = calloc(nslots, 1)) == NULL) {
+	    (taken = unforked_alloc(ntaken = nslots)) == NULL) {
 		log_error("scoreboard for %s", pidfile);
 		return -1;
 	}
 	/* Our own file, next to the locked pidfile: never follow a link
-	 * someone left in its place. */
-	fd = open(board_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	 * someone left in its place.  Readable by its owner alone: it names
+	 * every client being served. */
+	fd = open(board_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd == -1) {
 		log_error("scoreboard %s", board_path);
 		return -1;
 	}
-	if (fchmod(fd, 0644) == -1 || ftruncate(fd, 0) == -1 ||
+	if (fchmod(fd, 0600) == -1 || ftruncate(fd, 0) == -1 ||
 	    ftruncate(fd, (off_t)size) == -1) {
 		log_error("scoreboard %s: size %zu", board_path, size);
 		close(fd);
@@ -156,7 +165,7 @@ scoreboard_remove(void)
 			close(poke_fds[i]);
 	poke_fds[0] = poke_fds[1] = -1;
 	free(board_path);
-	free(taken);
+	unforked_free(taken, ntaken);
 	board_path = NULL;
 	taken = NULL;
 }
@@ -184,21 +193,48 @@ scoreboard_worker_init(void)
 	poke_fds[0] = -1;
 }
 
-int32_t
-scoreboard_idle_hint(int slot, int delta)
+/* Slot's service in the current generation's table, or NULL: a reload
+ * has replaced the table, and an old worker counts no more. */
+static struct scoreboard_service *
+current_service(int slot)
 {
 	const struct scoreboard_slot *s;
 
 	if (board.head == NULL || slot < 0)
-		return INT32_MIN;
+		return NULL;
 	s = &board.slots[slot];
-	/* A reload has replaced the table: an old worker counts no more. */
 	if (__atomic_load_n(&board.head->generation, __ATOMIC_RELAXED) !=
 	        s->generation ||
 	    s->service >= board.head->nservices)
+		return NULL;
+	return &board.services[s->service];
+}
+
+int32_t
+scoreboard_idle_hint(int slot, int delta)
+{
+	struct scoreboard_service *svc = current_service(slot);
+
+	if (svc == NULL)
 		return INT32_MIN;
-	return __atomic_add_fetch(
-	    &board.services[s->service].idle_hint, delta, __ATOMIC_RELAXED);
+	return __atomic_add_fetch(&svc->idle_hint, delta, __ATOMIC_RELAXED);
+}
+
+bool
+scoreboard_wake_when_full(int slot)
+{
+	const struct scoreboard_service *svc = current_service(slot);
+
+	return svc != NULL &&
+	       __atomic_load_n(&svc->wake_when_full, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_set_wake_when_full(size_t svc, bool wake)
+{
+	if (board.head != NULL && svc < board.head->nservices)
+		__atomic_store_n(&board.services[svc].wake_when_full,
+		    (int32_t)wake, __ATOMIC_RELAXED);
 }
 
 void
@@ -237,10 +273,16 @@ scoreboard_claim(size_t service, const char *name, unsigned generation)
 	s->state = SB_STARTING;
 	snprintf(s->service_name, sizeof(s->service_name), "%s", name);
 	s->client[0] = '\0';
+	memset(&s->source, 0, sizeof(s->source));
 	s->conn_started = 0;
 	s->changed = clock_ms();
+	s->progress = clock_coarse_ms();
 	s->bytes_in = s->bytes_out = s->connections = 0;
+	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
+	if (i >= board.head->high_water)
+		__atomic_store_n(
+		    &board.head->high_water, i + 1, __ATOMIC_RELEASE);
 	return (int)i;
 }
 
@@ -274,8 +316,11 @@ scoreboard_release(int slot)
 	s->pid = 0;
 	s->state = SB_FREE;
 	s->client[0] = '\0';
+	/* A killed worker's client no longer counts against its source. */
+	memset(&s->source, 0, sizeof(s->source));
 	s->service_name[0] = '\0';
 	s->bytes_in = s->bytes_out = s->connections = 0;
+	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
 	taken[slot] = 0;
 }
@@ -323,6 +368,7 @@ scoreboard_set_state(int slot, enum scoreboard_state state)
 	write_begin(&s->seq);
 	s->state = state;
 	s->changed = clock_ms();
+	s->progress = clock_coarse_ms();
 	write_end(&s->seq);
 }
 
@@ -339,6 +385,8 @@ scoreboard_busy(int slot, const char *client, long long now)
 	snprintf(s->client, sizeof(s->client), "%s", client);
 	s->conn_started = now;
 	s->changed = now;
+	s->progress = clock_coarse_ms();
+	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
 }
 
@@ -356,11 +404,77 @@ scoreboard_idle(
 	if (s->state == SB_BUSY)
 		s->state = SB_IDLE;
 	s->client[0] = '\0';
+	memset(&s->source, 0, sizeof(s->source));
 	s->bytes_in += in;
 	s->bytes_out += out;
+	s->conn_in = s->conn_out = 0;
 	s->connections++;
 	s->changed = now;
+	s->progress = clock_coarse_ms();
 	write_end(&s->seq);
+}
+
+/*
+ * After every recv() and send() that moved bytes: a handful of stores to
+ * our own slot and a read of the coarse clock (in the vDSO: no system
+ * call), so -s status shows a long connection's bytes as they move and
+ * the master can tell a slow worker from a stuck one.
+ */
+void
+scoreboard_progress(int slot, unsigned long long in, unsigned long long out)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->conn_in = in;
+	s->conn_out = out;
+	s->progress = clock_coarse_ms();
+	write_end(&s->seq);
+}
+
+/* Does slot i hold a connection of service name from source? */
+static bool
+holds_source(unsigned i, const char *name, const struct addr_source *source)
+{
+	struct scoreboard_slot s;
+
+	scoreboard_read_slot(&board, i, &s);
+	return s.state != SB_FREE && addr_source_equal(&s.source, source) &&
+	       strcmp(s.service_name, name) == 0;
+}
+
+/*
+ * Publish first, count second, with a full barrier between: of two
+ * workers that take clients from one source at the same moment, each
+ * stores its own source before it loads the others', so at least one of
+ * them sees both (the store-load order a sequentially consistent fence
+ * gives, as in Dekker's algorithm).  Both may see both and both refuse,
+ * never neither: the limit can be undershot in a tie, never passed.
+ * The service is matched by name, so a worker of an older generation that
+ * still serves a client of the same service counts too.
+ */
+unsigned
+scoreboard_source_enter(int slot, const struct addr_source *source)
+{
+	struct scoreboard_slot *s;
+	unsigned n = 0, end;
+
+	if (board.head == NULL || slot < 0)
+		return 0;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->source = *source;
+	write_end(&s->seq);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	end = __atomic_load_n(&board.head->high_water, __ATOMIC_ACQUIRE);
+	if (end > board.head->nslots)
+		end = board.head->nslots;
+	for (unsigned i = 0; i < end; i++)
+		n += holds_source(i, s->service_name, source);
+	return n;
 }
 
 int

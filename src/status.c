@@ -61,6 +61,8 @@ reload_outcome(const struct scoreboard_header *h)
 	return h->reload_ok ? "ok" : "failed";
 }
 
+/* in and out: every byte the worker has moved, the current connection's
+ * so far included. */
 static void
 print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
 {
@@ -71,8 +73,8 @@ print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
 	    s->pid, s->service_name, s->generation,
 	    scoreboard_state_name((enum scoreboard_state)s->state),
 	    s->client[0] != '\0' ? s->client : "-",
-	    (double)(now - s->changed) / 1000, s->bytes_in, s->bytes_out,
-	    s->connections);
+	    (double)(now - s->changed) / 1000, s->bytes_in + s->conn_in,
+	    s->bytes_out + s->conn_out, s->connections);
 }
 
 /* The workers of service svc of generation gen; any other generation's

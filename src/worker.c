@@ -9,7 +9,10 @@
  *   SIGQUIT  stop listening, finish the current client, then exit
  *            (reload, graceful stop)
  *   SIGTERM  drop the client and exit now (fast stop, master gone)
- *   SIGUSR1  reopen the log file before the next client
+ *
+ * A worker never opens a log file: it writes to the descriptors it
+ * inherited, and the master turns the pool over when they change (see
+ * reopen in master.c).  SIGUSR1 is ignored.
  *
  * "Stop listening" points every listening descriptor (and the epoll one) at
  * /dev/null with dup2(): a wait already under way is interrupted by the
@@ -55,10 +58,13 @@
 #define MAX_EVENTS 16
 /* A worker serving datagrams logs a summary at least this often. */
 #define UDP_SUMMARY_MS 60000
+/* A worker logs max_per_source refusals of one source at most this
+ * often, and of any source at most once per REFUSAL_ANY_MS. */
+#define REFUSAL_SOURCE_MS 60000
+#define REFUSAL_ANY_MS 1000
 
 static volatile sig_atomic_t quit_requested;
 static volatile sig_atomic_t stop_requested;
-static volatile sig_atomic_t reopen_requested;
 /* The client being served, for the SIGTERM handler; -1 when idle. */
 static volatile sig_atomic_t client_fd = -1;
 
@@ -66,6 +72,10 @@ static volatile sig_atomic_t client_fd = -1;
 static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
 static int epoll_fd = -1; /* -1 when the service has one listener */
 static int *listen_fds;   /* this service's listening sockets */
+/* Where listen_fds points for a service with few addresses: among the other
+ * statics a worker writes anyway, rather than on a page of its own. */
+#define FEW_LISTENERS 8
+static int few_listen_fds[FEW_LISTENERS];
 static size_t nlisten;
 static int my_slot = -1;    /* ours in the scoreboard */
 static const char *my_name; /* the service's, for the process title */
@@ -115,15 +125,11 @@ on_signal(int signo)
 {
 	int saved_errno = errno;
 
-	if (signo == SIGUSR1) {
-		reopen_requested = 1;
-	} else {
-		if (signo == SIGTERM)
-			stop_requested = 1;
-		else
-			quit_requested = 1;
-		interrupt_waits();
-	}
+	if (signo == SIGTERM)
+		stop_requested = 1;
+	else
+		quit_requested = 1;
+	interrupt_waits();
 	errno = saved_errno;
 }
 
@@ -133,9 +139,9 @@ on_signal(int signo)
 static void
 setup_signals(void)
 {
-	static const int handled[] = { SIGQUIT, SIGTERM, SIGUSR1 };
+	static const int handled[] = { SIGQUIT, SIGTERM };
 	static const int ignored[] = { SIGHUP, SIGINT, SIGPIPE, SIGTTIN,
-		SIGTTOU };
+		SIGTTOU, SIGUSR1 };
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
@@ -186,22 +192,24 @@ watch_listeners(const struct service *svc)
 	}
 }
 
-/* Take this service's listening sockets out of the set and close the
- * rest. */
+/* Keep this service's listening sockets and close the rest. */
 static void
-own_listeners(const struct service *svc, struct listener_set *all)
+own_listeners(const struct service *svc, const struct listener_set *all)
 {
-	/* Mapped, not calloc()ed: see conn_buffers_init. */
-	listen_fds = mmap(NULL, svc->naddrs * sizeof(*listen_fds),
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	/* Many: mapped, not calloc()ed (see conn_buffers_init). */
+	listen_fds = svc->naddrs <= FEW_LISTENERS
+	                 ? few_listen_fds
+	                 : mmap(NULL, svc->naddrs * sizeof(*listen_fds),
+	                       PROT_READ | PROT_WRITE,
+	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (listen_fds == MAP_FAILED)
 		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
 	for (size_t i = 0; i < svc->naddrs; i++)
-		if ((listen_fds[i] = listener_take(all, &svc->addrs[i])) == -1)
+		if ((listen_fds[i] = listener_fd(all, &svc->addrs[i])) == -1)
 			log_bug("service %s: %s was not bound", svc->name,
 			    svc->listen[i]);
 	nlisten = svc->naddrs;
-	listener_close_fds(all);
+	listener_close_others(all, listen_fds, svc->naddrs);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd == -1)
 		fatal(WORKER_EXIT_SICK, "open /dev/null");
@@ -275,17 +283,96 @@ note_arrival(int fd, struct arrival *a)
  * In a dynamic pool, wake the master only when the count of idle workers
  * (idle, after this worker counted itself in or out by delta) may have
  * crossed a spare threshold: one write() then, no system call otherwise.
- * Called once the slot shows the new state, which is what the master
- * counts.
+ * A fixed pool wakes it when its last idle worker takes a client, unless
+ * the master already knows the pool is full.  Called once the slot shows
+ * the new state, which is what the master counts.
  */
 static void
 wake_master_if(const struct service *svc, int delta, int32_t idle)
 {
-	if (!dynamic_pool || idle == INT32_MIN)
+	if (idle == INT32_MIN)
 		return;
+	if (!dynamic_pool) {
+		/* <= 0: the count is a hint, and may run low. */
+		if (delta < 0 && idle <= 0 &&
+		    scoreboard_wake_when_full(my_slot))
+			scoreboard_poke();
+		return;
+	}
 	if ((delta < 0 && idle < svc->min_spare) ||
 	    (delta > 0 && svc->max_spare > 0 && idle > svc->max_spare))
 		scoreboard_poke();
+}
+
+/* The last max_per_source refusal this worker logged, and how many it
+ * has made since without a line. */
+static struct {
+	struct addr_source source;
+	long long at;
+	unsigned long long quiet;
+} refusals;
+
+/* One line per source per burst: a flood from one address, or from many,
+ * cannot flood the log (the access lines are the full record). */
+static void
+log_refusal(const struct service *svc, const struct addr_source *source)
+{
+	long long now = clock_ms();
+	char text[ADDR_STRLEN];
+
+	if (refusals.at != 0 &&
+	    (now - refusals.at < REFUSAL_ANY_MS ||
+	        (addr_source_equal(source, &refusals.source) &&
+	            now - refusals.at < REFUSAL_SOURCE_MS))) {
+		refusals.quiet++;
+		return;
+	}
+	log_warnx("service %s: max_per_source = %d reached for %s: refusing "
+	          "(%llu more refused since this worker last said so)",
+	    svc->name, svc->max_per_source,
+	    addr_source_format(source, text, sizeof(text)), refusals.quiet);
+	refusals.source = *source;
+	refusals.at = now;
+	refusals.quiet = 0;
+}
+
+/*
+ * max_per_source: count the client at address client against its source,
+ * across every worker of the service.  client is the one address the limit
+ * applies to: the peer, or the real client that a PROXY header names once
+ * it has been read.  true to serve it; false once the client has been told
+ * why not.
+ */
+static bool
+source_admitted(
+    const struct service *svc, struct conn *conn, const struct sockaddr *client)
+{
+	static const char refusal[] =
+	    "error: too many connections from your address\n";
+	struct addr_source source;
+
+	if (svc->max_per_source == 0)
+		return true;
+	addr_source_of(client, (unsigned)svc->source_prefix6, &source);
+	if (source.family == 0)
+		return true; /* not an IP client: nothing to count by */
+	if (scoreboard_source_enter(my_slot, &source) <=
+	    (unsigned)svc->max_per_source)
+		return true;
+	log_refusal(svc, &source);
+	/* One line, then close.  What the client sent already is dropped
+	 * so the close does not reset the line away; more is not waited for,
+	 * as lingering would hand the worker to the very source refused. */
+	if (conn_send_all(conn, refusal, sizeof(refusal) - 1) == 0)
+		conn_drop_pending(conn);
+	return false;
+}
+
+/* conn's on_moved: the slot shows the connection's bytes as they move. */
+static void
+show_progress(const struct conn *conn)
+{
+	scoreboard_progress(my_slot, conn->bytes_in, conn->bytes_out);
 }
 
 static void
@@ -299,6 +386,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	struct conn conn;
 
 	conn_open(&conn, fd, bufs, &stop_requested);
+	conn.on_moved = show_progress;
 	client_fd = fd;
 	addr_format(
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
@@ -314,6 +402,8 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 		end = END_SHUTDOWN; /* told before client_fd was set */
 	else if (!allowed(svc, (const struct sockaddr *)peer))
 		end = END_REFUSED; /* before any byte of service */
+	else if (!source_admitted(svc, &conn, (const struct sockaddr *)peer))
+		end = END_PER_SOURCE;
 	else if (svc->banner != NULL &&
 	    conn_send_all(&conn, svc->banner, strlen(svc->banner)) == -1)
 		end = conn.end;
@@ -322,10 +412,13 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
 	if (end == END_SHUTDOWN || end == END_TIMEOUT)
 		conn_reset(&conn);
-	else if (end == END_OVERLONG)
+	else if (end == END_OVERLONG) {
+		/* Up to 2 s without a byte, perhaps: not stuck. */
+		show_progress(&conn);
 		conn_linger(&conn);
-	log_info("access service=%s client=%s in=%llu out=%llu time=%.3fs "
-	         "end=%s local=%s queued=%s",
+	}
+	log_access("access service=%s client=%s in=%llu out=%llu time=%.3fs "
+	           "end=%s local=%s queued=%s",
 	    svc->name, conn.peer, conn.bytes_in, conn.bytes_out,
 	    (double)(clock_ms() - start) / 1000, conn_end_name(end),
 	    arrival.local, arrival.queued);
@@ -333,8 +426,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	 * shut down a number that has been reused. */
 	client_fd = -1;
 	conn_close(&conn);
-	/* Byte counts reach the slot here, at the end: conn.c knows nothing
-	 * of the scoreboard, and copying them per recv() is not worth it. */
+	/* The connection's bytes join the worker's totals. */
 	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state(quit_requested ? "quitting" : "idle", NULL);
@@ -352,8 +444,8 @@ log_udp_summary(const struct service *svc)
 {
 	if (udp.count == 0 && udp.refused == 0)
 		return;
-	log_info("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
-	         "failed=%llu refused=%llu",
+	log_access("datagrams service=%s count=%llu in=%llu out=%llu cut=%llu "
+	           "failed=%llu refused=%llu",
 	    svc->name, udp.count, udp.in, udp.out, udp.cut, udp.failed,
 	    udp.refused);
 	memset(&udp, 0, sizeof(udp));
@@ -494,14 +586,6 @@ serve_listener(
 	return accept_one(svc, bufs, listen_fds[i]);
 }
 
-static void
-reopen_log(void)
-{
-	reopen_requested = 0;
-	if (log_reopen() == -1)
-		log_warn("cannot reopen the log file");
-}
-
 /*
  * One listener: block in accept() (or recvfrom()) itself.  The listener is
  * blocking (see listener.c), but a reload may have made it non-blocking for
@@ -511,8 +595,6 @@ static void
 accept_loop_single(const struct service *svc, const struct conn_buffers *bufs)
 {
 	while (!quit_requested && !stop_requested) {
-		if (reopen_requested)
-			reopen_log();
 		if (serve_listener(svc, bufs, 0) == -1 && errno == EAGAIN)
 			poll(&(struct pollfd){ .fd = listen_fds[0],
 			         .events = POLLIN },
@@ -546,8 +628,6 @@ accept_loop_multi(const struct service *svc, const struct conn_buffers *bufs)
 	while (!quit_requested && !stop_requested) {
 		int n;
 
-		if (reopen_requested)
-			reopen_log();
 		n = epoll_wait(epoll_fd, events, MAX_EVENTS, -1);
 		if (n == -1 && errno != EINTR && !quit_requested &&
 		    !stop_requested)
@@ -570,23 +650,24 @@ set_title(const struct service *svc, unsigned generation)
 	log_set_role(title);
 }
 
-/* How much stack below its frame a new worker lets go of, at most. */
+/* How much stack below its frame a worker lets go of, at most. */
 #define STACK_RELEASE (1024 * 1024)
 
 /*
- * Right after fork() the stack below our frame holds only the master's
- * dead frames, but it is shared with the master, which goes on using it:
- * every page it writes there becomes a private copy of ours, kept for
- * nothing.  Let go of those pages (keeping two below us for the calls we
- * make now); any we reach later come back zero-filled and ours alone.
- * madvise() skips the part of the range that is not mapped.
+ * Let go of the stack pages more than keep pages below the caller's frame:
+ * any we reach later come back zero-filled.  Right after fork() they hold
+ * only the master's dead frames, but are shared with the master, which
+ * goes on using them: every page it writes there would become a private
+ * copy of ours, kept for nothing.  Once a worker is set up, they hold its
+ * own dead frames (logging, setting up), which an idle worker need not
+ * keep either.  madvise() skips the part of the range that is not mapped.
  */
 static void
-release_master_stack(void)
+release_stack_below(unsigned keep)
 {
 	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
 	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-	uintptr_t top = (here & ~(page - 1)) - 2 * page;
+	uintptr_t top = (here & ~(page - 1)) - keep * page;
 
 	madvise((void *)(top - STACK_RELEASE), STACK_RELEASE, MADV_DONTNEED);
 }
@@ -599,7 +680,7 @@ worker_main(const struct config *conf, size_t index,
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
-	release_master_stack();
+	release_stack_below(2); /* two for the calls made now */
 	my_slot = slot;
 	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
 	scoreboard_worker_init();
@@ -611,7 +692,7 @@ worker_main(const struct config *conf, size_t index,
 	if (conn_buffers_init(&bufs, svc->buffer_size,
 	        proto_line_buffer(svc)) == -1)
 		fatal(WORKER_EXIT_SICK, "service %s: buffers", svc->name);
-	if (ids->uid != 0) {
+	if (ids->change) {
 		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
 			exit(WORKER_EXIT_FATAL);
 		/* setuid() cleared the death signal: set it, and check, again.
@@ -623,6 +704,8 @@ worker_main(const struct config *conf, size_t index,
 	scoreboard_set_state(my_slot, SB_IDLE);
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state("idle", NULL);
+	/* Only the accept loop's own frames from here until a client comes. */
+	release_stack_below(1);
 	unblock_signals();
 	if (nlisten == 1)
 		accept_loop_single(svc, &bufs);

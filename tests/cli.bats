@@ -258,6 +258,13 @@ service svc {
 	protocol = "echo"
 }
 CONF
+	broken 1 'access_log "stderr" must be an absolute path' <<CONF
+access_log = "stderr"
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+}
+CONF
 }
 
 @test "-t line numbers count a comment line once" {
@@ -428,7 +435,7 @@ CONF
 # One connection, then: has the new log an access line yet?
 new_log_has_access() {
 	talk <<<"after" >/dev/null
-	grep -q "worker svc#1: info: access service=svc " "$LOG"
+	grep -qE "worker svc#[0-9]+: info: access service=svc " "$LOG"
 }
 
 @test "-s reopen after the log is renamed writes to a new log file" {
@@ -443,8 +450,8 @@ new_log_has_access() {
 	wait_until grep -q "master: notice: received USR1: reopening the log" \
 	    "$T/log.1"
 	wait_until [ -f "$LOG" ]
-	# The worker reopens between clients; a client that raced the signal
-	# may still be logged in log.1, the next ones are not.
+	# New workers with the new file take over; a client an old one was
+	# serving may still be logged in log.1, the next ones are not.
 	wait_until new_log_has_access
 	# The master writes to the new file too.
 	run "$PREFORKD" -s reopen -p "$PIDFILE"

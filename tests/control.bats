@@ -34,7 +34,7 @@ status_has() {
 	[ "$(grep -c "^worker " <<<"$output")" -eq 3 ]
 	local busy
 	busy=$(grep "state=busy" <<<"$output")
-	[[ "$busy" =~ ^worker\ pid=([0-9]+)\ service=svc\ generation=1\ state=busy\ client=(127\.0\.0\.1:[0-9]+)\ time=[0-9.]+s\ in=0\ out=0\ served=0$ ]]
+	[[ "$busy" =~ ^worker\ pid=([0-9]+)\ service=svc\ generation=1\ state=busy\ client=(127\.0\.0\.1:[0-9]+)\ time=[0-9.]+s\ in=6\ out=6\ served=0$ ]]
 	local pid=${BASH_REMATCH[1]} client=${BASH_REMATCH[2]}
 	close_client a
 	# The access line names the same client, logged by the same worker.

@@ -7,8 +7,10 @@ setup() { common_setup; }
 teardown() { common_teardown; }
 
 @test "out of descriptors, accept backs off, logs once, and serving resumes" {
+	# Root workers: prlimit --pid needs the worker's uid (or
+	# CAP_SYS_RESOURCE, which a container's root may lack).
 	write_config 'protocol = "echo"
-	workers = 1'
+	workers = 1' 'user = "root"'
 	start_daemon
 	wait_until has_workers 1
 	local w n=0

@@ -18,6 +18,13 @@ teardown() {
 	if [ -f "$STDERR" ] && grep -E "Sanitizer|runtime error:" "$STDERR" >&2; then
 		status=1
 	fi
+	if [ -n "${SMALL:-}" ]; then
+		# Its log is in the tmpfs: keep a copy for common_teardown.
+		stop_daemon
+		[ -f "$LOG" ] && cp "$LOG" "$T/small.log"
+		umount -l "$SMALL" || status=1
+		LOG="$T/small.log"
+	fi
 	common_teardown
 	return "$status"
 }
@@ -165,4 +172,110 @@ spawned_pids_from() {
 	kill -HUP "$DPID"
 	wait_until syslog_has "master: reloaded $CONF: generation 2"
 	run ! log_has "reloaded"
+}
+
+# ------------------------------------------------------ log files at fault
+
+# start_file_log: the daemon in the foreground, logging to $LOG, which it
+# creates itself; its stderr in $STDERR.
+start_file_log() {
+	"$PREFORKD" -f -c "$CONF" -p "$PIDFILE" >>"$STDERR" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+}
+
+@test "the log file deleted: serving goes on, SIGUSR1 makes a new root file for new lines" {
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	write_config 'protocol = "echo"
+	workers = 2' "log = \"$LOG\"
+user = \"nobody\""
+	start_file_log
+	rm "$LOG"
+	run talk <<<"unlogged"
+	[ "$output" = "unlogged" ]
+	kill -USR1 "$DPID"
+	wait_until [ -f "$LOG" ]
+	wait_log "master: notice: log reopened: generation 2 takes over"
+	# The master's own file, whoever the workers are.
+	[ "$(stat -c '%u %a' "$LOG")" = "$(id -u) 640" ]
+	# The new generation writes its lines there.
+	wait_until has_workers 2
+	run talk <<<"logged"
+	[ "$output" = "logged" ]
+	wait_log "worker svc#2: info: access service=svc .* in=7 "
+}
+
+# A tmpfs of 64 KiB at $T/small, unmounted by teardown.
+mount_small() {
+	mkdir "$T/small"
+	mount -t tmpfs -o size=64k tmpfs "$T/small" 2>/dev/null ||
+	    skip "cannot mount a tmpfs here (needs root)"
+	SMALL="$T/small"
+}
+
+@test "the log's disk full: serving goes on, lines land again once there is room, the loss said" {
+	mount_small
+	LOG="$SMALL/preforkd.log"
+	write_config 'protocol = "echo"
+	workers = 2' "log = \"$LOG\""
+	start_file_log
+	# Fill the file system, the log file's last page included.
+	dd if=/dev/zero of="$SMALL/filler" bs=1k 2>/dev/null || true
+	local i
+	for i in $(seq 1 40); do
+		run talk <<<"full $i"
+		[ "$output" = "full $i" ]
+	done
+	# Some access lines were lost (the file takes none once full).
+	[ "$(log_count " access service=svc ")" -lt 40 ]
+	rm "$SMALL/filler"
+	kill -USR1 "$DPID"
+	wait_log "master: notice: received USR1: reopening the log"
+	# A worker that lost lines says how many with the next one it writes
+	# (here on its way out, as the new generation takes over).
+	wait_log "worker svc#1: warning: log: [0-9]+ line\(s\) could not be written: No space left on device$"
+	wait_until has_workers 2
+	run talk <<<"room again"
+	[ "$output" = "room again" ]
+	wait_log "access service=svc .* in=11 "
+}
+
+@test "access_log: access lines in their own file, whatever log_level; reopen covers both" {
+	local access="$T/access.log"
+	LOG="$T/daemon.log"
+	write_config 'protocol = "echo"
+	workers = 2' "log = \"$LOG\"
+access_log = \"$access\""
+	sed -i 's/^log_level = "debug"/log_level = "notice"/' "$CONF"
+	start_file_log
+	run talk <<<"hello"
+	[ "$output" = "hello" ]
+	wait_until grep -q "worker svc#1: info: access service=svc client=127.0.0.1:[0-9]* in=6 out=6 " "$access"
+	run ! grep -q "master" "$access"
+	run ! log_has "access service="
+	[ "$(stat -c '%u %a' "$access")" = "$(id -u) 640" ]
+	# Both rotated, one SIGUSR1: both files come back, each with its lines.
+	mv "$LOG" "$LOG.1"
+	mv "$access" "$access.1"
+	run "$PREFORKD" -s reopen -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	wait_until [ -f "$LOG" ]
+	wait_until [ -f "$access" ]
+	wait_log "master: notice: log reopened: generation 2 takes over"
+	wait_until has_workers 2
+	run talk <<<"rotated"
+	[ "$output" = "rotated" ]
+	wait_until grep -q "worker svc#2: info: access service=svc .* in=8 " "$access"
+	run ! grep -q "in=8 " "$access.1"
+	run ! log_has "access service="
+}
+
+@test "access_log that cannot be opened stops the start, naming it" {
+	write_config 'protocol = "echo"' "access_log = \"$T/no/such/dir/access.log\""
+	run --separate-stderr "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" 3>&-
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *" master: error: access_log $T/no/such/dir/access.log: No such file or directory" ]]
+	run "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"access_log $T/no/such/dir/access.log: directory $T/no/such/dir: No such file or directory"* ]]
 }

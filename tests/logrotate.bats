@@ -126,3 +126,28 @@ pidfile = \"$conf_pid\""
 	    "$LOGDIR/preforkd.log.1"
 	wait_until [ -f "$LOG" ]
 }
+
+@test "logrotate with an access_log: both files rotated and reopened by one postrotate" {
+	local access="$LOGDIR/access.log"
+	write_config 'protocol = "echo"
+	workers = 2' "log = \"$LOG\"
+access_log = \"$access\""
+	start_daemon
+	run talk <<<"before"
+	[ "$output" = "before" ]
+	wait_until grep -q " access service=svc .* in=7 " "$access"
+	run rotate
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -f "$access.1" ]
+	[ -f "$LOGDIR/preforkd.log.1" ]
+	# One reopen, for both.
+	wait_until [ -f "$access" ]
+	wait_until [ -f "$LOG" ]
+	wait_log "master: notice: log reopened: generation 2 takes over"
+	run talk <<<"after"
+	[ "$output" = "after" ]
+	wait_until grep -q " access service=svc .* in=6 " "$access"
+	run ! grep -q " in=6 " "$access.1"
+	run ! grep -q " access service=" "$LOG"
+}

@@ -129,6 +129,35 @@ busy() {
 	wait_log "service svc reached max_workers \(2\)"
 }
 
+# The master's voluntary context switches so far.
+master_switches() {
+	sed -n 's/^voluntary_ctxt_switches:[[:space:]]*//p' "/proc/$DPID/status"
+}
+
+@test "a fixed pool's master sleeps until something happens, and still says when it is full" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_daemon
+	wait_until status_has "^service name=svc idle=2 busy=0 "
+	local before
+	before=$(master_switches)
+	sleep 3
+	# No timer: not one wake-up a second (a stray one is allowed).
+	[ "$(($(master_switches) - before))" -le 1 ]
+	# Its last idle worker taking a client wakes it.
+	busy 1
+	busy 2
+	wait_log "service svc reached max_workers \(2\)"
+	# After a calm second, a new burst is said again.
+	close_client c1
+	close_client c2
+	wait_until status_has "^service name=svc idle=2 busy=0 "
+	sleep 1.5
+	busy 3
+	busy 4
+	wait_until [ "$(log_count "reached max_workers")" -eq 2 ]
+}
+
 @test "-t refuses pool bounds that contradict each other" {
 	write_config 'protocol = "echo"
 	workers = 4
@@ -195,6 +224,6 @@ busy() {
 	busy 2
 	busy 3
 	busy 4
-	wait_log "master: debug: woken by a worker of a dynamic pool"
+	wait_log "master: debug: woken by a worker$"
 	wait_until status_has "^service name=svc idle=1 busy=3 "
 }

@@ -9,13 +9,17 @@ bats_require_minimum_version 1.5.0
 setup() { common_setup; }
 teardown() { common_teardown; }
 
+status_has() {
+	"$PREFORKD" -s status -p "$PIDFILE" | grep -qE -- "$1"
+}
+
 @test "the scoreboard sits beside the pidfile while the master runs" {
 	write_config 'protocol = "echo"' 'max_slots = 8'
 	start_daemon
 	local sb="$T/preforkd.scoreboard"
 	[ -f "$sb" ]
-	[ "$(stat -c %a "$sb")" = 644 ]
-	[ "$(head -c 13 "$sb")" = "preforkd-sb-1" ]
+	[ "$(stat -c %a "$sb")" = 600 ]
+	[ "$(head -c 13 "$sb")" = "preforkd-sb-2" ]
 	stop_daemon
 	[ ! -e "$sb" ]
 	[ ! -e "$PIDFILE" ]
@@ -54,4 +58,33 @@ teardown() { common_teardown; }
 	reload
 	log_has "reloaded .*: generation 2"
 	wait_until has_workers 4
+}
+
+@test "-s status shows the bytes of a connection as they move" {
+	write_config 'protocol = "discard"
+	workers = 1'
+	start_daemon
+	wait_until has_workers 1
+	open_client a
+	send_line a "twelve bytes"
+	# discard answers nothing: only the live count can show the bytes.
+	wait_until status_has "^worker pid=[0-9]+ service=svc generation=1 state=busy client=127\.0\.0\.1:[0-9]+ time=[0-9.]+s in=13 out=0 served=0$"
+	send_line a "and 14 more.."
+	wait_until status_has "state=busy .* in=27 out=0 served=0$"
+	close_client a
+	# At the end the connection joins the worker's totals, once.
+	wait_until status_has "state=idle client=- .* in=27 out=0 served=1$"
+}
+
+@test "the scoreboard, which names every client, is not readable by other users" {
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	write_config 'protocol = "echo"'
+	start_daemon
+	chmod 755 "$T" # the pidfile is readable: only the table is not
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+	    "$PREFORKD" -s status -p "$PIDFILE"
+	[ "$status" -eq 4 ]
+	[ "$stderr" = "preforkd: scoreboard $T/preforkd.scoreboard: Permission denied" ]
+	run "$PREFORKD" -s status -p "$PIDFILE"
+	[ "$status" -eq 0 ]
 }

@@ -315,8 +315,8 @@ start_capped() {
 	echo "bounding set: $(unit_caps)"
 	local low
 	low="$(free_low_port)" || skip "no free port below 1024"
-	# A log file the workers' user comes to own, in a directory it can
-	# reach, as /var/log/preforkd is.
+	# A log file in a directory the workers' user can reach, as
+	# /var/log/preforkd is; it stays root's.
 	chmod 755 "$T"
 	LOG="$T/file.log"
 	cat >"$CONF" <<CONF
@@ -330,11 +330,11 @@ service svc {
 }
 CONF
 	start_capped
-	# It has those and no other: CHOWN 0, DAC_OVERRIDE 1, KILL 5,
-	# SETGID 6, SETUID 7, NET_BIND_SERVICE 10.
+	# It has those and no other: DAC_OVERRIDE 1, KILL 5, SETGID 6,
+	# SETUID 7, NET_BIND_SERVICE 10 (no CHOWN: it never changes an owner).
 	grep ^Cap "/proc/$DPID/status"
-	grep -qx $'CapBnd:\t00000000000004e3' "/proc/$DPID/status"
-	grep -qx $'CapEff:\t00000000000004e3' "/proc/$DPID/status"
+	grep -qx $'CapBnd:\t00000000000004e2' "/proc/$DPID/status"
+	grep -qx $'CapEff:\t00000000000004e2' "/proc/$DPID/status"
 	# CAP_NET_BIND_SERVICE: the port below 1024.
 	run talk "" "$low" <<<"low"
 	[ "$output" = "low" ]
@@ -343,16 +343,16 @@ CONF
 	for pid in $(worker_pids); do
 		[ "$(stat -c %U "/proc/$pid")" = nobody ]
 	done
-	# CAP_CHOWN: the log file is the workers'; CAP_KILL: the master
-	# signals them, here to reopen it after a rotation.
-	[ "$(stat -c %U "$LOG")" = nobody ]
+	# The log file stays root's; CAP_KILL: the master signals the workers,
+	# here to hand a rotated log to a new generation.
+	[ "$(stat -c %U "$LOG")" = root ]
 	mv "$LOG" "$LOG.1"
 	"$PREFORKD" -s reopen -p "$PIDFILE"
 	wait_until [ -f "$LOG" ]
 	run talk <<<"after"
 	wait_log "access service=svc "
-	[ "$(stat -c %U "$LOG")" = nobody ]
-	# CAP_DAC_OVERRIDE: a restart opens the log file nobody owns (0640).
+	[ "$(stat -c %U "$LOG")" = root ]
+	# A restart appends to the same file.
 	stop_daemon
 	grep -q "master: notice: stopped" "$LOG"
 	start_capped

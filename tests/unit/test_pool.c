@@ -28,6 +28,15 @@ fixed_pool(void)
 	CHECK(ask(0, 5, 0, &l, &st, 0).retire == 1,
 	    "fixed: back to its size after SIGTTOU");
 	CHECK(ask(0, 4, 0, &l, &st, 0).retire == 0, "fixed: idle is fine");
+	memset(&st, 0, sizeof(st));
+	CHECK(ask(0, 3, 1, &l, &st, 0).next == POOL_NEVER,
+	    "fixed and not full: no timer");
+	CHECK(ask(0, 0, 4, &l, &st, 10).next == 10 + POOL_CHECK_MS,
+	    "fixed and full: looks once a second for the burst's end");
+	CHECK(ask(0, 1, 3, &l, &st, 20).next == 20 + POOL_CHECK_MS,
+	    "a worker idle again: looks when the calm second is up");
+	CHECK(ask(0, 1, 3, &l, &st, 20 + POOL_CHECK_MS).next == POOL_NEVER,
+	    "after a calm second, no timer again");
 }
 
 static void

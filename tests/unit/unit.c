@@ -28,6 +28,8 @@ main(void)
 	test_config();
 	test_pool();
 	test_proxy();
+	test_source();
+	test_moved();
 	printf("1..%d\n", run);
 	return failed == 0 ? 0 : 1;
 }

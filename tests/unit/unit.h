@@ -15,5 +15,7 @@ void test_log(void);
 void test_config(void);
 void test_pool(void);
 void test_proxy(void);
+void test_source(void);
+void test_moved(void);
 
 #endif
