@@ -711,11 +711,12 @@ static void
 check_slots(cfg_t *cfg)
 {
 	long needed = 0, slots = cfg_getint(cfg, "max_slots");
-	char msg[128];
 
 	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
 		needed += largest_pool(cfg_getnsec(cfg, "service", i));
 	if (needed > slots) {
+		char msg[128];
+
 		snprintf(msg, sizeof(msg),
 		    "the services need %ld workers, more than max_slots = %ld",
 		    needed, slots);

@@ -38,6 +38,9 @@
 #define BACKOFF_MAX_MS 30000
 #define EMPTY_POOL_MAX_MS 1000 /* the longest a pool is left empty */
 #define FORK_RETRY_MS 1000
+/* After fork() fails: first retry, doubled per failure in a row, up to. */
+#define FORK_BACKOFF_MIN_MS 250
+#define FORK_BACKOFF_MAX_MS 8000
 #define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
 
 enum action {
@@ -91,6 +94,7 @@ struct worker {
 /* Spawning state of one service of the current generation. */
 struct pool {
 	int quick_deaths;     /* workers in a row that died young */
+	int fork_failures;    /* fork() failures in a row */
 	long long next_spawn; /* ms; no spawning before */
 	bool disabled;        /* a worker said WORKER_EXIT_FATAL */
 	unsigned target;      /* the least: workers, moved by TTIN/TTOU */
@@ -342,6 +346,44 @@ jitter_random(void)
 	return state;
 }
 
+/*
+ * fork() failed for svc (EAGAIN: RLIMIT_NPROC or the system's process
+ * table; ENOMEM): the workers it has go on serving, and the next try waits,
+ * longer for each failure in a row, so a shortage that lasts costs a log
+ * line every FORK_BACKOFF_MAX_MS, not a busy loop.
+ */
+static void
+fork_failed(size_t svc, long long now)
+{
+	struct pool *p = &m.pools[svc];
+	long long delay = FORK_BACKOFF_MIN_MS;
+	int err = errno;
+
+	p->fork_failures++;
+	for (int i = 1; i < p->fork_failures && delay < FORK_BACKOFF_MAX_MS;
+	     i++)
+		delay *= 2;
+	if (delay > FORK_BACKOFF_MAX_MS)
+		delay = FORK_BACKOFF_MAX_MS;
+	p->next_spawn = now + delay;
+	errno = err;
+	log_error("service %s: fork (%d in a row; retrying in %.2fs)",
+	    m.conf->services[svc].name, p->fork_failures,
+	    (double)delay / 1000);
+}
+
+static void
+fork_works(size_t svc)
+{
+	struct pool *p = &m.pools[svc];
+
+	if (p->fork_failures == 0)
+		return;
+	log_notice("service %s: fork works again after %d failures",
+	    m.conf->services[svc].name, p->fork_failures);
+	p->fork_failures = 0;
+}
+
 static void
 spawn(size_t svc, long long now)
 {
@@ -361,15 +403,14 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	if ((pid = fork()) == -1) {
-		log_error("service %s: fork (retrying in %d ms)", s->name,
-		    FORK_RETRY_MS);
+		fork_failed(svc, now);
 		scoreboard_release(slot);
-		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
 		return;
 	}
 	if (pid == 0)
 		worker_main(m.conf, svc, m.listeners, &m.ids, master,
 		    m.generation, slot, quota);
+	fork_works(svc);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */

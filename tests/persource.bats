@@ -230,7 +230,7 @@ PY
 	run talk <<<"again"
 	[ "$output" = "again" ]
 	# Killed from outside: no crash back-off.
-	! log_has "worker died .* after start"
+	refute log_has "worker died .* after start"
 }
 
 # hold PID SECONDS: stop a process with ptrace, which, unlike SIGSTOP,
@@ -305,6 +305,6 @@ PY
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=28 out=28 .*end=closed"
 	# The silent one was ended by idle_timeout, as a timeout.
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=timeout"
-	! log_has "made no progress"
-	! log_has "killed by signal"
+	refute log_has "made no progress"
+	refute log_has "killed by signal"
 }
