@@ -45,6 +45,11 @@ struct service {
 	int max_per_source; /* connections from one source at once; 0 = any */
 	int source_prefix6; /* bits of an IPv6 address that make a source */
 	int worker_timeout; /* seconds without progress; 0 = never killed */
+	int send_timeout; /* seconds; 0 = never */
+	int max_session;  /* seconds a connection may last; 0 = for ever */
+	long min_rate;    /* bytes a second, both ways; 0 = off */
+	int min_rate_window; /* seconds min_rate is averaged over */
+	int max_requests; /* connections a worker serves; 0 = no limit */
 };
 
 struct config {

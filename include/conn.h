@@ -12,19 +12,35 @@
 
 /* How a connection ended, for the access log. */
 enum conn_end {
-	END_CLOSED,   /* the client closed its side */
-	END_RESET,    /* the connection was reset or broke */
-	END_TIMEOUT,  /* idle_timeout passed without a byte */
-	END_OVERLONG, /* a line longer than max_line */
-	END_SHUTDOWN, /* the worker was told to stop at once */
-	END_ERROR,    /* a local failure */
-	END_REFUSED,  /* allow/deny turned the client away */
+	END_CLOSED,        /* the client closed its side */
+	END_RESET,         /* the connection was reset or broke */
+	END_TIMEOUT,       /* idle_timeout passed without a byte */
+	END_OVERLONG,      /* a line longer than max_line */
+	END_SHUTDOWN,      /* the worker was told to stop at once */
+	END_ERROR,         /* a local failure */
+	END_REFUSED,       /* allow/deny turned the client away */
+	END_PER_SOURCE,    /* its address already had max_per_source */
+	END_SEND_TIMEOUT,  /* send_timeout passed with nothing taken */
+	END_TOO_SLOW,      /* fewer than min_rate bytes a second in a window */
+	END_SESSION_LIMIT, /* the connection lived max_session */
 	/* proxy_protocol: the peer may not send a PROXY header, its header
 	 * is malformed or cut short, or it did not come in proxy_timeout. */
 	END_PROXY_UNTRUSTED,
 	END_PROXY_BAD,
 	END_PROXY_TIMEOUT,
-	END_PER_SOURCE, /* its address already had max_per_source */
+};
+
+/*
+ * A service's limits on each connection, in ms (0: off), from its config.
+ * idle_ms and send_ms must be the socket's own timeouts, which accepted
+ * sockets inherit from the listener.
+ */
+struct conn_limits {
+	long long idle_ms;    /* idle_timeout: no byte from the client */
+	long long send_ms;    /* send_timeout: no byte taken by the client */
+	long long session_ms; /* max_session: the whole connection */
+	unsigned long long min_rate; /* bytes a second, both ways; 0: off */
+	long long window_ms;         /* min_rate_window */
 };
 
 /* What conn_line_find saw in a buffer. */
@@ -61,12 +77,21 @@ struct conn {
 	/* Set by the worker's signal handler, which also shuts the socket
 	 * down to wake a blocked call: when set, give up with END_SHUTDOWN. */
 	const volatile sig_atomic_t *stop;
-	enum conn_end end; /* why the last call failed */
+	enum conn_end end;  /* why the last call failed */
+	bool ended_sending; /* ... with the client not taking our bytes */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
 	/* Called after every recv() or send() that moved bytes (NULL:
 	 * nothing), so the worker can show the counts as they grow. */
 	void (*on_moved)(const struct conn *conn);
+
+	/* NULL: only the socket's own timeouts, as inherited. */
+	const struct conn_limits *limits;
+	long long session_end, window_end;  /* ms; LIMIT_NEVER when off */
+	unsigned long long window_start;    /* bytes moved when it began */
+	long long rcv_timeout, snd_timeout; /* ms, the socket's now; 0: none */
+	/* Bytes the client had acknowledged when we last looked. */
+	unsigned long long acked;
 
 	char *chunk;
 	size_t chunk_size;
@@ -86,6 +111,11 @@ void conn_buffers_free(struct conn_buffers *bufs);
  * SO_SNDTIMEO) are inherited from the listening socket. */
 void conn_open(struct conn *conn, int fd, const struct conn_buffers *bufs,
     const volatile sig_atomic_t *stop);
+/* Enforce limits on conn from now (ms, monotonic) on, in every call that
+ * waits for the client; limits->idle_ms and send_ms must be the timeouts
+ * the socket inherited.  Without it, only those timeouts apply. */
+void conn_limit(
+    struct conn *conn, const struct conn_limits *limits, long long now);
 /* Close the socket. */
 void conn_close(struct conn *conn);
 /* Before closing on a client that may still be sending: stop our side,
@@ -98,6 +128,11 @@ void conn_linger(struct conn *conn);
 void conn_drop_pending(struct conn *conn);
 /* Abort the connection with a reset instead of an orderly close. */
 void conn_reset(struct conn *conn);
+/* Before closing a connection that ended as end: reset it when the
+ * worker was told to stop or the client would not take what was being
+ * sent (the kernel would otherwise keep those bytes for it), else end it
+ * with a FIN (conn_linger) when it ended on a limit or an overlong line. */
+void conn_finish(struct conn *conn, enum conn_end end);
 /* A word for how a connection ended: "closed", "reset", ... */
 const char *conn_end_name(enum conn_end end);
 

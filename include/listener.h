@@ -13,6 +13,7 @@ struct config;
 struct listen_opts {
 	int backlog;
 	int idle_timeout; /* seconds, inherited by accepted sockets; 0: none */
+	int send_timeout; /* the same, for sending */
 	bool nonblocking; /* the service has several listeners */
 };
 

@@ -73,15 +73,15 @@ parse_ipv4(const char *spec, struct addr *out, char *err, size_t errsize)
 	struct sockaddr_in *sin = (struct sockaddr_in *)&out->ss;
 	const char *colon = strrchr(spec, ':');
 	const char *port = spec;
-	char host[INET_ADDRSTRLEN];
-	size_t hostlen;
 
 	sin->sin_family = AF_INET;
 	sin->sin_addr.s_addr = htonl(INADDR_ANY);
 	out->len = sizeof(*sin);
 	if (colon != NULL) {
+		char host[INET_ADDRSTRLEN];
+		size_t hostlen = (size_t)(colon - spec);
+
 		port = colon + 1;
-		hostlen = (size_t)(colon - spec);
 		if (hostlen >= sizeof(host)) {
 			snprintf(err, errsize,
 			    "not a numeric IPv4 address "

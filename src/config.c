@@ -43,6 +43,11 @@ static const struct int_range int_ranges[] = {
 	{ "buffer_size", 1, 1048576 },
 	{ "max_line", 1, 1048576 },
 	{ "idle_timeout", 0, 86400 },
+	{ "send_timeout", 0, 86400 },
+	{ "max_session", 0, 604800 },
+	{ "min_rate", 0, 1073741824 },
+	{ "min_rate_window", 1, 3600 },
+	{ "max_requests", 0, 1000000000 },
 	{ "log_data_limit", 0, 1048576 },
 	{ "max_slots", 1, 65536 },
 	{ "min_spare", 0, 65536 },
@@ -80,6 +85,11 @@ static cfg_opt_t service_opts[] = {
 	CFG_INT("max_per_source", 0, CFGF_NONE),
 	CFG_INT("source_prefix6", 64, CFGF_NONE),
 	CFG_INT("worker_timeout", 0, CFGF_NONE),
+	CFG_INT("send_timeout", 60, CFGF_NONE),
+	CFG_INT("max_session", 3600, CFGF_NONE),
+	CFG_INT("min_rate", 0, CFGF_NONE),
+	CFG_INT("min_rate_window", 60, CFGF_NONE),
+	CFG_INT("max_requests", 0, CFGF_NONE),
 	CFG_END(),
 };
 
@@ -529,22 +539,44 @@ check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 {
 	long timeout = cfg_getint(sec, "worker_timeout");
 	long idle = cfg_getint(sec, "idle_timeout");
+	long send = cfg_getint(sec, "send_timeout");
+	int rc = 0;
 
-	if (timeout == 0 || (idle > 0 && timeout > idle))
+	if (timeout == 0)
 		return 0;
-	if (idle == 0)
+	if (idle == 0) {
 		cfg_error(cfg,
 		    "service %s: worker_timeout = %ld needs an idle_timeout: "
 		    "with idle_timeout = 0 a worker may wait on a silent "
 		    "client for ever",
 		    cfg_title(sec), timeout);
-	else
+		rc = -1;
+	} else if (timeout <= idle) {
 		cfg_error(cfg,
 		    "service %s: worker_timeout = %ld must be longer than "
 		    "idle_timeout = %ld, or a worker waiting on a silent "
 		    "client would be killed",
 		    cfg_title(sec), timeout, idle);
-	return -1;
+		rc = -1;
+	}
+	/* A client that stops reading is cut after one to two send_timeouts
+	 * (see conn.c), with no byte moved meanwhile. */
+	if (send == 0) {
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld needs a send_timeout: "
+		    "with send_timeout = 0 a worker may wait on a client that "
+		    "does not read for ever",
+		    cfg_title(sec), timeout);
+		rc = -1;
+	} else if (timeout <= 2 * send) {
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld must be longer than "
+		    "twice send_timeout = %ld, or a worker waiting on a client "
+		    "that does not read would be killed",
+		    cfg_title(sec), timeout, send);
+		rc = -1;
+	}
+	return rc;
 }
 
 /* Called when a service section closes: checks that need all its keys. */
@@ -583,8 +615,11 @@ parser_new(int flags)
 		"service|max_line", "service|idle_timeout", "service|log_data_limit",
 		"max_slots", "service|min_spare", "service|max_spare",
 		"service|max_workers", "service|proxy_timeout",
-		"service|max_per_source", "service|source_prefix6",
-		"service|worker_timeout" };
+		"service|max_per_source",
+		"service|source_prefix6", "service|worker_timeout",
+		"service|send_timeout",
+		"service|max_session", "service|min_rate",
+		"service|min_rate_window", "service|max_requests" };
 	cfg_t *cfg = cfg_init(config_opts, flags);
 
 	if (cfg == NULL)
@@ -684,6 +719,11 @@ convert_service(cfg_t *sec, struct service *svc)
 	svc->max_per_source = (int)cfg_getint(sec, "max_per_source");
 	svc->source_prefix6 = (int)cfg_getint(sec, "source_prefix6");
 	svc->worker_timeout = (int)cfg_getint(sec, "worker_timeout");
+	svc->send_timeout = (int)cfg_getint(sec, "send_timeout");
+	svc->max_session = (int)cfg_getint(sec, "max_session");
+	svc->min_rate = cfg_getint(sec, "min_rate");
+	svc->min_rate_window = (int)cfg_getint(sec, "min_rate_window");
+	svc->max_requests = (int)cfg_getint(sec, "max_requests");
 	return failed ? -1 : 0;
 }
 
@@ -725,11 +765,12 @@ static void
 check_slots(cfg_t *cfg)
 {
 	long needed = 0, slots = cfg_getint(cfg, "max_slots");
-	char msg[128];
 
 	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
 		needed += largest_pool(cfg_getnsec(cfg, "service", i));
 	if (needed > slots) {
+		char msg[128];
+
 		snprintf(msg, sizeof(msg),
 		    "the services need %ld workers, more than max_slots = %ld",
 		    needed, slots);

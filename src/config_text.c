@@ -97,7 +97,7 @@ config_text_read(const char *path)
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *text = NULL;
 	struct stat st;
-	ssize_t len = -1;
+	ssize_t len;
 
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		log_errorx("%s: cannot read: %s", path, strerror(errno));

@@ -2,9 +2,17 @@
  * Client I/O: the only file that calls recv() and send().  The socket is
  * blocking and every call is made straight away: a request costs one recv()
  * and one send(), nothing more.  Timeouts are the socket's own SO_RCVTIMEO
- * and SO_SNDTIMEO (set on the listening socket by the master and inherited
- * by every accepted one), so a silent client or one that never reads cannot
- * hold a worker for ever.
+ * and SO_SNDTIMEO (idle_timeout and send_timeout, set on the listening
+ * socket by the master and inherited by every accepted one), so a silent
+ * client or one that never reads cannot hold a worker for ever.
+ *
+ * The limits that run on the clock -- max_session, and min_rate judged
+ * once per window -- are enforced in the same blocking calls: before each
+ * one the nearest deadline is found, and only when it comes before the
+ * socket's timeout would is the timeout shortened to it (see limit.c; at
+ * most once a second per direction).  A call that times out is then judged
+ * by the clock: which deadline passed says how the connection ends.  With
+ * the deadlines far away a call costs a clock read, no system call more.
  *
  * "Stop now" reaches a blocked call from the worker's signal handler: it sets
  * the flag conn->stop points to and shuts the socket down, which wakes any
@@ -18,6 +26,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -25,6 +35,7 @@
 
 #include "clock.h"
 #include "conn.h"
+#include "limit.h"
 
 /* conn_linger reads for at most this long and this much. */
 #define LINGER_MS 2000
@@ -42,6 +53,9 @@ static const char *const end_names[] = {
 	[END_PROXY_BAD] = "proxy_bad",
 	[END_PROXY_TIMEOUT] = "proxy_timeout",
 	[END_PER_SOURCE] = "per_source",
+	[END_SEND_TIMEOUT] = "send_timeout",
+	[END_TOO_SLOW] = "too_slow",
+	[END_SESSION_LIMIT] = "session_limit",
 };
 
 /*
@@ -87,6 +101,21 @@ conn_open(struct conn *conn, int fd, const struct conn_buffers *bufs,
 	conn->chunk_size = bufs->chunk_size;
 	conn->line = bufs->line;
 	conn->line_cap = bufs->line_cap;
+	conn->session_end = LIMIT_NEVER;
+	conn->window_end = LIMIT_NEVER;
+}
+
+void
+conn_limit(struct conn *conn, const struct conn_limits *limits, long long now)
+{
+	conn->limits = limits;
+	conn->rcv_timeout = limits->idle_ms;
+	conn->snd_timeout = limits->send_ms;
+	if (limits->session_ms > 0)
+		conn->session_end = now + limits->session_ms;
+	if (limits->min_rate > 0 && limits->window_ms > 0)
+		conn->window_end = now + limits->window_ms;
+	conn->window_start = conn->bytes_in + conn->bytes_out;
 }
 
 void
@@ -111,14 +140,39 @@ conn_end_name(enum conn_end end)
 	return end_names[end];
 }
 
-/* Why a recv() or send() that returned -1 failed, for conn->end. */
+void
+conn_finish(struct conn *conn, enum conn_end end)
+{
+	switch (end) {
+	case END_SHUTDOWN:
+	case END_SEND_TIMEOUT:
+		conn_reset(conn);
+		break;
+	case END_TIMEOUT:
+	case END_TOO_SLOW:
+	case END_SESSION_LIMIT:
+		if (conn->ended_sending)
+			conn_reset(conn);
+		else
+			conn_linger(conn);
+		break;
+	case END_OVERLONG:
+		conn_linger(conn);
+		break;
+	default:
+		break;
+	}
+}
+
+/* Why a recv() or send() that returned -1 failed, for conn->end;
+ * timed_out: what a socket timeout means in that direction. */
 static enum conn_end
-failure(const struct conn *conn, int err)
+failure(const struct conn *conn, int err, enum conn_end timed_out)
 {
 	if (*conn->stop)
 		return END_SHUTDOWN;
 	if (err == EAGAIN || err == EWOULDBLOCK)
-		return END_TIMEOUT; /* SO_RCVTIMEO or SO_SNDTIMEO ran out */
+		return timed_out; /* SO_RCVTIMEO or SO_SNDTIMEO ran out */
 	return END_RESET;
 }
 
@@ -130,12 +184,89 @@ moved(const struct conn *conn)
 		conn->on_moved(conn);
 }
 
+static bool
+timed_out(int err)
+{
+	return err == EAGAIN || err == EWOULDBLOCK;
+}
+
+/*
+ * The deadlines of the whole connection: -1 with conn->end set when one
+ * has passed at now.  A rate window that has passed is judged, and when
+ * the client kept up, the next window begins.
+ */
+static int
+check_clock(struct conn *conn, long long now)
+{
+	const struct conn_limits *l = conn->limits;
+	unsigned long long both = conn->bytes_in + conn->bytes_out;
+
+	if (now >= conn->session_end) {
+		conn->end = END_SESSION_LIMIT;
+		return -1;
+	}
+	if (now >= conn->window_end) {
+		if (!limit_rate_ok(both - conn->window_start, l->min_rate,
+		        l->window_ms)) {
+			conn->end = END_TOO_SLOW;
+			return -1;
+		}
+		conn->window_end = now + l->window_ms;
+		conn->window_start = both;
+	}
+	return 0;
+}
+
+/*
+ * Before a blocking call, at now, that has waited since since (ms) for the
+ * client: -1 with conn->end set when a limit is reached, else 0 once the
+ * socket's timeout in that direction (opt) makes the call return by the
+ * nearest deadline.
+ */
+static int
+arm(struct conn *conn, int opt, long long since, long long now)
+{
+	bool rcv = opt == SO_RCVTIMEO;
+	long long base = rcv ? conn->limits->idle_ms : conn->limits->send_ms;
+	long long *value = rcv ? &conn->rcv_timeout : &conn->snd_timeout;
+	long long wait_end = base > 0 ? since + base : LIMIT_NEVER;
+	long long deadline, t;
+	struct timeval tv;
+
+	if (check_clock(conn, now) == -1)
+		return -1;
+	if (now >= wait_end) {
+		conn->end = rcv ? END_TIMEOUT : END_SEND_TIMEOUT;
+		return -1;
+	}
+	deadline = limit_earlier(
+	    wait_end, limit_earlier(conn->session_end, conn->window_end));
+	if ((t = limit_timeout(now, deadline, *value)) == -1)
+		return 0;
+	tv.tv_sec = t / 1000;
+	tv.tv_usec = (t % 1000) * 1000;
+	if (setsockopt(conn->fd, SOL_SOCKET, opt, &tv, sizeof(tv)) == -1) {
+		conn->end = END_ERROR;
+		return -1;
+	}
+	*value = t;
+	return 0;
+}
+
 /* Receive what is there, up to len bytes; as conn_recv. */
 static ssize_t
 recv_some(struct conn *conn, char *buf, size_t len)
 {
+	long long since = conn->limits != NULL ? clock_ms() : 0;
+	long long now = since; /* one clock read per call, not two */
+
 	for (;;) {
-		ssize_t n = recv(conn->fd, buf, len, 0);
+		ssize_t n;
+
+		if (conn->limits != NULL &&
+		    arm(conn, SO_RCVTIMEO, since, now) == -1)
+			return -1;
+		n = recv(conn->fd, buf, len, 0);
 
 		/*
 		 * Checked after every call, not only after a failure: a
@@ -152,10 +283,12 @@ recv_some(struct conn *conn, char *buf, size_t len)
 				moved(conn);
 			return n;
 		}
-		if (errno != EINTR) {
-			conn->end = failure(conn, errno);
+		/* With limits, arm() tells which deadline a timeout was. */
+		if (errno != EINTR && !(timed_out(errno) && conn->limits)) {
+			conn->end = failure(conn, errno, END_TIMEOUT);
 			return -1;
 		}
+		now = conn->limits != NULL ? clock_ms() : 0;
 	}
 }
 
@@ -165,6 +298,8 @@ conn_linger(struct conn *conn)
 	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
 	long long deadline = clock_ms() + LINGER_MS;
 
+	/* Past the limits now: this bounds itself. */
+	conn->limits = NULL;
 	if (shutdown(conn->fd, SHUT_WR) == -1)
 		return;
 	while (conn->bytes_in < limit) {
@@ -227,7 +362,7 @@ conn_peek(struct conn *conn, void *buf, size_t len, long long deadline)
 		if (errno != EAGAIN && errno != EWOULDBLOCK) {
 			if (errno == EINTR)
 				continue;
-			conn->end = failure(conn, errno);
+			conn->end = failure(conn, errno, END_TIMEOUT);
 			return -1;
 		}
 		if ((left = deadline - clock_ms()) <= 0) {
@@ -261,7 +396,7 @@ conn_skip(struct conn *conn, void *buf, size_t len)
 			buf = (char *)buf + n;
 			len -= (size_t)n;
 		} else if (errno != EINTR) {
-			conn->end = failure(conn, errno);
+			conn->end = failure(conn, errno, END_TIMEOUT);
 			return -1;
 		}
 	}
@@ -283,24 +418,79 @@ consume_iov(struct iovec **iov, size_t *iovcnt, size_t n)
 	}
 }
 
+/*
+ * After a send that waited until its timeout: has the client taken any of
+ * our bytes since the last look?  What our send buffer accepted says
+ * nothing (the kernel grows the buffer for a client that reads nothing),
+ * what the client acknowledged does: all we sent less what is still
+ * queued (SIOCOUTQ).  One ioctl, on this slow path only.
+ */
+static bool
+client_took_some(struct conn *conn)
+{
+	int queued;
+	unsigned long long acked;
+
+	if (ioctl(conn->fd, SIOCOUTQ, &queued) == -1 || queued < 0)
+		return true; /* cannot tell: the kernel's own timeout rules */
+	acked = conn->bytes_out - (unsigned long long)queued;
+	if (acked == conn->acked)
+		return false;
+	conn->acked = acked;
+	return true;
+}
+
+/* The bytes left to send in msg. */
+static size_t
+iov_bytes(const struct msghdr *msg)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < msg->msg_iovlen; i++)
+		n += msg->msg_iov[i].iov_len;
+	return n;
+}
+
 int
 conn_send_iov(struct conn *conn, struct iovec *iov, int iovcnt)
 {
 	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = (size_t)iovcnt };
+	long long since = -1; /* since the client last took a byte */
+	bool stalled = false; /* the client's window filled up */
 
 	consume_iov(&msg.msg_iov, &msg.msg_iovlen, 0); /* skip empty ones */
 	while (msg.msg_iovlen > 0) {
-		ssize_t n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+		ssize_t n;
 
-		if (n == -1) {
-			if (errno == EINTR && !*conn->stop)
-				continue;
-			conn->end = failure(conn, errno);
+		if (conn->limits != NULL) {
+			long long now = clock_ms();
+
+			if (since == -1)
+				since = now;
+			if (arm(conn, SO_SNDTIMEO, since, now) == -1) {
+				conn->ended_sending = stalled;
+				return -1;
+			}
+		}
+		n = sendmsg(conn->fd, &msg, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR && !*conn->stop)
+			continue;
+		stalled =
+		    n == -1 ? timed_out(errno) : n < (ssize_t)iov_bytes(&msg);
+		if (n == -1 && (*conn->stop || !stalled || !conn->limits)) {
+			conn->end = failure(conn, errno, END_SEND_TIMEOUT);
+			conn->ended_sending = true;
 			return -1;
 		}
-		conn->bytes_out += (unsigned long long)n;
-		moved(conn);
-		consume_iov(&msg.msg_iov, &msg.msg_iovlen, (size_t)n);
+		if (n > 0) {
+			conn->bytes_out += (unsigned long long)n;
+			moved(conn);
+			consume_iov(&msg.msg_iov, &msg.msg_iovlen, (size_t)n);
+		}
+		if (!stalled)
+			since = -1;
+		else if (conn->limits != NULL && client_took_some(conn))
+			since = clock_ms();
 	}
 	return 0;
 }

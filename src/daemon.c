@@ -318,9 +318,15 @@ contiguous_end(char *start, char *const *list)
 	return end;
 }
 
-/* The relocated environment's strings, all in one block: unsetenv() drops
- * pointers from environ, and a string it drops must not become a leak. */
-static char *environ_block;
+/*
+ * The relocated environment: its strings, all in one block, and the array.
+ * Nothing reads these pointers; they keep the memory referenced for leak
+ * checkers: unsetenv() drops pointers from environ, and at exit glibc's
+ * freeres (run by valgrind) sets environ to NULL.  volatile, or the
+ * compiler drops the stores to variables that are never read.
+ */
+static char *volatile environ_block;
+static char **volatile environ_array;
 
 /* Move the environment's strings to the heap, so that their memory, right
  * after argv's, can hold a long title; 0, or -1 when out of memory. */
@@ -344,6 +350,7 @@ relocate_environ(void)
 		copy[i] = memcpy(p, environ[i], len);
 		p += len;
 	}
+	environ_array = copy;
 	environ = copy;
 	return 0;
 }

@@ -50,6 +50,7 @@ static int
 set_service_options(int fd, int socktype, const struct listen_opts *opts)
 {
 	struct timeval idle = { .tv_sec = opts->idle_timeout };
+	struct timeval send = { .tv_sec = opts->send_timeout };
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags == -1)
@@ -58,7 +59,7 @@ set_service_options(int fd, int socktype, const struct listen_opts *opts)
 	if (socktype == SOCK_STREAM &&
 	    (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) ==
 	            -1 ||
-	        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &idle, sizeof(idle)) ==
+	        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof(send)) ==
 	            -1))
 		return -1;
 	/*
@@ -191,6 +192,7 @@ service_opts(const struct service *svc)
 {
 	struct listen_opts opts = { .backlog = svc->backlog,
 		.idle_timeout = svc->idle_timeout,
+		.send_timeout = svc->send_timeout,
 		.nonblocking = svc->naddrs > 1 };
 
 	return opts;

@@ -393,15 +393,16 @@ vlog(enum log_level level, int with_errno, const char *fmt, va_list ap)
 void
 log_access(const char *fmt, ...)
 {
-	char line[LOG_LINE_MAX];
 	int saved_errno = errno;
-	size_t head, len;
 	va_list ap;
 
 	va_start(ap, fmt);
 	if (access_file.fd == -1) {
 		vlog(LOG_LEVEL_INFO, 0, fmt, ap);
 	} else {
+		char line[LOG_LINE_MAX];
+		size_t head, len;
+
 		len = format_line(
 		    line, &head, LOG_LEVEL_INFO, 0, saved_errno, fmt, ap);
 		write_line(&access_file, line, len);

@@ -18,12 +18,14 @@
 #include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "daemon.h"
+#include "limit.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -36,6 +38,9 @@
 #define BACKOFF_MAX_MS 30000
 #define EMPTY_POOL_MAX_MS 1000 /* the longest a pool is left empty */
 #define FORK_RETRY_MS 1000
+/* After fork() fails: first retry, doubled per failure in a row, up to. */
+#define FORK_BACKOFF_MIN_MS 250
+#define FORK_BACKOFF_MAX_MS 8000
 #define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
 
 enum action {
@@ -82,11 +87,14 @@ struct worker {
 	long long deadline; /* ms; escalate then (not when RUNNING) */
 	int slot;           /* in the scoreboard */
 	long long timeout;  /* ms: its service's worker_timeout; 0 = none */
+	unsigned long quota; /* connections before recycling; 0: never */
+	bool recycling;      /* retired for max_requests, not yet reaped */
 };
 
 /* Spawning state of one service of the current generation. */
 struct pool {
 	int quick_deaths;     /* workers in a row that died young */
+	int fork_failures;    /* fork() failures in a row */
 	long long next_spawn; /* ms; no spawning before */
 	bool disabled;        /* a worker said WORKER_EXIT_FATAL */
 	unsigned target;      /* the least: workers, moved by TTIN/TTOU */
@@ -320,10 +328,68 @@ alloc_worker_table(size_t room)
 	m.workers_room = room;
 }
 
+/* A random number for max_requests' jitter: not for secrets. */
+static uint32_t
+jitter_random(void)
+{
+	static uint32_t state;
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) == sizeof(r))
+		return r;
+	/* No entropy yet (early boot): xorshift from the clock. */
+	if (state == 0)
+		state = ((uint32_t)clock_ms() ^ (uint32_t)getpid() << 16) | 1;
+	state ^= state << 13;
+	state ^= state >> 17;
+	state ^= state << 5;
+	return state;
+}
+
+/*
+ * fork() failed for svc (EAGAIN: RLIMIT_NPROC or the system's process
+ * table; ENOMEM): the workers it has go on serving, and the next try waits,
+ * longer for each failure in a row, so a shortage that lasts costs a log
+ * line every FORK_BACKOFF_MAX_MS, not a busy loop.
+ */
+static void
+fork_failed(size_t svc, long long now)
+{
+	struct pool *p = &m.pools[svc];
+	long long delay = FORK_BACKOFF_MIN_MS;
+	int err = errno;
+
+	p->fork_failures++;
+	for (int i = 1; i < p->fork_failures && delay < FORK_BACKOFF_MAX_MS;
+	     i++)
+		delay *= 2;
+	if (delay > FORK_BACKOFF_MAX_MS)
+		delay = FORK_BACKOFF_MAX_MS;
+	p->next_spawn = now + delay;
+	errno = err;
+	log_error("service %s: fork (%d in a row; retrying in %.2fs)",
+	    m.conf->services[svc].name, p->fork_failures,
+	    (double)delay / 1000);
+}
+
+static void
+fork_works(size_t svc)
+{
+	struct pool *p = &m.pools[svc];
+
+	if (p->fork_failures == 0)
+		return;
+	log_notice("service %s: fork works again after %d failures",
+	    m.conf->services[svc].name, p->fork_failures);
+	p->fork_failures = 0;
+}
+
 static void
 spawn(size_t svc, long long now)
 {
 	const struct service *s = &m.conf->services[svc];
+	unsigned long quota = limit_quota(
+	    (unsigned long)s->max_requests, jitter_random());
 	pid_t master = getpid();
 	struct worker *w;
 	pid_t pid;
@@ -337,15 +403,14 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	if ((pid = fork()) == -1) {
-		log_error("service %s: fork (retrying in %d ms)", s->name,
-		    FORK_RETRY_MS);
+		fork_failed(svc, now);
 		scoreboard_release(slot);
-		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
 		return;
 	}
 	if (pid == 0)
 		worker_main(m.conf, svc, m.listeners, &m.ids, master,
-		    m.generation, slot);
+		    m.generation, slot, quota);
+	fork_works(svc);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */
@@ -361,6 +426,7 @@ spawn(size_t svc, long long now)
 	w->timeout = (long long)s->worker_timeout * 1000;
 	if (w->timeout > 0)
 		watch_until(now + w->timeout); /* should it never start */
+	w->quota = quota;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
 	    s->name, m.generation);
 }
@@ -434,6 +500,53 @@ retire_some(size_t svc, unsigned n, long long now)
 		}
 }
 
+/*
+ * max_requests: retire the idle workers of svc that have served their
+ * quota, which the pool then replaces at once -- but only while fewer
+ * than limit_recycle_max of the pool are on their way out or still
+ * starting, so it never loses more than that many at a time.  Idle ones
+ * only: a client of a worker told to quit has shutdown_timeout to finish,
+ * and a long one would be cut.  A worker that must wait keeps serving; the
+ * next look (its poke after each connection, a reap, the pool's check
+ * once a second) lets it go.
+ */
+static void
+recycle_due(size_t svc, long long now)
+{
+	const struct service *s = &m.conf->services[svc];
+	const struct scoreboard *sb = scoreboard_get();
+	unsigned out = 0;
+	unsigned max = limit_recycle_max((unsigned)running_workers(svc));
+	struct scoreboard_slot slot;
+
+	if (s->max_requests == 0)
+		return;
+	for (size_t i = 0; i < m.nworkers; i++) {
+		const struct worker *w = &m.workers[i];
+		if (w->generation != m.generation || w->service != svc)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		out += w->recycling ||
+		       (w->stage == RUNNING && slot.state == SB_STARTING);
+	}
+	for (size_t i = 0; i < m.nworkers && out < max; i++) {
+		struct worker *w = &m.workers[i];
+		if (w->generation != m.generation || w->service != svc ||
+		    w->stage != RUNNING || w->quota == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
+		if (slot.connections < w->quota || slot.state != SB_IDLE)
+			continue;
+		log_info("service %s: recycling worker %ld after %llu "
+		         "connections (max_requests %d)",
+		    w->name, (long)w->pid, (unsigned long long)slot.connections,
+		    s->max_requests);
+		w->recycling = true;
+		retire(w, now);
+		out++;
+	}
+}
+
 /* Ask the pool's policy about svc and do what it says. */
 static void
 adjust_pool(size_t svc, long long now)
@@ -472,8 +585,10 @@ spawn_missing(long long now)
 {
 	if (m.stopping)
 		return;
-	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
+		recycle_due(svc, now);
 		adjust_pool(svc, now);
+	}
 }
 
 /* Pools start at the configured size. */
@@ -948,7 +1063,9 @@ master_run(struct config *conf, struct listener_set *listeners,
 	tell_manager(NOTIFY_READY, "");
 	while (!m.stopping || m.nworkers > 0) {
 		/* Workers of a dynamic pool poke this when they go busy or
-		 * idle: the pool reacts within a loop's turn. */
+		 * idle, and any worker when it has served max_requests: the
+		 * pool reacts within a loop's turn.  (The debug line says
+		 * "dynamic pool" for both.) */
 		struct pollfd poke = { .fd = scoreboard_poke_fd(),
 			.events = POLLIN };
 		struct timespec ts;

@@ -55,8 +55,8 @@ chargen_pattern(void)
 
 /*
  * Send until sending fails: the client closed or reset the connection
- * (end=reset: the RFC's only way to end), stopped reading for idle_timeout
- * (end=timeout), or the worker was told to stop.  A client that only
+ * (end=reset: the RFC's only way to end), stopped reading for send_timeout
+ * (end=send_timeout), or the worker was told to stop.  A client that only
  * half-closes still gets the stream, as from xinetd.
  */
 enum conn_end

@@ -38,9 +38,9 @@ static enum proxy_result bad(char *err, size_t errsize, const char *fmt, ...)
 static enum proxy_result
 bad(char *err, size_t errsize, const char *fmt, ...)
 {
-	va_list ap;
-
 	if (err != NULL && errsize > 0) {
+		va_list ap;
+
 		va_start(ap, fmt);
 		vsnprintf(err, errsize, fmt, ap);
 		va_end(ap);
@@ -253,9 +253,11 @@ v2_fixed(const unsigned char *p, size_t len, char *err, size_t errsize)
 static enum proxy_result
 v2_tlvs(const unsigned char *p, size_t len, char *err, size_t errsize)
 {
-	size_t off = 0, vlen;
+	size_t off = 0;
 
 	while (off < len) {
+		size_t vlen;
+
 		if (len - off < 3)
 			return bad(err, errsize,
 			    "v2 header: %zu stray bytes after the last TLV",

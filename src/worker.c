@@ -80,6 +80,10 @@ static size_t nlisten;
 static int my_slot = -1;    /* ours in the scoreboard */
 static const char *my_name; /* the service's, for the process title */
 static bool dynamic_pool;   /* the master sizes the pool by idle workers */
+static struct conn_limits limits; /* the service's, for every connection */
+/* Connections to serve before asking the master to be recycled (0:
+ * never), and served so far. */
+static unsigned long my_quota, served;
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -383,6 +387,36 @@ serve_protocol(const struct service *svc, struct conn *conn)
 	return svc->protocol->serve(conn, svc);
 }
 
+/*
+ * max_requests: once the quota is served, ask the master to recycle this
+ * worker (the slot's count of connections says which one) and go on
+ * serving until it does -- it lets only a few of a pool go at once, and
+ * only idle ones, so each connection that ends asks again, while the slot
+ * says idle.
+ */
+static void
+count_served(void)
+{
+	if (my_quota == 0 || ++served < my_quota)
+		return;
+	if (served == my_quota)
+		log_debug("served %lu connections (max_requests): asking to "
+		          "be recycled",
+		    served);
+	scoreboard_poke();
+}
+
+/* The service's limits, as conn.c wants them. */
+static void
+set_limits(const struct service *svc)
+{
+	limits.idle_ms = svc->idle_timeout * 1000LL;
+	limits.send_ms = svc->send_timeout * 1000LL;
+	limits.session_ms = svc->max_session * 1000LL;
+	limits.min_rate = (unsigned long long)svc->min_rate;
+	limits.window_ms = svc->min_rate_window * 1000LL;
+}
+
 static void
 serve_client(const struct service *svc, const struct conn_buffers *bufs,
     int fd, const struct sockaddr_storage *peer, bool proxied)
@@ -400,6 +434,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	    (const struct sockaddr *)peer, conn.peer, sizeof(conn.peer));
 	client_from_peer(&client, peer, conn.peer);
 	access_begin(&access, &conn);
+	conn_limit(&conn, &limits, access.start_ms);
 	/* Out of the count before the slot says busy, into it after the
 	 * slot says idle: a worker killed in between leaves the count low,
 	 * which costs a wake-up too many, never one too few. */
@@ -409,14 +444,9 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	show_state("busy", client.name);
 	if (admit(svc, &conn, &client, proxied, access.start_ms, &end))
 		end = serve_protocol(svc, &conn);
-	/* A client cut off mid-stream learns so by a reset, not a clean EOF. */
-	if (end == END_SHUTDOWN || end == END_TIMEOUT)
-		conn_reset(&conn);
-	else if (end == END_OVERLONG) {
-		/* Up to 2 s without a byte, perhaps: not stuck. */
-		show_progress(&conn);
-		conn_linger(&conn);
-	}
+	/* A linger may take up to 2 s without a byte: not stuck. */
+	show_progress(&conn);
+	conn_finish(&conn, end);
 	access_log(&access, svc, &conn, &client, end);
 	/* Forget the descriptor before closing it: the handler must never
 	 * shut down a number that has been reused. */
@@ -426,6 +456,7 @@ serve_client(const struct service *svc, const struct conn_buffers *bufs,
 	scoreboard_idle(my_slot, conn.bytes_in, conn.bytes_out, clock_ms());
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
 	show_state(quit_requested ? "quitting" : "idle", NULL);
+	count_served();
 }
 
 /* Datagrams served since the last summary line, and when that was. */
@@ -673,13 +704,15 @@ release_stack_below(unsigned keep)
 void
 worker_main(const struct config *conf, size_t index,
     struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
-    unsigned generation, int slot)
+    unsigned generation, int slot, unsigned long quota)
 {
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
 
 	release_stack_below(2); /* two for the calls made now */
 	my_slot = slot;
+	my_quota = quota;
+	set_limits(svc);
 	dynamic_pool = svc->min_spare > 0 || svc->max_spare > 0;
 	scoreboard_worker_init();
 	setup_signals();
@@ -698,10 +731,16 @@ worker_main(const struct config *conf, size_t index,
 		follow_master(master);
 	}
 	log_debug("started, serving %zu address(es)", svc->naddrs);
+	if (quota > 0)
+		log_debug("asks to be recycled after %lu connections "
+		          "(max_requests %d)",
+		    quota, svc->max_requests);
 	udp.since = clock_ms();
+	/* The title first: whoever sees the slot idle (the master, which
+	 * recycles the next worker then) sees the title say so too. */
+	show_state("idle", NULL);
 	scoreboard_set_state(my_slot, SB_IDLE);
 	wake_master_if(svc, 1, scoreboard_idle_hint(my_slot, 1));
-	show_state("idle", NULL);
 	/* Only the accept loop's own frames from here until a client comes. */
 	release_stack_below(1);
 	unblock_signals();

@@ -159,13 +159,13 @@ find_rdate() {
 	[ "$output" = "200000 bytes, 2702 whole lines" ]
 }
 
-@test "chargen drops a client that reads nothing after idle_timeout" {
+@test "chargen drops a client that reads nothing after send_timeout" {
 	one_service chargen 'workers = 1
-	idle_timeout = 1'
+	send_timeout = 1'
 	start_daemon
 	raw 127.0.0.1 "$PORT" --no-read 5 &
 	BACKGROUND="$!"
-	wait_log "access service=svc .*end=timeout"
+	wait_log "access service=svc .*end=send_timeout"
 	# And serves the next one.
 	raw 127.0.0.1 "$PORT" --max 740 >"$T/answer"
 	run check chargen "$T/answer" --min-lines 10

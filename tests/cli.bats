@@ -15,6 +15,8 @@ setup() {
 teardown() {
 	stop_detached
 	if [ -n "$DECOY_PID" ]; then
+		# flock's command is its child: stop both.
+		pkill -KILL -P "$DECOY_PID" 2>/dev/null || true
 		kill -KILL "$DECOY_PID" 2>/dev/null || true
 		wait "$DECOY_PID" 2>/dev/null || true
 	fi
@@ -624,7 +626,7 @@ CONF
 	grep -qx '	framing = "chunk"' "$T/printed.conf"
 	grep -qx '# user is not set' "$T/printed.conf"
 	grep -qx "	listen = {\"127.0.0.1:$PORT\", \"udp:\[::1\]:$PORT\"}" "$T/printed.conf"
-	! grep -q "a comment" "$T/printed.conf"
+	refute grep -q "a comment" "$T/printed.conf"
 	run "$PREFORKD" -t -c "$T/printed.conf"
 	[ "$status" -eq 0 ]
 	run --separate-stderr "$PREFORKD" -T -c "$T/printed.conf"

@@ -55,8 +55,8 @@ status_has() {
 	kill -KILL "$pid"
 	wait_log "worker $pid \(service svc\) killed by signal KILL"
 	wait_until status_has "^service name=svc idle=2 busy=0 starting=0 quitting=0 total=2 max=2$"
-	! status | grep -q "pid=$pid "
-	! status | grep -q "state=busy"
+	refute status_has "pid=$pid "
+	refute status_has "state=busy"
 }
 
 @test "-s stop waits for the master: stop && start works 20 times in a row" {
@@ -83,7 +83,7 @@ status_has() {
 		[ ! -e "$T/preforkd.scoreboard" ]
 	done
 	[ "$(log_count "master: notice: stopped")" -eq 20 ]
-	! log_has "is locked"
+	refute log_has "is locked"
 }
 
 @test "-s quit waits for the client in progress; -w bounds the wait with status 5" {

@@ -43,6 +43,10 @@ if [ "$what" = test ]; then
 	have systemd-socket-activate systemd
 	have logrotate logrotate
 	have setpriv util-linux
+	# make lint, and tests/valgrind.bats.
+	have cppcheck cppcheck
+	have shellcheck shellcheck
+	have valgrind valgrind
 	# The real server and client the tests compare with.
 	have xinetd xinetd
 	have rdate rdate

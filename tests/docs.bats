@@ -3,8 +3,8 @@
 
 load helpers
 
-setup() { T="$(mktemp -d "${BATS_TMPDIR:-/tmp}/preforkd.XXXXXX")"; }
-teardown() { rm -rf "$T"; }
+setup() { common_setup; }
+teardown() { common_teardown; }
 
 @test "man pages are clean under mandoc -Tlint" {
 	run mandoc -Tlint -Wwarning "$ROOT/man/preforkd.8" "$ROOT/man/preforkd.conf.5"

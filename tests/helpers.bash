@@ -17,14 +17,20 @@ common_setup() {
 	PIDFILE="$T/preforkd.pid"
 	DPID=""
 	PORT="$(free_port)"
+	# The shell that runs the test: every process it starts descends
+	# from it, until its parent dies.
+	TEST_SHELL=$BASHPID
 }
 
 common_teardown() {
-	local leftovers="" name
+	local before
 	if [ -z "${BATS_TEST_COMPLETED:-}" ] && [ -f "$LOG" ]; then
 		echo "--- preforkd log ---" >&2
 		tail -n 40 "$LOG" >&2
 	fi
+	# Before anything stops: a worker whose master is gone is no longer
+	# a descendant of the test.
+	before=$(own_processes)
 	for name in ${CLIENTS:-}; do
 		close_client "$name"
 	done
@@ -33,21 +39,98 @@ common_teardown() {
 		wait "$pid" 2>/dev/null || true
 	done
 	stop_daemon
-	# Workers die with their master; any that did not is a bug.
-	for pid in $(spawned_pids); do
-		if ! is_gone "$pid"; then
-			leftovers="$leftovers $pid"
-			kill -KILL "$pid" 2>/dev/null || true
-		fi
-	done
-	if [ -n "$leftovers" ]; then
-		echo "processes left running:$leftovers" >&2
-		return 1
-	fi
+	no_process_left "$before" || return 1
 	if [ -f "$LOG" ] && grep -E "Sanitizer|runtime error:" "$LOG" >&2; then
 		return 1
 	fi
 	rm -rf "$T"
+}
+
+# The fields of /proc/PID/stat after the process's name, into STAT (an
+# array: STAT[1] is the parent's pid, STAT[19] the start time in clock
+# ticks since boot, which tells a process from a later one given the same
+# pid); 1 when there is no such process.
+read_stat() {
+	local line
+	read -r line 2>/dev/null <"/proc/$1/stat" || return 1
+	read -r -a STAT <<<"${line##*) }"
+}
+
+# "PID START" for every process of the test: what descends from the test's
+# shell; what holds a file in $T open or has it as its working directory
+# (a daemon that detached, a worker whose master was killed); the workers
+# the log names; the pid in $PIDFILE.  The shell that asks, and the shells
+# it runs in, are not listed.  Call it as $(own_processes) only: in that
+# subshell it drops bats's DEBUG trap, which runs before every command and
+# would make the walk over /proc take seconds.
+own_processes() {
+	local pid kind skip=" "
+
+	trap - DEBUG
+	{
+		# The test's descendants ("D"), and the shells this runs in
+		# ("S"), from one ps.
+		ps -e -o pid= -o ppid= | awk -v root="${TEST_SHELL:-0}" \
+		    -v self="$BASHPID" '
+		    { parent[$1] = $2 }
+		    END {
+			for (p = self; (p in parent) && p > 1; p = parent[p])
+				print "S", p
+			for (p in parent) {
+				q = p
+				while (q != root && (q in parent) && q > 1)
+					q = parent[q]
+				if (q == root && p != root)
+					print "D", p
+			}
+		    }'
+		if [ -n "${T:-}" ] && [ -d "$T" ]; then
+			find /proc/[0-9]*/fd /proc/[0-9]*/cwd -maxdepth 1 \
+			    -lname "$T*" 2>/dev/null | cut -d/ -f3 | sed 's/^/T /'
+		fi
+		spawned_pids 2>/dev/null | sed 's/^/L /'
+		if [ -n "${PIDFILE:-}" ] && [ -f "$PIDFILE" ]; then
+			echo "P $(head -c 32 "$PIDFILE")"
+		fi
+	} | sort -r | while read -r kind pid; do
+		# Reversed, the "S" lines come first; a pid listed is skipped
+		# from then on.
+		[[ "$pid" =~ ^[0-9]+$ ]] || continue
+		[ "$pid" != "${TEST_SHELL:-}" ] || continue
+		[[ "$skip" == *" $pid "* ]] && continue
+		skip="$skip$pid "
+		if [ "$kind" != S ] && read_stat "$pid"; then
+			echo "$pid ${STAT[19]}"
+		fi
+	done
+}
+
+# Fail, naming them, if processes of the test outlive it: those listed in
+# $1 ("PID START" lines) and any found now; each gets 5 s to finish
+# exiting (workers follow their master), then is killed.
+no_process_left() {
+	local listed="$1" pid start left="" deadline=$((SECONDS + 5))
+	listed=$(printf '%s\n%s\n' "$listed" "$(own_processes)" | sort -u)
+	while read -r pid start; do
+		if [ -z "$pid" ] || [ -z "$start" ]; then
+			continue
+		fi
+		while still_running "$pid" "$start" &&
+		    [ "$SECONDS" -lt "$deadline" ]; do
+			sleep 0.05
+		done
+		still_running "$pid" "$start" || continue
+		left="$left $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))"
+		kill -KILL "$pid" 2>/dev/null || true
+	done <<<"$listed"
+	[ -z "$left" ] && return 0
+	echo "processes left running:$left" >&2
+	return 1
+}
+
+# The process PID that started at START is still there (not a zombie).
+still_running() {
+	read_stat "$1" && [ "${STAT[19]}" = "$2" ] && [ "${STAT[0]}" != Z ]
 }
 
 free_port() {
@@ -86,6 +169,15 @@ wait_until() {
 		fi
 		sleep 0.05
 	done
+}
+
+# refute COMMAND...: fail, saying so, if the command succeeds.  A bare
+# "! command" fails a bats test only as its last line (set -e ignores it).
+refute() {
+	if "$@"; then
+		echo "should have failed: $*" >&2
+		return 1
+	fi
 }
 
 log_has() {

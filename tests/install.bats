@@ -14,8 +14,8 @@ setup_file() {
 	    { cat "$BATS_FILE_TMPDIR/install.out" >&2; return 1; }
 }
 
-setup() { T="$(mktemp -d "${BATS_TMPDIR:-/tmp}/preforkd.XXXXXX")"; }
-teardown() { rm -rf "$T"; }
+setup() { common_setup; }
+teardown() { common_teardown; }
 
 # make_usr ARGS...: make in the tree with the shared /usr build.
 make_usr() {

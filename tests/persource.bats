@@ -166,18 +166,35 @@ PY
 @test "-t refuses a worker_timeout that idle_timeout could reach" {
 	write_config 'protocol = "echo"
 	idle_timeout = 30
+	send_timeout = 10
 	worker_timeout = 30'
 	run --separate-stderr "$PREFORKD" -t -c "$CONF"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" =~ ^"$CONF":[0-9]+:\ service\ svc:\ worker_timeout\ =\ 30\ must\ be\ longer\ than\ idle_timeout\ =\ 30,\ or\ a\ worker\ waiting\ on\ a\ silent\ client\ would\ be\ killed$ ]]
 	write_config 'protocol = "echo"
 	idle_timeout = 0
+	send_timeout = 10
 	worker_timeout = 60'
 	run --separate-stderr "$PREFORKD" -t -c "$CONF"
 	[ "$status" -eq 1 ]
 	[[ "$stderr" == *"service svc: worker_timeout = 60 needs an idle_timeout: with idle_timeout = 0 a worker may wait on a silent client for ever" ]]
+	# A client that does not read is cut after up to two send_timeouts.
 	write_config 'protocol = "echo"
 	idle_timeout = 30
+	worker_timeout = 120'
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" =~ ^"$CONF":[0-9]+:\ service\ svc:\ worker_timeout\ =\ 120\ must\ be\ longer\ than\ twice\ send_timeout\ =\ 60,\ or\ a\ worker\ waiting\ on\ a\ client\ that\ does\ not\ read\ would\ be\ killed$ ]]
+	write_config 'protocol = "echo"
+	idle_timeout = 30
+	send_timeout = 0
+	worker_timeout = 60'
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"service svc: worker_timeout = 60 needs a send_timeout: with send_timeout = 0 a worker may wait on a client that does not read for ever" ]]
+	write_config 'protocol = "echo"
+	idle_timeout = 30
+	send_timeout = 10
 	worker_timeout = 31
 	max_per_source = 3
 	source_prefix6 = 129'
@@ -190,7 +207,8 @@ PY
 	write_config 'protocol = "echo"
 	workers = 2
 	idle_timeout = 1
-	worker_timeout = 2'
+	send_timeout = 1
+	worker_timeout = 3'
 	start_daemon
 	wait_until has_workers 2
 	open_client a
@@ -207,12 +225,12 @@ PY
 	# Not before worker_timeout: the stop came after the last byte.
 	local quiet
 	quiet=$(sed -nE "s/.*worker $pid \(service svc\) made no progress for ([0-9]+)\..*/\1/p" "$LOG")
-	[ "$quiet" -ge 2 ]
+	[ "$quiet" -ge 3 ]
 	wait_until has_workers 2
 	run talk <<<"again"
 	[ "$output" = "again" ]
 	# Killed from outside: no crash back-off.
-	! log_has "worker died .* after start"
+	refute log_has "worker died .* after start"
 }
 
 # hold PID SECONDS: stop a process with ptrace, which, unlike SIGSTOP,
@@ -247,7 +265,8 @@ PY
 	write_config 'protocol = "echo"
 	workers = 2
 	idle_timeout = 1
-	worker_timeout = 2'
+	send_timeout = 1
+	worker_timeout = 3'
 	start_daemon
 	wait_until has_workers 2
 	open_client a
@@ -270,6 +289,7 @@ PY
 	write_config 'protocol = "echo"
 	workers = 2
 	idle_timeout = 2
+	send_timeout = 1
 	worker_timeout = 3'
 	start_daemon
 	wait_until has_workers 2
@@ -285,6 +305,6 @@ PY
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=28 out=28 .*end=closed"
 	# The silent one was ended by idle_timeout, as a timeout.
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=timeout"
-	! log_has "made no progress"
-	! log_has "killed by signal"
+	refute log_has "made no progress"
+	refute log_has "killed by signal"
 }

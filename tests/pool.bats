@@ -60,7 +60,7 @@ busy() {
 	# Back to the starting size, idle ones retired one at a time.
 	wait_until status_has "^service name=svc idle=2 busy=0 starting=0 quitting=0 total=2 max=8$"
 	[ "$(log_count "service svc: retiring worker [0-9]+ \(idle\)")" -eq 4 ]
-	! log_has "reached max_workers"
+	refute log_has "reached max_workers"
 }
 
 @test "a burst never passes max_workers and is logged once" {

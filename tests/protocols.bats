@@ -97,7 +97,7 @@ CONF
 	start_daemon
 	run talk <<<"secret"
 	wait_log "access service=svc .* in=7 out=0 .*end=closed"
-	! log_has "secret"
+	refute log_has "secret"
 }
 
 @test "an overlong line gets one error line and the connection is closed" {

@@ -115,7 +115,7 @@ CONF
 			out=$(echo "c$i" | "$PFCLIENT" -t 5 127.0.0.1 "$PORT" 2>&1)
 			[ "$out" = "c$i" ] || echo "client $i got: $out"
 		done >"$T/failures"
-		echo done >>"$T/failures"
+		echo "done" >>"$T/failures"
 	) 3>&- &
 	local loop=$!
 	local i
@@ -124,7 +124,7 @@ CONF
 	done
 	# 150 clients one after another: slow on a busy machine, and not
 	# what this test measures.
-	WAIT_LIMIT=60 wait_until grep -q done "$T/failures"
+	WAIT_LIMIT=60 wait_until grep -q "done" "$T/failures"
 	wait "$loop"
 	cat "$T/failures"
 	[ "$(cat "$T/failures")" = "done" ]

@@ -126,14 +126,14 @@ CONF
 	local round
 	for round in 1 2 3 4; do
 		wait_until has_workers 4
-		kill -KILL $(worker_pids)
+		worker_pids | xargs kill -KILL
 		sleep 0.2
 	done
 	# No back-off: SIGKILL says nothing about the next worker.
 	WAIT_LIMIT=2 wait_until has_workers 4
 	run talk <<<"served"
 	[ "$output" = "served" ]
-	! log_has "next spawn in"
+	refute log_has "next spawn in"
 }
 
 @test "SIGKILL of the master: workers exit within 1 s and the port is free" {
@@ -282,7 +282,7 @@ start_busy_worker() {
 	kill -TERM "$DPID"
 	wait_log "access service=svc .*end=shutdown"
 	wait_log "master: notice: stopped"
-	! log_has "sending KILL"
+	refute log_has "sending KILL"
 }
 
 @test "a worker whose client never pauses still dies with its master" {
@@ -330,8 +330,8 @@ CONF
 	close_client a
 	close_client b
 	wait_log "worker $worker \(service svc\) exited"
-	! log_has "Bad file descriptor"
-	! log_has "worker $worker \(service svc\) exited with status"
+	refute log_has "Bad file descriptor"
+	refute log_has "worker $worker \(service svc\) exited with status"
 }
 
 # Sockets a process holds open.

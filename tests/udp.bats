@@ -146,7 +146,7 @@ CONF
 	wait "$client"
 	cat "$T/tally"
 	wait_log "reloaded .*generation 6"
-	! grep -q "no answer" "$T/tally"
+	refute grep -q "no answer" "$T/tally"
 	[[ "$(tail -n 1 "$T/tally")" =~ ^sent\ ([0-9]+)\ answered\ ([0-9]+)$ ]]
 	[ "${BASH_REMATCH[1]}" -gt 50 ]
 	[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]

@@ -321,7 +321,6 @@ static int
 stream_step(int fd, short revents, uint64_t *sent, uint64_t *rcvd,
     struct sum *out, struct sum *in)
 {
-	static unsigned char buf[CHUNK];
 	ssize_t n;
 
 	if (revents & POLLOUT) {
@@ -335,6 +334,8 @@ stream_step(int fd, short revents, uint64_t *sent, uint64_t *rcvd,
 		}
 	}
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
+		static unsigned char buf[CHUNK];
+
 		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n == 0 || (n == -1 && errno != EAGAIN))
 			return -1;

@@ -153,6 +153,10 @@ many(int n, const char *host, const char *port)
 	int served = 0;
 	char buf[4096];
 
+	if (p == NULL) {
+		perror("pfclient");
+		return 2;
+	}
 	for (int i = 0; i < n; i++) {
 		int len = snprintf(buf, sizeof(buf), "client %d\n", i);
 		p[i].fd = connect_to(host, port);

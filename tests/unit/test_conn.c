@@ -2,8 +2,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn.h"
 #include "unit.h"
 
@@ -90,9 +92,64 @@ test_read_line(void)
 	CHECK(reads_lines("", 8, 4096, "EOF"), "nothing at all");
 }
 
+/*
+ * A client that sends nothing, on a socketpair whose receive timeout is
+ * lim->idle_ms (as if inherited from the listener): how the limits end
+ * conn_recv, and after how many ms.
+ */
+static enum conn_end
+silent_client_ends(const struct conn_limits *lim, long long *took)
+{
+	static const volatile sig_atomic_t no_stop;
+	struct timeval idle = { .tv_sec = lim->idle_ms / 1000,
+		.tv_usec = lim->idle_ms % 1000 * 1000 };
+	struct conn_buffers bufs;
+	struct conn c;
+	long long start;
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == -1 ||
+	    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle)) ==
+	        -1 ||
+	    conn_buffers_init(&bufs, 64, 0) == -1)
+		return END_ERROR;
+	conn_open(&c, sv[0], &bufs, &no_stop);
+	start = clock_ms();
+	conn_limit(&c, lim, start);
+	if (conn_recv(&c) != -1)
+		c.end = END_CLOSED;
+	*took = clock_ms() - start;
+	conn_close(&c);
+	close(sv[1]);
+	conn_buffers_free(&bufs);
+	return c.end;
+}
+
+static void
+test_limits(void)
+{
+	struct conn_limits session = { .idle_ms = 5000, .session_ms = 150 };
+	struct conn_limits rate = {
+		.idle_ms = 5000, .min_rate = 10, .window_ms = 150
+	};
+	struct conn_limits idle = { .idle_ms = 200, .session_ms = 60000 };
+	long long took;
+
+	CHECK(silent_client_ends(&session, &took) == END_SESSION_LIMIT &&
+	          took >= 150 && took < 2000,
+	    "max_session ends a recv() blocked on a silent client");
+	CHECK(silent_client_ends(&rate, &took) == END_TOO_SLOW && took >= 150 &&
+	          took < 2000,
+	    "min_rate ends a recv() blocked on a silent client");
+	CHECK(silent_client_ends(&idle, &took) == END_TIMEOUT && took >= 200 &&
+	          took < 2000,
+	    "idle_timeout, the socket's own, still ends it first");
+}
+
 void
 test_conn(void)
 {
 	test_line_find();
 	test_read_line();
+	test_limits();
 }

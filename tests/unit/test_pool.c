@@ -91,7 +91,7 @@ limits(void)
 	d = ask(0, 0, 6, &l, &st, 30);
 	CHECK(!d.saturated, "one idle moment does not end the burst");
 	ask(0, 1, 5, &l, &st, 100);
-	d = ask(0, 1, 5, &l, &st, 100 + POOL_CHECK_MS);
+	ask(0, 1, 5, &l, &st, 100 + POOL_CHECK_MS);
 	d = ask(0, 0, 6, &l, &st, 200 + POOL_CHECK_MS);
 	CHECK(d.saturated, "after a calm second, a new burst is said again");
 	CHECK(!ask(0, 0, 3, &(struct pool_limits){ 2, 4, 8, 8 },

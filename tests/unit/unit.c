@@ -32,6 +32,7 @@ main(void)
 	test_proxy();
 	test_source();
 	test_moved();
+	test_limit();
 	printf("1..%d\n", run);
 	return failed == 0 ? 0 : 1;
 }

@@ -19,5 +19,6 @@ void test_pool(void);
 void test_proxy(void);
 void test_source(void);
 void test_moved(void);
+void test_limit(void);
 
 #endif

@@ -1,0 +1,41 @@
+#!/usr/bin/env bats
+# The suite's own rules: every test ends in common_teardown, which fails a
+# test that leaves a process of its own running.
+
+load helpers
+
+setup() { common_setup; }
+teardown() { common_teardown; }
+
+@test "every bats file sets up and tears down through the common helpers" {
+	local f n=0 bad=""
+	for f in "$ROOT"/tests/*.bats; do
+		n=$((n + 1))
+		# The body of setup() and of teardown(), one line or several.
+		awk '/^setup\(\) *\{/,/\}$/' "$f" | grep -q common_setup ||
+		    bad="$bad $(basename "$f"):setup"
+		awk '/^teardown\(\) *\{/,/\}$/' "$f" | grep -q common_teardown ||
+		    bad="$bad $(basename "$f"):teardown"
+	done
+	echo "$n files; without the common helpers:${bad:- none}"
+	[ "$n" -gt 10 ]
+	[ -z "$bad" ]
+}
+
+@test "teardown fails a test that leaves a process running, and stops it" {
+	# A child of the test, and a process that left it (its parent
+	# exited) but holds a file in the test's directory.
+	sleep 61 3>&- &
+	local child=$! detached
+	(setsid sleep 62 >"$T/out" 2>&1 3>&- &)
+	wait_until pgrep -f "^sleep 62$"
+	detached=$(pgrep -f "^sleep 62$")
+	run common_teardown
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"processes left running:"* ]]
+	[[ "$output" == *"$child (sleep 61 )"* ]]
+	[[ "$output" == *"$detached (sleep 62 )"* ]]
+	wait_until_gone "$child"
+	wait_until_gone "$detached"
+}
