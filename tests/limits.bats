@@ -66,7 +66,7 @@ worker_busy() {
 	cat "$T/client.out"
 	# Reset on purpose: the bytes it did not take are dropped at once.
 	[[ "$(cat "$T/client.out")" == "reset "* ]]
-	! log_has "end=timeout"
+	refute log_has "end=timeout"
 }
 
 @test "min_rate ends a client that trickles bytes with a FIN: end=too_slow" {
@@ -97,7 +97,7 @@ worker_busy() {
 	# Three windows passed judgement before max_session ended it.
 	[ "$(tenths "$output")" -ge 29 ]
 	wait_log "access service=svc .*end=session_limit"
-	! log_has "end=too_slow"
+	refute log_has "end=too_slow"
 }
 
 @test "max_session ends a busy connection with a FIN: end=session_limit" {
@@ -199,7 +199,7 @@ access_pids() {
 	[ "$output" = "hello 4" ]
 	[ "$(access_pids | grep -c "^$first\$")" -eq 3 ]
 	[ "$(access_pids | tail -n 1)" != "$first" ]
-	! log_has "died|exited with status|killed by signal"
+	refute log_has "died|exited with status|killed by signal"
 }
 
 @test "max_requests: workers started together ask at different counts" {
@@ -315,5 +315,5 @@ talk_many() {
 	# ... and the workers ready, by their titles, were never fewer than 3.
 	[ "$(sed -nE 's/^min ([0-9]+) max [0-9]+ samples [1-9].*/\1/p' \
 	    "$T/ready")" -ge 3 ]
-	! log_has "died|exited with status|killed by signal"
+	refute log_has "died|exited with status|killed by signal"
 }
