@@ -102,7 +102,8 @@ struct pool {
 	long long next_check;     /* ms; ask pool_decide again then */
 };
 
-static struct {
+/* The master's state, in memory of its own (see master_state_alloc). */
+static struct master_state {
 	struct config *conf;
 	struct listener_set *listeners;
 	struct worker_ids ids;
@@ -114,7 +115,7 @@ static struct {
 	size_t workers_room;
 	struct pool *pools;
 	long long watch_next; /* ms: look for stuck workers then; -1: never */
-} m;
+} *m;
 
 static void
 on_signal(int signo)
@@ -202,7 +203,7 @@ retire(struct worker *w, long long now)
 {
 	send_signal(w, SIGQUIT);
 	w->stage = QUITTING;
-	w->deadline = now + (long long)m.conf->shutdown_timeout * 1000;
+	w->deadline = now + (long long)m->conf->shutdown_timeout * 1000;
 }
 
 /* Tell a worker to exit now. */
@@ -217,8 +218,8 @@ terminate(struct worker *w, long long now)
 static void
 escalate_overdue(long long now)
 {
-	for (size_t i = 0; i < m.nworkers; i++) {
-		struct worker *w = &m.workers[i];
+	for (size_t i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
 		if (w->stage == RUNNING || w->stage == KILLED ||
 		    now < w->deadline)
 			continue;
@@ -239,8 +240,8 @@ escalate_overdue(long long now)
 static void
 watch_until(long long due)
 {
-	if (m.watch_next == -1 || due < m.watch_next)
-		m.watch_next = due;
+	if (m->watch_next == -1 || due < m->watch_next)
+		m->watch_next = due;
 }
 
 /* Say what a stuck worker was doing, as its slot shows it. */
@@ -279,9 +280,9 @@ kill_stuck(long long now)
 	const struct scoreboard *sb = scoreboard_get();
 	struct scoreboard_slot slot;
 
-	m.watch_next = -1;
-	for (size_t i = 0; i < m.nworkers; i++) {
-		struct worker *w = &m.workers[i];
+	m->watch_next = -1;
+	for (size_t i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
 		long long due;
 		if (w->stage != RUNNING || w->timeout == 0)
 			continue;
@@ -305,12 +306,26 @@ running_workers(size_t svc)
 {
 	size_t n = 0;
 
-	for (size_t i = 0; i < m.nworkers; i++)
-		if (m.workers[i].generation == m.generation &&
-		    m.workers[i].service == svc &&
-		    m.workers[i].stage == RUNNING)
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].generation == m->generation &&
+		    m->workers[i].service == svc &&
+		    m->workers[i].stage == RUNNING)
 			n++;
 	return n;
+}
+
+/*
+ * The master's state lives in memory fork() leaves out (unforked.h): the
+ * master writes it between one fork() and the next (the count of workers,
+ * their generation, timers), and each worker would otherwise keep its own
+ * copy of the page.  So a worker cannot read it either: what it needs is
+ * handed to worker_main.
+ */
+static void
+master_state_alloc(void)
+{
+	if ((m = unforked_alloc(sizeof(*m))) == NULL)
+		fatal(1, "master: state");
 }
 
 /*
@@ -323,9 +338,9 @@ running_workers(size_t svc)
 static void
 alloc_worker_table(size_t room)
 {
-	if ((m.workers = unforked_alloc(room * sizeof(*m.workers))) == NULL)
+	if ((m->workers = unforked_alloc(room * sizeof(*m->workers))) == NULL)
 		fatal(1, "master: worker table for %zu slots", room);
-	m.workers_room = room;
+	m->workers_room = room;
 }
 
 /* A random number for max_requests' jitter: not for secrets. */
@@ -355,7 +370,7 @@ jitter_random(void)
 static void
 fork_failed(size_t svc, long long now)
 {
-	struct pool *p = &m.pools[svc];
+	struct pool *p = &m->pools[svc];
 	long long delay = FORK_BACKOFF_MIN_MS;
 	int err = errno;
 
@@ -368,38 +383,43 @@ fork_failed(size_t svc, long long now)
 	p->next_spawn = now + delay;
 	errno = err;
 	log_error("service %s: fork (%d in a row; retrying in %.2fs)",
-	    m.conf->services[svc].name, p->fork_failures,
+	    m->conf->services[svc].name, p->fork_failures,
 	    (double)delay / 1000);
 }
 
 static void
 fork_works(size_t svc)
 {
-	struct pool *p = &m.pools[svc];
+	struct pool *p = &m->pools[svc];
 
 	if (p->fork_failures == 0)
 		return;
 	log_notice("service %s: fork works again after %d failures",
-	    m.conf->services[svc].name, p->fork_failures);
+	    m->conf->services[svc].name, p->fork_failures);
 	p->fork_failures = 0;
 }
 
 static void
 spawn(size_t svc, long long now)
 {
-	const struct service *s = &m.conf->services[svc];
+	const struct service *s = &m->conf->services[svc];
 	unsigned long quota = limit_quota(
 	    (unsigned long)s->max_requests, jitter_random());
 	pid_t master = getpid();
+	/* What the worker is handed, copied out of *m, which it has not. */
+	struct config *conf = m->conf;
+	struct listener_set *listeners = m->listeners;
+	struct worker_ids ids = m->ids;
+	unsigned generation = m->generation;
 	struct worker *w;
 	pid_t pid;
 	int slot;
 
-	if ((slot = scoreboard_claim(svc, s->name, m.generation)) == -1) {
+	if ((slot = scoreboard_claim(svc, s->name, m->generation)) == -1) {
 		log_errorx("service %s: every scoreboard slot is taken "
 		           "(max_slots = %u); retrying in %d ms",
 		    s->name, scoreboard_get()->head->nslots, FORK_RETRY_MS);
-		m.pools[svc].next_spawn = now + FORK_RETRY_MS;
+		m->pools[svc].next_spawn = now + FORK_RETRY_MS;
 		return;
 	}
 	if ((pid = fork()) == -1) {
@@ -408,18 +428,18 @@ spawn(size_t svc, long long now)
 		return;
 	}
 	if (pid == 0)
-		worker_main(m.conf, svc, m.listeners, &m.ids, master,
-		    m.generation, slot, quota);
+		worker_main(conf, svc, listeners, &ids, master, generation, slot,
+		    quota);
 	fork_works(svc);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */
-	w = &m.workers[m.nworkers++];
+	w = &m->workers[m->nworkers++];
 	memset(w, 0, sizeof(*w));
 	w->pid = pid;
 	w->service = svc;
 	snprintf(w->name, sizeof(w->name), "%s", s->name);
-	w->generation = m.generation;
+	w->generation = m->generation;
 	w->started = now;
 	w->stage = RUNNING;
 	w->slot = slot;
@@ -428,7 +448,7 @@ spawn(size_t svc, long long now)
 		watch_until(now + w->timeout); /* should it never start */
 	w->quota = quota;
 	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
-	    s->name, m.generation);
+	    s->name, m->generation);
 }
 
 /* The live workers of svc of the current generation, by their slots. */
@@ -439,9 +459,9 @@ count_pool(size_t svc, struct pool_counts *c)
 	struct scoreboard_slot slot;
 
 	memset(c, 0, sizeof(*c));
-	for (size_t i = 0; i < m.nworkers; i++) {
-		const struct worker *w = &m.workers[i];
-		if (w->generation != m.generation || w->service != svc ||
+	for (size_t i = 0; i < m->nworkers; i++) {
+		const struct worker *w = &m->workers[i];
+		if (w->generation != m->generation || w->service != svc ||
 		    w->stage != RUNNING)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
@@ -461,8 +481,8 @@ queued_clients(const struct service *s)
 {
 	unsigned n = 0;
 
-	for (size_t i = 0; i < m.listeners->count; i++) {
-		const struct listener *l = &m.listeners->items[i];
+	for (size_t i = 0; i < m->listeners->count; i++) {
+		const struct listener *l = &m->listeners->items[i];
 		struct tcp_info ti;
 		socklen_t len = sizeof(ti);
 		bool ours = false;
@@ -483,9 +503,9 @@ retire_some(size_t svc, unsigned n, long long now)
 	struct scoreboard_slot slot;
 
 	for (int pass = 0; pass < 2 && n > 0; pass++)
-		for (size_t i = 0; i < m.nworkers && n > 0; i++) {
-			struct worker *w = &m.workers[i];
-			if (w->generation != m.generation ||
+		for (size_t i = 0; i < m->nworkers && n > 0; i++) {
+			struct worker *w = &m->workers[i];
+			if (w->generation != m->generation ||
 			    w->service != svc || w->stage != RUNNING)
 				continue;
 			scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
@@ -513,7 +533,7 @@ retire_some(size_t svc, unsigned n, long long now)
 static void
 recycle_due(size_t svc, long long now)
 {
-	const struct service *s = &m.conf->services[svc];
+	const struct service *s = &m->conf->services[svc];
 	const struct scoreboard *sb = scoreboard_get();
 	unsigned out = 0;
 	unsigned max = limit_recycle_max((unsigned)running_workers(svc));
@@ -521,17 +541,17 @@ recycle_due(size_t svc, long long now)
 
 	if (s->max_requests == 0)
 		return;
-	for (size_t i = 0; i < m.nworkers; i++) {
-		const struct worker *w = &m.workers[i];
-		if (w->generation != m.generation || w->service != svc)
+	for (size_t i = 0; i < m->nworkers; i++) {
+		const struct worker *w = &m->workers[i];
+		if (w->generation != m->generation || w->service != svc)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
 		out += w->recycling ||
 		       (w->stage == RUNNING && slot.state == SB_STARTING);
 	}
-	for (size_t i = 0; i < m.nworkers && out < max; i++) {
-		struct worker *w = &m.workers[i];
-		if (w->generation != m.generation || w->service != svc ||
+	for (size_t i = 0; i < m->nworkers && out < max; i++) {
+		struct worker *w = &m->workers[i];
+		if (w->generation != m->generation || w->service != svc ||
 		    w->stage != RUNNING || w->quota == 0)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
@@ -551,8 +571,8 @@ recycle_due(size_t svc, long long now)
 static void
 adjust_pool(size_t svc, long long now)
 {
-	const struct service *s = &m.conf->services[svc];
-	struct pool *p = &m.pools[svc];
+	const struct service *s = &m->conf->services[svc];
+	struct pool *p = &m->pools[svc];
 	struct pool_limits limits = { p->target, (unsigned)s->min_spare,
 		(unsigned)s->max_spare, (unsigned)s->max_workers };
 	struct pool_counts c;
@@ -583,9 +603,9 @@ adjust_pool(size_t svc, long long now)
 static void
 spawn_missing(long long now)
 {
-	if (m.stopping)
+	if (m->stopping)
 		return;
-	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
 		recycle_due(svc, now);
 		adjust_pool(svc, now);
 	}
@@ -604,11 +624,11 @@ init_pools(struct pool *pools, const struct config *conf)
 static void
 resize(int signo, int delta)
 {
-	if (m.stopping)
+	if (m->stopping)
 		return;
-	for (size_t svc = 0; svc < m.conf->nservices; svc++) {
-		const struct service *s = &m.conf->services[svc];
-		struct pool *p = &m.pools[svc];
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		const struct service *s = &m->conf->services[svc];
+		struct pool *p = &m->pools[svc];
 		if (delta > 0 && p->target >= (unsigned)s->max_workers) {
 			log_notice("received %s: service %s stays at "
 			           "max_workers (%d)",
@@ -635,14 +655,14 @@ resize(int signo, int delta)
 static void
 retire_old_generation(long long now)
 {
-	for (size_t svc = 0; svc < m.conf->nservices; svc++)
-		if (!m.pools[svc].disabled &&
-		    running_workers(svc) < m.pools[svc].target)
+	for (size_t svc = 0; svc < m->conf->nservices; svc++)
+		if (!m->pools[svc].disabled &&
+		    running_workers(svc) < m->pools[svc].target)
 			return;
-	for (size_t i = 0; i < m.nworkers; i++)
-		if (m.workers[i].generation < m.generation &&
-		    m.workers[i].stage == RUNNING)
-			retire(&m.workers[i], now);
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].generation < m->generation &&
+		    m->workers[i].stage == RUNNING)
+			retire(&m->workers[i], now);
 }
 
 static void
@@ -695,7 +715,7 @@ failed_by_itself(int status)
 static void
 plan_respawn(const struct worker *w, int status, long long now)
 {
-	struct pool *p = &m.pools[w->service];
+	struct pool *p = &m->pools[w->service];
 	long long lived = now - w->started;
 	long long delay;
 
@@ -734,16 +754,16 @@ reap(long long now)
 
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		size_t i;
-		for (i = 0; i < m.nworkers && m.workers[i].pid != pid; i++)
+		for (i = 0; i < m->nworkers && m->workers[i].pid != pid; i++)
 			;
-		if (i == m.nworkers)
+		if (i == m->nworkers)
 			continue; /* not ours: nothing to do */
-		struct worker w = m.workers[i];
-		m.workers[i] = m.workers[--m.nworkers];
+		struct worker w = m->workers[i];
+		m->workers[i] = m->workers[--m->nworkers];
 		scoreboard_release(w.slot);
 		describe_exit(&w, status);
-		if (w.stage == RUNNING && w.generation == m.generation &&
-		    !m.stopping)
+		if (w.stage == RUNNING && w.generation == m->generation &&
+		    !m->stopping)
 			plan_respawn(&w, status, now);
 	}
 }
@@ -755,11 +775,11 @@ tell_manager(enum notify_state state, const char *what)
 	char status[160];
 	size_t workers = 0;
 
-	for (size_t svc = 0; svc < m.conf->nservices; svc++)
+	for (size_t svc = 0; svc < m->conf->nservices; svc++)
 		workers += running_workers(svc);
 	snprintf(status, sizeof(status),
 	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
-	    m.generation, workers, m.conf->nservices);
+	    m->generation, workers, m->conf->nservices);
 	notify_send(state, status);
 }
 
@@ -768,28 +788,28 @@ stop_all(int signo, long long now)
 {
 	log_notice("received %s: stopping now", signame(signo));
 	tell_manager(NOTIFY_STOPPING, "stopping now: ");
-	m.stopping = true;
-	listener_close_all(m.listeners);
-	for (size_t i = 0; i < m.nworkers; i++)
-		if (m.workers[i].stage == RUNNING ||
-		    m.workers[i].stage == QUITTING)
-			terminate(&m.workers[i], now);
+	m->stopping = true;
+	listener_close_all(m->listeners);
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].stage == RUNNING ||
+		    m->workers[i].stage == QUITTING)
+			terminate(&m->workers[i], now);
 }
 
 static void
 quit_all(int signo, long long now)
 {
-	if (m.stopping)
+	if (m->stopping)
 		return;
 	log_notice("received %s: graceful stop, waiting up to %ds for "
 	           "clients",
-	    signame(signo), m.conf->shutdown_timeout);
+	    signame(signo), m->conf->shutdown_timeout);
 	tell_manager(NOTIFY_STOPPING, "graceful stop: ");
-	m.stopping = true;
-	listener_close_all(m.listeners);
-	for (size_t i = 0; i < m.nworkers; i++)
-		if (m.workers[i].stage == RUNNING)
-			retire(&m.workers[i], now);
+	m->stopping = true;
+	listener_close_all(m->listeners);
+	for (size_t i = 0; i < m->nworkers; i++)
+		if (m->workers[i].stage == RUNNING)
+			retire(&m->workers[i], now);
 }
 
 /* Whether two optional paths name the same thing. */
@@ -804,7 +824,7 @@ same_path(const char *a, const char *b)
 static void
 reload_log(const struct config *next)
 {
-	const char *where = log_where(next->log, m.foreground);
+	const char *where = log_where(next->log, m->foreground);
 
 	/* Compared with where lines go now, so a syslog that could not be
 	 * reached at start is tried again. */
@@ -823,7 +843,7 @@ reload_log(const struct config *next)
 static int
 reload_ids(const struct config *next, struct worker_ids *ids)
 {
-	*ids = m.ids;
+	*ids = m->ids;
 	if (getuid() != 0)
 		return 0;
 	ids->change = true;
@@ -836,21 +856,21 @@ reload_ids(const struct config *next, struct worker_ids *ids)
 static void
 publish_services(void)
 {
-	size_t n = m.conf->nservices;
+	size_t n = m->conf->nservices;
 	struct scoreboard_service *t = calloc(n, sizeof(*t));
 
 	if (t == NULL) {
 		log_error(
-		    "scoreboard: services of generation %u", m.generation);
+		    "scoreboard: services of generation %u", m->generation);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct service *s = &m.conf->services[i];
+		const struct service *s = &m->conf->services[i];
 		snprintf(t[i].name, sizeof(t[i].name), "%s", s->name);
 		t[i].workers = (uint32_t)s->workers;
 		t[i].max_workers = (uint32_t)s->max_workers;
 	}
-	scoreboard_set_services(t, n, m.generation);
+	scoreboard_set_services(t, n, m->generation);
 	free(t);
 }
 
@@ -867,11 +887,11 @@ reload_slots(const struct config *next)
 		log_warnx("reload: max_slots = %u takes effect at restart "
 		          "(the scoreboard has %u slots)",
 		    next->max_slots, nslots);
-	if (need + m.nworkers > nslots) {
+	if (need + m->nworkers > nslots) {
 		log_errorx("reload: the new generation needs %u worker slots "
 		           "and %zu are held by running workers, but the "
 		           "scoreboard has %u (max_slots, fixed at start)",
-		    need, m.nworkers, nslots);
+		    need, m->nworkers, nslots);
 		return -1;
 	}
 	return 0;
@@ -880,7 +900,7 @@ reload_slots(const struct config *next)
 static void
 reload_failed(void)
 {
-	log_errorx("reload failed: still running generation %u", m.generation);
+	log_errorx("reload failed: still running generation %u", m->generation);
 	scoreboard_reload_done(false, log_error_first());
 	tell_manager(NOTIFY_READY, "reload failed: ");
 }
@@ -892,12 +912,12 @@ reload(int signo, long long now)
 	struct config *next, *old;
 	struct pool *pools;
 
-	if (m.stopping)
+	if (m->stopping)
 		return;
-	log_notice("received %s: reloading %s", signame(signo), m.conf->path);
+	log_notice("received %s: reloading %s", signame(signo), m->conf->path);
 	tell_manager(NOTIFY_RELOADING, "reloading: ");
 	log_error_mark();
-	next = config_load(m.conf->path);
+	next = config_load(m->conf->path);
 	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    reload_slots(next) == -1 ||
 	    daemon_files_limit(config_addresses(next)) == -1 ||
@@ -906,29 +926,29 @@ reload(int signo, long long now)
 		reload_failed();
 		return;
 	}
-	if (listener_apply(m.listeners, next) == -1) {
+	if (listener_apply(m->listeners, next) == -1) {
 		free(pools);
 		config_free(next);
 		reload_failed();
 		return;
 	}
-	if (strcmp(next->pidfile, m.conf->pidfile) != 0)
+	if (strcmp(next->pidfile, m->conf->pidfile) != 0)
 		log_warnx("reload: a new pidfile takes effect at restart");
 	reload_log(next);
-	old = m.conf;
-	m.conf = next;
-	m.ids = ids;
-	free(m.pools);
-	m.pools = pools;
-	m.generation++;
-	init_pools(m.pools, m.conf);
+	old = m->conf;
+	m->conf = next;
+	m->ids = ids;
+	free(m->pools);
+	m->pools = pools;
+	m->generation++;
+	init_pools(m->pools, m->conf);
 	publish_services();
 	spawn_missing(now);
 	retire_old_generation(now);
-	listener_commit(m.listeners);
+	listener_commit(m->listeners);
 	config_free(old);
-	log_notice("reloaded %s: generation %u, %zu service(s)", m.conf->path,
-	    m.generation, m.conf->nservices);
+	log_notice("reloaded %s: generation %u, %zu service(s)", m->conf->path,
+	    m->generation, m->conf->nservices);
 	log_error_first();
 	scoreboard_reload_done(true, "");
 	tell_manager(NOTIFY_READY, "");
@@ -968,21 +988,21 @@ reopen(int signo, long long now)
 	reopened = reopen_file("log", log_target(), log_reopen);
 	reopened |=
 	    reopen_file("access_log", log_access_target(), log_access_reopen);
-	if (!reopened || m.stopping)
+	if (!reopened || m->stopping)
 		return;
-	if (config_slots_needed(m.conf) + m.nworkers >
+	if (config_slots_needed(m->conf) + m->nworkers >
 	    scoreboard_get()->head->nslots) {
 		log_errorx("reopen: no room in the scoreboard (max_slots = %u) "
 		           "for a new generation beside %zu running workers: "
 		           "they keep writing to the old file",
-		    scoreboard_get()->head->nslots, m.nworkers);
+		    scoreboard_get()->head->nslots, m->nworkers);
 		return;
 	}
-	m.generation++;
+	m->generation++;
 	publish_services();
 	log_notice("log reopened: generation %u takes over from the "
 	           "workers that hold the old file",
-	    m.generation);
+	    m->generation);
 	spawn_missing(now);
 	retire_old_generation(now);
 }
@@ -991,16 +1011,16 @@ reopen(int signo, long long now)
 static struct timespec *
 sleep_time(struct timespec *ts, long long now)
 {
-	long long next = m.watch_next;
+	long long next = m->watch_next;
 
-	for (size_t i = 0; i < m.nworkers; i++) {
-		const struct worker *w = &m.workers[i];
+	for (size_t i = 0; i < m->nworkers; i++) {
+		const struct worker *w = &m->workers[i];
 		if ((w->stage == QUITTING || w->stage == TERMINATING) &&
 		    (next == -1 || w->deadline < next))
 			next = w->deadline;
 	}
-	for (size_t svc = 0; !m.stopping && svc < m.conf->nservices; svc++) {
-		const struct pool *p = &m.pools[svc];
+	for (size_t svc = 0; !m->stopping && svc < m->conf->nservices; svc++) {
+		const struct pool *p = &m->pools[svc];
 		if (!p->disabled && running_workers(svc) < p->target &&
 		    (next == -1 || p->next_spawn < next))
 			next = p->next_spawn;
@@ -1043,15 +1063,16 @@ master_run(struct config *conf, struct listener_set *listeners,
 {
 	sigset_t none;
 
-	m.conf = conf;
-	m.listeners = listeners;
-	m.ids = *ids;
-	m.foreground = foreground;
-	m.generation = 1;
-	if ((m.pools = calloc(conf->nservices, sizeof(*m.pools))) == NULL)
+	master_state_alloc();
+	m->conf = conf;
+	m->listeners = listeners;
+	m->ids = *ids;
+	m->foreground = foreground;
+	m->generation = 1;
+	if ((m->pools = calloc(conf->nservices, sizeof(*m->pools))) == NULL)
 		fatal(1, "master");
 	alloc_worker_table(scoreboard_get()->head->nslots);
-	init_pools(m.pools, conf);
+	init_pools(m->pools, conf);
 	sigemptyset(&none);
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
@@ -1061,7 +1082,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	log_notice(
 	    "started: %zu service(s), config %s", conf->nservices, conf->path);
 	tell_manager(NOTIFY_READY, "");
-	while (!m.stopping || m.nworkers > 0) {
+	while (!m->stopping || m->nworkers > 0) {
 		/* Workers of a dynamic pool poke this when they go busy or
 		 * idle, and any worker when it has served max_requests: the
 		 * pool reacts within a loop's turn.  (The debug line says
@@ -1089,9 +1110,11 @@ master_run(struct config *conf, struct listener_set *listeners,
 	 * path at once. */
 	scoreboard_remove();
 	daemon_pidfile_remove();
-	listener_close_all(m.listeners);
-	unforked_free(m.workers, m.workers_room * sizeof(*m.workers));
-	free(m.pools);
-	config_free(m.conf);
+	listener_close_all(m->listeners);
+	unforked_free(m->workers, m->workers_room * sizeof(*m->workers));
+	free(m->pools);
+	config_free(m->conf);
+	unforked_free(m, sizeof(*m));
+	m = NULL;
 	return 0;
 }
