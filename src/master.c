@@ -38,6 +38,9 @@
 #define BACKOFF_MAX_MS 30000
 #define EMPTY_POOL_MAX_MS 1000 /* the longest a pool is left empty */
 #define FORK_RETRY_MS 1000
+/* How soon to look again when a worker due for max_requests waits for
+ * its turn: nothing else may wake a fixed pool's master. */
+#define RECYCLE_RETRY_MS 100
 /* After fork() fails: first retry, doubled per failure in a row, up to. */
 #define FORK_BACKOFF_MIN_MS 250
 #define FORK_BACKOFF_MAX_MS 8000
@@ -100,6 +103,7 @@ struct pool {
 	unsigned target;      /* the least: workers, moved by TTIN/TTOU */
 	struct pool_state policy; /* pool_decide's memory */
 	long long next_check;     /* ms; ask pool_decide again then */
+	long long next_recycle;   /* ms; a due worker waits; 0: none */
 };
 
 /* The master's state, in memory of its own (see master_state_alloc). */
@@ -527,8 +531,9 @@ retire_some(size_t svc, unsigned n, long long now)
  * starting, so it never loses more than that many at a time.  Idle ones
  * only: a client of a worker told to quit has shutdown_timeout to finish,
  * and a long one would be cut.  A worker that must wait keeps serving; the
- * next look (its poke after each connection, a reap, the pool's check
- * once a second) lets it go.
+ * next look (its poke after each connection, a reap, or next_recycle's
+ * timer, since nothing may tell a fixed pool's master that the workers on
+ * their way in are ready) lets it go.
  */
 static void
 recycle_due(size_t svc, long long now)
@@ -549,7 +554,8 @@ recycle_due(size_t svc, long long now)
 		out += w->recycling ||
 		       (w->stage == RUNNING && slot.state == SB_STARTING);
 	}
-	for (size_t i = 0; i < m->nworkers && out < max; i++) {
+	m->pools[svc].next_recycle = 0;
+	for (size_t i = 0; i < m->nworkers; i++) {
 		struct worker *w = &m->workers[i];
 		if (w->generation != m->generation || w->service != svc ||
 		    w->stage != RUNNING || w->quota == 0)
@@ -557,6 +563,11 @@ recycle_due(size_t svc, long long now)
 		scoreboard_read_slot(sb, (unsigned)w->slot, &slot);
 		if (slot.connections < w->quota || slot.state != SB_IDLE)
 			continue;
+		if (out >= max) {
+			/* Its turn comes when one of those out is ready. */
+			m->pools[svc].next_recycle = now + RECYCLE_RETRY_MS;
+			break;
+		}
 		log_info("service %s: recycling worker %ld after %llu "
 		         "connections (max_requests %d)",
 		    w->name, (long)w->pid, (unsigned long long)slot.connections,
@@ -1027,6 +1038,9 @@ sleep_time(struct timespec *ts, long long now)
 		if (p->next_check != POOL_NEVER &&
 		    (next == -1 || p->next_check < next))
 			next = p->next_check;
+		if (p->next_recycle != 0 &&
+		    (next == -1 || p->next_recycle < next))
+			next = p->next_recycle;
 	}
 	if (next == -1)
 		return NULL;
