@@ -137,7 +137,8 @@ $(FB)/fuzz_proxy: $(FB)/proxy.o
 # log.c writes its files through log_file.c.
 $(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o
 $(FB)/fuzz_addr: $(FB)/addr.o
-$(FB)/fuzz_line: $(FB)/conn.o
+# conn.c works out its deadlines with limit.c.
+$(FB)/fuzz_line: $(FB)/conn.o $(FB)/limit.o
 $(FB)/fuzz_config: $(FUZZ_LIB)
 $(FB)/fuzz_config: FUZZ_LIBS = -lconfuse
 
