@@ -423,6 +423,36 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
+/*
+ * worker_timeout kills a worker that has moved no byte for that long, so it
+ * must outlast each wait of a healthy worker: times the seconds of key,
+ * waiting on_what (0: a wait without end).  -1 after saying why not.
+ */
+static int
+worker_outlasts(cfg_t *cfg, cfg_t *sec, const char *key, long times,
+    const char *on_what)
+{
+	long timeout = cfg_getint(sec, "worker_timeout");
+	long wait = cfg_getint(sec, key);
+
+	if (timeout == 0 || (wait > 0 && timeout > times * wait))
+		return 0;
+	if (wait == 0)
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld needs %s %s: with %s = 0 "
+		    "a worker may wait %s for ever",
+		    cfg_title(sec), timeout,
+		    strchr("aeiou", key[0]) != NULL ? "an" : "a", key, key,
+		    on_what);
+	else
+		cfg_error(cfg,
+		    "service %s: worker_timeout = %ld must be longer than "
+		    "%s%s = %ld, or a worker waiting %s would be killed",
+		    cfg_title(sec), timeout, times == 2 ? "twice " : "", key,
+		    wait, on_what);
+	return -1;
+}
+
 /* A PROXY header comes over TCP, from a peer proxy_from names; the
  * service wants one on every address (proxy_protocol) or on those written
  * "proxy:ADDRESS". */
@@ -446,15 +476,8 @@ check_proxy(cfg_t *cfg, cfg_t *sec)
 			all = false; /* said once */
 		}
 	}
-	/* A worker waiting for a header makes no progress meanwhile. */
-	if (some && cfg_getint(sec, "worker_timeout") > 0 &&
-	    cfg_getint(sec, "worker_timeout") <= cfg_getint(sec, "proxy_timeout"))
-		cfg_error(cfg,
-		    "service %s: worker_timeout = %ld must be longer than "
-		    "proxy_timeout = %ld, or a worker waiting for a PROXY "
-		    "header would be killed",
-		    cfg_title(sec), cfg_getint(sec, "worker_timeout"),
-		    cfg_getint(sec, "proxy_timeout"));
+	if (some)
+		worker_outlasts(cfg, sec, "proxy_timeout", 1, "for a PROXY header");
 	if (some && cfg_size(sec, "proxy_from") == 0)
 		cfg_error(cfg,
 		    "service %s: %s but proxy_from is empty: no peer could "
@@ -529,54 +552,15 @@ check_pool(cfg_t *cfg, cfg_t *sec)
 	return 0;
 }
 
-/*
- * A worker waiting on a silent client makes no progress until idle_timeout
- * ends the connection: a worker_timeout that is not longer would kill
- * healthy workers, and with idle_timeout = 0 the wait has no end at all.
- */
-static int
+/* The waits worker_timeout must outlast (see worker_outlasts). */
+static void
 check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 {
-	long timeout = cfg_getint(sec, "worker_timeout");
-	long idle = cfg_getint(sec, "idle_timeout");
-	long send = cfg_getint(sec, "send_timeout");
-	int rc = 0;
-
-	if (timeout == 0)
-		return 0;
-	if (idle == 0) {
-		cfg_error(cfg,
-		    "service %s: worker_timeout = %ld needs an idle_timeout: "
-		    "with idle_timeout = 0 a worker may wait on a silent "
-		    "client for ever",
-		    cfg_title(sec), timeout);
-		rc = -1;
-	} else if (timeout <= idle) {
-		cfg_error(cfg,
-		    "service %s: worker_timeout = %ld must be longer than "
-		    "idle_timeout = %ld, or a worker waiting on a silent "
-		    "client would be killed",
-		    cfg_title(sec), timeout, idle);
-		rc = -1;
-	}
+	worker_outlasts(cfg, sec, "idle_timeout", 1, "on a silent client");
 	/* A client that stops reading is cut after one to two send_timeouts
 	 * (see conn.c), with no byte moved meanwhile. */
-	if (send == 0) {
-		cfg_error(cfg,
-		    "service %s: worker_timeout = %ld needs a send_timeout: "
-		    "with send_timeout = 0 a worker may wait on a client that "
-		    "does not read for ever",
-		    cfg_title(sec), timeout);
-		rc = -1;
-	} else if (timeout <= 2 * send) {
-		cfg_error(cfg,
-		    "service %s: worker_timeout = %ld must be longer than "
-		    "twice send_timeout = %ld, or a worker waiting on a client "
-		    "that does not read would be killed",
-		    cfg_title(sec), timeout, send);
-		rc = -1;
-	}
-	return rc;
+	worker_outlasts(
+	    cfg, sec, "send_timeout", 2, "on a client that does not read");
 }
 
 /* Called when a service section closes: checks that need all its keys. */
