@@ -22,6 +22,8 @@ struct listener {
 	int fd;
 	bool wanted; /* named by the config being applied */
 	bool fresh;  /* bound by it, closed again if it fails */
+	bool passed; /* by a service manager, which holds it too */
+	bool refusing; /* drops new connections (listener_refuse_new) */
 	struct listen_opts opts; /* what the config being applied asks for */
 };
 
@@ -52,6 +54,17 @@ int listener_adopt(
 /* Make the last listener_apply final: close and drop the sockets it did not
  * want, give the kept ones their new options. */
 void listener_commit(struct listener_set *set);
+/*
+ * A graceful stop's first step: make the set's TCP sockets drop every new
+ * connection while the handshakes already under way complete into the
+ * listen queue.  Sockets a service manager passed are left as they are:
+ * it holds them too, so their queue outlives this process.
+ */
+void listener_refuse_new(struct listener_set *set);
+/* Clients waiting in the listen queue of l; 0 for a UDP socket. */
+unsigned listener_queued(const struct listener *l);
+/* The same over the sockets of set that refuse new connections. */
+unsigned listener_queued_refusing(const struct listener_set *set);
 /* Close every socket in the set and free it. */
 void listener_close_all(struct listener_set *set);
 /* The socket bound to addr, or -1 if there is none. */

@@ -10,6 +10,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdlib.h>
@@ -151,11 +152,10 @@ add(struct listener_set *set, const struct addr *addr,
 	set->items = items;
 	if ((fd = listener_open(addr, opts)) == -1)
 		return -1;
-	items[set->count].addr = *addr;
-	items[set->count].fd = fd;
-	items[set->count].wanted = true;
-	items[set->count].fresh = true;
-	items[set->count].opts = *opts;
+	items[set->count] = (struct listener){
+		.addr = *addr, .fd = fd, .wanted = true, .fresh = true,
+		.opts = *opts
+	};
 	set->count++;
 	return 0;
 }
@@ -315,7 +315,8 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 	}
 	set->items = items;
 	items[set->count] = (struct listener){
-		.addr = addr, .fd = fd, .wanted = true, .opts = opts
+		.addr = addr, .fd = fd, .wanted = true, .passed = true,
+		.opts = opts
 	};
 	set->count++;
 	log_info("adopted passed socket %s (descriptor %d) for service %s",
@@ -372,6 +373,74 @@ listener_close_others(
 		if (fd != -1 && k == nkeep)
 			close(fd);
 	}
+}
+
+/*
+ * Why a socket filter: closing a listening socket resets every connection
+ * still in its queue -- clients whose handshake is complete, which a
+ * balancer in front cannot replay elsewhere -- and Linux has no call that
+ * stops a socket taking new connections but keeps it open.  A filter that
+ * drops bare SYNs does: a new client's SYN goes unanswered, and its retry
+ * about a second later meets a closed port and is refused (or, after a
+ * restart, the next instance), while a handshake under way completes.
+ * For TCP, a filter sees the packet from its TCP header: byte 13 holds the
+ * flags.  Accepted sockets inherit it; established connections see no bare
+ * SYN.
+ */
+void
+listener_refuse_new(struct listener_set *set)
+{
+	struct sock_filter code[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12), /* SYN | ACK */
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN */
+		BPF_STMT(BPF_RET | BPF_K, 0),                /* drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),      /* keep all */
+	};
+	struct sock_fprog drop_syn = {
+		.len = sizeof(code) / sizeof(code[0]),
+		.filter = code,
+	};
+	char name[ADDR_STRLEN];
+
+	for (size_t i = 0; i < set->count; i++) {
+		struct listener *l = &set->items[i];
+		if (l->fd == -1 || l->passed || l->addr.socktype != SOCK_STREAM)
+			continue;
+		if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop_syn,
+		        sizeof(drop_syn)) == -1) {
+			log_warn("listener %s: cannot refuse new connections "
+			         "and keep the queued ones",
+			    addr_name(&l->addr, name, sizeof(name)));
+			continue;
+		}
+		l->refusing = true;
+	}
+}
+
+/* For a listening socket, Linux reports its queue's length as
+ * tcpi_unacked. */
+unsigned
+listener_queued(const struct listener *l)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	if (l->fd == -1 || l->addr.socktype != SOCK_STREAM ||
+	    getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return 0;
+	return ti.tcpi_unacked;
+}
+
+unsigned
+listener_queued_refusing(const struct listener_set *set)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < set->count; i++)
+		if (set->items[i].refusing)
+			n += listener_queued(&set->items[i]);
+	return n;
 }
 
 void

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,6 +44,11 @@
 #define FORK_BACKOFF_MIN_MS 250
 #define FORK_BACKOFF_MAX_MS 8000
 #define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
+/* A graceful stop keeps its listening sockets at least this long after
+ * they refuse new connections: a handshake under way then (a round trip
+ * of up to this) completes into the queue and is served. */
+#define DRAIN_SETTLE_MS 100
+#define DRAIN_POLL_MS 10 /* how often it looks at the queues meanwhile */
 
 enum action {
 	ACT_REAP,
@@ -119,6 +123,9 @@ static struct master_state {
 	size_t workers_room;
 	struct pool *pools;
 	long long watch_next; /* ms: look for stuck workers then; -1: never */
+	/* ms: when a graceful stop began emptying the listen queues; -1
+	 * when none is. */
+	long long draining_since;
 } *m;
 
 static void
@@ -201,14 +208,16 @@ send_signal(struct worker *w, int signo)
 		log_warn("kill -%s %ld", signame(signo), (long)w->pid);
 }
 
-/* Ask a worker to finish its client and exit, within shutdown_timeout. */
+/* Ask a worker to finish its client and exit, within shutdown_timeout
+ * of since (now, or when a graceful stop began). */
 static void
-retire(struct worker *w, long long now)
+retire(struct worker *w, long long since)
 {
 	send_signal(w, SIGQUIT);
 	w->stage = QUITTING;
-	w->deadline = now + (long long)m->conf->shutdown_timeout * 1000;
+	w->deadline = since + (long long)m->conf->shutdown_timeout * 1000;
 }
+
 
 /* Tell a worker to exit now. */
 static void
@@ -478,8 +487,7 @@ count_pool(size_t svc, struct pool_counts *c)
 	}
 }
 
-/* Clients waiting in the accept queues of svc's TCP listeners: for a
- * listening socket, Linux reports the queue's length as tcpi_unacked. */
+/* Clients waiting in the accept queues of svc's TCP listeners. */
 static unsigned
 queued_clients(const struct service *s)
 {
@@ -487,14 +495,9 @@ queued_clients(const struct service *s)
 
 	for (size_t i = 0; i < m->listeners->count; i++) {
 		const struct listener *l = &m->listeners->items[i];
-		struct tcp_info ti;
-		socklen_t len = sizeof(ti);
-		bool ours = false;
 		for (size_t a = 0; a < s->naddrs; a++)
-			ours |= addr_equal(&l->addr, &s->addrs[a]);
-		if (ours && l->addr.socktype == SOCK_STREAM && l->fd != -1 &&
-		    getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == 0)
-			n += ti.tcpi_unacked;
+			if (addr_equal(&l->addr, &s->addrs[a]))
+				n += listener_queued(l);
 	}
 	return n;
 }
@@ -800,6 +803,7 @@ stop_all(int signo, long long now)
 	log_notice("received %s: stopping now", signame(signo));
 	tell_manager(NOTIFY_STOPPING, "stopping now: ");
 	m->stopping = true;
+	m->draining_since = -1;
 	listener_close_all(m->listeners);
 	for (size_t i = 0; i < m->nworkers; i++)
 		if (m->workers[i].stage == RUNNING ||
@@ -807,6 +811,14 @@ stop_all(int signo, long long now)
 			terminate(&m->workers[i], now);
 }
 
+/*
+ * A graceful stop in two steps.  First the listening sockets refuse new
+ * connections but stay open (listener_refuse_new), and the workers go on
+ * as before, taking the clients still queued: closing a socket would reset
+ * them.  Then, once the queues are empty and DRAIN_SETTLE_MS have passed
+ * (or shutdown_timeout has), finish_drain closes the sockets and tells
+ * every worker to finish its client and exit.
+ */
 static void
 quit_all(int signo, long long now)
 {
@@ -817,10 +829,36 @@ quit_all(int signo, long long now)
 	    signame(signo), m->conf->shutdown_timeout);
 	tell_manager(NOTIFY_STOPPING, "graceful stop: ");
 	m->stopping = true;
+	m->draining_since = now;
+	listener_refuse_new(m->listeners);
+}
+
+static void
+finish_drain(long long now)
+{
+	long long since = m->draining_since;
+	long long deadline = since + (long long)m->conf->shutdown_timeout * 1000;
+	unsigned queued;
+
+	if (since == -1)
+		return;
+	queued = listener_queued_refusing(m->listeners);
+	if (now < deadline && (queued > 0 || now < since + DRAIN_SETTLE_MS))
+		return;
+	if (queued > 0)
+		log_warnx("graceful stop: %u client(s) still queued after "
+		          "shutdown_timeout: closing the listening sockets "
+		          "resets them",
+		    queued);
+	else
+		log_info("graceful stop: no client queued after %lld ms: "
+		         "closing the listening sockets",
+		    now - since);
 	listener_close_all(m->listeners);
+	m->draining_since = -1;
 	for (size_t i = 0; i < m->nworkers; i++)
 		if (m->workers[i].stage == RUNNING)
-			retire(&m->workers[i], now);
+			retire(&m->workers[i], since);
 }
 
 /* Whether two optional paths name the same thing. */
@@ -1024,6 +1062,10 @@ sleep_time(struct timespec *ts, long long now)
 {
 	long long next = m->watch_next;
 
+	if (m->draining_since != -1 &&
+	    (next == -1 || now + DRAIN_POLL_MS < next))
+		next = now + DRAIN_POLL_MS;
+
 	for (size_t i = 0; i < m->nworkers; i++) {
 		const struct worker *w = &m->workers[i];
 		if ((w->stage == QUITTING || w->stage == TERMINATING) &&
@@ -1083,6 +1125,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 	m->ids = *ids;
 	m->foreground = foreground;
 	m->generation = 1;
+	m->draining_since = -1;
 	if ((m->pools = calloc(conf->nservices, sizeof(*m->pools))) == NULL)
 		fatal(1, "master");
 	alloc_worker_table(scoreboard_get()->head->nslots);
@@ -1106,6 +1149,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		struct timespec ts;
 		long long now = clock_ms();
 
+		finish_drain(now);
 		escalate_overdue(now);
 		kill_stuck(now);
 		spawn_missing(now);

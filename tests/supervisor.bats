@@ -196,14 +196,107 @@ CONF
 	[ ! -e "$PIDFILE" ]
 }
 
+# Clients waiting in the listen queue of $PORT.
+queued_on_port() {
+	ss -ltnH "sport = :$PORT" | awk '{ print $2 }'
+}
+
+queued_is() {
+	[ "$(queued_on_port)" = "$1" ]
+}
+
+# The client $1 goes away, as if its program ended.
+leave() {
+	local pidvar="CLIENT_PID_$1"
+	kill -TERM "${!pidvar}"
+	close_client "$1"
+}
+
+# connect_result PORT [HOST]: what a new client gets within 0.5 s:
+# "connected", "refused" or "no answer".
+connect_result() {
+	python3 - "$1" "${2:-127.0.0.1}" <<'PY'
+import socket, sys
+host = sys.argv[2]
+s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+s.settimeout(0.5)
+try:
+    s.connect((host, int(sys.argv[1])))
+    print("connected")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("no answer")
+PY
+}
+
+# quit_serves_queue HOST: a graceful stop with clients queued on
+# HOST:$PORT, one worker busy: they are served, a new one is not.
+quit_serves_queue() {
+	local host=$1 listen=$1
+	[ "$host" = ::1 ] && listen="[::1]"
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"$listen:$PORT"}
+	protocol = "echo"
+	workers = 1
+}
+CONF
+	start_daemon
+	HOST=$host open_client a
+	send_line a "one"
+	wait_until client_saw a "one"
+	# The only worker is busy: b and c complete their handshakes and
+	# wait in the listen queue.
+	HOST=$host open_client b
+	HOST=$host open_client c
+	wait_until queued_is 2
+	kill -QUIT "$DPID"
+	wait_log "received QUIT: graceful stop"
+	# Closing the socket now would reset b and c: it stays open, but a
+	# new client's SYN goes unanswered.
+	[ "$(connect_result "$PORT" "$host")" = "no answer" ]
+	queued_is 2
+	send_line b "two"
+	send_line c "three"
+	# Each client leaves by ending its process: b and c inherited the
+	# fifos of the clients opened before them, so closing a fifo would
+	# not end its client.
+	leave a
+	wait_until client_saw b "two"
+	leave b
+	wait_until client_saw c "three"
+	leave c
+	wait_log "graceful stop: no client queued after [0-9]+ ms: closing the listening sockets"
+	wait_log "master: notice: stopped"
+	wait_until_gone "$DPID"
+	[ "$(log_count "access service=svc .*end=closed")" -eq 3 ]
+	# Now the port is closed: refused at once.
+	[ "$(connect_result "$PORT" "$host")" = "refused" ]
+}
+
+@test "SIGQUIT serves the clients already queued and takes no new one" {
+	quit_serves_queue 127.0.0.1
+}
+
+@test "SIGQUIT serves the clients already queued and takes no new one, on IPv6" {
+	quit_serves_queue ::1
+}
+
 @test "SIGQUIT gives up on clients after shutdown_timeout" {
-	write_config 'protocol = "echo"' 'shutdown_timeout = 1'
+	write_config 'protocol = "echo"
+	workers = 1' 'shutdown_timeout = 1'
 	# write_config sets shutdown_timeout = 5 first; the last one wins.
 	start_daemon
 	open_client a
 	send_line a "stay"
 	wait_until client_saw a "stay"
+	# b waits in the queue behind a for the whole second.
+	open_client b
+	wait_until queued_is 1
 	kill -QUIT "$DPID"
+	wait_log "graceful stop: 1 client\(s\) still queued after shutdown_timeout: closing the listening sockets resets them"
 	wait_log "still running after its deadline: sending TERM"
 	wait_log "access service=svc .*end=shutdown"
 	wait_log "master: notice: stopped"
