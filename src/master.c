@@ -991,10 +991,12 @@ reload(int signo, long long now)
 	m->pools = pools;
 	m->generation++;
 	init_pools(m->pools, m->conf);
+	/* Before the new workers fork: they must not accept a client on a
+	 * socket that still has the old options. */
+	listener_commit(m->listeners);
 	publish_services();
 	spawn_missing(now);
 	retire_old_generation(now);
-	listener_commit(m->listeners);
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m->conf->path,
 	    m->generation, m->conf->nservices);
