@@ -22,8 +22,16 @@ pid_t daemon_pidfile_read(const char *path);
  * daemon_ready (exit 0) or exits first (exit with its status); only the
  * child returns.  -1 after logging if fork fails. */
 int daemon_detach(void);
-/* Tell the waiting parent start-up succeeded, and let go of the terminal. */
-void daemon_ready(void);
+/* Tell the waiting parent start-up succeeded, and let go of the terminal:
+ * stdin and stdout become /dev/null, and stderr too unless keep_stderr
+ * (the log goes there). */
+void daemon_ready(bool keep_stderr);
+/*
+ * Whether stderr is a regular file, which a detached daemon logging to
+ * stderr keeps.  Not a pipe or a terminal: whoever reads those (ssh, a
+ * shell's $(...)) would wait for the daemon's end.
+ */
+bool daemon_stderr_is_file(void);
 
 /* Who a root master's workers run as when preforkd.conf names no user. */
 #define DAEMON_DEFAULT_USER "nobody"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,8 +205,16 @@ daemon_detach(void)
 	return 0;
 }
 
+bool
+daemon_stderr_is_file(void)
+{
+	struct stat st;
+
+	return fstat(STDERR_FILENO, &st) == 0 && S_ISREG(st.st_mode);
+}
+
 void
-daemon_ready(void)
+daemon_ready(bool keep_stderr)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
 
@@ -218,7 +227,8 @@ daemon_ready(void)
 	if (null != -1) {
 		dup2(null, STDIN_FILENO);
 		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
+		if (!keep_stderr)
+			dup2(null, STDERR_FILENO);
 		if (null > STDERR_FILENO)
 			close(null);
 	}

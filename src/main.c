@@ -302,10 +302,13 @@ open_log(const struct config *conf, bool foreground)
 		return -1;
 	}
 	if (strcmp(log_target(), "stderr") == 0) {
-		if (!foreground)
+		if (!foreground && daemon_stderr_is_file())
+			log_notice("logging to stderr without -f: a file, "
+			           "which stays open once detached");
+		else if (!foreground)
 			log_warnx("logging to stderr without -f: once "
 			          "detached, nothing more is logged (stderr "
-			          "is /dev/null)");
+			          "is not a file)");
 		return 0;
 	}
 	/* Until start-up is over (the terminal let go), a person is

@@ -1135,7 +1135,8 @@ master_run(struct config *conf, struct listener_set *listeners,
 	sigemptyset(&none);
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
-		daemon_ready();
+		daemon_ready(strcmp(log_target(), "stderr") == 0 &&
+		    daemon_stderr_is_file());
 	publish_services();
 	spawn_missing(clock_ms());
 	log_notice(

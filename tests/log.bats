@@ -135,6 +135,43 @@ stderr_has() {
 	log_has "master: warning: reload: log syslog \(keeping the current log\): No such file or directory$"
 }
 
+# The master of a detached preforkd, for the helpers' teardown.
+take_detached_master() {
+	wait_until test -s "$PIDFILE"
+	DPID=$(cat "$PIDFILE")
+}
+
+@test "detached, no syslog, log unset: a stderr that is a file keeps every line" {
+	can_unshare || skip "hiding /dev/log needs unshare -m (root)"
+	LOG="$STDERR"
+	write_config 'protocol = "echo"'
+	(private_dev - "$PREFORKD" -c "$CONF" -p "$PIDFILE" \
+	    >/dev/null 2>>"$STDERR" 3>&-)
+	take_detached_master
+	log_has "master: error: log syslog: cannot reach /dev/log \(No such file or directory\): logging to stderr instead$"
+	log_has "master: notice: logging to stderr without -f: a file, which stays open once detached$"
+	# After detaching: the master's lines and the workers'.
+	wait_log "master: notice: started: 1 service\(s\)"
+	run talk <<<"hi"
+	[ "$output" = "hi" ]
+	wait_log "worker svc#1: info: access service=svc "
+}
+
+@test "detached, no syslog, log unset: a stderr that is a pipe is let go, said first" {
+	can_unshare || skip "hiding /dev/log needs unshare -m (root)"
+	write_config 'protocol = "echo"'
+	# As ssh or a shell's $(...) would read it: to its end, which must
+	# come once the daemon has detached, not when it stops.
+	local said
+	said=$(private_dev - timeout -k 1 10 "$PREFORKD" -c "$CONF" \
+	    -p "$PIDFILE" 2>&1 3>&-)
+	take_detached_master
+	echo "$said"
+	[[ "$said" == *"master: warning: logging to stderr without -f: once detached, nothing more is logged (stderr is not a file)"* ]]
+	run talk <<<"hi"
+	[ "$output" = "hi" ]
+}
+
 @test "log = syslog: lines go to /dev/log with facility daemon, not to stderr" {
 	can_unshare || skip "a private /dev/log needs unshare -m (root)"
 	LOG="$T/syslog"
