@@ -264,8 +264,17 @@ talk() {
 open_client() {
 	local name="$1"
 	mkfifo "$T/$name.in"
-	"$PFCLIENT" -t 30 "${HOST:-127.0.0.1}" "${2:-$PORT}" \
-	    <"$T/$name.in" >"$T/$name.out" 2>&1 3>&- &
+	(
+		# Not with the fifos of the clients opened before: a client
+		# ends only once nothing else holds its fifo for writing.
+		local other fdvar
+		for other in ${CLIENTS:-}; do
+			fdvar="CLIENT_FD_$other"
+			[ -z "${!fdvar:-}" ] || eval "exec ${!fdvar}>&-"
+		done
+		exec "$PFCLIENT" -t 30 "${HOST:-127.0.0.1}" "${2:-$PORT}" \
+		    <"$T/$name.in" >"$T/$name.out" 2>&1 3>&-
+	) &
 	eval "CLIENT_PID_$name=$!"
 	CLIENTS="${CLIENTS:-} $name"
 	# Hold the fifo open for writing on a descriptor of its own.

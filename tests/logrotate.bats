@@ -8,6 +8,8 @@
 
 load helpers
 
+bats_require_minimum_version 1.5.0
+
 setup() {
 	common_setup
 	command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] ||

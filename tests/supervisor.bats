@@ -205,13 +205,6 @@ queued_is() {
 	[ "$(queued_on_port)" = "$1" ]
 }
 
-# The client $1 goes away, as if its program ended.
-leave() {
-	local pidvar="CLIENT_PID_$1"
-	kill -TERM "${!pidvar}"
-	close_client "$1"
-}
-
 # connect_result PORT [HOST]: what a new client gets within 0.5 s:
 # "connected", "refused" or "no answer".
 connect_result() {
@@ -260,14 +253,11 @@ CONF
 	queued_is 2
 	send_line b "two"
 	send_line c "three"
-	# Each client leaves by ending its process: b and c inherited the
-	# fifos of the clients opened before them, so closing a fifo would
-	# not end its client.
-	leave a
+	close_client a
 	wait_until client_saw b "two"
-	leave b
+	close_client b
 	wait_until client_saw c "three"
-	leave c
+	close_client c
 	wait_log "graceful stop: no client queued after [0-9]+ ms: closing the listening sockets"
 	wait_log "master: notice: stopped"
 	wait_until_gone "$DPID"
