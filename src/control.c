@@ -55,19 +55,24 @@ control_status(const char *pidfile)
 	return fflush(stdout) == 0 ? CONTROL_OK : CONTROL_FAILED;
 }
 
-/* Every service of the current generation has its starting number of
- * workers waiting for clients (or already serving one). */
+/*
+ * The reload's generation, or a newer one that took over from it, is the
+ * current one, and every service of it has its starting number of workers
+ * waiting for clients (or already serving one).  A newer one: a reopen or
+ * another reload right after ours starts the next generation, and ours may
+ * then never be complete.
+ */
 static bool
 generation_ready(const struct scoreboard *sb, unsigned generation)
 {
 	struct scoreboard_header h;
 
 	scoreboard_read_header(sb, &h);
-	if (h.generation != generation)
+	if (h.generation < generation)
 		return false;
 	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
 		struct status_counts c;
-		status_count(sb, i, generation, &c);
+		status_count(sb, i, h.generation, &c);
 		if (c.idle + c.busy < sb->services[i].workers)
 			return false;
 	}
