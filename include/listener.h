@@ -20,9 +20,9 @@ struct listen_opts {
 struct listener {
 	struct addr addr;
 	int fd;
-	bool wanted; /* named by the config being applied */
-	bool fresh;  /* bound by it, closed again if it fails */
-	bool passed; /* by a service manager, which holds it too */
+	bool wanted;   /* named by the config being applied */
+	bool fresh;    /* bound by it, closed again if it fails */
+	bool passed;   /* by a service manager, which holds it too */
 	bool refusing; /* drops new connections (listener_refuse_new) */
 	struct listen_opts opts; /* what the config being applied asks for */
 };

@@ -48,7 +48,9 @@
  * they refuse new connections: a handshake under way then (a round trip
  * of up to this) completes into the queue and is served. */
 #define DRAIN_SETTLE_MS 100
-#define DRAIN_POLL_MS 10 /* how often it looks at the queues meanwhile */
+/* How often it looks at the queues meanwhile: nothing tells the master
+ * when a queue is empty. */
+#define DRAIN_POLL_MS 10
 
 enum action {
 	ACT_REAP,
@@ -217,7 +219,6 @@ retire(struct worker *w, long long since)
 	w->stage = QUITTING;
 	w->deadline = since + (long long)m->conf->shutdown_timeout * 1000;
 }
-
 
 /* Tell a worker to exit now. */
 static void
@@ -487,14 +488,17 @@ count_pool(size_t svc, struct pool_counts *c)
 	}
 }
 
-/* Clients waiting in the accept queues of svc's TCP listeners. */
+/* Clients waiting in the accept queues of svc's TCP listeners (only those
+ * that refuse new connections, if refusing_only). */
 static unsigned
-queued_clients(const struct service *s)
+queued_clients(const struct service *s, bool refusing_only)
 {
 	unsigned n = 0;
 
 	for (size_t i = 0; i < m->listeners->count; i++) {
 		const struct listener *l = &m->listeners->items[i];
+		if (refusing_only && !l->refusing)
+			continue;
 		for (size_t a = 0; a < s->naddrs; a++)
 			if (addr_equal(&l->addr, &s->addrs[a]))
 				n += listener_queued(l);
@@ -606,7 +610,7 @@ adjust_pool(size_t svc, long long now)
 	if (d.saturated)
 		log_warnx("service %s reached max_workers (%d); %u clients "
 		          "waiting in the queue",
-		    s->name, s->max_workers, queued_clients(s));
+		    s->name, s->max_workers, queued_clients(s, false));
 	/* A fixed pool that can fill up, and is not full yet, wants to hear
 	 * of it: it has no timer of its own then. */
 	scoreboard_set_wake_when_full(svc,
@@ -824,13 +828,28 @@ quit_all(int signo, long long now)
 {
 	if (m->stopping)
 		return;
+	/* First: whoever reads the line below finds new clients refused. */
+	listener_refuse_new(m->listeners);
 	log_notice("received %s: graceful stop, waiting up to %ds for "
 	           "clients",
 	    signame(signo), m->conf->shutdown_timeout);
 	tell_manager(NOTIFY_STOPPING, "graceful stop: ");
 	m->stopping = true;
 	m->draining_since = now;
-	listener_refuse_new(m->listeners);
+}
+
+/* Clients the drain waits to see taken: queued on a socket that refuses
+ * new ones, of a service that has a worker left to take them (none is
+ * replaced now). */
+static unsigned
+queued_for_workers(void)
+{
+	unsigned n = 0;
+
+	for (size_t svc = 0; svc < m->conf->nservices; svc++)
+		if (running_workers(svc) > 0)
+			n += queued_clients(&m->conf->services[svc], true);
+	return n;
 }
 
 static void
@@ -838,27 +857,38 @@ finish_drain(long long now)
 {
 	long long since = m->draining_since;
 	long long deadline = since + (long long)m->conf->shutdown_timeout * 1000;
-	unsigned queued;
+	bool timed_out = now >= deadline;
+	unsigned left;
 
 	if (since == -1)
 		return;
-	queued = listener_queued_refusing(m->listeners);
-	if (now < deadline && (queued > 0 || now < since + DRAIN_SETTLE_MS))
+	if (!timed_out &&
+	    (now < since + DRAIN_SETTLE_MS || queued_for_workers() > 0))
 		return;
-	if (queued > 0)
-		log_warnx("graceful stop: %u client(s) still queued after "
-		          "shutdown_timeout: closing the listening sockets "
-		          "resets them",
-		    queued);
+	left = listener_queued_refusing(m->listeners);
+	if (left > 0)
+		log_warnx("graceful stop: %u client(s) still queued %s: "
+		          "closing the listening sockets resets them",
+		    left,
+		    timed_out ? "after shutdown_timeout"
+		              : "with no worker to take them");
 	else
 		log_info("graceful stop: no client queued after %lld ms: "
 		         "closing the listening sockets",
 		    now - since);
 	listener_close_all(m->listeners);
 	m->draining_since = -1;
-	for (size_t i = 0; i < m->nworkers; i++)
-		if (m->workers[i].stage == RUNNING)
-			retire(&m->workers[i], since);
+	for (size_t i = 0; i < m->nworkers; i++) {
+		struct worker *w = &m->workers[i];
+		if (w->stage != RUNNING)
+			continue;
+		/* Past the deadline, SIGQUIT would at once be followed by
+		 * SIGTERM, and a warning for each worker. */
+		if (timed_out)
+			terminate(w, now);
+		else
+			retire(w, since);
+	}
 }
 
 /* Whether two optional paths name the same thing. */

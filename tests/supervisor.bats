@@ -275,9 +275,23 @@ CONF
 }
 
 @test "SIGQUIT gives up on clients after shutdown_timeout" {
+	write_config 'protocol = "echo"' 'shutdown_timeout = 1'
+	# write_config sets shutdown_timeout = 5 first; the last one wins.
+	start_daemon
+	open_client a
+	send_line a "stay"
+	wait_until client_saw a "stay"
+	kill -QUIT "$DPID"
+	wait_log "graceful stop: no client queued after [0-9]+ ms"
+	wait_log "still running after its deadline: sending TERM"
+	wait_log "access service=svc .*end=shutdown"
+	wait_log "master: notice: stopped"
+	wait_until_gone "$CLIENT_PID_a"
+}
+
+@test "SIGQUIT with a client queued behind a busy worker for all of shutdown_timeout" {
 	write_config 'protocol = "echo"
 	workers = 1' 'shutdown_timeout = 1'
-	# write_config sets shutdown_timeout = 5 first; the last one wins.
 	start_daemon
 	open_client a
 	send_line a "stay"
@@ -287,10 +301,52 @@ CONF
 	wait_until queued_is 1
 	kill -QUIT "$DPID"
 	wait_log "graceful stop: 1 client\(s\) still queued after shutdown_timeout: closing the listening sockets resets them"
-	wait_log "still running after its deadline: sending TERM"
 	wait_log "access service=svc .*end=shutdown"
 	wait_log "master: notice: stopped"
+	# Past the deadline the worker got SIGTERM at once, not SIGQUIT and
+	# then SIGTERM with a warning.
+	refute log_has "still running after its deadline"
 	wait_until_gone "$CLIENT_PID_a"
+	wait_until_gone "$CLIENT_PID_b"
+}
+
+@test "SIGQUIT does not wait for a queue whose service has no worker left" {
+	local port2
+	port2=$(free_port)
+	cat >"$CONF" <<CONF
+log_level = "debug"
+shutdown_timeout = 30
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 1
+}
+service other {
+	listen = {"127.0.0.1:$port2"}
+	protocol = "echo"
+	workers = 1
+}
+CONF
+	start_daemon
+	open_client a
+	send_line a "one"
+	wait_until client_saw a "one"
+	open_client o "$port2"
+	send_line o "other"
+	wait_until client_saw o "other"
+	open_client b
+	wait_until queued_is 1
+	kill -QUIT "$DPID"
+	wait_log "received QUIT: graceful stop"
+	# svc's only worker dies, and none replaces it during a stop: b can
+	# only be reset, and waiting 30 s for it would help nobody.
+	kill -KILL "$(worker_pids svc)"
+	wait_log "graceful stop: 1 client\(s\) still queued with no worker to take them: closing the listening sockets resets them"
+	# other's client finishes as ever.
+	send_line o "still"
+	wait_until client_saw o "still"
+	close_client o
+	wait_log "master: notice: stopped"
 }
 
 @test "SIGTERM during a graceful stop makes it fast" {
