@@ -13,6 +13,11 @@ field() {
 	sed -nE "s/.*(^| )$1=([0-9]+).*/\\2/p" <<<"$2"
 }
 
+# For wait_until: user id $1 has $2 processes.
+user_processes_are() {
+	[ "$(pgrep -c -u "$1")" -eq "$2" ]
+}
+
 @test "fork() failing at RLIMIT_NPROC: logged, retried with back-off, the pool refills" {
 	# root is exempt from RLIMIT_NPROC: run as a user id of our own (no
 	# passwd entry needed), whose processes are only ours, limited to
@@ -41,6 +46,8 @@ field() {
 	setpriv --reuid="$uid" --regid="$uid" --clear-groups sleep 30 3>&- &
 	hog=$!
 	BACKGROUND="$hog"
+	# It counts only once setpriv has become the user.
+	wait_until user_processes_are "$uid" 5
 	victim=$(worker_pids | head -n 1)
 	start=$(date +%s%N)
 	kill -KILL "$victim"
@@ -99,6 +106,8 @@ field() {
 		hogs="$hogs $!"
 	done
 	BACKGROUND="$hogs"
+	# Both hogs count only once setpriv has become the user.
+	wait_until user_processes_are "$uid" 5
 	"$PREFORKD" -s reload -w 8 -p "$PIDFILE" 2>"$T/reload.err" &
 	reload=$!
 	BACKGROUND="$hogs $reload"
