@@ -13,41 +13,73 @@ field() {
 	sed -nE "s/.*(^| )$1=([0-9]+).*/\\2/p" <<<"$2"
 }
 
+# The RLIMIT_NPROC tests.  root is exempt from the limit: the daemon runs
+# as a user id of its own (no passwd entry needed), whose processes are
+# only the test's.  Sets USER_ID and PIDFILE, in a directory it may write.
+prepare_own_user() {
+	USER_ID=$((61000 + PORT % 1000))
+	mkdir "$T/run"
+	chown "$USER_ID:$USER_ID" "$T/run"
+	chmod 755 "$T"
+	PIDFILE="$T/run/preforkd.pid"
+}
+
+# start_limited N: preforkd -f with $CONF as $USER_ID, which may have at
+# most N processes; stderr to $T/stderr.
+start_limited() {
+	chmod 644 "$CONF"
+	# Under make sanitize, LeakSanitizer's check at exit clones a thread
+	# to stop the process, which this very limit refuses ("fatal error"):
+	# no leak check for this one daemon.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    prlimit --nproc="$1:$1" setpriv --reuid="$USER_ID" \
+	    --regid="$USER_ID" --clear-groups "$PREFORKD" -f -c "$CONF" \
+	    -p "$PIDFILE" >>"$T/stderr" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+}
+
+# take_room N: N more processes of $USER_ID (sleeps, in HOGS) take room
+# under its limit.  Changing the daemon's limit from outside would need
+# CAP_SYS_RESOURCE, which a container's root may lack.
+take_room() {
+	local i before
+	before=$(pgrep -c -u "$USER_ID")
+	for ((i = 0; i < $1; i++)); do
+		setpriv --reuid="$USER_ID" --regid="$USER_ID" --clear-groups \
+		    sleep 30 3>&- &
+		HOGS="${HOGS:-} $!"
+	done
+	BACKGROUND="${BACKGROUND:-} $HOGS"
+	# They count only once setpriv has become the user.
+	wait_until user_processes_are "$USER_ID" $((before + $1))
+}
+
+# The room is free again.
+give_room_back() {
+	# shellcheck disable=SC2086 # one pid per word
+	kill -KILL $HOGS
+	# shellcheck disable=SC2086
+	wait $HOGS 2>/dev/null || true
+	HOGS=""
+}
+
 # For wait_until: user id $1 has $2 processes.
 user_processes_are() {
 	[ "$(pgrep -c -u "$1")" -eq "$2" ]
 }
 
 @test "fork() failing at RLIMIT_NPROC: logged, retried with back-off, the pool refills" {
-	# root is exempt from RLIMIT_NPROC: run as a user id of our own (no
-	# passwd entry needed), whose processes are only ours, limited to
-	# the master and its 3 workers.
-	local uid=$((61000 + PORT % 1000)) victim start elapsed hog
+	local victim start elapsed
 	write_config 'protocol = "echo"
 	workers = 3'
-	mkdir "$T/run"
-	chown "$uid:$uid" "$T/run"
-	chmod 755 "$T"
-	chmod 644 "$CONF"
-	PIDFILE="$T/run/preforkd.pid"
-	# Under make sanitize, LeakSanitizer's check at exit clones a thread
-	# to stop the process, which this very limit refuses ("fatal error"):
-	# no leak check for this one daemon.
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-	    prlimit --nproc=4:4 setpriv --reuid="$uid" --regid="$uid" \
-	    --clear-groups "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
-	    >>"$LOG" 2>&1 3>&- &
-	DPID=$!
-	wait_log "master: notice: started"
+	prepare_own_user
+	LOG="$T/stderr"
+	# The master and its 3 workers, and room for nothing else.
+	start_limited 4
 	wait_until has_workers 3
-	# Another process of the same user takes the last place (changing
-	# the daemon's limit from outside needs CAP_SYS_RESOURCE, which a
-	# container's root may lack): a replacement cannot be forked.
-	setpriv --reuid="$uid" --regid="$uid" --clear-groups sleep 30 3>&- &
-	hog=$!
-	BACKGROUND="$hog"
-	# It counts only once setpriv has become the user.
-	wait_until user_processes_are "$uid" 5
+	# One more process of the user: a replacement cannot be forked.
+	take_room 1
 	victim=$(worker_pids | head -n 1)
 	start=$(date +%s%N)
 	kill -KILL "$victim"
@@ -68,8 +100,7 @@ user_processes_are() {
 	kill -0 "$DPID"
 	[ "$(worker_count)" -eq 2 ]
 	# The shortage ends: the pool refills at the next try.
-	kill -KILL "$hog"
-	wait "$hog" || true
+	give_room_back
 	wait_log "service svc: fork works again after [0-9]+ failures"
 	wait_until has_workers 3
 	run talk <<<"refilled"
@@ -83,45 +114,27 @@ user_processes_are() {
 # reopen has come.  (Before, -s reload waited out -w: status 5, in about
 # 4 of 10 tries even with forks that work.)
 @test "a reopen while -s reload waits: the newer generation is its outcome" {
-	local uid=$((61000 + PORT % 1000)) hogs="" i rc=0 reload
-	mkdir "$T/run"
-	chown "$uid:$uid" "$T/run"
-	chmod 755 "$T"
+	local rc=0 reload
+	prepare_own_user
+	# A reopen turns the pool over only when it reopens a file.
 	LOG="$T/run/preforkd.log"
 	write_config 'protocol = "echo"
 	workers = 2' "log = \"$LOG\""
-	chmod 644 "$CONF"
-	PIDFILE="$T/run/preforkd.pid"
-	# The master and its 2 workers, and room for 2 more processes.
-	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
-	    prlimit --nproc=5:5 setpriv --reuid="$uid" --regid="$uid" \
-	    --clear-groups "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
-	    >>"$T/stderr" 2>&1 3>&- &
-	DPID=$!
-	wait_log "master: notice: started"
+	# The master and its 2 workers, and room for 2 more processes...
+	start_limited 5
 	wait_until has_workers 2
-	# Two processes of the same user take that room.
-	for i in 1 2; do
-		setpriv --reuid="$uid" --regid="$uid" --clear-groups sleep 30 3>&- &
-		hogs="$hogs $!"
-	done
-	BACKGROUND="$hogs"
-	# Both hogs count only once setpriv has become the user.
-	wait_until user_processes_are "$uid" 5
+	# ...which two others take.
+	take_room 2
 	"$PREFORKD" -s reload -w 8 -p "$PIDFILE" 2>"$T/reload.err" &
 	reload=$!
-	BACKGROUND="$hogs $reload"
+	BACKGROUND="$BACKGROUND $reload"
 	wait_log "reloaded $CONF: generation 2"
 	wait_log "service svc: fork \(1 in a row"
 	kill -USR1 "$DPID"
 	wait_log "log reopened: generation 3 takes over"
-	# shellcheck disable=SC2086 # one pid per word
-	kill -KILL $hogs
-	# shellcheck disable=SC2086
-	wait $hogs 2>/dev/null || true
+	give_room_back
 	wait_log "service svc: fork works again after [0-9]+ failures"
 	wait "$reload" || rc=$?
-	BACKGROUND=""
 	cat "$T/reload.err"
 	[ "$rc" -eq 0 ]
 	[ ! -s "$T/reload.err" ]
