@@ -20,22 +20,30 @@ import time
 TIMEOUT = 5
 
 
+def echo_once(host, port, line, timeout):
+    """Send line on a new connection and return what comes back, up to
+    as many bytes (fewer if the server closes first).  Raises OSError;
+    reloads.py uses it too."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect((host, port))
+        sock.sendall(line)
+        got = b""
+        while len(got) < len(line):
+            data = sock.recv(len(line) - len(got))
+            if not data:
+                break
+            got += data
+        return got
+
+
 def one(host, port, n):
     """One connection: 'served', or what went wrong."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     line = ("client %d\n" % n).encode()
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.settimeout(TIMEOUT)
-            sock.connect((host, port))
-            sock.sendall(line)
-            got = b""
-            while len(got) < len(line):
-                data = sock.recv(len(line) - len(got))
-                if not data:
-                    break
-                got += data
-            return "served" if got == line else "wrong"
+        return "served" if echo_once(host, port, line, TIMEOUT) == line \
+            else "wrong"
     except ConnectionRefusedError:
         return "refused"
     except (ConnectionResetError, BrokenPipeError):

@@ -10,29 +10,20 @@ and, on stderr, the first few clients that were not served in time.  Exit
 status 0, or 1 when a reload never finished."""
 import os
 import signal
-import socket
 import sys
 import time
+
+from load import echo_once
 
 BOUND = 2.0
 
 
 def lone_client(host, port, n):
     """'served', 'late' (served after BOUND) or what went wrong."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
     line = ("reload %d\n" % n).encode()
     start = time.monotonic()
     try:
-        with socket.socket(family, socket.SOCK_STREAM) as sock:
-            sock.settimeout(BOUND + 3)
-            sock.connect((host, port))
-            sock.sendall(line)
-            got = b""
-            while len(got) < len(line):
-                data = sock.recv(len(line) - len(got))
-                if not data:
-                    break
-                got += data
+        got = echo_once(host, port, line, BOUND + 3)
     except OSError as e:
         return "failed (%s)" % (e.__class__.__name__)
     if got != line:
