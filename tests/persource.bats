@@ -203,7 +203,10 @@ PY
 	[[ "$stderr" == *"source_prefix6 = 129 is out of range (0 to 128)" ]]
 }
 
-@test "worker_timeout: a stopped busy worker is killed, logged and replaced" {
+# A pool of 2 with worker_timeout 3 s, one worker busy with client a,
+# which has had its answer: that worker's pid in BUSY.  (Not run in $(...):
+# the daemon and the client must be the test's.)
+start_with_busy_worker() {
 	write_config 'protocol = "echo"
 	workers = 2
 	idle_timeout = 1
@@ -214,9 +217,13 @@ PY
 	open_client a
 	send_line a "hi"
 	wait_until client_saw a "hi"
-	local pid
-	pid=$(status | sed -nE 's/^worker pid=([0-9]+) .*state=busy.*/\1/p')
-	[ -n "$pid" ]
+	BUSY=$(status | sed -nE 's/^worker pid=([0-9]+) .*state=busy.*/\1/p')
+	[ -n "$BUSY" ]
+}
+
+@test "worker_timeout: a stopped busy worker is killed, logged and replaced" {
+	start_with_busy_worker
+	local pid=$BUSY
 	STOPPED=$pid
 	kill -STOP "$pid"
 	wait_log "master: warning: worker $pid \(service svc\) made no progress for [0-9.]+s: client=127\.0\.0\.1:[0-9]+ in=3 out=3 time=[0-9.]+s; sending KILL$"
@@ -262,19 +269,8 @@ PY
 }
 
 @test "worker_timeout: a worker stuck without a word to the master is killed too" {
-	write_config 'protocol = "echo"
-	workers = 2
-	idle_timeout = 1
-	send_timeout = 1
-	worker_timeout = 3'
-	start_daemon
-	wait_until has_workers 2
-	open_client a
-	send_line a "hi"
-	wait_until client_saw a "hi"
-	local pid
-	pid=$(status | sed -nE 's/^worker pid=([0-9]+) .*state=busy.*/\1/p')
-	[ -n "$pid" ]
+	start_with_busy_worker
+	local pid=$BUSY
 	# Nothing tells the master: no signal, no poke.
 	run hold "$pid" 15
 	[ "$status" -ne 77 ] || skip "ptrace is not allowed here"
