@@ -76,7 +76,8 @@ void log_errorx(const char *fmt, ...) PRINTFLIKE(1, 2);
 /* An access line: to the access log when there is one (whatever the
  * level), else as log_info. */
 void log_access(const char *fmt, ...) PRINTFLIKE(1, 2);
-/* Log an environmental failure and exit with status; never return. */
+/* Log an environmental failure and exit with status (exitcode.h); never
+ * return. */
 void fatal(int status, const char *fmt, ...) PRINTFLIKE(2, 3)
     __attribute__((noreturn));
 void fatalx(int status, const char *fmt, ...) PRINTFLIKE(2, 3)

@@ -5,17 +5,10 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "exitcode.h"
+
 struct config;
 struct listener_set;
-
-/*
- * The worker exit-status contract, read by the master (see preforkd(8)).
- */
-enum worker_exit {
-	WORKER_EXIT_OK = 0,    /* told to stop, or its master is gone */
-	WORKER_EXIT_SICK = 1,  /* failed at run time: respawn, throttled */
-	WORKER_EXIT_FATAL = 2, /* cannot work with this config: no respawn */
-};
 
 /* Privileges a worker takes on after fork(). */
 struct worker_ids {

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "exitcode.h"
 #include "log.h"
 
 extern char **environ;
@@ -174,8 +175,9 @@ static void __attribute__((noreturn)) wait_for_child(pid_t child, int fd)
 		_exit(0);
 	/* The pipe closed without a byte: the child failed; pass it on. */
 	if (waitpid(child, &status, 0) == child && WIFEXITED(status))
-		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
-	_exit(1);
+		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status)
+		                                : EXIT_START);
+	_exit(EXIT_START);
 }
 
 int

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "control.h"
 #include "daemon.h"
+#include "exitcode.h"
 #include "listener.h"
 #include "log.h"
 #include "master.h"
@@ -33,16 +34,6 @@
 #define CONFIG_DEFAULT "/etc/preforkd/preforkd.conf"
 #endif
 
-/* Exit statuses, listed in preforkd(8). */
-enum {
-	EXIT_OK = 0,
-	EXIT_CONFIG = 1, /* the config file is missing or invalid */
-	EXIT_USAGE = 2,  /* bad command line */
-	EXIT_START = 3,  /* could not start: pidfile, bind, user, log */
-	EXIT_SIGNAL = 4, /* -s: no running master to signal */
-	EXIT_TIMEOUT = 5, /* -s: the master did not finish within -w */
-	EXIT_REFUSED = 6, /* -s reload: the new configuration was refused */
-};
 
 struct options {
 	const char *config;

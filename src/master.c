@@ -25,6 +25,7 @@
 #include "clock.h"
 #include "daemon.h"
 #include "limit.h"
+#include "exitcode.h"
 #include "log.h"
 #include "master.h"
 #include "notify.h"
@@ -339,7 +340,7 @@ static void
 master_state_alloc(void)
 {
 	if ((m = unforked_alloc(sizeof(*m))) == NULL)
-		fatal(1, "master: state");
+		fatal(EXIT_RESOURCE, "master: state");
 }
 
 /*
@@ -353,7 +354,7 @@ static void
 alloc_worker_table(size_t room)
 {
 	if ((m->workers = unforked_alloc(room * sizeof(*m->workers))) == NULL)
-		fatal(1, "master: worker table for %zu slots", room);
+		fatal(EXIT_RESOURCE, "master: worker table for %zu slots", room);
 	m->workers_room = room;
 }
 
@@ -1159,7 +1160,8 @@ master_run(struct config *conf, struct listener_set *listeners,
 	m->generation = 1;
 	m->draining_since = -1;
 	if ((m->pools = calloc(conf->nservices, sizeof(*m->pools))) == NULL)
-		fatal(1, "master");
+		fatal(EXIT_RESOURCE, "master: pools for %zu services",
+		    conf->nservices);
 	alloc_worker_table(scoreboard_get()->head->nslots);
 	init_pools(m->pools, conf);
 	sigemptyset(&none);
