@@ -1,4 +1,8 @@
-/* How many workers a service should have now: the pool's policy. */
+/*
+ * The pool's policy: how many workers a service should have now, how long
+ * to wait after failures, when to recycle.  Pure functions of counts and
+ * times (ms, monotonic) handed in; the master acts on what they say.
+ */
 #ifndef PREFORKD_POOL_H
 #define PREFORKD_POOL_H
 
@@ -52,5 +56,66 @@ struct pool_decision {
  */
 void pool_decide(const struct pool_counts *c, const struct pool_limits *l,
     struct pool_state *st, long long now, struct pool_decision *out);
+
+/*
+ * The one back-off schedule: min_ms for the first failure in a row,
+ * doubled for each one after it, up to max_ms; 0 before any failure.
+ */
+long long pool_backoff(unsigned in_a_row, long long min_ms, long long max_ms);
+
+/* After fork() fails: the schedule of the retries (see pool_backoff). */
+#define POOL_FORK_BACKOFF_MIN_MS 250
+#define POOL_FORK_BACKOFF_MAX_MS 8000
+/* After workers that crash right after start: the schedule of respawns. */
+#define POOL_CRASH_BACKOFF_MIN_MS 100
+#define POOL_CRASH_BACKOFF_MAX_MS 30000
+/* A worker that failed by itself sooner than this after start crashed. */
+#define POOL_LIVED_LONG_MS 1000
+/* The longest a pool with no worker left waits for its next one. */
+#define POOL_EMPTY_MAX_MS 1000
+
+/*
+ * Did a worker that exited with status (as waitpid() gives it) fail by
+ * itself -- a crash, or WORKER_EXIT_SICK -- rather than exit or get killed
+ * from outside (SIGKILL, SIGTERM)?  Only such a failure says that a
+ * replacement may fail the same way.
+ */
+bool pool_failed_by_itself(int status);
+
+/* What a pool does after a worker of its generation died unasked. */
+enum pool_respawn {
+	POOL_RESPAWN_NOW,   /* at once, as far as the failures allow */
+	POOL_RESPAWN_LATER, /* it crashed right after start: wait delay */
+	POOL_RESPAWN_NEVER, /* it said WORKER_EXIT_FATAL: not until reload */
+};
+
+struct pool_death {
+	enum pool_respawn respawn;
+	long long delay; /* ms, for POOL_RESPAWN_LATER */
+};
+
+/*
+ * A worker that lived for lived ms died with status; running workers are
+ * left in its pool.  *quick_deaths counts the crashes in a row right after
+ * start: updated here (kept as it is for POOL_RESPAWN_NEVER).
+ */
+struct pool_death pool_after_death(
+    int status, long long lived, unsigned running, unsigned *quick_deaths);
+
+/* How soon to look again when a worker due for max_requests waits for
+ * its turn: nothing else may wake a fixed pool's master. */
+#define POOL_RECYCLE_RETRY_MS 100
+
+/* Is a worker that served served connections of its quota (0: none), and
+ * is idle or not, due for recycling? */
+bool pool_recycle_due(unsigned long served, unsigned long quota, bool idle);
+/*
+ * max_requests: how many of due workers to recycle now, in a pool of
+ * running workers of which out are on their way out or still starting:
+ * fewer than limit_recycle_max(running) may be out at once.  *next is when
+ * to look again for those that must wait, or 0 when none does.
+ */
+unsigned pool_recycle(unsigned running, unsigned out, unsigned due,
+    long long now, long long *next);
 
 #endif

@@ -7,9 +7,20 @@
  * POOL_RETIRE_MS, so a pool does not flap between two bursts.  With both
  * spare counts 0 the pool is fixed: exactly `workers`.
  *
- * Nothing here knows a process or a socket: the master counts, asks and
- * acts, and the unit tests ask the same questions with made-up counts.
+ * After failures it backs off on one schedule (pool_backoff), for a fork()
+ * that fails and for workers that crash right after start; a worker that
+ * has served max_requests is recycled while few enough are on their way
+ * out.
+ *
+ * Nothing here knows a process or a socket, nor reads the clock: the
+ * master counts, asks and acts, and the unit tests ask the same questions
+ * with made-up counts and times.
  */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "exitcode.h"
+#include "limit.h"
 #include "pool.h"
 
 static unsigned
@@ -126,4 +137,87 @@ pool_decide(const struct pool_counts *c, const struct pool_limits *l,
 	 * pool from its last idle worker. */
 	if (l->min_spare == 0 && l->max_spare == 0 && !st->saturated)
 		out->next = POOL_NEVER;
+}
+
+long long
+pool_backoff(unsigned in_a_row, long long min_ms, long long max_ms)
+{
+	long long delay = min_ms;
+
+	if (in_a_row == 0)
+		return 0;
+	for (unsigned i = 1; i < in_a_row && delay < max_ms; i++)
+		delay *= 2;
+	return delay < max_ms ? delay : max_ms;
+}
+
+bool
+pool_failed_by_itself(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status) == WORKER_EXIT_SICK;
+	switch (WTERMSIG(status)) {
+	case SIGSEGV:
+	case SIGBUS:
+	case SIGILL:
+	case SIGFPE:
+	case SIGABRT:
+	case SIGSYS:
+	case SIGTRAP:
+	case SIGXCPU:
+	case SIGXFSZ:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * At once, unless the worker failed by itself right after it started: then
+ * back off -- but an empty pool serves nobody, so it never waits longer
+ * than POOL_EMPTY_MAX_MS for its first worker.
+ */
+struct pool_death
+pool_after_death(
+    int status, long long lived, unsigned running, unsigned *quick_deaths)
+{
+	struct pool_death d = { POOL_RESPAWN_NOW, 0 };
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL) {
+		d.respawn = POOL_RESPAWN_NEVER;
+		return d;
+	}
+	if (!pool_failed_by_itself(status) || lived >= POOL_LIVED_LONG_MS) {
+		*quick_deaths = 0;
+		return d;
+	}
+	(*quick_deaths)++;
+	d.respawn = POOL_RESPAWN_LATER;
+	d.delay = pool_backoff(*quick_deaths, POOL_CRASH_BACKOFF_MIN_MS,
+	    POOL_CRASH_BACKOFF_MAX_MS);
+	if (running == 0 && d.delay > POOL_EMPTY_MAX_MS)
+		d.delay = POOL_EMPTY_MAX_MS;
+	return d;
+}
+
+bool
+pool_recycle_due(unsigned long served, unsigned long quota, bool idle)
+{
+	return quota != 0 && served >= quota && idle;
+}
+
+/*
+ * Idle ones only are due: a client of a worker told to quit has
+ * shutdown_timeout to finish, and a long one would be cut.  A worker that
+ * must wait keeps serving until a later look lets it go.
+ */
+unsigned
+pool_recycle(unsigned running, unsigned out, unsigned due, long long now,
+    long long *next)
+{
+	unsigned max = limit_recycle_max(running);
+	unsigned now_n = out < max ? min_u(due, max - out) : 0;
+
+	*next = due > now_n ? now + POOL_RECYCLE_RETRY_MS : 0;
+	return now_n;
 }

@@ -1,5 +1,10 @@
-/* pool_decide: the pool's policy, with made-up counts and clock. */
+/* The pool's policy -- sizing, back-off, recycling -- with made-up counts,
+ * exit statuses and clock. */
+#include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
+
+#include "exitcode.h"
 
 #include "pool.h"
 #include "unit.h"
@@ -118,6 +123,111 @@ shrinking(void)
 	    ask(0, 2, 1, &l, &st, 10000).retire == 0, "max_spare idle is fine");
 }
 
+/* A wait status as waitpid() gives it, without a real child. */
+static int
+exited(int code)
+{
+	return W_EXITCODE(code, 0);
+}
+
+static int
+killed(int signo)
+{
+	return W_EXITCODE(0, signo);
+}
+
+static void
+backoff(void)
+{
+	CHECK(pool_backoff(0, 100, 30000) == 0,
+	    "back-off: none before a failure");
+	CHECK(pool_backoff(1, 100, 30000) == 100 &&
+	          pool_backoff(2, 100, 30000) == 200 &&
+	          pool_backoff(4, 100, 30000) == 800,
+	    "back-off: the first wait, doubled per failure in a row");
+	CHECK(pool_backoff(9, 100, 30000) == 25600 &&
+	          pool_backoff(10, 100, 30000) == 30000 &&
+	          pool_backoff(4000000000u, 100, 30000) == 30000,
+	    "back-off: never past its longest, however many failures");
+	CHECK(pool_backoff(6, POOL_FORK_BACKOFF_MIN_MS,
+	          POOL_FORK_BACKOFF_MAX_MS) == POOL_FORK_BACKOFF_MAX_MS,
+	    "back-off: fork() failures reach 8 s at the sixth in a row");
+}
+
+static void
+failed_by_itself(void)
+{
+	CHECK(pool_failed_by_itself(killed(SIGSEGV)) &&
+	          pool_failed_by_itself(killed(SIGABRT)) &&
+	          pool_failed_by_itself(killed(SIGXCPU)),
+	    "a crash is a failure of its own");
+	CHECK(pool_failed_by_itself(exited(WORKER_EXIT_SICK)),
+	    "exit status SICK is a failure of its own");
+	CHECK(!pool_failed_by_itself(killed(SIGKILL)) &&
+	          !pool_failed_by_itself(killed(SIGTERM)),
+	    "killed from outside is no failure of its own");
+	CHECK(!pool_failed_by_itself(exited(WORKER_EXIT_OK)) &&
+	          !pool_failed_by_itself(exited(WORKER_EXIT_FATAL)),
+	    "a clean exit or FATAL is no crash to back off from");
+}
+
+static void
+after_death(void)
+{
+	unsigned quick = 0;
+	struct pool_death d;
+
+	d = pool_after_death(killed(SIGSEGV), 10, 3, &quick);
+	CHECK(d.respawn == POOL_RESPAWN_LATER &&
+	          d.delay == POOL_CRASH_BACKOFF_MIN_MS && quick == 1,
+	    "a crash right after start: back off, once");
+	d = pool_after_death(killed(SIGSEGV), 10, 3, &quick);
+	CHECK(d.delay == 2 * POOL_CRASH_BACKOFF_MIN_MS && quick == 2,
+	    "another in a row: twice as long");
+	quick = 20;
+	d = pool_after_death(killed(SIGSEGV), 10, 3, &quick);
+	CHECK(d.delay == POOL_CRASH_BACKOFF_MAX_MS,
+	    "many in a row: the longest wait");
+	d = pool_after_death(killed(SIGSEGV), 10, 0, &quick);
+	CHECK(d.delay == POOL_EMPTY_MAX_MS,
+	    "an empty pool waits no longer than a second");
+	d = pool_after_death(exited(WORKER_EXIT_FATAL), 10, 3, &quick);
+	CHECK(d.respawn == POOL_RESPAWN_NEVER && quick == 22,
+	    "FATAL: no respawn, the count kept");
+	d = pool_after_death(killed(SIGSEGV), POOL_LIVED_LONG_MS, 3, &quick);
+	CHECK(d.respawn == POOL_RESPAWN_NOW && quick == 0,
+	    "a crash after a long life: at once, and the count starts over");
+	quick = 5;
+	d = pool_after_death(killed(SIGKILL), 10, 3, &quick);
+	CHECK(d.respawn == POOL_RESPAWN_NOW && quick == 0,
+	    "killed from outside right after start: at once");
+}
+
+static void
+recycling(void)
+{
+	long long next;
+
+	CHECK(pool_recycle_due(100, 100, true) &&
+	          !pool_recycle_due(99, 100, true),
+	    "due once it has served its quota");
+	CHECK(!pool_recycle_due(100, 100, false),
+	    "a busy worker is not due: its client would be cut");
+	CHECK(!pool_recycle_due(1000000, 0, true), "quota 0: never due");
+	CHECK(pool_recycle(4, 0, 3, 500, &next) == 1 &&
+	          next == 500 + POOL_RECYCLE_RETRY_MS,
+	    "a pool of 4: one at a time, and the others look again soon");
+	CHECK(pool_recycle(4, 1, 3, 500, &next) == 0 &&
+	          next == 500 + POOL_RECYCLE_RETRY_MS,
+	    "one already out: the due ones wait");
+	CHECK(pool_recycle(64, 5, 10, 500, &next) == 3,
+	    "a pool of 64: up to one in eight out at once");
+	CHECK(pool_recycle(64, 0, 2, 500, &next) == 2 && next == 0,
+	    "room for every due one: all go, nothing to wait for");
+	CHECK(pool_recycle(64, 0, 0, 500, &next) == 0 && next == 0,
+	    "none due: nothing to do");
+}
+
 void
 test_pool(void)
 {
@@ -125,4 +235,8 @@ test_pool(void)
 	growth();
 	limits();
 	shrinking();
+	backoff();
+	failed_by_itself();
+	after_death();
+	recycling();
 }
