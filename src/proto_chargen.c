@@ -14,14 +14,12 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
-#include <sys/random.h>
 #include <sys/uio.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "conn.h"
 #include "proto.h"
+#include "rand.h"
 
 #define RING 95 /* the printable characters, ' ' to '~' */
 #define LINE_CHARS 72
@@ -76,26 +74,9 @@ proto_chargen_serve(struct conn *conn, const struct service *svc)
 	}
 }
 
-/*
- * A small generator is enough for a datagram's length (xorshift32); it
- * is seeded on a worker's first datagram, so workers forked from one
- * master do not all draw the same lengths.
- */
-static uint32_t
-random_below(uint32_t bound)
-{
-	static uint32_t state;
-
-	if (state == 0 &&
-	    getrandom(&state, sizeof(state), GRND_NONBLOCK) != sizeof(state))
-		state = (uint32_t)time(NULL) ^ (uint32_t)getpid() << 16;
-	if (state == 0)
-		state = 1; /* from 0, xorshift would stay at 0 */
-	state ^= state << 13;
-	state ^= state >> 17;
-	state ^= state << 5;
-	return state % bound;
-}
+/* The generator of a datagram's length: 0 in a new worker, seeded on its
+ * first datagram, so workers forked from one master draw apart. */
+static uint32_t lengths;
 
 /* Over UDP: 0 to 512 bytes from the start of the pattern, whatever the
  * datagram held. */
@@ -107,6 +88,6 @@ proto_chargen_answer(const struct service *svc, const struct dgram *d,
 	(void)d;
 	(void)data;
 	out->iov[0].iov_base = (void *)(uintptr_t)chargen_pattern();
-	out->iov[0].iov_len = random_below(DGRAM_MAX_CHARS + 1);
+	out->iov[0].iov_len = rand_u32(&lengths) % (DGRAM_MAX_CHARS + 1);
 	out->iovcnt = 1;
 }
