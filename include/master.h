@@ -4,9 +4,9 @@
 
 #include <stdbool.h>
 
-#include "config.h"
-#include "listener.h"
-#include "worker.h"
+struct config;
+struct listener_set;
+struct worker_ids; /* worker.h */
 
 /* The signal that -s NAME sends ("stop", "quit", "reload", "reopen"), or 0. */
 int master_signal_by_name(const char *name);

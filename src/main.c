@@ -26,6 +26,7 @@
 #include "master.h"
 #include "notify.h"
 #include "scoreboard.h"
+#include "worker.h"
 
 #ifndef PREFORKD_VERSION
 #define PREFORKD_VERSION "unknown"

@@ -1,0 +1,180 @@
+/*
+ * The master's state and the calls between its rooms (master_*.c): private
+ * to them, include it nowhere else.  Every function takes the state it
+ * works on, struct master *m; none keeps state of its own but the signal
+ * flags, which the handlers set.
+ */
+#ifndef PREFORKD_MASTER_STATE_H
+#define PREFORKD_MASTER_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "listener.h"
+#include "notify.h"
+#include "pool.h"
+#include "worker.h"
+
+/* What a signal asks the loop to do. */
+enum master_action {
+	ACT_REAP,
+	ACT_STOP,
+	ACT_QUIT,
+	ACT_RELOAD,
+	ACT_REOPEN,
+	ACT_GROW,
+	ACT_SHRINK,
+	ACT_N
+};
+
+/* A child's stages; each but the first has a deadline after which the
+ * master escalates: RUNNING -> QUITTING -SIGTERM-> TERMINATING -SIGKILL->
+ * KILLED. */
+enum child_stage {
+	CHILD_RUNNING,
+	CHILD_QUITTING,
+	CHILD_TERMINATING,
+	CHILD_KILLED
+};
+
+/* One worker, as the master knows it. */
+struct child {
+	pid_t pid;
+	size_t service; /* index in the config of its generation */
+	char name[40];  /* the service's name, for log lines */
+	unsigned generation;
+	long long started; /* ms, monotonic */
+	enum child_stage stage;
+	long long deadline;  /* ms; escalate then (not when RUNNING) */
+	int slot;            /* in the scoreboard */
+	long long timeout;   /* ms: its service's worker_timeout; 0 = none */
+	unsigned long quota; /* connections before recycling; 0: never */
+	bool recycling;      /* retired for max_requests, not yet reaped */
+};
+
+/* Spawning state of one service of the current generation. */
+struct service_pool {
+	unsigned quick_deaths;    /* workers in a row that died young */
+	unsigned fork_failures;   /* fork() failures in a row */
+	long long next_spawn;     /* ms; no spawning before */
+	bool disabled;            /* a worker said WORKER_EXIT_FATAL */
+	unsigned target;          /* the least: workers, moved by TTIN/TTOU */
+	struct pool_state policy; /* pool_decide's memory */
+	long long next_check;     /* ms; ask pool_decide again then */
+	long long next_recycle;   /* ms; a due worker waits; 0: none */
+};
+
+/*
+ * The master's state, in memory fork() leaves out (unforked.h), and so are
+ * the tables it points to: the master writes them between one fork() and
+ * the next, and each worker would otherwise keep its own copy of the page.
+ * A worker cannot read them either: what it needs is copied out before
+ * fork() and handed to worker_main.
+ */
+struct master {
+	struct config *conf;
+	struct listener_set *listeners;
+	struct worker_ids ids;
+	bool foreground;
+	bool stopping; /* a stop or a graceful stop is under way */
+	unsigned generation;
+	struct child *children; /* room for every scoreboard slot */
+	size_t nchildren;
+	size_t children_room;
+	struct service_pool *pools; /* one per service of conf */
+	long long watch_next; /* ms: look for stuck workers then; -1: never */
+	/* ms: when a graceful stop began emptying the listen queues; -1
+	 * when none is. */
+	long long draining_since;
+	uint32_t random; /* rand_u32's state, for max_requests' jitter */
+};
+
+/* The earlier of two times (ms), where -1 is never. */
+long long master_earliest(long long a, long long b);
+
+/* master_signal.c */
+
+/* Take and clear a pending request: the signal number, or 0. */
+int master_signal_take(enum master_action action);
+/* The signal's short name for log lines ("HUP"), "?" when unknown. */
+const char *master_signal_name(int signo);
+
+/* master_child.c */
+
+/* The table of children, room for one per scoreboard slot; exits
+ * EXIT_RESOURCE when it cannot. */
+void master_children_alloc(struct master *m, size_t room);
+void master_children_free(struct master *m);
+/* What master_child_spawn did. */
+enum spawn_result { SPAWNED, SPAWN_NO_SLOT, SPAWN_NO_FORK };
+/* Fork a worker of service svc into a free scoreboard slot, quota
+ * connections before it asks to be recycled.  SPAWN_NO_FORK leaves errno
+ * as fork() set it. */
+enum spawn_result master_child_spawn(
+    struct master *m, size_t svc, unsigned long quota, long long now);
+/* Reap one child that exited, out of the table into *dead, its slot
+ * freed and its end logged: false when none is left. */
+bool master_child_reap(struct master *m, struct child *dead, int *status);
+/* Ask a child to finish its client and exit, within shutdown_timeout of
+ * since (now, or when a graceful stop began). */
+void master_child_retire(struct master *m, struct child *c, long long since);
+/* Tell a child to exit now. */
+void master_child_terminate(struct child *c, long long now);
+/* The children past their stage's deadline: SIGTERM, then SIGKILL. */
+void master_child_escalate(struct master *m, long long now);
+/* worker_timeout: kill the children stuck without progress. */
+void master_child_kill_stuck(struct master *m, long long now);
+/* The live workers of svc of the current generation. */
+size_t master_child_running(const struct master *m, size_t svc);
+/* When a child's deadline or worker_timeout is due next; -1: never. */
+long long master_child_next(const struct master *m);
+
+/* master_pool.c */
+
+/* Every pool at its configured size, nothing to wait for. */
+void master_pools_init(struct master *m);
+/* Recycle and spawn or retire what the policy says, for every service. */
+void master_pool_adjust(struct master *m, long long now);
+/* A worker of the current generation died unasked: plan its
+ * replacement. */
+void master_pool_died(
+    struct master *m, const struct child *c, int status, long long now);
+/* SIGTTIN (delta 1), SIGTTOU (-1): every pool one more, or one fewer. */
+void master_pool_resize(struct master *m, int signo, int delta);
+/* Retire the older generations once every pool of the current one is
+ * complete. */
+void master_pool_retire_old(struct master *m, long long now);
+/* Publish the services of the current generation in the scoreboard. */
+void master_pool_publish(const struct master *m);
+/* Clients queued on svc's TCP listeners (refusing ones only, if
+ * refusing_only). */
+unsigned master_pool_queued(
+    const struct master *m, const struct service *s, bool refusing_only);
+/* Tell the service manager state, with what the pools hold now. */
+void master_pool_notify(
+    const struct master *m, enum notify_state state, const char *what);
+/* When a pool wants to be looked at next; -1: never. */
+long long master_pool_next(const struct master *m);
+
+/* master_stop.c */
+
+/* SIGTERM: stop now. */
+void master_stop(struct master *m, int signo, long long now);
+/* SIGQUIT: a graceful stop, first emptying the listen queues. */
+void master_quit(struct master *m, int signo, long long now);
+/* A graceful stop's second step, once the queues are empty. */
+void master_stop_drain(struct master *m, long long now);
+/* When the drain looks at the queues next; -1: never. */
+long long master_stop_next(const struct master *m, long long now);
+
+/* master_reload.c */
+
+/* SIGHUP: the configuration again, as a new generation if it is valid. */
+void master_reload(struct master *m, int signo, long long now);
+/* SIGUSR1: reopen the logs, and a new generation to hold them. */
+void master_reopen(struct master *m, int signo, long long now);
+
+#endif

@@ -1,0 +1,268 @@
+/*
+ * The master's table of children: spawn (fork) a worker into a scoreboard
+ * slot, reap it and say how it ended, and move it through its stages.
+ * Each stage but the first has a deadline after which the master escalates
+ * (RUNNING -> QUITTING -SIGTERM-> TERMINATING -SIGKILL-> KILLED), so
+ * nothing can keep the master waiting for ever.  Which child to spawn or
+ * retire, and when, is the pool's to say (master_pool.c).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exitcode.h"
+#include "log.h"
+#include "master_state.h"
+#include "scoreboard.h"
+#include "unforked.h"
+#include "worker.h"
+
+#define TERM_GRACE_MS 3000 /* SIGTERM, then this long until SIGKILL */
+
+/*
+ * The table of children, one entry per scoreboard slot, allocated once and
+ * out of the workers' reach: the master writes an entry after every fork(),
+ * and were the table (or the malloc state that a realloc() per spawn
+ * writes) shared copy-on-write, every worker would keep a private copy of
+ * those pages.
+ */
+void
+master_children_alloc(struct master *m, size_t room)
+{
+	m->children = unforked_alloc(room * sizeof(*m->children));
+	if (m->children == NULL)
+		fatal(EXIT_RESOURCE,
+		    "mmap of the table of children for %zu slots", room);
+	m->children_room = room;
+}
+
+void
+master_children_free(struct master *m)
+{
+	unforked_free(m->children, m->children_room * sizeof(*m->children));
+	m->children = NULL;
+	m->children_room = 0;
+	m->nchildren = 0;
+}
+
+/* Look for stuck workers at due at the latest. */
+static void
+watch_until(struct master *m, long long due)
+{
+	m->watch_next = master_earliest(m->watch_next, due);
+}
+
+enum spawn_result
+master_child_spawn(
+    struct master *m, size_t svc, unsigned long quota, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	pid_t master = getpid();
+	/* What the worker is handed, copied out of *m, which it has not. */
+	struct config *conf = m->conf;
+	struct listener_set *listeners = m->listeners;
+	struct worker_ids ids = m->ids;
+	unsigned generation = m->generation;
+	struct child *c;
+	pid_t pid;
+	int slot, err;
+
+	if ((slot = scoreboard_claim(svc, s->name, generation)) == -1)
+		return SPAWN_NO_SLOT;
+	if ((pid = fork()) == -1) {
+		err = errno;
+		scoreboard_release(slot);
+		errno = err;
+		return SPAWN_NO_FORK;
+	}
+	if (pid == 0)
+		worker_main(conf, svc, listeners, &ids, master, generation,
+		    slot, quota);
+	scoreboard_set_pid(slot, pid);
+	/* A worker holds a slot, so the table, sized by the slots, has
+	 * room. */
+	c = &m->children[m->nchildren++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->service = svc;
+	snprintf(c->name, sizeof(c->name), "%s", s->name);
+	c->generation = generation;
+	c->started = now;
+	c->stage = CHILD_RUNNING;
+	c->slot = slot;
+	c->timeout = (long long)s->worker_timeout * 1000;
+	if (c->timeout > 0)
+		watch_until(m, now + c->timeout); /* should it never start */
+	c->quota = quota;
+	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
+	    s->name, generation);
+	return SPAWNED;
+}
+
+static void
+describe_exit(const struct child *c, int status)
+{
+	/* waitpid without WUNTRACED: a child either exited or was killed. */
+	if (!WIFEXITED(status))
+		log_notice("worker %ld (service %s) killed by signal %s",
+		    (long)c->pid, c->name,
+		    master_signal_name(WTERMSIG(status)));
+	else if (WEXITSTATUS(status) == WORKER_EXIT_OK)
+		log_info(
+		    "worker %ld (service %s) exited", (long)c->pid, c->name);
+	else
+		log_notice("worker %ld (service %s) exited with status %d",
+		    (long)c->pid, c->name, WEXITSTATUS(status));
+}
+
+bool
+master_child_reap(struct master *m, struct child *dead, int *status)
+{
+	pid_t pid;
+
+	while ((pid = waitpid(-1, status, WNOHANG)) > 0) {
+		size_t i;
+		for (i = 0; i < m->nchildren && m->children[i].pid != pid; i++)
+			;
+		if (i == m->nchildren)
+			continue; /* not ours: nothing to do */
+		*dead = m->children[i];
+		m->children[i] = m->children[--m->nchildren];
+		scoreboard_release(dead->slot);
+		describe_exit(dead, *status);
+		return true;
+	}
+	return false;
+}
+
+static void
+send_signal(const struct child *c, int signo)
+{
+	if (kill(c->pid, signo) == -1 && errno != ESRCH)
+		log_warn(
+		    "kill -%s %ld", master_signal_name(signo), (long)c->pid);
+}
+
+void
+master_child_retire(struct master *m, struct child *c, long long since)
+{
+	send_signal(c, SIGQUIT);
+	c->stage = CHILD_QUITTING;
+	c->deadline = since + (long long)m->conf->shutdown_timeout * 1000;
+}
+
+void
+master_child_terminate(struct child *c, long long now)
+{
+	send_signal(c, SIGTERM);
+	c->stage = CHILD_TERMINATING;
+	c->deadline = now + TERM_GRACE_MS;
+}
+
+void
+master_child_escalate(struct master *m, long long now)
+{
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+		if (c->stage == CHILD_RUNNING || c->stage == CHILD_KILLED ||
+		    now < c->deadline)
+			continue;
+		log_warnx("worker %ld (service %s) still running after its "
+		          "deadline: sending %s",
+		    (long)c->pid, c->name,
+		    c->stage == CHILD_QUITTING ? "TERM" : "KILL");
+		if (c->stage == CHILD_QUITTING) {
+			master_child_terminate(c, now);
+		} else {
+			send_signal(c, SIGKILL);
+			c->stage = CHILD_KILLED;
+		}
+	}
+}
+
+/* Say what a stuck worker was doing, as its slot shows it. */
+static void
+report_stuck(
+    const struct child *c, const struct scoreboard_slot *slot, long long now)
+{
+	double quiet = (double)(now - slot->progress) / 1000;
+
+	if (slot->state == SB_BUSY)
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
+		          " time=%.3fs; sending KILL",
+		    (long)c->pid, c->name, quiet, slot->client, slot->conn_in,
+		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+	else
+		log_warnx("worker %ld (service %s) made no progress for "
+		          "%.3fs while starting; sending KILL",
+		    (long)c->pid, c->name, quiet);
+}
+
+/*
+ * worker_timeout: a busy or starting worker whose slot has shown no sign
+ * of life (an accept, a byte moved, a state change) for that long is stuck
+ * -- a deadlock, a stopped process, a bug.  Say what it was doing, kill
+ * it, and count it out of its pool, which forks a replacement at once.  An
+ * idle worker waits in accept() by design and is never stuck; a quitting
+ * one has shutdown_timeout.  Nothing tells the master that a worker went
+ * busy, so it also looks again when a worker idle now could be overdue at
+ * the earliest: each time it looks, it knows exactly when each busy
+ * worker will be, so a stuck one is killed on time.
+ */
+void
+master_child_kill_stuck(struct master *m, long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	m->watch_next = -1;
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+		long long due;
+		if (c->stage != CHILD_RUNNING || c->timeout == 0)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
+			due = slot.progress + c->timeout;
+		else
+			due = now + c->timeout; /* if it took a client now */
+		if (now < due) {
+			watch_until(m, due);
+			continue;
+		}
+		report_stuck(c, &slot, now);
+		send_signal(c, SIGKILL);
+		c->stage = CHILD_KILLED;
+	}
+}
+
+size_t
+master_child_running(const struct master *m, size_t svc)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].generation == m->generation &&
+		    m->children[i].service == svc &&
+		    m->children[i].stage == CHILD_RUNNING)
+			n++;
+	return n;
+}
+
+long long
+master_child_next(const struct master *m)
+{
+	long long next = m->watch_next;
+
+	for (size_t i = 0; i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (c->stage == CHILD_QUITTING || c->stage == CHILD_TERMINATING)
+			next = master_earliest(next, c->deadline);
+	}
+	return next;
+}

@@ -1,0 +1,377 @@
+/*
+ * The master carries out what the pool's policy (pool.c) decides: it
+ * counts each service's workers by their scoreboard slots, asks, and
+ * spawns, retires or recycles; it backs off after failures for as long as
+ * the policy says.  The rules themselves live in pool.c, unit-tested.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "limit.h"
+#include "log.h"
+#include "master_state.h"
+#include "pool.h"
+#include "rand.h"
+#include "scoreboard.h"
+
+/* When every scoreboard slot is taken: look again this much later. */
+#define NO_SLOT_RETRY_MS 1000
+
+/* Is c a worker of svc of the current generation? */
+static bool
+current(const struct master *m, const struct child *c, size_t svc)
+{
+	return c->generation == m->generation && c->service == svc;
+}
+
+/*
+ * fork() failed for svc (EAGAIN: RLIMIT_NPROC or the system's process
+ * table; ENOMEM): the workers it has go on serving, and the next try waits,
+ * longer for each failure in a row, so a shortage that lasts costs a log
+ * line every POOL_FORK_BACKOFF_MAX_MS, not a busy loop.
+ */
+static void
+fork_failed(struct master *m, size_t svc, long long now)
+{
+	struct service_pool *p = &m->pools[svc];
+	int err = errno;
+	long long delay;
+
+	p->fork_failures++;
+	delay = pool_backoff(p->fork_failures, POOL_FORK_BACKOFF_MIN_MS,
+	    POOL_FORK_BACKOFF_MAX_MS);
+	p->next_spawn = now + delay;
+	errno = err;
+	log_error("service %s: fork (%u in a row; retrying in %.2fs)",
+	    m->conf->services[svc].name, p->fork_failures,
+	    (double)delay / 1000);
+}
+
+static void
+fork_works(struct master *m, size_t svc)
+{
+	struct service_pool *p = &m->pools[svc];
+
+	if (p->fork_failures == 0)
+		return;
+	log_notice("service %s: fork works again after %u failures",
+	    m->conf->services[svc].name, p->fork_failures);
+	p->fork_failures = 0;
+}
+
+static void
+spawn(struct master *m, size_t svc, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	unsigned long quota =
+	    limit_quota((unsigned long)s->max_requests, rand_u32(&m->random));
+
+	switch (master_child_spawn(m, svc, quota, now)) {
+	case SPAWNED:
+		fork_works(m, svc);
+		break;
+	case SPAWN_NO_SLOT:
+		log_errorx("service %s: every scoreboard slot is taken "
+		           "(max_slots = %u); retrying in %d ms",
+		    s->name, scoreboard_get()->head->nslots, NO_SLOT_RETRY_MS);
+		m->pools[svc].next_spawn = now + NO_SLOT_RETRY_MS;
+		break;
+	case SPAWN_NO_FORK:
+		fork_failed(m, svc, now);
+		break;
+	}
+}
+
+/* The live workers of svc of the current generation, by their slots. */
+static void
+count_pool(const struct master *m, size_t svc, struct pool_counts *pc)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	memset(pc, 0, sizeof(*pc));
+	for (size_t i = 0; i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (!current(m, c, svc) || c->stage != CHILD_RUNNING)
+			continue;
+		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		if (slot.state == SB_STARTING)
+			pc->starting++;
+		else if (slot.state == SB_IDLE)
+			pc->idle++;
+		else
+			pc->busy++;
+	}
+}
+
+unsigned
+master_pool_queued(
+    const struct master *m, const struct service *s, bool refusing_only)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < m->listeners->count; i++) {
+		const struct listener *l = &m->listeners->items[i];
+		if (refusing_only && !l->refusing)
+			continue;
+		for (size_t a = 0; a < s->naddrs; a++)
+			if (addr_equal(&l->addr, &s->addrs[a]))
+				n += listener_queued(l);
+	}
+	return n;
+}
+
+/* Retire n workers of svc, idle ones first. */
+static void
+retire_some(struct master *m, size_t svc, unsigned n, long long now)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+
+	for (int pass = 0; pass < 2 && n > 0; pass++)
+		for (size_t i = 0; i < m->nchildren && n > 0; i++) {
+			struct child *c = &m->children[i];
+			if (!current(m, c, svc) || c->stage != CHILD_RUNNING)
+				continue;
+			scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+			if (pass == 0 && slot.state != SB_IDLE)
+				continue;
+			log_info("service %s: retiring worker %ld (%s)",
+			    c->name, (long)c->pid,
+			    scoreboard_state_name(
+			        (enum scoreboard_state)slot.state));
+			master_child_retire(m, c, now);
+			n--;
+		}
+}
+
+/* Has c served its quota, idle now? */
+static bool
+recycle_due(const struct child *c, const struct scoreboard_slot *slot)
+{
+	return c->stage == CHILD_RUNNING &&
+	       pool_recycle_due(
+	           slot->connections, c->quota, slot->state == SB_IDLE);
+}
+
+/*
+ * max_requests: retire the workers of svc that pool_recycle lets go of
+ * those due, which the pool then replaces at once.  Those that must wait
+ * keep serving; the next look (their poke after each connection, a reap,
+ * or next_recycle's timer, since nothing may tell a fixed pool's master
+ * that the workers on their way in are ready) lets them go.
+ */
+static void
+recycle(struct master *m, size_t svc, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+	unsigned out = 0, due = 0, n;
+
+	if (s->max_requests == 0)
+		return;
+	for (size_t i = 0; i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (!current(m, c, svc))
+			continue;
+		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		out += c->recycling ||
+		       (c->stage == CHILD_RUNNING && slot.state == SB_STARTING);
+		due += recycle_due(c, &slot);
+	}
+	n = pool_recycle((unsigned)master_child_running(m, svc), out, due, now,
+	    &m->pools[svc].next_recycle);
+	for (size_t i = 0; i < m->nchildren && n > 0; i++) {
+		struct child *c = &m->children[i];
+		if (!current(m, c, svc))
+			continue;
+		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		if (!recycle_due(c, &slot))
+			continue;
+		log_info("service %s: recycling worker %ld after %llu "
+		         "connections (max_requests %d)",
+		    c->name, (long)c->pid, (unsigned long long)slot.connections,
+		    s->max_requests);
+		c->recycling = true;
+		master_child_retire(m, c, now);
+		n--;
+	}
+}
+
+/* Ask the pool's policy about svc and do what it says. */
+static void
+adjust(struct master *m, size_t svc, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	struct service_pool *p = &m->pools[svc];
+	struct pool_limits limits = { p->target, (unsigned)s->min_spare,
+		(unsigned)s->max_spare, (unsigned)s->max_workers };
+	struct pool_counts pc;
+	struct pool_decision d;
+
+	count_pool(m, svc, &pc);
+	pool_decide(&pc, &limits, &p->policy, now, &d);
+	p->next_check = d.next;
+	if (d.add > 0 && pc.starting + pc.idle + pc.busy >= p->target)
+		log_info("service %s: %u idle, %u busy: forking %u more",
+		    s->name, pc.idle, pc.busy, d.add);
+	for (unsigned i = 0; i < d.add && !p->disabled && now >= p->next_spawn;
+	     i++)
+		spawn(m, svc, now);
+	if (d.retire > 0)
+		retire_some(m, svc, d.retire, now);
+	if (d.saturated)
+		log_warnx("service %s reached max_workers (%d); %u clients "
+		          "waiting in the queue",
+		    s->name, s->max_workers, master_pool_queued(m, s, false));
+	/* A fixed pool that can fill up, and is not full yet, wants to hear
+	 * of it: it has no timer of its own then. */
+	scoreboard_set_wake_when_full(svc,
+	    s->min_spare == 0 && s->max_spare == 0 && !p->policy.saturated &&
+	        p->target >= (unsigned)s->max_workers);
+}
+
+void
+master_pool_adjust(struct master *m, long long now)
+{
+	if (m->stopping)
+		return;
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		recycle(m, svc, now);
+		adjust(m, svc, now);
+	}
+}
+
+void
+master_pools_init(struct master *m)
+{
+	for (size_t i = 0; i < m->conf->nservices; i++)
+		m->pools[i].target = (unsigned)m->conf->services[i].workers;
+}
+
+void
+master_pool_died(
+    struct master *m, const struct child *c, int status, long long now)
+{
+	struct service_pool *p = &m->pools[c->service];
+	long long lived = now - c->started;
+	struct pool_death d = pool_after_death(status, lived,
+	    (unsigned)master_child_running(m, c->service), &p->quick_deaths);
+
+	if (d.respawn == POOL_RESPAWN_NEVER) {
+		p->disabled = true;
+		log_errorx("service %s: worker cannot run with this "
+		           "configuration; not respawning until reload",
+		    c->name);
+		return;
+	}
+	if (d.respawn == POOL_RESPAWN_NOW)
+		return;
+	if (now + d.delay > p->next_spawn)
+		p->next_spawn = now + d.delay;
+	log_warnx("service %s: worker died %.3fs after start (%u in a row); "
+	          "next spawn in %.1fs",
+	    c->name, (double)lived / 1000, p->quick_deaths,
+	    (double)d.delay / 1000);
+}
+
+void
+master_pool_resize(struct master *m, int signo, int delta)
+{
+	if (m->stopping)
+		return;
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		const struct service *s = &m->conf->services[svc];
+		struct service_pool *p = &m->pools[svc];
+		if (delta > 0 && p->target >= (unsigned)s->max_workers) {
+			log_notice("received %s: service %s stays at "
+			           "max_workers (%d)",
+			    master_signal_name(signo), s->name, s->max_workers);
+			continue;
+		}
+		if (delta < 0 && p->target <= 1) {
+			log_notice("received %s: service %s stays at 1 worker",
+			    master_signal_name(signo), s->name);
+			continue;
+		}
+		p->target = (unsigned)((int)p->target + delta);
+		log_notice("received %s: service %s now has %u worker(s) at "
+		           "least",
+		    master_signal_name(signo), s->name, p->target);
+	}
+}
+
+/*
+ * New workers first, so a listener is never left unserved, not even when
+ * a fork for the new generation failed.
+ */
+void
+master_pool_retire_old(struct master *m, long long now)
+{
+	for (size_t svc = 0; svc < m->conf->nservices; svc++)
+		if (!m->pools[svc].disabled &&
+		    master_child_running(m, svc) < m->pools[svc].target)
+			return;
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].generation < m->generation &&
+		    m->children[i].stage == CHILD_RUNNING)
+			master_child_retire(m, &m->children[i], now);
+}
+
+/* The services of the current generation, for -s status and the pool. */
+void
+master_pool_publish(const struct master *m)
+{
+	size_t n = m->conf->nservices;
+	struct scoreboard_service *t = calloc(n, sizeof(*t));
+
+	if (t == NULL) {
+		log_error("scoreboard: calloc for the %zu services of "
+		          "generation %u",
+		    n, m->generation);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct service *s = &m->conf->services[i];
+		snprintf(t[i].name, sizeof(t[i].name), "%s", s->name);
+		t[i].workers = (uint32_t)s->workers;
+		t[i].max_workers = (uint32_t)s->max_workers;
+	}
+	scoreboard_set_services(t, n, m->generation);
+	free(t);
+}
+
+void
+master_pool_notify(
+    const struct master *m, enum notify_state state, const char *what)
+{
+	char status[160];
+	size_t workers = 0;
+
+	for (size_t svc = 0; svc < m->conf->nservices; svc++)
+		workers += master_child_running(m, svc);
+	snprintf(status, sizeof(status),
+	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
+	    m->generation, workers, m->conf->nservices);
+	notify_send(state, status);
+}
+
+long long
+master_pool_next(const struct master *m)
+{
+	long long next = -1;
+
+	for (size_t svc = 0; !m->stopping && svc < m->conf->nservices; svc++) {
+		const struct service_pool *p = &m->pools[svc];
+		if (!p->disabled && master_child_running(m, svc) < p->target)
+			next = master_earliest(next, p->next_spawn);
+		if (p->next_check != POOL_NEVER)
+			next = master_earliest(next, p->next_check);
+		if (p->next_recycle != 0)
+			next = master_earliest(next, p->next_recycle);
+	}
+	return next;
+}
