@@ -69,12 +69,13 @@ master_child_spawn(
 	unsigned generation = m->generation;
 	struct child *c;
 	pid_t pid;
-	int slot, err;
+	int slot;
 
 	if ((slot = scoreboard_claim(svc, s->name, generation)) == -1)
 		return SPAWN_NO_SLOT;
 	if ((pid = fork()) == -1) {
-		err = errno;
+		int err = errno;
+
 		scoreboard_release(slot);
 		errno = err;
 		return SPAWN_NO_FORK;
