@@ -28,8 +28,14 @@ set_options(int fd, const struct addr *addr)
 {
 	int on = 1;
 
-	/* A restart must not meet its own old sockets in TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	/*
+	 * A restart must not meet its own old sockets in TIME_WAIT.  Not on
+	 * UDP, which has no TIME_WAIT: there SO_REUSEADDR would let a second
+	 * instance bind the same address and take half the datagrams, where
+	 * it must fail as it does for TCP (check.c's try_bind agrees).
+	 */
+	if (addr->socktype == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		return -1;
 	/* IPv6 sockets stay IPv6-only so "*:P" and "[::]:P" can coexist. */
 	if (addr->ss.ss_family == AF_INET6 &&
