@@ -40,6 +40,10 @@ SRCS       = $(wildcard src/*.c)
 OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
+# Every tests/unit/test_X.c defines void test_X(void): the unit runner calls
+# each one the build finds, so a file cannot be forgotten, and a file
+# without its function fails the link.
+UNIT_TESTS = $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
 
 .PHONY: FORCE all run test sanitize fuzz bench deps deps-build check-deps \
 	install install-refused uninstall clean lint format
@@ -71,8 +75,16 @@ $(B)/flags: FORCE | $(B)
 
 FORCE:
 
-$(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LIBS)
+# The list of unit tests as UNIT(test_X) lines, rewritten only when the set
+# of files changes.
+$(B)/unit_tests.h: FORCE | $(B)
+	@printf 'UNIT(%s)\n' $(UNIT_TESTS) | cmp -s - $@ || \
+	    printf 'UNIT(%s)\n' $(UNIT_TESTS) >$@
+
+$(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h) \
+    $(B)/unit_tests.h
+	$(CC) $(ALL_CFLAGS) -I$(B) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) \
+	    $(LIB_OBJS) $(LIBS)
 
 # The test client is a tool, not the product: built without the sanitizers
 # of `make sanitize`, whose start-up cost would slow every test down.
