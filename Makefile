@@ -1,6 +1,16 @@
-# preforkd — see README.md.  `make deps` installs what building and testing
-# need (as root, with apt-get); `make run` and `make test` call it.  `make`
-# and `make install` only check, and say which command to run.
+# preforkd — see README.md.
+#
+# A packager's build: `make CPPFLAGS=... CFLAGS=... LDFLAGS=...` honours all
+# three (LDLIBS too), defines _FORTIFY_SOURCE only when they do not, and
+# finds libconfuse with pkg-config (plain -lconfuse without it).  -Werror is
+# for development and CI: on when the caller brings no CFLAGS of its own (a
+# plain `make`), off when it does, as a distribution's build does, so a new
+# compiler's new warning never breaks it; WERROR=1 or WERROR=0 decides
+# either way (.ci/run sets WERROR=1).  V=1 shows every compile line.
+#
+# `make deps` is the only target that installs anything (as root, with
+# apt-get: tests/deps.sh holds the one list of packages).  Every other
+# target only checks for what it needs, and says which command to run.
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -20,17 +30,42 @@ RUNSTATEDIR ?= /run
 DESTDIR   ?=
 
 CC        ?= cc
+# Decided before CFLAGS gets its default: did the caller bring CFLAGS?
+ifeq ($(origin CFLAGS),undefined)
+WERROR    ?= 1
+else
+WERROR    ?= 0
+endif
 CFLAGS    ?= -O2 -g
-WARNINGS   = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+CPPFLAGS  ?=
+WARNINGS   = -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+             -Wstrict-prototypes -Wmissing-prototypes \
              -Wshadow -Wpointer-arith -Wcast-qual -Wformat-security
-HARDENING  = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+# A distribution's own -D_FORTIFY_SOURCE=3 (alone, or after a -U) wins: a
+# second definition would be "redefined".  Ours undefines first, since some
+# compilers define it already.
+ifeq ($(findstring -D_FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
+FORTIFY    = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+endif
+HARDENING  = $(FORTIFY) -fstack-protector-strong -fPIE
 DEFINES    = -D_GNU_SOURCE -DPREFORKD_VERSION='"$(VERSION)"' \
              -DCONFIG_DEFAULT='"$(SYSCONFDIR)/preforkd/preforkd.conf"' \
              -DPIDFILE_DEFAULT='"$(RUNSTATEDIR)/preforkd.pid"'
-ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude $(CFLAGS)
+PKG_CONFIG ?= pkg-config
+CONFUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
+CONFUSE_LIBS := $(or $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null),-lconfuse)
+# The caller's flags come last, so that they win.
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude \
+             $(CONFUSE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS   ?=
+LDLIBS    ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
-LIBS       = -lconfuse
+LIBS       = $(CONFUSE_LIBS) $(LDLIBS)
+
+# V=1: every command as it runs, not "  CC file".
+ifneq ($(V),1)
+QUIET_CC   = @echo "  CC $<";
+endif
 
 B         ?= build
 BIN       ?= preforkd
@@ -55,14 +90,15 @@ all: $(BIN)
 BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
 	pidfile=$(RUNSTATEDIR)/preforkd.pid
 
+# CFLAGS at the link too, as make's own rule has it: -flto must reach it.
 $(BIN): $(OBJS) | $(B)/paths
-	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(B)/paths: $(B)/flags
 	@echo '$(strip $(BUILT_FOR))' >$@
 
 $(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
-	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)
@@ -112,9 +148,11 @@ $(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
+# Its own CFLAGS would turn -Werror off: WERROR is passed on as it is here.
 sanitize:
 	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
-	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
+	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" \
+	    WERROR=$(WERROR) test
 
 # Fuzzing, for developers and not part of `make test`: `make fuzz` builds a
 # libFuzzer target per parser (tests/fuzz/fuzz_*.c) with clang, ASan and
