@@ -80,8 +80,9 @@ UNIT_SRCS  = $(wildcard tests/unit/*.c)
 # without its function fails the link.
 UNIT_TESTS = $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
 
-.PHONY: FORCE all run test sanitize fuzz bench deps deps-build check-deps \
-	install install-refused uninstall clean lint format
+.PHONY: FORCE all run test check-long sanitize fuzz bench deps check-deps \
+	check-test-deps install install-refused uninstall clean lint format \
+	format-check
 
 all: $(BIN)
 
@@ -129,12 +130,20 @@ TOOL_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -O2
 $(B)/pfclient: tests/helper/pfclient.c | $(B)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-run: deps-build $(BIN)
+run: check-deps $(BIN)
 	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
 
-test: deps $(BIN) $(B)/unit $(B)/pfclient
-	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
-	    UNIT_BIN=$(B)/unit tests/run
+# `make test` installs nothing: it stops, naming the packages, if what it
+# cannot run without is missing; a test that needs an optional tool skips.
+TEST_ENV = PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
+	UNIT_BIN=$(B)/unit
+
+test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+	$(TEST_ENV) tests/run
+
+# The soaks and storms that `make test` leaves out (tests/long/), as CI runs.
+check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+	$(TEST_ENV) tests/run --long
 
 # Figures, not a test: preforkd against an epoll echo server, a naive
 # pre-forked one, fork-per-client, and Apache and xinetd when installed.
@@ -206,14 +215,15 @@ fuzz: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
 	        $(FB)/corpus/$$t || exit 1; \
 	done
 
-# Missing build or test tools: `make deps` installs them when root (the only
-# target that may run apt-get); a build only checks and says how.
+# Missing build or test tools: `make deps` installs them when root, every
+# package any target uses (the only target that may run apt-get); a build
+# or a test run only checks and says how.
 deps:
-	@tests/deps.sh install test
-deps-build:
-	@tests/deps.sh install build
+	@tests/deps.sh install ci
 check-deps:
 	@tests/deps.sh check build
+check-test-deps:
+	@tests/deps.sh check test
 
 # `make install` builds a tree that was never built, or brings a build up to
 # date for the same paths; it never rebuilds the program for other compiled-in
