@@ -17,18 +17,14 @@ tutorial_udp() {
 # listen_config FILE ADDRESS...: one echo service "svc" on each ADDRESS,
 # logging to FILE's log when FILE is not $CONF.
 listen_config() {
-	local file="$1" list="" a
+	local file="$1" list="" log="" a
 	shift
 	for a in "$@"; do
 		list="$list${list:+, }\"$a\""
 	done
-	{
-		[ "$file" = "$CONF" ] || echo "log = \"$file.log\""
-		echo "service svc {"
-		echo "	listen = {$list}"
-		echo '	protocol = "echo"'
-		echo "}"
-	} >"$file"
+	[ "$file" = "$CONF" ] || log="log = \"$file.log\""
+	printf '%s\nservice svc {\n\tlisten = {%s}\n\tprotocol = "echo"\n}\n' \
+	    "$log" "$list" >"$file"
 }
 
 # second_refused ADDRESS: a second preforkd on ADDRESS, which the test's
