@@ -293,15 +293,17 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # `make lint`: the man pages (mandoc), every C file through GCC's static
-# analyzer and cppcheck, and the shell scripts and bats files through
-# shellcheck; each must be clean.  Findings are fixed in the code; a false
+# analyzer and cppcheck, the shell scripts and bats files through
+# shellcheck, the C layout through clang-format (format-check), and
+# tests/lint.sh's checks of the tree when it exists; each must be clean.  Findings are fixed in the code; a false
 # positive is suppressed where it occurs (cppcheck-suppress, shellcheck
 # disable) with the reason.
 LINT_C      = $(SRCS) $(wildcard tests/helper/*.c)
 CPPCHECK    = cppcheck -q --std=c11 -D_GNU_SOURCE -Iinclude \
               --enable=warning,style,performance,portability \
               --error-exitcode=1 --inline-suppr
-SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run
+SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run \
+              $(wildcard tests/lint.sh)
 # In bats files, checks that misread bats itself: each @test runs in a
 # process of its own, not a subshell that loses what it sets (SC2030,
 # SC2031); helpers.bash and bats's `run` set and read variables that
@@ -318,10 +320,20 @@ lint:
 	$(CPPCHECK) src tests/unit tests/fuzz tests/helper tests/bench
 	shellcheck $(SHELL_SCRIPTS)
 	shellcheck $(BATS_SHELLCHECK) tests/*.bats tests/helpers.bash
+	@$(MAKE) --no-print-directory format-check
+	$(if $(wildcard tests/lint.sh),tests/lint.sh)
+
+# The layout is .clang-format's (KNF: see its top): `make format` applies it,
+# `make format-check` fails, naming each line, where it would change one.
+CLANG_FORMAT ?= clang-format
+FORMAT_C    = $(wildcard src/*.c include/*.h tests/unit/*.c tests/unit/*.h \
+              tests/helper/*.c tests/fuzz/*.c tests/bench/*.c)
 
 format:
-	clang-format -i src/*.c include/*.h tests/unit/*.c tests/helper/*.c \
-	    tests/fuzz/*.c
+	$(CLANG_FORMAT) -i $(FORMAT_C)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_C)
 
 clean:
 	rm -rf $(B) preforkd
