@@ -1,6 +1,16 @@
-# preforkd — see README.md.  `make deps` installs what building and testing
-# need (as root, with apt-get); `make run` and `make test` call it.  `make`
-# and `make install` only check, and say which command to run.
+# preforkd — see README.md.
+#
+# A packager's build: `make CPPFLAGS=... CFLAGS=... LDFLAGS=...` honours all
+# three (LDLIBS too), defines _FORTIFY_SOURCE only when they do not, and
+# finds libconfuse with pkg-config (plain -lconfuse without it).  -Werror is
+# for development and CI: on when the caller brings no CFLAGS of its own (a
+# plain `make`), off when it does, as a distribution's build does, so a new
+# compiler's new warning never breaks it; WERROR=1 or WERROR=0 decides
+# either way (.ci/run sets WERROR=1).  V=1 shows every compile line.
+#
+# `make deps` is the only target that installs anything (as root, with
+# apt-get: tests/deps.sh holds the one list of packages).  Every other
+# target only checks for what it needs, and says which command to run.
 
 VERSION    = 0.1.0
 PREFIX    ?= /usr/local
@@ -20,17 +30,42 @@ RUNSTATEDIR ?= /run
 DESTDIR   ?=
 
 CC        ?= cc
+# Decided before CFLAGS gets its default: did the caller bring CFLAGS?
+ifeq ($(origin CFLAGS),undefined)
+WERROR    ?= 1
+else
+WERROR    ?= 0
+endif
 CFLAGS    ?= -O2 -g
-WARNINGS   = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
+CPPFLAGS  ?=
+WARNINGS   = -Wall -Wextra $(if $(filter 1,$(WERROR)),-Werror) \
+             -Wstrict-prototypes -Wmissing-prototypes \
              -Wshadow -Wpointer-arith -Wcast-qual -Wformat-security
-HARDENING  = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+# A distribution's own -D_FORTIFY_SOURCE=3 (alone, or after a -U) wins: a
+# second definition would be "redefined".  Ours undefines first, since some
+# compilers define it already.
+ifeq ($(findstring -D_FORTIFY_SOURCE,$(CPPFLAGS) $(CFLAGS)),)
+FORTIFY    = -U_FORTIFY_SOURCE -D_FORTIFY_SOURCE=2
+endif
+HARDENING  = $(FORTIFY) -fstack-protector-strong -fPIE
 DEFINES    = -D_GNU_SOURCE -DPREFORKD_VERSION='"$(VERSION)"' \
              -DCONFIG_DEFAULT='"$(SYSCONFDIR)/preforkd/preforkd.conf"' \
              -DPIDFILE_DEFAULT='"$(RUNSTATEDIR)/preforkd.pid"'
-ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude $(CFLAGS)
+PKG_CONFIG ?= pkg-config
+CONFUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
+CONFUSE_LIBS := $(or $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null),-lconfuse)
+# The caller's flags come last, so that they win.
+ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude \
+             $(CONFUSE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS   ?=
+LDLIBS    ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
-LIBS       = -lconfuse
+LIBS       = $(CONFUSE_LIBS) $(LDLIBS)
+
+# V=1: every command as it runs, not "  CC file".
+ifneq ($(V),1)
+QUIET_CC   = @echo "  CC $<";
+endif
 
 B         ?= build
 BIN       ?= preforkd
@@ -40,9 +75,14 @@ SRCS       = $(wildcard src/*.c)
 OBJS       = $(SRCS:src/%.c=$(B)/%.o)
 LIB_OBJS   = $(filter-out $(B)/main.o,$(OBJS))
 UNIT_SRCS  = $(wildcard tests/unit/*.c)
+# Every tests/unit/test_X.c defines void test_X(void): the unit runner calls
+# each one the build finds, so a file cannot be forgotten, and a file
+# without its function fails the link.
+UNIT_TESTS = $(sort $(basename $(notdir $(wildcard tests/unit/test_*.c))))
 
-.PHONY: FORCE all run test sanitize fuzz bench deps deps-build check-deps \
-	install install-refused uninstall clean lint format
+.PHONY: FORCE all run test check-long sanitize fuzz bench deps check-deps \
+	check-test-deps install install-refused uninstall clean lint format \
+	format-check
 
 all: $(BIN)
 
@@ -51,14 +91,15 @@ all: $(BIN)
 BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
 	pidfile=$(RUNSTATEDIR)/preforkd.pid
 
+# CFLAGS at the link too, as make's own rule has it: -flto must reach it.
 $(BIN): $(OBJS) | $(B)/paths
-	$(CC) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 $(B)/paths: $(B)/flags
 	@echo '$(strip $(BUILT_FOR))' >$@
 
 $(B)/%.o: src/%.c $(wildcard include/*.h) $(B)/flags | $(B) check-deps
-	@echo "  CC $<"; $(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(QUIET_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B):
 	mkdir -p $(B)
@@ -71,8 +112,16 @@ $(B)/flags: FORCE | $(B)
 
 FORCE:
 
-$(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h)
-	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) $(LIB_OBJS) $(LIBS)
+# The list of unit tests as UNIT(test_X) lines, rewritten only when the set
+# of files changes.
+$(B)/unit_tests.h: FORCE | $(B)
+	@printf 'UNIT(%s)\n' $(UNIT_TESTS) | cmp -s - $@ || \
+	    printf 'UNIT(%s)\n' $(UNIT_TESTS) >$@
+
+$(B)/unit: $(UNIT_SRCS) $(LIB_OBJS) $(wildcard tests/unit/*.h) \
+    $(B)/unit_tests.h
+	$(CC) $(ALL_CFLAGS) -I$(B) $(ALL_LDFLAGS) -o $@ $(UNIT_SRCS) \
+	    $(LIB_OBJS) $(LIBS)
 
 # The test client is a tool, not the product: built without the sanitizers
 # of `make sanitize`, whose start-up cost would slow every test down.
@@ -81,12 +130,20 @@ TOOL_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -O2
 $(B)/pfclient: tests/helper/pfclient.c | $(B)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
-run: deps-build $(BIN)
+run: check-deps $(BIN)
 	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
 
-test: deps $(BIN) $(B)/unit $(B)/pfclient
-	PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
-	    UNIT_BIN=$(B)/unit tests/run
+# `make test` installs nothing: it stops, naming the packages, if what it
+# cannot run without is missing; a test that needs an optional tool skips.
+TEST_ENV = PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
+	UNIT_BIN=$(B)/unit
+
+test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+	$(TEST_ENV) tests/run
+
+# The soaks and storms that `make test` leaves out (tests/long/), as CI runs.
+check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+	$(TEST_ENV) tests/run --long
 
 # Figures, not a test: preforkd against an epoll echo server, a naive
 # pre-forked one, fork-per-client, and Apache and xinetd when installed.
@@ -100,9 +157,11 @@ $(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 # The whole suite again with AddressSanitizer and UBSan in every process.
+# Its own CFLAGS would turn -Werror off: WERROR is passed on as it is here.
 sanitize:
 	$(MAKE) --no-print-directory B=build/san BIN=build/san/preforkd \
-	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" test
+	    CFLAGS="-O1 -g $(SANITIZE)" LDFLAGS="$(SANITIZE)" \
+	    WERROR=$(WERROR) test
 
 # Fuzzing, for developers and not part of `make test`: `make fuzz` builds a
 # libFuzzer target per parser (tests/fuzz/fuzz_*.c) with clang, ASan and
@@ -156,14 +215,15 @@ fuzz: $(FUZZ_TARGETS:%=$(FB)/fuzz_%)
 	        $(FB)/corpus/$$t || exit 1; \
 	done
 
-# Missing build or test tools: `make deps` installs them when root (the only
-# target that may run apt-get); a build only checks and says how.
+# Missing build or test tools: `make deps` installs them when root, every
+# package any target uses (the only target that may run apt-get); a build
+# or a test run only checks and says how.
 deps:
-	@tests/deps.sh install test
-deps-build:
-	@tests/deps.sh install build
+	@tests/deps.sh install ci
 check-deps:
 	@tests/deps.sh check build
+check-test-deps:
+	@tests/deps.sh check test
 
 # `make install` builds a tree that was never built, or brings a build up to
 # date for the same paths; it never rebuilds the program for other compiled-in
@@ -233,15 +293,17 @@ uninstall:
 	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # `make lint`: the man pages (mandoc), every C file through GCC's static
-# analyzer and cppcheck, and the shell scripts and bats files through
-# shellcheck; each must be clean.  Findings are fixed in the code; a false
+# analyzer and cppcheck, the shell scripts and bats files through
+# shellcheck, the C layout through clang-format (format-check), and
+# tests/lint.sh's checks of the tree when it exists; each must be clean.  Findings are fixed in the code; a false
 # positive is suppressed where it occurs (cppcheck-suppress, shellcheck
 # disable) with the reason.
 LINT_C      = $(SRCS) $(wildcard tests/helper/*.c)
 CPPCHECK    = cppcheck -q --std=c11 -D_GNU_SOURCE -Iinclude \
               --enable=warning,style,performance,portability \
               --error-exitcode=1 --inline-suppr
-SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run
+SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run \
+              $(wildcard tests/lint.sh)
 # In bats files, checks that misread bats itself: each @test runs in a
 # process of its own, not a subshell that loses what it sets (SC2030,
 # SC2031); helpers.bash and bats's `run` set and read variables that
@@ -258,10 +320,20 @@ lint:
 	$(CPPCHECK) src tests/unit tests/fuzz tests/helper tests/bench
 	shellcheck $(SHELL_SCRIPTS)
 	shellcheck $(BATS_SHELLCHECK) tests/*.bats tests/helpers.bash
+	@$(MAKE) --no-print-directory format-check
+	$(if $(wildcard tests/lint.sh),tests/lint.sh)
+
+# The layout is .clang-format's (KNF: see its top): `make format` applies it,
+# `make format-check` fails, naming each line, where it would change one.
+CLANG_FORMAT ?= clang-format
+FORMAT_C    = $(wildcard src/*.c include/*.h tests/unit/*.c tests/unit/*.h \
+              tests/helper/*.c tests/fuzz/*.c tests/bench/*.c)
 
 format:
-	clang-format -i src/*.c include/*.h tests/unit/*.c tests/helper/*.c \
-	    tests/fuzz/*.c
+	$(CLANG_FORMAT) -i $(FORMAT_C)
+
+format-check:
+	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_C)
 
 clean:
 	rm -rf $(B) preforkd

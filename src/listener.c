@@ -28,8 +28,14 @@ set_options(int fd, const struct addr *addr)
 {
 	int on = 1;
 
-	/* A restart must not meet its own old sockets in TIME_WAIT. */
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
+	/*
+	 * A restart must not meet its own old sockets in TIME_WAIT.  Not on
+	 * UDP, which has no TIME_WAIT: there SO_REUSEADDR would let a second
+	 * instance bind the same address and take half the datagrams, where
+	 * it must fail as it does for TCP (check.c's try_bind agrees).
+	 */
+	if (addr->socktype == SOCK_STREAM &&
+	    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1)
 		return -1;
 	/* IPv6 sockets stay IPv6-only so "*:P" and "[::]:P" can coexist. */
 	if (addr->ss.ss_family == AF_INET6 &&
@@ -153,8 +159,11 @@ add(struct listener_set *set, const struct addr *addr,
 	if ((fd = listener_open(addr, opts)) == -1)
 		return -1;
 	items[set->count] = (struct listener){
-		.addr = *addr, .fd = fd, .wanted = true, .fresh = true,
-		.opts = *opts
+		.addr = *addr,
+		.fd = fd,
+		.wanted = true,
+		.fresh = true,
+		.opts = *opts,
 	};
 	set->count++;
 	return 0;
@@ -315,8 +324,11 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 	}
 	set->items = items;
 	items[set->count] = (struct listener){
-		.addr = addr, .fd = fd, .wanted = true, .passed = true,
-		.opts = opts
+		.addr = addr,
+		.fd = fd,
+		.wanted = true,
+		.passed = true,
+		.opts = opts,
 	};
 	set->count++;
 	log_info("adopted passed socket %s (descriptor %d) for service %s",
@@ -392,10 +404,10 @@ listener_refuse_new(struct listener_set *set)
 {
 	struct sock_filter code[] = {
 		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12), /* SYN | ACK */
+		BPF_STMT(BPF_ALU | BPF_AND | BPF_K, 0x12),       /* SYN | ACK */
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x02, 0, 1), /* SYN */
-		BPF_STMT(BPF_RET | BPF_K, 0),                /* drop */
-		BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),      /* keep all */
+		BPF_STMT(BPF_RET | BPF_K, 0),                    /* drop */
+		BPF_STMT(BPF_RET | BPF_K, 0xffffffffU),          /* keep all */
 	};
 	struct sock_fprog drop_syn = {
 		.len = sizeof(code) / sizeof(code[0]),

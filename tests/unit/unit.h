@@ -9,16 +9,14 @@ void unit_check(bool ok, const char *file, int line, const char *what);
 
 #define CHECK(cond, what) unit_check((cond), __FILE__, __LINE__, (what))
 
-void test_access(void);
-void test_addr(void);
-void test_conn(void);
-void test_log(void);
-void test_config(void);
-void test_peek(void);
-void test_pool(void);
-void test_proxy(void);
-void test_source(void);
-void test_moved(void);
-void test_limit(void);
+/*
+ * Each tests/unit/test_X.c defines void test_X(void), which runs that
+ * file's checks.  The build lists every such file in unit_tests.h, one
+ * UNIT(test_X) a line, so no list is kept by hand: a new file is run, and
+ * a file without its function fails the link.
+ */
+#define UNIT(name) void name(void);
+#include "unit_tests.h"
+#undef UNIT
 
 #endif
