@@ -121,6 +121,6 @@ access_log(const struct access *a, const struct service *svc,
 	           "time=%.3fs end=%s local=%s queued=%s start=%s id=%s",
 	    svc->name, c->name, c->proxy[0] != '\0' ? " proxy=" : "", c->proxy,
 	    conn->bytes_in, conn->bytes_out,
-	    (double)(clock_ms() - a->start_ms) / 1000, end,
-	    a->local, a->queued, a->start, conn->id);
+	    (double)(clock_ms() - a->start_ms) / 1000, end, a->local, a->queued,
+	    a->start, conn->id);
 }

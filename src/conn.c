@@ -201,8 +201,8 @@ check_clock(struct conn *conn, long long now)
 		return -1;
 	}
 	if (now >= conn->window_end) {
-		if (!limit_rate_ok(both - conn->window_start, l->min_rate,
-		        l->window_ms)) {
+		if (!limit_rate_ok(
+		        both - conn->window_start, l->min_rate, l->window_ms)) {
 			conn->end = END_TOO_SLOW;
 			return -1;
 		}
