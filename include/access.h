@@ -28,9 +28,10 @@ struct access {
  * time in the listen queue, and give it the next id (conn->id). */
 void access_begin(struct access *a, struct conn *conn);
 /* Log the connection's access line (log_access: to access_log, or with
- * the daemon's lines at level info). */
+ * the daemon's lines at level info); end is the word for how it ended
+ * (conn_end_name, or admission's word for a refusal). */
 void access_log(const struct access *a, const struct service *svc,
-    const struct conn *conn, const struct client *c, enum conn_end end);
+    const struct conn *conn, const struct client *c, const char *end);
 /* Write tm (local time, with its tm_gmtoff) and msec as ISO 8601 with the
  * UTC offset, "2026-11-22T23:45:01.123+00:00", into buf; its length, 0
  * when size is too small. */

@@ -11,8 +11,7 @@
 
 #include "addr.h"
 
-struct conn;
-struct service;
+struct proxy_header;
 
 struct client {
 	struct sockaddr_storage addr; /* the client */
@@ -24,13 +23,9 @@ struct client {
 /* The client is the peer itself, named peer_name ("host:port"). */
 void client_from_peer(struct client *c, const struct sockaddr_storage *peer,
     const char *peer_name);
-/*
- * proxy_protocol: check that the peer may speak for a client (proxy_from),
- * read its PROXY header off conn within proxy_timeout, and make the client
- * the one it names (conn->peer too), leaving every byte after the header
- * to the protocol.  0, or -1 with conn->end saying why, after logging it.
- */
-int client_read_proxy(
-    struct client *c, struct conn *conn, const struct service *svc);
+/* The proxy that was the client sent header h: the client is the one h
+ * names from now on (the proxy itself for a LOCAL header), and the proxy
+ * is c->proxy. */
+void client_from_proxy(struct client *c, const struct proxy_header *h);
 
 #endif

@@ -10,7 +10,8 @@
 
 #include "addr.h"
 
-/* How a connection ended, for the access log. */
+/* How a connection ended, for the access log: I/O outcomes only (why a
+ * client was not admitted is worker_admit.h's). */
 enum conn_end {
 	END_CLOSED,        /* the client closed its side */
 	END_RESET,         /* the connection was reset or broke */
@@ -18,16 +19,9 @@ enum conn_end {
 	END_OVERLONG,      /* a line longer than max_line */
 	END_SHUTDOWN,      /* the worker was told to stop at once */
 	END_ERROR,         /* a local failure */
-	END_REFUSED,       /* allow/deny turned the client away */
-	END_PER_SOURCE,    /* its address already had max_per_source */
 	END_SEND_TIMEOUT,  /* send_timeout passed with nothing taken */
 	END_TOO_SLOW,      /* fewer than min_rate bytes a second in a window */
 	END_SESSION_LIMIT, /* the connection lived max_session */
-	/* proxy_protocol: the peer may not send a PROXY header, its header
-	 * is malformed or cut short, or it did not come in proxy_timeout. */
-	END_PROXY_UNTRUSTED,
-	END_PROXY_BAD,
-	END_PROXY_TIMEOUT,
 };
 
 /*

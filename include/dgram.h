@@ -20,7 +20,8 @@ struct dgram {
 	int fd;
 	struct sockaddr_storage peer;
 	socklen_t peer_len;
-	char peer_name[ADDR_STRLEN]; /* "host:port", for log lines */
+	/* "host:port", for log lines */
+	char peer_name[ADDR_STRLEN];
 	size_t len;      /* bytes in the buffer */
 	size_t full_len; /* the datagram's own length: more when cut */
 	size_t sent;     /* bytes of the answer that left */

@@ -82,10 +82,16 @@ struct scoreboard_header {
 	char reload_message[SCOREBOARD_MESSAGE_LEN];
 };
 
+/*
+ * A read-only view of a table: what the master reads to count its
+ * workers, -s status maps (scoreboard_open) and the status protocol is
+ * lent (scoreboard_get).  Only scoreboard.c writes a table, through its
+ * own pointers, each writer to its own fields.
+ */
 struct scoreboard {
-	struct scoreboard_header *head;
-	struct scoreboard_service *services; /* nslots of them */
-	struct scoreboard_slot *slots;       /* nslots */
+	const struct scoreboard_header *head;
+	const struct scoreboard_service *services; /* nslots of them */
+	const struct scoreboard_slot *slots;       /* nslots */
 	size_t size;
 };
 
@@ -116,8 +122,9 @@ void scoreboard_set_wake_when_full(size_t svc, bool wake);
 void scoreboard_poke(void);
 /* Master: unmap and unlink it (at exit, before the pidfile goes). */
 void scoreboard_remove(void);
-/* The table the master created, for it and its workers; NULL without. */
-struct scoreboard *scoreboard_get(void);
+/* A read-only view of the table the master created, for it and its
+ * workers (the status protocol); NULL without. */
+const struct scoreboard *scoreboard_get(void);
 /* Master: take a free slot for a worker about to be forked; its index, or
  * -1 when every slot is taken. */
 int scoreboard_claim(size_t service, const char *name, unsigned generation);

@@ -1,4 +1,7 @@
-/* The scoreboard as text: for preforkd -s status and the status protocol. */
+/*
+ * The scoreboard as text: for preforkd -s status and the status protocol,
+ * each from a read-only view (scoreboard_open's, scoreboard_get's).
+ */
 #ifndef PREFORKD_STATUS_H
 #define PREFORKD_STATUS_H
 

@@ -25,8 +25,8 @@ struct worker_ids {
  * returns.
  */
 void worker_main(const struct config *conf, size_t svc,
-    struct listener_set *listeners, const struct worker_ids *ids, pid_t master,
-    unsigned generation, int slot, unsigned long quota)
+    const struct listener_set *listeners, const struct worker_ids *ids,
+    pid_t master, unsigned generation, int slot, unsigned long quota)
     __attribute__((noreturn));
 
 #endif

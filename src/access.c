@@ -115,12 +115,12 @@ access_begin(struct access *a, struct conn *conn)
 
 void
 access_log(const struct access *a, const struct service *svc,
-    const struct conn *conn, const struct client *c, enum conn_end end)
+    const struct conn *conn, const struct client *c, const char *end)
 {
 	log_access("access service=%s client=%s%s%s in=%llu out=%llu "
 	           "time=%.3fs end=%s local=%s queued=%s start=%s id=%s",
 	    svc->name, c->name, c->proxy[0] != '\0' ? " proxy=" : "", c->proxy,
 	    conn->bytes_in, conn->bytes_out,
-	    (double)(clock_ms() - a->start_ms) / 1000, conn_end_name(end),
-	    a->local, a->queued, a->start, conn->id);
+	    (double)(clock_ms() - a->start_ms) / 1000, end, a->local, a->queued,
+	    a->start, conn->id);
 }

@@ -48,11 +48,6 @@ static const char *const end_names[] = {
 	[END_OVERLONG] = "overlong",
 	[END_SHUTDOWN] = "shutdown",
 	[END_ERROR] = "error",
-	[END_REFUSED] = "refused",
-	[END_PROXY_UNTRUSTED] = "proxy_untrusted",
-	[END_PROXY_BAD] = "proxy_bad",
-	[END_PROXY_TIMEOUT] = "proxy_timeout",
-	[END_PER_SOURCE] = "per_source",
 	[END_SEND_TIMEOUT] = "send_timeout",
 	[END_TOO_SLOW] = "too_slow",
 	[END_SESSION_LIMIT] = "session_limit",
@@ -206,8 +201,8 @@ check_clock(struct conn *conn, long long now)
 		return -1;
 	}
 	if (now >= conn->window_end) {
-		if (!limit_rate_ok(both - conn->window_start, l->min_rate,
-		        l->window_ms)) {
+		if (!limit_rate_ok(
+		        both - conn->window_start, l->min_rate, l->window_ms)) {
 			conn->end = END_TOO_SLOW;
 			return -1;
 		}

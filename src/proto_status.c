@@ -7,6 +7,9 @@
  *   GET /metrics ...  an HTTP answer in the Prometheus text format
  *   GET /anything     an HTTP answer with the text of -s status
  *
+ * It reads the master's table through the read-only view scoreboard_get()
+ * lends, as -s status reads the one it maps (status.c prints both).
+ *
  * The answer is built in memory (open_memstream): a status request is
  * rare, and its size grows with the pool, so it is the one answer that
  * allocates.

@@ -16,6 +16,7 @@
  * time of its last progress, which the master checks for worker_timeout.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +34,17 @@
  * table it would misread. */
 #define MAGIC "preforkd-sb-2"
 
-static struct scoreboard board;
+/* The master's table, written through these pointers alone; what others
+ * get of it is view, the same table read-only. */
+struct table {
+	struct scoreboard_header *head;
+	struct scoreboard_service *services;
+	struct scoreboard_slot *slots;
+	size_t size;
+};
+
+static struct table board;
+static struct scoreboard view;
 static char *board_path;
 static unsigned char *taken; /* the master's own record of claimed slots */
 static size_t ntaken;
@@ -62,14 +73,24 @@ board_size(unsigned nslots)
 	                    sizeof(struct scoreboard_slot));
 }
 
-/* Point sb's parts into the mapping at mem. */
+/* Point t's parts into the mapping at mem. */
 static void
-lay_out(struct scoreboard *sb, void *mem, unsigned nslots, size_t size)
+lay_out(struct table *t, void *mem, unsigned nslots, size_t size)
 {
-	sb->head = mem;
-	sb->services = (struct scoreboard_service *)(sb->head + 1);
-	sb->slots = (struct scoreboard_slot *)(sb->services + nslots);
-	sb->size = size;
+	t->head = mem;
+	t->services = (struct scoreboard_service *)(t->head + 1);
+	t->slots = (struct scoreboard_slot *)(t->services + nslots);
+	t->size = size;
+}
+
+/* The read-only view of t. */
+static void
+view_of(const struct table *t, struct scoreboard *sb)
+{
+	sb->head = t->head;
+	sb->services = t->services;
+	sb->slots = t->slots;
+	sb->size = t->size;
 }
 
 /* Open a seqlock-guarded write. */
@@ -144,6 +165,7 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 		return -1;
 	}
 	lay_out(&board, mem, nslots, size);
+	view_of(&board, &view);
 	board.head->nslots = nslots;
 	board.head->master = (int32_t)master;
 	board.head->started = clock_ms();
@@ -160,6 +182,7 @@ scoreboard_remove(void)
 		munmap(board.head, board.size);
 	}
 	memset(&board, 0, sizeof(board));
+	memset(&view, 0, sizeof(view));
 	for (int i = 0; i < 2; i++)
 		if (poke_fds[i] != -1)
 			close(poke_fds[i]);
@@ -246,10 +269,10 @@ scoreboard_poke(void)
 	(void)n;
 }
 
-struct scoreboard *
+const struct scoreboard *
 scoreboard_get(void)
 {
-	return board.head != NULL ? &board : NULL;
+	return view.head != NULL ? &view : NULL;
 }
 
 int
@@ -441,7 +464,7 @@ holds_source(unsigned i, const char *name, const struct addr_source *source)
 {
 	struct scoreboard_slot s;
 
-	scoreboard_read_slot(&board, i, &s);
+	scoreboard_read_slot(&view, i, &s);
 	return s.state != SB_FREE && addr_source_equal(&s.source, source) &&
 	       strcmp(s.service_name, name) == 0;
 }
@@ -482,6 +505,7 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 {
 	char *path = scoreboard_path(pidfile);
 	struct scoreboard_header head;
+	struct table t;
 	struct stat st;
 	void *mem;
 	int fd;
@@ -509,7 +533,8 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 	}
 	close(fd);
 	free(path);
-	lay_out(sb, mem, head.nslots, (size_t)st.st_size);
+	lay_out(&t, mem, head.nslots, (size_t)st.st_size);
+	view_of(&t, sb);
 	return 0;
 fail:
 	if (fd != -1)
@@ -521,8 +546,10 @@ fail:
 void
 scoreboard_close(struct scoreboard *sb)
 {
+	/* The one place a view's mapping is let go of: munmap() wants it
+	 * without its const. */
 	if (sb->head != NULL)
-		munmap(sb->head, sb->size);
+		munmap((void *)(uintptr_t)sb->head, sb->size);
 	memset(sb, 0, sizeof(*sb));
 }
 

@@ -1,0 +1,273 @@
+/*
+ * Admission, before any byte of service: may this client be served, and
+ * who is it?  allow/deny by address, max_per_source across every worker
+ * of the service (through the scoreboard), and, behind a proxy that speaks
+ * the PROXY protocol (HAProxy's send-proxy and send-proxy-v2), the client
+ * its header names -- but only when the peer is one the service trusts
+ * (proxy_from), since anyone else could claim any address.
+ *
+ * The header is read exactly, never a byte past it: peek at what has come,
+ * parse it, and take off the socket only the header's bytes.  What the
+ * client sent after it, often in the same segment, stays in the socket for
+ * the protocol, whatever the protocol's framing.  A header that comes
+ * whole, as a proxy sends it, costs two recv() calls.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "addr.h"
+#include "client.h"
+#include "clock.h"
+#include "config.h"
+#include "conn.h"
+#include "log.h"
+#include "proxy.h"
+#include "scoreboard.h"
+#include "worker_admit.h"
+#include "worker_slot.h"
+
+/* A worker logs max_per_source refusals of one source at most this
+ * often, and of any source at most once per REFUSAL_ANY_MS. */
+#define REFUSAL_SOURCE_MS 60000
+#define REFUSAL_ANY_MS 1000
+
+/* What reading a header came to. */
+enum header_read {
+	HEADER_OK,
+	HEADER_BAD,    /* malformed: err says how */
+	HEADER_EOF,    /* the peer closed first */
+	HEADER_FAILED, /* see conn->end */
+};
+
+const char *
+worker_admit_end_name(enum admit_end end)
+{
+	static const char *const names[] = {
+		[ADMIT_REFUSED] = "refused",
+		[ADMIT_PER_SOURCE] = "per_source",
+		[ADMIT_PROXY_UNTRUSTED] = "proxy_untrusted",
+		[ADMIT_PROXY_BAD] = "proxy_bad",
+		[ADMIT_PROXY_TIMEOUT] = "proxy_timeout",
+	};
+
+	return names[end];
+}
+
+bool
+worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
+{
+	for (size_t i = 0; i < svc->ndeny; i++)
+		if (addr_cidr_match(&svc->deny[i], peer))
+			return false;
+	for (size_t i = 0; i < svc->nallow; i++)
+		if (addr_cidr_match(&svc->allow[i], peer))
+			return true;
+	return svc->nallow == 0;
+}
+
+/* The last max_per_source refusal this worker logged, and how many it
+ * has made since without a line. */
+static struct {
+	struct addr_source source;
+	long long at;
+	unsigned long long quiet;
+} refusals;
+
+/* One line per source per burst: a flood from one address, or from many,
+ * cannot flood the log (the access lines are the full record). */
+static void
+log_refusal(const struct service *svc, const struct addr_source *source)
+{
+	long long now = clock_ms();
+	char text[ADDR_STRLEN];
+
+	if (refusals.at != 0 &&
+	    (now - refusals.at < REFUSAL_ANY_MS ||
+	        (addr_source_equal(source, &refusals.source) &&
+	            now - refusals.at < REFUSAL_SOURCE_MS))) {
+		refusals.quiet++;
+		return;
+	}
+	log_warnx("service %s: max_per_source = %d reached for %s: refusing "
+	          "(%llu more refused since this worker last said so)",
+	    svc->name, svc->max_per_source,
+	    addr_source_format(source, text, sizeof(text)), refusals.quiet);
+	refusals.source = *source;
+	refusals.at = now;
+	refusals.quiet = 0;
+}
+
+/*
+ * max_per_source: count the client at address client against its source,
+ * across every worker of the service.  client is the one address the limit
+ * applies to: the peer, or the real client that a PROXY header names once
+ * it has been read.  true to serve it; false once the client has been told
+ * why not.
+ */
+static bool
+source_admitted(const struct service *svc, int slot, struct conn *conn,
+    const struct sockaddr *client)
+{
+	static const char refusal[] =
+	    "error: too many connections from your address\n";
+	struct addr_source source;
+
+	if (svc->max_per_source == 0)
+		return true;
+	addr_source_of(client, (unsigned)svc->source_prefix6, &source);
+	if (source.family == 0)
+		return true; /* not an IP client: nothing to count by */
+	if (scoreboard_source_enter(slot, &source) <=
+	    (unsigned)svc->max_per_source)
+		return true;
+	log_refusal(svc, &source);
+	/* One line, then close.  What the client sent already is dropped
+	 * so the close does not reset the line away; more is not waited for,
+	 * as lingering would hand the worker to the very source refused. */
+	if (conn_send_all(conn, refusal, sizeof(refusal) - 1) == 0)
+		conn_drop_pending(conn);
+	return false;
+}
+
+static bool
+trusted(const struct service *svc, const struct sockaddr *peer)
+{
+	for (size_t i = 0; i < svc->nproxy_from; i++)
+		if (addr_cidr_match(&svc->proxy_from[i], peer))
+			return true;
+	return false;
+}
+
+/* Room for the longest header, mapped once per worker: its pages cost
+ * nothing until a header fills them.  NULL when out of memory. */
+static unsigned char *
+header_buffer(void)
+{
+	static unsigned char *buf;
+	void *mem;
+
+	if (buf == NULL) {
+		mem = mmap(NULL, PROXY_V2_MAX, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		buf = mem != MAP_FAILED ? mem : NULL;
+	}
+	return buf;
+}
+
+/*
+ * Read the header into buf, up to its last byte and no further; *got says
+ * how many bytes were taken.  While the parser asks for more, every byte
+ * seen so far belongs to the header, so it is taken off the socket before
+ * waiting for the rest: the next peek then waits for new bytes instead of
+ * seeing the same ones again.
+ */
+static enum header_read
+read_header(struct conn *conn, unsigned char *buf, long long deadline,
+    struct proxy_header *h, char *err, size_t errsize, size_t *got)
+{
+	for (*got = 0;;) {
+		size_t want = proxy_header_bound(buf, *got) - *got, take;
+		ssize_t n = conn_peek(conn, buf + *got, want, deadline);
+		enum proxy_result r;
+
+		if (n <= 0)
+			return n == 0 ? HEADER_EOF : HEADER_FAILED;
+		r = proxy_parse(buf, *got + (size_t)n, h, err, errsize);
+		if (r == PROXY_BAD)
+			return HEADER_BAD;
+		take = r == PROXY_OK ? h->len - *got : (size_t)n;
+		if (conn_skip(conn, buf + *got, take) == -1)
+			return HEADER_FAILED;
+		*got += take;
+		if (r == PROXY_OK)
+			return HEADER_OK;
+	}
+}
+
+/* Say why the connection ends without a valid header, with a warning,
+ * but none for a peer that closed before sending a byte, as a proxy's
+ * health check does. */
+static enum admit_end
+refuse(const struct conn *conn, const struct service *svc, enum header_read r,
+    const char *err, size_t got)
+{
+	switch (r) {
+	case HEADER_BAD:
+		log_warnx("service %s: id=%s from %s: bad PROXY header: %s",
+		    svc->name, conn->id, conn->peer, err);
+		return ADMIT_PROXY_BAD;
+	case HEADER_EOF:
+		if (got == 0)
+			return ADMIT_CONN; /* end=closed */
+		log_warnx("service %s: id=%s from %s: PROXY header cut short: "
+		          "closed after %zu bytes",
+		    svc->name, conn->id, conn->peer, got);
+		return ADMIT_PROXY_BAD;
+	case HEADER_FAILED:
+		/* Reset, shutdown: the access line says. */
+		if (conn->end != END_TIMEOUT)
+			return ADMIT_CONN;
+		log_warnx("service %s: id=%s from %s: no complete PROXY header "
+		          "within proxy_timeout (%d s, %zu bytes came)",
+		    svc->name, conn->id, conn->peer, svc->proxy_timeout, got);
+		return ADMIT_PROXY_TIMEOUT;
+	case HEADER_OK:
+		break;
+	}
+	return ADMIT_OK;
+}
+
+/* The PROXY header: see worker_admit. */
+static enum admit_end
+read_proxy(const struct service *svc, struct conn *conn, struct client *c)
+{
+	unsigned char *buf = header_buffer();
+	struct proxy_header h = { .version = 0 };
+	char err[160];
+	size_t got = 0;
+	enum header_read r;
+
+	if (!trusted(svc, (const struct sockaddr *)&c->addr)) {
+		log_warnx("service %s: id=%s from %s: not in proxy_from, "
+		          "closed before reading a PROXY header",
+		    svc->name, conn->id, conn->peer);
+		return ADMIT_PROXY_UNTRUSTED;
+	}
+	if (buf == NULL) {
+		conn->end = END_ERROR;
+		log_warn("service %s: id=%s: PROXY header buffer", svc->name,
+		    conn->id);
+		return ADMIT_CONN;
+	}
+	r = read_header(conn, buf, clock_ms() + svc->proxy_timeout * 1000LL, &h,
+	    err, sizeof(err), &got);
+	if (r != HEADER_OK)
+		return refuse(conn, svc, r, err, got);
+	client_from_proxy(c, &h);
+	snprintf(conn->peer, sizeof(conn->peer), "%s", c->name);
+	log_debug("service %s: id=%s: PROXY v%d header from %s: client %s",
+	    svc->name, conn->id, h.version, c->proxy,
+	    h.local ? "not named (local)" : c->name);
+	return ADMIT_OK;
+}
+
+enum admit_end
+worker_admit(const struct service *svc, const struct worker_slot *slot,
+    struct conn *conn, struct client *c, bool proxied, long long start)
+{
+	const struct sockaddr *addr = (const struct sockaddr *)&c->addr;
+	enum admit_end r;
+
+	if (proxied) {
+		if ((r = read_proxy(svc, conn, c)) != ADMIT_OK)
+			return r;
+		/* The slot and the title name the real client from now on. */
+		worker_slot_rename(slot, c->name, start);
+	}
+	if (!worker_admit_allowed(svc, addr))
+		return ADMIT_REFUSED;
+	if (!source_admitted(svc, slot->index, conn, addr))
+		return ADMIT_PER_SOURCE;
+	return ADMIT_OK;
+}
