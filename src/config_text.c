@@ -96,6 +96,7 @@ config_text_read(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *text = NULL;
+	bool nomem = false;
 	struct stat st;
 	ssize_t len;
 
@@ -106,6 +107,7 @@ config_text_read(const char *path)
 		    "%s: not a regular file (%s)", path, file_kind(st.st_mode));
 	} else if ((text = malloc(CONFIG_TEXT_MAX + 1)) == NULL) {
 		log_errorx("%s: out of memory", path);
+		nomem = true;
 	} else if ((len = read_all(fd, text)) == -1) {
 		log_errorx("%s: cannot read: %s", path, strerror(errno));
 	} else if (check_text(path, text, (size_t)len) == 0) {
@@ -119,6 +121,7 @@ config_text_read(const char *path)
 	free(text);
 	if (fd != -1)
 		close(fd);
+	errno = nomem ? ENOMEM : EINVAL;
 	return NULL;
 }
 

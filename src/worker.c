@@ -384,7 +384,7 @@ serve_protocol(const struct service *svc, struct conn *conn)
 	if (svc->banner != NULL &&
 	    conn_send_all(conn, svc->banner, strlen(svc->banner)) == -1)
 		return conn->end;
-	return svc->protocol->serve(conn, svc);
+	return proto_of(svc)->serve(conn, svc);
 }
 
 /*
@@ -516,7 +516,7 @@ serve_datagram(const struct service *svc, const struct conn_buffers *bufs,
 		udp.refused++;
 		return 0;
 	}
-	svc->protocol->answer(svc, &d, bufs->chunk, &answer);
+	proto_of(svc)->answer(svc, &d, bufs->chunk, &answer);
 	if (answer.iovcnt > 0 &&
 	    dgram_send(&d, answer.iov, answer.iovcnt) == -1) {
 		/* The sender may be gone (ICMP unreachable): its problem. */

@@ -197,6 +197,40 @@ CONF
 	    "$CONF:10: workers = 0 is out of range (1 to 1024)"
 }
 
+@test "an unknown framing does not hide the errors after it" {
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "prefix"
+	framing = "lines"
+	workers = 0
+}
+service b {
+	listen = {"127.0.0.1:7001"}
+	protocol = "echo"
+	backlog = 0
+}
+CONF
+	rejects "$CONF:4: unknown framing \"lines\" (expected chunk or line)" \
+	    "$CONF:5: workers = 0 is out of range (1 to 1024)" \
+	    "$CONF:10: backlog = 0 is out of range (1 to 65535)"
+}
+
+@test "both bounds of a pool that cannot be are reported" {
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+	workers = 5
+	max_workers = 3
+	min_spare = 4
+	max_spare = 2
+}
+CONF
+	rejects "$CONF:8: service a: max_workers = 3 is less than workers = 5" \
+	    "$CONF:8: service a: max_spare = 2 is less than min_spare = 4"
+}
+
 @test "every structural error is reported, in line order" {
 	cat >"$CONF" <<'CONF'
 workers = 2

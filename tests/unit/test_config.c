@@ -9,7 +9,7 @@
 #include "config_scan.h"
 #include "config_text.h"
 #include "log.h"
-#include "proto.h"
+#include "proto_info.h"
 #include "unit.h"
 
 static char path[] = "/tmp/preforkd-unit-XXXXXX";
@@ -48,7 +48,7 @@ test_defaults(void)
 		return;
 	CHECK(conf->nservices == 1 && strcmp(s->name, "s") == 0,
 	    "service name from the section title");
-	CHECK(s->protocol == proto_find("prefix"), "protocol looked up");
+	CHECK(s->protocol == proto_info_find("prefix"), "protocol looked up");
 	CHECK(s->workers == 4 && s->backlog == 511, "workers, backlog default");
 	CHECK(s->buffer_size == 65536 && s->max_line == 4096,
 	    "buffer_size, max_line default");
