@@ -231,6 +231,34 @@ CONF
 	    "$CONF:8: service a: max_spare = 2 is less than min_spare = 4"
 }
 
+@test "out of memory while loading exits 7 (a restart may cure it), not 1" {
+	grep -q __asan_init "$PREFORKD" &&
+	    skip "AddressSanitizer reserves more address space than any cap"
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	local kb err rc hits=0
+	# From too little to start at all, up to enough: each cap in between
+	# that runs out of memory must say so and exit 7.
+	for ((kb = 1024; kb <= 65536; kb += 256)); do
+		if err=$(ulimit -v "$kb"; "$PREFORKD" -t -c "$CONF" 2>&1 >/dev/null)
+		then
+			break
+		else
+			rc=$?
+		fi
+		case "$err" in *"out of memory"*)
+			echo "$kb KiB: status $rc: $err"
+			[ "$rc" -eq 7 ]
+			hits=$((hits + 1)) ;;
+		esac
+	done
+	[ "$hits" -gt 0 ]
+}
+
 @test "every structural error is reported, in line order" {
 	cat >"$CONF" <<'CONF'
 workers = 2
