@@ -27,6 +27,8 @@ main(void)
 	test_conn();
 	test_log();
 	test_config();
+	test_config_keys();
+	test_config_scan();
 	test_peek();
 	test_pool();
 	test_proxy();

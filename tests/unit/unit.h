@@ -14,6 +14,8 @@ void test_addr(void);
 void test_conn(void);
 void test_log(void);
 void test_config(void);
+void test_config_keys(void);
+void test_config_scan(void);
 void test_peek(void);
 void test_pool(void);
 void test_proxy(void);
