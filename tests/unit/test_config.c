@@ -14,16 +14,39 @@
 
 static char path[] = "/tmp/preforkd-unit-XXXXXX";
 
-static struct config *
-load(const char *text)
+static void
+remove_file(void)
 {
-	FILE *f = fopen(path, "w");
+	unlink(path);
+}
 
-	if (f == NULL)
+const char *
+unit_config_file(const char *text)
+{
+	static bool made;
+	FILE *f;
+	int fd;
+
+	if (!made) {
+		if ((fd = mkstemp(path)) == -1)
+			return NULL;
+		close(fd);
+		atexit(remove_file);
+		made = true;
+	}
+	if ((f = fopen(path, "w")) == NULL)
 		return NULL;
 	fputs(text, f);
 	fclose(f);
-	return config_load(path);
+	return path;
+}
+
+static struct config *
+load(const char *text)
+{
+	const char *file = unit_config_file(text);
+
+	return file != NULL ? config_load(file) : NULL;
 }
 
 static bool
@@ -386,13 +409,6 @@ test_line_numbers(void)
 void
 test_config(void)
 {
-	int fd = mkstemp(path);
-
-	if (fd == -1) {
-		CHECK(false, "temporary config file");
-		return;
-	}
-	close(fd);
 	/* Rejections are expected here; keep their messages out of TAP. */
 	log_open("/dev/null", LOG_LEVEL_ERROR);
 	test_defaults();
@@ -407,5 +423,4 @@ test_config(void)
 	test_bom();
 	test_line_numbers();
 	log_close();
-	unlink(path);
 }

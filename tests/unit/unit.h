@@ -9,6 +9,10 @@ void unit_check(bool ok, const char *file, int line, const char *what);
 
 #define CHECK(cond, what) unit_check((cond), __FILE__, __LINE__, (what))
 
+/* For the config tests: a file holding text, the same path each time
+ * (removed at exit), or NULL. */
+const char *unit_config_file(const char *text);
+
 void test_access(void);
 void test_addr(void);
 void test_conn(void);
