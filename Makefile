@@ -177,15 +177,20 @@ FUZZ_SAN   = address,undefined -fno-sanitize-recover=undefined \
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -g -O1
 FUZZ_TARGETS = proxy log addr config line
 FB         = $(B)/fuzz
-# The config target reads a whole file as preforkd -t does, so it needs
-# every room but main.c, and libconfuse.
-FUZZ_LIB   = $(filter-out $(FB)/main.o,$(SRCS:src/%.c=$(FB)/%.o))
+# The config target reads a whole file as preforkd -t does: the config
+# rooms, which know the protocols as data (proto_info.c), the addresses,
+# the log, and libconfuse; no socket layer, protocol or scoreboard.
+FUZZ_CONFIG = $(patsubst src/%.c,$(FB)/%.o,$(wildcard src/config*.c)) \
+             $(FB)/proto_info.o $(FB)/addr.o $(FB)/log.o $(FB)/log_file.o
+# Every object a target links, below.
+FUZZ_OBJS  = $(FB)/proxy.o $(FB)/log.o $(FB)/log_file.o $(FB)/addr.o \
+             $(FB)/conn.o $(FB)/limit.o $(FUZZ_CONFIG)
 
 $(FB):
 	mkdir -p $(FB)
 
 # Keep the objects: make would delete them as intermediate after each link.
-.SECONDARY: $(FUZZ_LIB)
+.SECONDARY: $(FUZZ_OBJS)
 
 $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,$(FUZZ_SAN) -c \
@@ -198,7 +203,7 @@ $(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o
 $(FB)/fuzz_addr: $(FB)/addr.o
 # conn.c works out its deadlines with limit.c.
 $(FB)/fuzz_line: $(FB)/conn.o $(FB)/limit.o
-$(FB)/fuzz_config: $(FUZZ_LIB)
+$(FB)/fuzz_config: $(FUZZ_CONFIG)
 $(FB)/fuzz_config: FUZZ_LIBS = -lconfuse
 
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c

@@ -8,7 +8,7 @@
 
 #include "addr.h"
 
-struct protocol;
+struct proto_info;
 
 /* How prefix and timestamp cut what they receive into answers. */
 enum framing {
@@ -18,7 +18,8 @@ enum framing {
 
 struct service {
 	char *name;
-	const struct protocol *protocol;
+	/* Its name and flags; proto_of(svc) has its code. */
+	const struct proto_info *protocol;
 	struct addr *addrs;
 	char **listen; /* the addresses as written, for messages */
 	size_t naddrs;
@@ -67,7 +68,9 @@ struct config {
 };
 
 /* Parse and validate path.  Returns a new config, or NULL after logging
- * every error found as "FILE:LINE: message" (or "FILE: message"). */
+ * every error found as "FILE:LINE: message" (or "FILE: message"), with
+ * errno ENOMEM when the machine ran out of memory and EINVAL when the file
+ * is missing or invalid. */
 struct config *config_load(const char *path);
 /* Print the configuration in path in its own syntax, every default filled
  * in, to out; output that config_load reads back to the same values.  -1

@@ -11,7 +11,8 @@
 
 /* The whole of path as a string, a UTF-8 byte-order mark blanked out; or
  * NULL after logging "FILE: why" (not a regular file, too large, binary,
- * UTF-16, unreadable).  Never blocks, even on a FIFO. */
+ * UTF-16, unreadable), errno ENOMEM if it was out of memory, else EINVAL.
+ * Never blocks, even on a FIFO. */
 char *config_text_read(const char *path);
 /* Blank out the comments of a config file's text (# anywhere outside
  * quotes, // and C-style where a word starts), keeping its newlines (and

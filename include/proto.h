@@ -1,4 +1,6 @@
-/* The protocol table: a name and one blocking serve function each. */
+/* The protocols' code: one blocking serve function each, and a datagram
+ * answer for those with a UDP form.  Their names and flags are data, in
+ * proto_info.h. */
 #ifndef PREFORKD_PROTO_H
 #define PREFORKD_PROTO_H
 
@@ -7,6 +9,7 @@
 
 #include "conn.h"
 #include "dgram.h"
+#include "proto_info.h"
 
 struct service;
 
@@ -17,21 +20,22 @@ struct dgram_answer {
 	char scratch[1025]; /* room for a head the protocol formats */
 };
 
+/* The code of a protocol; its name and flags are proto_info[] of the same
+ * index. */
 struct protocol {
-	const char *name;
-	bool framed; /* honours the service's framing (chunk or line) */
 	/* Answer the datagram d holds at data (d->len bytes), or leave
-	 * out->iovcnt 0; NULL when the protocol has no UDP form. */
+	 * out->iovcnt 0; NULL when the protocol has no UDP form (and so
+	 * proto_info's udp is false). */
 	void (*answer)(const struct service *svc, const struct dgram *d,
 	    const char *data, struct dgram_answer *out);
 	/* Serve one client until it is done; never touches the master. */
 	enum conn_end (*serve)(struct conn *conn, const struct service *svc);
 };
 
-/* The protocol called name, or NULL. */
-const struct protocol *proto_find(const char *name);
-/* "echo, discard, prefix, ...": every name in the table, for messages. */
-const char *proto_names(void);
+/* The code of the protocol svc speaks, which config_load checked. */
+const struct protocol *proto_of(const struct service *svc);
+/* The code of the protocol info names (an entry of proto_info[]). */
+const struct protocol *proto_code(const struct proto_info *info);
 
 /* The size of the line buffer a worker of svc needs: max_line for a framed
  * protocol with line framing, else 0. */

@@ -9,9 +9,6 @@
 
 #include "addr.h"
 
-/* max_slots when the config does not say: as many as one service may
- * have workers. */
-#define SCOREBOARD_SLOTS_DEFAULT 1024
 #define SCOREBOARD_NAME_LEN 40
 #define SCOREBOARD_MESSAGE_LEN 512
 

@@ -1,113 +1,31 @@
 /*
  * The configuration file.  config_text.c reads it, config_scan.c checks
- * its structure; then libconfuse parses it and every value is checked as it is
- * read, so an error carries the FILE:LINE where it was found, and the result is
- * copied into plain structs (struct config) that a forked worker can use
- * without the parser.  confuse.h is included here and nowhere else.
+ * its structure; then libconfuse parses it with the schema of the key table
+ * (config_keys.c), which checks every value as it is read, and the checks
+ * here that need several keys at once run as each service closes and once
+ * the file is read, so an error carries the FILE:LINE where it was found.
+ * The result is copied into plain structs (struct config) that a forked
+ * worker can use without the parser.  confuse.h is included by the config
+ * rooms alone.
  */
 #include <confuse.h>
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 
 #include "config.h"
+#include "config_keys.h"
 #include "config_print.h"
 #include "config_scan.h"
 #include "config_text.h"
 #include "log.h"
-#include "proto.h"
-#include "scoreboard.h"
-
-#ifndef PIDFILE_DEFAULT
-#define PIDFILE_DEFAULT "/run/preforkd.pid"
-#endif
+#include "proto_info.h"
 
 #define NAME_MAX_LEN 32
-#define PREFIX_MAX_LEN 1024
-#define BANNER_MAX_LEN 4096
-#define TIME_TEXT_MAX 256
-
-struct int_range {
-	const char *name;
-	long min, max;
-};
-
-static const struct int_range int_ranges[] = {
-	{ "shutdown_timeout", 0, 86400 },
-	{ "workers", 1, 1024 },
-	{ "backlog", 1, 65535 },
-	{ "buffer_size", 1, 1048576 },
-	{ "max_line", 1, 1048576 },
-	{ "idle_timeout", 0, 86400 },
-	{ "send_timeout", 0, 86400 },
-	{ "max_session", 0, 604800 },
-	{ "min_rate", 0, 1073741824 },
-	{ "min_rate_window", 1, 3600 },
-	{ "max_requests", 0, 1000000000 },
-	{ "log_data_limit", 0, 1048576 },
-	{ "max_slots", 1, 65536 },
-	{ "min_spare", 0, 65536 },
-	{ "max_spare", 0, 65536 },
-	{ "max_workers", 0, 65536 },
-	{ "proxy_timeout", 1, 3600 },
-	{ "max_per_source", 0, 65536 },
-	{ "source_prefix6", 0, 128 },
-	{ "worker_timeout", 0, 86400 },
-};
-
-static cfg_opt_t service_opts[] = {
-	CFG_STR_LIST("listen", NULL, CFGF_NODEFAULT),
-	CFG_STR_LIST("allow", NULL, CFGF_NONE),
-	CFG_STR_LIST("deny", NULL, CFGF_NONE),
-	CFG_STR("protocol", NULL, CFGF_NODEFAULT),
-	CFG_INT("workers", 4, CFGF_NONE),
-	CFG_INT("min_spare", 0, CFGF_NONE),
-	CFG_INT("max_spare", 0, CFGF_NONE),
-	CFG_INT("max_workers", 0, CFGF_NONE),
-	CFG_INT("backlog", 511, CFGF_NONE),
-	CFG_INT("buffer_size", 65536, CFGF_NONE),
-	CFG_STR("banner", NULL, CFGF_NODEFAULT),
-	CFG_STR("prefix", "You sent me: ", CFGF_NONE),
-	CFG_STR("time_format", "[%a %b %e %H:%M:%S %Y] ", CFGF_NONE),
-	CFG_STR("framing", "chunk", CFGF_NONE),
-	CFG_INT("max_line", 4096, CFGF_NONE),
-	CFG_BOOL("log_data", cfg_false, CFGF_NONE),
-	CFG_INT("log_data_limit", 4096, CFGF_NONE),
-	CFG_INT("idle_timeout", 300, CFGF_NONE),
-	CFG_BOOL("proxy_protocol", cfg_false, CFGF_NONE),
-	/* A proxy on the same host, the usual set-up, works as it is. */
-	CFG_STR_LIST("proxy_from", "{\"127.0.0.0/8\", \"::1\"}", CFGF_NONE),
-	CFG_INT("proxy_timeout", 5, CFGF_NONE),
-	CFG_INT("max_per_source", 0, CFGF_NONE),
-	CFG_INT("source_prefix6", 64, CFGF_NONE),
-	CFG_INT("worker_timeout", 0, CFGF_NONE),
-	CFG_INT("send_timeout", 60, CFGF_NONE),
-	CFG_INT("max_session", 3600, CFGF_NONE),
-	CFG_INT("min_rate", 0, CFGF_NONE),
-	CFG_INT("min_rate_window", 60, CFGF_NONE),
-	CFG_INT("max_requests", 0, CFGF_NONE),
-	CFG_END(),
-};
-
-static cfg_opt_t config_opts[] = {
-	CFG_STR("pidfile", PIDFILE_DEFAULT, CFGF_NONE),
-	CFG_STR("user", NULL, CFGF_NODEFAULT),
-	CFG_STR("group", NULL, CFGF_NODEFAULT),
-	/* Unset means stderr with -f, syslog when detached (log_where). */
-	CFG_STR("log", NULL, CFGF_NODEFAULT),
-	/* Unset means access lines go with the others, to log. */
-	CFG_STR("access_log", NULL, CFGF_NODEFAULT),
-	CFG_STR("log_level", "info", CFGF_NONE),
-	CFG_INT("shutdown_timeout", 30, CFGF_NONE),
-	CFG_INT("max_slots", SCOREBOARD_SLOTS_DEFAULT, CFGF_NONE),
-	CFG_SEC("service", service_opts,
-	    CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
-	CFG_END(),
-};
 
 /* Where a service's address was read, for a clash found after the parse. */
 struct listen_at {
@@ -128,10 +46,7 @@ static struct {
 	struct addr *addrs;
 	struct listen_at *where;
 	size_t naddrs, cap;
-	/* The listen value checked last, which libconfuse checks twice. */
-	const cfg_opt_t *listen_opt;
-	unsigned listen_size;
-	char *listen_spec;
+	bool nomem; /* one of the errors was running out of memory */
 } ld;
 
 /* "FILE:LINE: message", or "FILE: message" for line 0, counted. */
@@ -143,6 +58,14 @@ report_line(int line, const char *msg)
 		log_errorx("%s:%d: %s", ld.path, line, msg);
 	else
 		log_errorx("%s: %s", ld.path, msg);
+}
+
+/* Out of memory, which config_load tells apart from a bad file. */
+static void
+report_nomem(int line)
+{
+	ld.nomem = true;
+	report_line(line, "out of memory");
 }
 
 /* For every error libconfuse or a check reports. */
@@ -164,185 +87,11 @@ report_scan(void *arg, int line, const char *msg)
 }
 
 /*
- * The checks below report an error and return 0, not -1: libconfuse stops
- * parsing at the first -1, and the next error in the file would go unseen.
- * ld.errors fails the load instead.  Errors libconfuse finds itself (a
- * value of the wrong type, a duplicate service) still stop it.
+ * The checks below, like those of the key table, report an error and go
+ * on: libconfuse stops parsing at the first validator that returns -1, and
+ * the next error in the file would go unseen.  ld.errors fails the load
+ * instead.
  */
-
-static int
-check_int_range(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *name = cfg_opt_name(opt);
-	long value = cfg_opt_getnint(opt, cfg_opt_size(opt) - 1);
-
-	for (size_t i = 0; i < sizeof(int_ranges) / sizeof(int_ranges[0]);
-	     i++) {
-		const struct int_range *r = &int_ranges[i];
-		if (strcmp(r->name, name) != 0)
-			continue;
-		if (value < r->min || value > r->max) {
-			cfg_error(cfg, "%s = %ld is out of range (%ld to %ld)",
-			    name, value, r->min, r->max);
-		}
-	}
-	return 0;
-}
-
-static const char *
-last_string(cfg_opt_t *opt)
-{
-	return cfg_opt_getnstr(opt, cfg_opt_size(opt) - 1);
-}
-
-static int
-check_protocol(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *name = last_string(opt);
-
-	if (proto_find(name) == NULL) {
-		cfg_error(cfg, "unknown protocol \"%s\" (expected one of: %s)",
-		    name, proto_names());
-	}
-	return 0;
-}
-
-/*
- * libconfuse checks the last value of a list again at its '}': true for
- * that second call, so that an error is reported once.  Only an equal
- * value is skipped, so a list given anew with a different last value is
- * still checked.
- */
-static bool
-checked_just_now(cfg_opt_t *opt, const char *spec)
-{
-	unsigned size = cfg_opt_size(opt);
-	bool again = opt == ld.listen_opt && size == ld.listen_size &&
-	             ld.listen_spec != NULL &&
-	             strcmp(spec, ld.listen_spec) == 0;
-
-	free(ld.listen_spec);
-	ld.listen_spec = again ? NULL : strdup(spec);
-	ld.listen_opt = opt;
-	ld.listen_size = size;
-	return again;
-}
-
-static int
-check_listen(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *spec = last_string(opt);
-	char err[128];
-	struct addr addr;
-
-	if (checked_just_now(opt, spec))
-		return 0;
-	if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
-		cfg_error(cfg, "listen \"%s\": %s", spec, err);
-	return 0;
-}
-
-static int
-check_cidr(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *spec = last_string(opt);
-	char err[128];
-	struct cidr block;
-
-	if (checked_just_now(opt, spec))
-		return 0;
-	if (addr_cidr_parse(spec, &block, err, sizeof(err)) == -1)
-		cfg_error(cfg, "%s \"%s\": %s", cfg_opt_name(opt), spec, err);
-	return 0;
-}
-
-static int
-check_path(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *path = last_string(opt);
-	const char *name = cfg_opt_name(opt);
-
-	if (strcmp(name, "log") == 0 &&
-	    (strcmp(path, "stderr") == 0 || strcmp(path, "syslog") == 0))
-		return 0;
-	if (path[0] != '/') {
-		cfg_error(cfg, "%s \"%s\" must be an absolute path%s", name,
-		    path,
-		    strcmp(name, "log") == 0 ? ", \"stderr\" or \"syslog\""
-		                             : "");
-	}
-	return 0;
-}
-
-static const char *const framing_names[] = {
-	[FRAMING_CHUNK] = "chunk",
-	[FRAMING_LINE] = "line",
-};
-
-/* The framing called name, or -1. */
-static int
-framing_parse(const char *name)
-{
-	for (size_t i = 0; i < sizeof(framing_names) / sizeof(framing_names[0]);
-	     i++)
-		if (strcmp(name, framing_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-static int
-check_framing(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *name = last_string(opt);
-
-	if (framing_parse(name) == -1) {
-		cfg_error(cfg,
-		    "unknown framing \"%s\" (expected chunk or line)", name);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-check_log_level(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *level = last_string(opt);
-
-	if (log_level_parse(level) == -1) {
-		cfg_error(cfg,
-		    "unknown log_level \"%s\" (expected error, "
-		    "warning, notice, info or debug)",
-		    level);
-	}
-	return 0;
-}
-
-static int
-check_length(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *name = cfg_opt_name(opt);
-	size_t max =
-	    strcmp(name, "banner") == 0 ? BANNER_MAX_LEN : PREFIX_MAX_LEN;
-
-	if (strlen(last_string(opt)) > max)
-		cfg_error(cfg, "%s is longer than %zu bytes", name, max);
-	return 0;
-}
-
-static int
-check_time_format(cfg_t *cfg, cfg_opt_t *opt)
-{
-	const char *fmt = last_string(opt);
-	char text[TIME_TEXT_MAX];
-	time_t now = time(NULL);
-	struct tm tm;
-
-	localtime_r(&now, &tm);
-	if (*fmt != '\0' && strftime(text, sizeof(text), fmt, &tm) == 0)
-		cfg_error(cfg, "time_format expands to more than %d bytes",
-		    TIME_TEXT_MAX - 1);
-	return 0;
-}
 
 static int
 valid_service_name(const char *name)
@@ -398,18 +147,17 @@ keep_addresses(cfg_t *sec, int line)
 	return 0;
 }
 
-/* A UDP address needs a protocol with a datagram form. */
-static int
+/* A UDP address needs a protocol with a datagram form; said once. */
+static void
 check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 {
 	const char *name = cfg_getstr(sec, "protocol");
-	const struct protocol *proto = proto_find(name);
+	const struct proto_info *proto = proto_info_find(name);
 	char err[128];
 	struct addr addr;
 
-	for (unsigned i = 0; proto != NULL && proto->answer == NULL &&
-	                     i < cfg_size(sec, "listen");
-	     i++) {
+	for (unsigned i = 0;
+	     proto != NULL && !proto->udp && i < cfg_size(sec, "listen"); i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
 		if (addr_parse(spec, &addr, err, sizeof(err)) == 0 &&
 		    addr.socktype == SOCK_DGRAM) {
@@ -417,18 +165,17 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 			    "service %s: protocol \"%s\" does not work over "
 			    "UDP (listen \"%s\")",
 			    cfg_title(sec), name, spec);
-			return -1;
+			return;
 		}
 	}
-	return 0;
 }
 
 /*
  * worker_timeout kills a worker that has moved no byte for that long, so it
  * must outlast each wait of a healthy worker: times the seconds of key,
- * waiting on_what (0: a wait without end).  -1 after saying why not.
+ * waiting on_what (0: a wait without end).
  */
-static int
+static void
 worker_outlasts(cfg_t *cfg, cfg_t *sec, const char *key, long times,
     const char *on_what)
 {
@@ -436,7 +183,7 @@ worker_outlasts(cfg_t *cfg, cfg_t *sec, const char *key, long times,
 	long wait = cfg_getint(sec, key);
 
 	if (timeout == 0 || (wait > 0 && timeout > times * wait))
-		return 0;
+		return;
 	if (wait == 0)
 		cfg_error(cfg,
 		    "service %s: worker_timeout = %ld needs %s %s: with %s = 0 "
@@ -450,7 +197,6 @@ worker_outlasts(cfg_t *cfg, cfg_t *sec, const char *key, long times,
 		    "%s%s = %ld, or a worker waiting %s would be killed",
 		    cfg_title(sec), timeout, times == 2 ? "twice " : "", key,
 		    wait, on_what);
-	return -1;
 }
 
 /* A PROXY header comes over TCP, from a peer proxy_from names; the
@@ -501,7 +247,7 @@ check_clashes(void)
 	char msg[512];
 
 	if (first == NULL || addr_clashes(ld.addrs, ld.naddrs, first) == -1) {
-		report_line(0, "out of memory");
+		report_nomem(0);
 		free(first);
 		return;
 	}
@@ -529,7 +275,7 @@ largest_pool(cfg_t *sec)
 }
 
 /* The pool's bounds must make sense together. */
-static int
+static void
 check_pool(cfg_t *cfg, cfg_t *sec)
 {
 	long workers = cfg_getint(sec, "workers");
@@ -541,15 +287,12 @@ check_pool(cfg_t *cfg, cfg_t *sec)
 		cfg_error(cfg,
 		    "service %s: max_workers = %ld is less than workers = %ld",
 		    cfg_title(sec), max, workers);
-		return -1;
 	}
 	if (max_spare > 0 && max_spare < min_spare) {
 		cfg_error(cfg,
 		    "service %s: max_spare = %ld is less than min_spare = %ld",
 		    cfg_title(sec), max_spare, min_spare);
-		return -1;
 	}
-	return 0;
 }
 
 /* The waits worker_timeout must outlast (see worker_outlasts). */
@@ -579,14 +322,14 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		cfg_error(cfg, "service %s: no listen address", name);
 	if (cfg_getstr(sec, "protocol") == NULL)
 		cfg_error(cfg, "service %s: no protocol (expected one of: %s)",
-		    name, proto_names());
+		    name, proto_info_names());
 	else
 		check_udp_protocol(cfg, sec);
 	check_pool(cfg, sec);
 	check_proxy(cfg, sec);
 	check_worker_timeout(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
-		cfg_error(cfg, "out of memory");
+		report_nomem(cfg->line);
 	return 0;
 }
 
@@ -594,148 +337,55 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 static cfg_t *
 parser_new(int flags)
 {
-	static const char *const ranged[] = { "shutdown_timeout",
-		"service|workers", "service|backlog", "service|buffer_size",
-		"service|max_line", "service|idle_timeout", "service|log_data_limit",
-		"max_slots", "service|min_spare", "service|max_spare",
-		"service|max_workers", "service|proxy_timeout",
-		"service|max_per_source",
-		"service|source_prefix6", "service|worker_timeout",
-		"service|send_timeout",
-		"service|max_session", "service|min_rate",
-		"service|min_rate_window", "service|max_requests" };
-	cfg_t *cfg = cfg_init(config_opts, flags);
+	cfg_t *cfg = cfg_init(config_keys_schema(check_service), flags);
 
-	if (cfg == NULL)
-		return NULL;
-	cfg_set_error_function(cfg, report_error);
-	for (size_t i = 0; i < sizeof(ranged) / sizeof(ranged[0]); i++)
-		cfg_set_validate_func(cfg, ranged[i], check_int_range);
-	cfg_set_validate_func(cfg, "pidfile", check_path);
-	cfg_set_validate_func(cfg, "log", check_path);
-	cfg_set_validate_func(cfg, "access_log", check_path);
-	cfg_set_validate_func(cfg, "log_level", check_log_level);
-	cfg_set_validate_func(cfg, "service", check_service);
-	cfg_set_validate_func(cfg, "service|protocol", check_protocol);
-	cfg_set_validate_func(cfg, "service|listen", check_listen);
-	cfg_set_validate_func(cfg, "service|allow", check_cidr);
-	cfg_set_validate_func(cfg, "service|deny", check_cidr);
-	cfg_set_validate_func(cfg, "service|proxy_from", check_cidr);
-	cfg_set_validate_func(cfg, "service|banner", check_length);
-	cfg_set_validate_func(cfg, "service|prefix", check_length);
-	cfg_set_validate_func(cfg, "service|time_format", check_time_format);
-	cfg_set_validate_func(cfg, "service|framing", check_framing);
+	if (cfg != NULL)
+		cfg_set_error_function(cfg, report_error);
 	return cfg;
 }
 
-/* strdup that tolerates NULL and counts failure as an error. */
-static char *
-copy(const char *s, int *failed)
-{
-	char *dup;
+/*
+ * GCC's analyzer takes the key table's stores through an offset into the
+ * next service as ones that may overwrite this one's name, and calls that
+ * a leak; config_free releases it.
+ */
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 
-	if (s == NULL)
-		return NULL;
-	if ((dup = strdup(s)) == NULL)
-		*failed = 1;
-	return dup;
-}
-
-/* The CIDR blocks of list key of sec, already validated; -1 on no memory. */
-static int
-convert_blocks(cfg_t *sec, const char *key, struct cidr **out, size_t *n)
-{
-	char err[128];
-
-	*n = cfg_size(sec, key);
-	if (*n == 0)
-		return 0;
-	if ((*out = calloc(*n, sizeof(**out))) == NULL)
-		return -1;
-	for (size_t i = 0; i < *n; i++) {
-		const char *spec = cfg_getnstr(sec, key, (unsigned)i);
-		if (addr_cidr_parse(spec, &(*out)[i], err, sizeof(err)) == -1)
-			log_bug("%s \"%s\" passed validation", key, spec);
-	}
-	return 0;
-}
-
+/* The fields of svc from sec: the key table's, then what they imply.
+ * -1 when out of memory. */
 static int
 convert_service(cfg_t *sec, struct service *svc)
 {
-	int failed = 0;
-	char err[128];
-
-	svc->name = copy(cfg_title(sec), &failed);
-	svc->protocol = proto_find(cfg_getstr(sec, "protocol"));
-	svc->naddrs = cfg_size(sec, "listen");
-	svc->addrs = calloc(svc->naddrs, sizeof(*svc->addrs));
-	svc->listen = calloc(svc->naddrs, sizeof(*svc->listen));
-	if (svc->addrs == NULL || svc->listen == NULL)
+	if (config_keys_convert(sec, CONFIG_KEY_SERVICE, svc) == -1)
 		return -1;
-	for (size_t i = 0; i < svc->naddrs; i++) {
-		const char *spec = cfg_getnstr(sec, "listen", (unsigned)i);
-		svc->listen[i] = copy(spec, &failed);
-		if (addr_parse(spec, &svc->addrs[i], err, sizeof(err)) == -1)
-			log_bug("address \"%s\" passed validation", spec);
-	}
-	if (convert_blocks(sec, "allow", &svc->allow, &svc->nallow) == -1 ||
-	    convert_blocks(sec, "deny", &svc->deny, &svc->ndeny) == -1 ||
-	    convert_blocks(sec, "proxy_from", &svc->proxy_from,
-	        &svc->nproxy_from) == -1)
-		return -1;
-	svc->workers = (int)cfg_getint(sec, "workers");
-	svc->min_spare = (int)cfg_getint(sec, "min_spare");
-	svc->max_spare = (int)cfg_getint(sec, "max_spare");
 	svc->max_workers = (int)largest_pool(sec);
-	svc->backlog = (int)cfg_getint(sec, "backlog");
-	svc->buffer_size = (size_t)cfg_getint(sec, "buffer_size");
-	svc->banner = copy(cfg_getstr(sec, "banner"), &failed);
-	svc->prefix = copy(cfg_getstr(sec, "prefix"), &failed);
-	svc->time_format = copy(cfg_getstr(sec, "time_format"), &failed);
-	svc->framing = (enum framing)framing_parse(cfg_getstr(sec, "framing"));
-	svc->max_line = (size_t)cfg_getint(sec, "max_line");
-	svc->log_data = cfg_getbool(sec, "log_data") == cfg_true;
-	svc->log_data_limit = (size_t)cfg_getint(sec, "log_data_limit");
-	svc->idle_timeout = (int)cfg_getint(sec, "idle_timeout");
-	svc->proxy_protocol = cfg_getbool(sec, "proxy_protocol") == cfg_true;
-	svc->proxy_timeout = (int)cfg_getint(sec, "proxy_timeout");
-	svc->max_per_source = (int)cfg_getint(sec, "max_per_source");
-	svc->source_prefix6 = (int)cfg_getint(sec, "source_prefix6");
-	svc->worker_timeout = (int)cfg_getint(sec, "worker_timeout");
-	svc->send_timeout = (int)cfg_getint(sec, "send_timeout");
-	svc->max_session = (int)cfg_getint(sec, "max_session");
-	svc->min_rate = cfg_getint(sec, "min_rate");
-	svc->min_rate_window = (int)cfg_getint(sec, "min_rate_window");
-	svc->max_requests = (int)cfg_getint(sec, "max_requests");
-	return failed ? -1 : 0;
+	svc->name = strdup(cfg_title(sec));
+	return svc->name != NULL ? 0 : -1;
 }
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 static struct config *
 convert(cfg_t *cfg, const char *path)
 {
 	struct config *conf = calloc(1, sizeof(*conf));
-	int failed = 0;
+	bool failed = conf == NULL || (conf->path = strdup(path)) == NULL ||
+	              config_keys_convert(cfg, CONFIG_KEY_GLOBAL, conf) == -1;
 
-	if (conf == NULL)
-		return NULL;
-	conf->path = copy(path, &failed);
-	conf->pidfile = copy(cfg_getstr(cfg, "pidfile"), &failed);
-	conf->user = copy(cfg_getstr(cfg, "user"), &failed);
-	conf->group = copy(cfg_getstr(cfg, "group"), &failed);
-	conf->log = copy(cfg_getstr(cfg, "log"), &failed);
-	conf->access_log = copy(cfg_getstr(cfg, "access_log"), &failed);
-	conf->log_level = log_level_parse(cfg_getstr(cfg, "log_level"));
-	conf->shutdown_timeout = (int)cfg_getint(cfg, "shutdown_timeout");
-	conf->max_slots = (unsigned)cfg_getint(cfg, "max_slots");
-	conf->nservices = cfg_size(cfg, "service");
-	conf->services = calloc(conf->nservices, sizeof(*conf->services));
-	if (conf->services == NULL)
-		failed = 1;
+	if (!failed) {
+		conf->nservices = cfg_size(cfg, CONFIG_SECTION);
+		conf->services =
+		    calloc(conf->nservices, sizeof(*conf->services));
+		failed = conf->services == NULL;
+	}
 	for (size_t i = 0; !failed && i < conf->nservices; i++)
-		if (convert_service(cfg_getnsec(cfg, "service", (unsigned)i),
-		        &conf->services[i]) == -1)
-			failed = 1;
+		failed = convert_service(cfg_getnsec(cfg, CONFIG_SECTION,
+		                             (unsigned)i),
+		             &conf->services[i]) == -1;
 	if (failed) {
 		log_errorx("%s: out of memory", path);
 		config_free(conf);
@@ -750,8 +400,8 @@ check_slots(cfg_t *cfg)
 {
 	long needed = 0, slots = cfg_getint(cfg, "max_slots");
 
-	for (unsigned i = 0; i < cfg_size(cfg, "service"); i++)
-		needed += largest_pool(cfg_getnsec(cfg, "service", i));
+	for (unsigned i = 0; i < cfg_size(cfg, CONFIG_SECTION); i++)
+		needed += largest_pool(cfg_getnsec(cfg, CONFIG_SECTION, i));
 	if (needed > slots) {
 		char msg[128];
 
@@ -766,37 +416,11 @@ check_slots(cfg_t *cfg)
 static void
 check_whole(cfg_t *cfg)
 {
-	if (cfg_size(cfg, "service") == 0)
+	if (cfg_size(cfg, CONFIG_SECTION) == 0)
 		report_line(0, "no service defined");
 	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
 		report_line(0, "group is set but user is not");
 	check_slots(cfg);
-}
-
-static bool
-has_opt(const cfg_opt_t *opts, const char *key, size_t len, bool *section)
-{
-	for (; opts->name != NULL; opts++)
-		if (strlen(opts->name) == len &&
-		    memcmp(opts->name, key, len) == 0) {
-			*section = opts->type == CFGT_SEC;
-			return true;
-		}
-	return false;
-}
-
-/* For config_scan: where the schema above puts a key. */
-static unsigned
-key_place(const char *key, size_t len)
-{
-	unsigned place = 0;
-	bool section;
-
-	if (has_opt(config_opts, key, len, &section))
-		place |= CONFIG_SCAN_TOP | (section ? CONFIG_SCAN_SECTION : 0);
-	if (has_opt(service_opts, key, len, &section))
-		place |= CONFIG_SCAN_INSIDE;
-	return place;
 }
 
 /*
@@ -809,8 +433,8 @@ key_place(const char *key, size_t len)
 static cfg_t *
 parse(char *text)
 {
-	const struct config_scan_schema schema = { "service", key_place,
-		report_scan, NULL };
+	const struct config_scan_schema schema = { CONFIG_SECTION,
+		config_keys_place, report_scan, NULL };
 	enum config_scan_result scan;
 	cfg_t *cfg;
 	int rc;
@@ -821,7 +445,7 @@ parse(char *text)
 	cfg = parser_new(
 	    scan == CONFIG_SCAN_KEYS ? CFGF_IGNORE_UNKNOWN : CFGF_NONE);
 	if (cfg == NULL) {
-		report_line(0, "out of memory");
+		report_nomem(0);
 		return NULL;
 	}
 	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
@@ -837,23 +461,30 @@ parse(char *text)
 }
 
 /* Read and parse path into a libconfuse tree: NULL after logging every
- * error found as "FILE:LINE: message". */
+ * error found as "FILE:LINE: message", errno ENOMEM if one of them was
+ * running out of memory, else EINVAL. */
 static cfg_t *
 parse_file(const char *path)
 {
+	bool nomem;
 	char *text;
 	cfg_t *cfg;
 
-	if ((text = config_text_read(path)) == NULL)
+	if ((text = config_text_read(path)) == NULL) {
+		if (errno != ENOMEM)
+			errno = EINVAL;
 		return NULL;
+	}
 	memset(&ld, 0, sizeof(ld));
 	ld.path = path;
 	cfg = parse(text);
+	nomem = ld.nomem;
 	free(ld.addrs);
 	free(ld.where);
-	free(ld.listen_spec);
+	config_keys_forget();
 	memset(&ld, 0, sizeof(ld));
 	free(text);
+	errno = nomem ? ENOMEM : EINVAL;
 	return cfg;
 }
 
@@ -867,6 +498,8 @@ config_load(const char *path)
 		return NULL;
 	conf = convert(cfg, path);
 	cfg_free(cfg);
+	if (conf == NULL)
+		errno = ENOMEM; /* the one way convert fails */
 	return conf;
 }
 
@@ -882,36 +515,19 @@ config_print(const char *path, FILE *out)
 	return 0;
 }
 
-static void
-free_service(struct service *svc)
-{
-	for (size_t i = 0; svc->listen != NULL && i < svc->naddrs; i++)
-		free(svc->listen[i]);
-	free(svc->listen);
-	free(svc->addrs);
-	free(svc->allow);
-	free(svc->deny);
-	free(svc->proxy_from);
-	free(svc->name);
-	free(svc->banner);
-	free(svc->prefix);
-	free(svc->time_format);
-}
-
 void
 config_free(struct config *conf)
 {
 	if (conf == NULL)
 		return;
-	for (size_t i = 0; conf->services != NULL && i < conf->nservices; i++)
-		free_service(&conf->services[i]);
+	for (size_t i = 0; conf->services != NULL && i < conf->nservices;
+	     i++) {
+		config_keys_free(CONFIG_KEY_SERVICE, &conf->services[i]);
+		free(conf->services[i].name);
+	}
 	free(conf->services);
+	config_keys_free(CONFIG_KEY_GLOBAL, conf);
 	free(conf->path);
-	free(conf->pidfile);
-	free(conf->user);
-	free(conf->group);
-	free(conf->log);
-	free(conf->access_log);
 	free(conf);
 }
 

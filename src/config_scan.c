@@ -1,13 +1,23 @@
 /*
  * The structure of a config file, checked before libconfuse reads it.
  *
- * libconfuse stops at the first token it did not expect and names that
- * token: a missing '}' surfaces as "no such option 'service'" at the next
- * section, a missing quote as a bad value lines later, and a bad escape
- * leaves its lexer inside the string for the next file it reads (the next
- * reload).  So the structure is checked here first, as a person reads it,
- * every problem on the line where it is fixed, and libconfuse only gets
- * text whose quotes, braces and sections are sound.  The tokens come from
+ * libconfuse 3.3 stops at the first token it did not expect and names that
+ * token, or takes a broken file as whole.  The behaviours this scanner
+ * exists for, each pinned beside its verdict by tests/unit/test_config_scan.c
+ * (which also proves that config_text.c cuts the tokens libconfuse cuts,
+ * on the same lines):
+ *  - a section never closed at the end of the file parses as complete;
+ *  - a '}' missing before the next section surfaces as "no such option
+ *    'service'" on that section's line, an extra '}' as "unexpected closing
+ *    brace", a list never closed as "unexpected token" on the next key;
+ *  - an unterminated string runs to the end of the file, and is reported
+ *    there ("premature end of file"), lines after its quote;
+ *  - a bad escape stops its lexer inside the string, where it stays until
+ *    the parser is freed;
+ *  - a lone '*' or '+' is dropped from a value without a word.
+ * So the structure is checked here first, as a person reads it, every
+ * problem on the line where it is fixed, and libconfuse only gets text
+ * whose quotes, braces and sections are sound.  The tokens come from
  * config_text.c, read as libconfuse reads them.
  */
 #include <stdarg.h>

@@ -1,11 +1,14 @@
 /*
  * The bytes of a config file, before anything parses them.  Only a regular
  * file of at most 1 MiB of text is read, the same at start-up, with -t and
- * on reload, and the comments are blanked out: libconfuse 3.3 counts a
- * comment's line twice and rejects a comment inside a list.  Then its
- * tokens, for config_scan.c, are cut as libconfuse's lexer.l cuts them:
- * words of any bytes but blanks and = { } ( ) + , * # " ', strings in
- * double or single quotes, ${VAR}, and the punctuation.
+ * on reload, and the comments are blanked out, because libconfuse 3.3
+ * counts a comment's line more than once (every later error would name a
+ * later line) and rejects a comment inside a list.  Then its tokens, for
+ * config_scan.c, are cut as libconfuse's lexer.l cuts them: words of any
+ * bytes but blanks and = { } ( ) + , * # " ', strings in double or single
+ * quotes, ${VAR}, and the punctuation.  tests/unit/test_config_scan.c runs
+ * a corpus through both lexers and checks that the tokens, their lines and
+ * the comments blanked agree, and pins each of those libconfuse habits.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +99,7 @@ config_text_read(const char *path)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	char *text = NULL;
+	bool nomem = false;
 	struct stat st;
 	ssize_t len;
 
@@ -106,6 +110,7 @@ config_text_read(const char *path)
 		    "%s: not a regular file (%s)", path, file_kind(st.st_mode));
 	} else if ((text = malloc(CONFIG_TEXT_MAX + 1)) == NULL) {
 		log_errorx("%s: out of memory", path);
+		nomem = true;
 	} else if ((len = read_all(fd, text)) == -1) {
 		log_errorx("%s: cannot read: %s", path, strerror(errno));
 	} else if (check_text(path, text, (size_t)len) == 0) {
@@ -119,6 +124,7 @@ config_text_read(const char *path)
 	free(text);
 	if (fd != -1)
 		close(fd);
+	errno = nomem ? ENOMEM : EINVAL;
 	return NULL;
 }
 

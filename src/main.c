@@ -165,6 +165,13 @@ lookup_worker_user(const struct config *conf, uid_t *uid, gid_t *gid)
 	return -1;
 }
 
+/* What a failed config_load exits with: out of memory is no bad file. */
+static int
+load_failed(void)
+{
+	return errno == ENOMEM ? EXIT_RESOURCE : EXIT_CONFIG;
+}
+
 /* -t: check the file; -T: then print it in full on stdout, the verdict
  * going to stderr so that the output is a config file itself. */
 static int
@@ -178,7 +185,7 @@ check_config(const char *path, const char *pidfile, bool print)
 
 	log_plain("");
 	if ((conf = config_load(path)) == NULL)
-		return EXIT_CONFIG;
+		return load_failed();
 	/* user and group come from the file: name it, as its errors do. */
 	snprintf(prefix, sizeof(prefix), "%s: ", path);
 	log_plain(prefix);
@@ -230,7 +237,7 @@ send_signal(const struct options *opts)
 	log_plain("preforkd: ");
 	if (pidfile == NULL) {
 		if ((conf = config_load(opts->config)) == NULL)
-			return EXIT_CONFIG;
+			return load_failed();
 		pidfile = conf->pidfile;
 	}
 	if (signo == 0)
@@ -369,7 +376,7 @@ start(const struct options *opts, const char *config_path)
 	 */
 	close_range(NOTIFY_FDS_START + (unsigned)passed, ~0U, 0);
 	if ((conf = config_load(config_path)) == NULL)
-		return EXIT_CONFIG;
+		return load_failed();
 	master_signals_init();
 	notify_init();
 	if (prepare(opts, conf, &ids, &listeners, passed) == -1) {

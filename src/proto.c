@@ -1,6 +1,7 @@
 /*
- * The protocol table.  Adding a protocol is one proto_NAME.c with its serve
- * function and one line here.
+ * The protocols' code, and what prefix and timestamp share.  Adding a
+ * protocol is one proto_NAME.c with its serve function, one line here and
+ * one in proto_info.c, which spells its name.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -10,40 +11,27 @@
 #include "conn.h"
 #include "proto.h"
 
-static const struct protocol protocols[] = {
-	{ "echo", false, proto_echo_answer, proto_echo_serve },
-	{ "discard", false, proto_discard_answer, proto_discard_serve },
-	{ "prefix", true, proto_prefix_answer, proto_prefix_serve },
-	{ "timestamp", true, proto_timestamp_answer, proto_timestamp_serve },
-	{ "daytime", false, proto_daytime_answer, proto_daytime_serve },
-	{ "time", false, proto_time_answer, proto_time_serve },
-	{ "chargen", false, proto_chargen_answer, proto_chargen_serve },
-	{ "status", false, NULL, proto_status_serve },
+static const struct protocol protocols[PROTO_COUNT] = {
+	[PROTO_ECHO] = { proto_echo_answer, proto_echo_serve },
+	[PROTO_DISCARD] = { proto_discard_answer, proto_discard_serve },
+	[PROTO_PREFIX] = { proto_prefix_answer, proto_prefix_serve },
+	[PROTO_TIMESTAMP] = { proto_timestamp_answer, proto_timestamp_serve },
+	[PROTO_DAYTIME] = { proto_daytime_answer, proto_daytime_serve },
+	[PROTO_TIME] = { proto_time_answer, proto_time_serve },
+	[PROTO_CHARGEN] = { proto_chargen_answer, proto_chargen_serve },
+	[PROTO_STATUS] = { NULL, proto_status_serve },
 };
 
-#define NPROTOCOLS (sizeof(protocols) / sizeof(protocols[0]))
-
 const struct protocol *
-proto_find(const char *name)
+proto_code(const struct proto_info *info)
 {
-	for (size_t i = 0; i < NPROTOCOLS; i++)
-		if (strcmp(protocols[i].name, name) == 0)
-			return &protocols[i];
-	return NULL;
+	return &protocols[info - proto_info];
 }
 
-/* Built from the table, so a new protocol cannot be left out of the
- * messages that list them. */
-const char *
-proto_names(void)
+const struct protocol *
+proto_of(const struct service *svc)
 {
-	static char names[256];
-	size_t used = 0;
-
-	for (size_t i = 0; i < NPROTOCOLS && used < sizeof(names); i++)
-		used += (size_t)snprintf(names + used, sizeof(names) - used,
-		    "%s%s", i > 0 ? ", " : "", protocols[i].name);
-	return names;
+	return proto_code(svc->protocol);
 }
 
 enum conn_end

@@ -74,7 +74,7 @@ worker_dgram_answer(
 	struct dgram_answer answer = { .iovcnt = 0 };
 	bool sent = true;
 
-	svc->protocol->answer(svc, d, data, &answer);
+	proto_of(svc)->answer(svc, d, data, &answer);
 	if (answer.iovcnt > 0 &&
 	    dgram_send(d, answer.iov, answer.iovcnt) == -1) {
 		/* The sender may be gone (ICMP unreachable): its problem. */

@@ -67,7 +67,7 @@ worker_stream_serve(
 	    conn_send_all(&sc->conn, svc->banner, strlen(svc->banner)) == -1)
 		sc->end = sc->conn.end;
 	else
-		sc->end = svc->protocol->serve(&sc->conn, svc);
+		sc->end = proto_of(svc)->serve(&sc->conn, svc);
 }
 
 void

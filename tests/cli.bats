@@ -656,3 +656,27 @@ CONF
 	cmp "$T/want" "$T/got"
 	[ "$(head -c 2 "$T/got")" = 'q"' ]
 }
+
+@test "every key -T prints, from the key table, is in preforkd.conf(5)" {
+	cat >"$CONF" <<CONF
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+}
+CONF
+	local keys key missing="" n=0
+	# "key = value", "# key is not set" and "service NAME {": every key.
+	keys=$("$PREFORKD" -T -c "$CONF" 2>/dev/null | sed -nE \
+	    -e 's/^\t*([a-z_0-9]+) = .*/\1/p' \
+	    -e 's/^\t*# ([a-z_0-9]+) is not set$/\1/p' \
+	    -e 's/^\t*([a-z_0-9]+) [^ ]+ \{$/\1/p')
+	for key in $keys; do
+		n=$((n + 1))
+		grep -q "^\.It Ic $key\b" "$ROOT/man/preforkd.conf.5" ||
+		    missing="$missing $key"
+	done
+	echo "keys: $n, undocumented:$missing"
+	# The table has 37 keys, and the service section opens with one more.
+	[ "$n" -ge 38 ]
+	[ -z "$missing" ]
+}

@@ -197,6 +197,68 @@ CONF
 	    "$CONF:10: workers = 0 is out of range (1 to 1024)"
 }
 
+@test "an unknown framing does not hide the errors after it" {
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "prefix"
+	framing = "lines"
+	workers = 0
+}
+service b {
+	listen = {"127.0.0.1:7001"}
+	protocol = "echo"
+	backlog = 0
+}
+CONF
+	rejects "$CONF:4: unknown framing \"lines\" (expected chunk or line)" \
+	    "$CONF:5: workers = 0 is out of range (1 to 1024)" \
+	    "$CONF:10: backlog = 0 is out of range (1 to 65535)"
+}
+
+@test "both bounds of a pool that cannot be are reported" {
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+	workers = 5
+	max_workers = 3
+	min_spare = 4
+	max_spare = 2
+}
+CONF
+	rejects "$CONF:8: service a: max_workers = 3 is less than workers = 5" \
+	    "$CONF:8: service a: max_spare = 2 is less than min_spare = 4"
+}
+
+@test "out of memory while loading exits 7 (a restart may cure it), not 1" {
+	grep -q __asan_init "$PREFORKD" &&
+	    skip "AddressSanitizer reserves more address space than any cap"
+	cat >"$CONF" <<'CONF'
+service a {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	local kb err rc hits=0
+	# From too little to start at all, up to enough: each cap in between
+	# that runs out of memory must say so and exit 7.
+	for ((kb = 1024; kb <= 65536; kb += 256)); do
+		if err=$(ulimit -v "$kb"; "$PREFORKD" -t -c "$CONF" 2>&1 >/dev/null)
+		then
+			break
+		else
+			rc=$?
+		fi
+		case "$err" in *"out of memory"*)
+			echo "$kb KiB: status $rc: $err"
+			[ "$rc" -eq 7 ]
+			hits=$((hits + 1)) ;;
+		esac
+	done
+	[ "$hits" -gt 0 ]
+}
+
 @test "every structural error is reported, in line order" {
 	cat >"$CONF" <<'CONF'
 workers = 2

@@ -9,21 +9,44 @@
 #include "config_scan.h"
 #include "config_text.h"
 #include "log.h"
-#include "proto.h"
+#include "proto_info.h"
 #include "unit.h"
 
 static char path[] = "/tmp/preforkd-unit-XXXXXX";
 
-static struct config *
-load(const char *text)
+static void
+remove_file(void)
 {
-	FILE *f = fopen(path, "w");
+	unlink(path);
+}
 
-	if (f == NULL)
+const char *
+unit_config_file(const char *text)
+{
+	static bool made;
+	FILE *f;
+	int fd;
+
+	if (!made) {
+		if ((fd = mkstemp(path)) == -1)
+			return NULL;
+		close(fd);
+		atexit(remove_file);
+		made = true;
+	}
+	if ((f = fopen(path, "w")) == NULL)
 		return NULL;
 	fputs(text, f);
 	fclose(f);
-	return config_load(path);
+	return path;
+}
+
+static struct config *
+load(const char *text)
+{
+	const char *file = unit_config_file(text);
+
+	return file != NULL ? config_load(file) : NULL;
 }
 
 static bool
@@ -48,7 +71,7 @@ test_defaults(void)
 		return;
 	CHECK(conf->nservices == 1 && strcmp(s->name, "s") == 0,
 	    "service name from the section title");
-	CHECK(s->protocol == proto_find("prefix"), "protocol looked up");
+	CHECK(s->protocol == proto_info_find("prefix"), "protocol looked up");
 	CHECK(s->workers == 4 && s->backlog == 511, "workers, backlog default");
 	CHECK(s->buffer_size == 65536 && s->max_line == 4096,
 	    "buffer_size, max_line default");
@@ -386,13 +409,6 @@ test_line_numbers(void)
 void
 test_config(void)
 {
-	int fd = mkstemp(path);
-
-	if (fd == -1) {
-		CHECK(false, "temporary config file");
-		return;
-	}
-	close(fd);
 	/* Rejections are expected here; keep their messages out of TAP. */
 	log_open("/dev/null", LOG_LEVEL_ERROR);
 	test_defaults();
@@ -407,5 +423,4 @@ test_config(void)
 	test_bom();
 	test_line_numbers();
 	log_close();
-	unlink(path);
 }

@@ -15,6 +15,10 @@ void unit_check(bool ok, const char *file, int line, const char *what);
  * UNIT(test_X) a line, so no list is kept by hand: a new file is run, and
  * a file without its function fails the link.
  */
+/* For the config tests: a file holding text, the same path each time
+ * (removed at exit), or NULL. */
+const char *unit_config_file(const char *text);
+
 #define UNIT(name) void name(void);
 #include "unit_tests.h"
 #undef UNIT
