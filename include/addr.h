@@ -52,6 +52,10 @@ int addr_cidr_parse(const char *spec, struct cidr *out, char *err,
     size_t errsize);
 /* True when the address sa is inside the block. */
 bool addr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
+/* True when the address sa is inside one of the n blocks of list (never
+ * when n is 0). */
+bool addr_cidr_list_match(
+    const struct cidr *list, size_t n, const struct sockaddr *sa);
 
 /*
  * A client's address as max_per_source counts it: an IPv4 address whole,

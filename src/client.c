@@ -43,10 +43,7 @@ client_from_peer(struct client *c, const struct sockaddr_storage *peer,
 static bool
 trusted(const struct service *svc, const struct sockaddr *peer)
 {
-	for (size_t i = 0; i < svc->nproxy_from; i++)
-		if (addr_cidr_match(&svc->proxy_from[i], peer))
-			return true;
-	return false;
+	return addr_cidr_list_match(svc->proxy_from, svc->nproxy_from, peer);
 }
 
 /* Room for the longest header, mapped once per worker: its pages cost
