@@ -1,4 +1,5 @@
-/* Being a Unix daemon: detaching, the pidfile, privileges, process title. */
+/* Being a Unix daemon: detaching, the pidfile, the workers' user and
+ * privileges, the limit on open files, process title. */
 #ifndef PREFORKD_DAEMON_H
 #define PREFORKD_DAEMON_H
 
@@ -39,6 +40,23 @@ bool daemon_stderr_is_file(void);
 /* Look up user and group; 0, or -1 after logging which name is unknown. */
 int daemon_lookup_ids(
     const char *user, const char *group, uid_t *uid, gid_t *gid);
+/* Look up the workers' user (DAEMON_DEFAULT_USER when user is NULL, so
+ * that root workers are only ever asked for by name) and group (when set,
+ * whatever the user; the user's own otherwise), as -t checks them; 0, or
+ * -1 after logging which name is unknown, and that user is not set when
+ * it is the default that is missing. */
+int daemon_worker_user(
+    const char *user, const char *group, uid_t *uid, gid_t *gid);
+/*
+ * Who the workers run as, decided the same way at start and at each
+ * reload.  A root master: daemon_worker_user's ids and *change true (uid
+ * 0 included: user = "root"), with a notice when user is not set.  Started
+ * by another user: its own identity, *change false and the ids 0, with a
+ * notice when user (and group) are set and so ignored.  0, or -1 after
+ * logging.
+ */
+int daemon_worker_ids(const char *user, const char *group, bool *change,
+    uid_t *uid, gid_t *gid);
 /* Switch to uid/gid for good; -1 after logging. */
 int daemon_drop_privileges(uid_t uid, gid_t gid);
 

@@ -1,7 +1,8 @@
 /*
  * Being a proper Unix daemon: the locked pidfile, detaching from the
- * terminal only once start-up has succeeded, dropping privileges, and a
- * process title that says what each process is.
+ * terminal only once start-up has succeeded, who the workers run as and
+ * dropping privileges to it, the limit on open files, and a process title
+ * that says what each process is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -260,6 +261,43 @@ daemon_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
 		return -1;
 	}
 	*gid = gr->gr_gid;
+	return 0;
+}
+
+int
+daemon_worker_user(const char *user, const char *group, uid_t *uid, gid_t *gid)
+{
+	if (daemon_lookup_ids(user != NULL ? user : DAEMON_DEFAULT_USER, group,
+	        uid, gid) == 0)
+		return 0;
+	if (user == NULL)
+		log_errorx("user is not set, and a root preforkd runs its "
+		           "workers as %s then: set user",
+		    DAEMON_DEFAULT_USER);
+	return -1;
+}
+
+int
+daemon_worker_ids(
+    const char *user, const char *group, bool *change, uid_t *uid, gid_t *gid)
+{
+	*change = false;
+	*uid = 0;
+	*gid = 0;
+	if (getuid() != 0) {
+		if (user != NULL)
+			log_notice("not started as root: ignoring user %s%s%s",
+			    user, group != NULL ? " and group " : "",
+			    group != NULL ? group : "");
+		return 0;
+	}
+	if (daemon_worker_user(user, group, uid, gid) == -1)
+		return -1;
+	*change = true;
+	if (user == NULL)
+		log_notice("user is not set: workers run as %s (uid %ld, gid "
+		           "%ld); user = \"root\" keeps them root",
+		    DAEMON_DEFAULT_USER, (long)*uid, (long)*gid);
 	return 0;
 }
 

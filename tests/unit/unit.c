@@ -25,6 +25,7 @@ main(void)
 	test_access();
 	test_addr();
 	test_conn();
+	test_daemon();
 	test_log();
 	test_config();
 	test_peek();

@@ -12,6 +12,7 @@ void unit_check(bool ok, const char *file, int line, const char *what);
 void test_access(void);
 void test_addr(void);
 void test_conn(void);
+void test_daemon(void);
 void test_log(void);
 void test_config(void);
 void test_peek(void);
