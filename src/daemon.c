@@ -54,7 +54,7 @@ daemon_pidfile_lock(const char *path)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 	if (fd == -1) {
-		log_error("pidfile %s", path);
+		log_error("pidfile %s: open", path);
 		return -1;
 	}
 	/* flock, not fcntl: the lock must survive the fork that detaches. */
@@ -71,8 +71,13 @@ daemon_pidfile_lock(const char *path)
 	}
 	/* Empty at once: until we write ours, the pid of a previous master
 	 * must not be there for -s to signal. */
-	if (ftruncate(fd, 0) == -1 || (pidfile_path = strdup(path)) == NULL) {
-		log_error("pidfile %s", path);
+	if (ftruncate(fd, 0) == -1) {
+		log_error("pidfile %s: truncate", path);
+		close(fd);
+		return -1;
+	}
+	if ((pidfile_path = strdup(path)) == NULL) {
+		log_error("pidfile %s: copy of its path", path);
 		close(fd);
 		return -1;
 	}
@@ -188,11 +193,11 @@ daemon_detach(void)
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) == -1) {
-		log_error("pipe");
+		log_error("detach: pipe to the waiting parent");
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		log_error("fork");
+		log_error("detach: fork");
 		return -1;
 	}
 	if (pid > 0) {
@@ -202,9 +207,9 @@ daemon_detach(void)
 	close(fds[0]);
 	ready_fd = fds[1];
 	if (setsid() == -1)
-		log_warn("setsid");
+		log_warn("detach: setsid");
 	if (chdir("/") == -1)
-		log_warn("chdir /");
+		log_warn("detach: chdir /");
 	return 0;
 }
 
@@ -328,7 +333,7 @@ daemon_files_limit(size_t listeners)
 	rlim_t need = OWN_FILES + listeners + 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		log_error("getrlimit(RLIMIT_NOFILE)");
+		log_error("open files: getrlimit(RLIMIT_NOFILE)");
 		return -1;
 	}
 	/* Workers inherit the raised limit: a worker short of descriptors

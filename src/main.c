@@ -127,7 +127,8 @@ parse_options(int argc, char **argv, struct options *opts)
 }
 
 /* path made absolute against the current directory: the daemon chdirs to /
- * and must still find its files on reload.  Exits when out of memory. */
+ * and must still find its files on reload.  Exits (EXIT_RESOURCE) when out
+ * of memory. */
 static char *
 absolute(const char *path)
 {
@@ -139,7 +140,7 @@ absolute(const char *path)
 	else if (asprintf(&abs, "%s/%s", cwd, path) == -1)
 		abs = NULL;
 	if (abs == NULL)
-		fatal(EXIT_START, "%s", path);
+		fatal(EXIT_RESOURCE, "absolute path of %s", path);
 	return abs;
 }
 
