@@ -62,5 +62,9 @@ typedef size_t clock_format_fn(
  * call on t. */
 const char *clock_text(struct clock_text *t, time_t now, const void *key,
     clock_format_fn *format, size_t *len);
+/* The same text copied into buf of size bytes; its length, 0 when it does
+ * not fit. */
+size_t clock_text_copy(struct clock_text *t, time_t now, const void *key,
+    clock_format_fn *format, char *buf, size_t size);
 
 #endif

@@ -5,6 +5,7 @@
  * the same second thousands of times.  The monotonic clock, for deadlines,
  * is clock.h's alone (inline: it is read after every recv() and send()).
  */
+#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -36,4 +37,17 @@ clock_text(struct clock_text *t, time_t now, const void *key,
 	}
 	*len = t->len;
 	return t->text;
+}
+
+size_t
+clock_text_copy(struct clock_text *t, time_t now, const void *key,
+    clock_format_fn *format, char *buf, size_t size)
+{
+	size_t len;
+	const char *text = clock_text(t, now, key, format, &len);
+
+	if (len > size)
+		return 0;
+	memcpy(buf, text, len);
+	return len;
 }

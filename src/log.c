@@ -308,13 +308,8 @@ static size_t
 format_second(char *buf, size_t size, time_t now)
 {
 	static struct clock_text cache;
-	size_t len;
-	const char *text = clock_text(&cache, now, NULL, format_date, &len);
 
-	if (len >= size)
-		return 0;
-	memcpy(buf, text, len);
-	return len;
+	return clock_text_copy(&cache, now, NULL, format_date, buf, size);
 }
 
 /* "2026-11-21 23:42:40.123 preforkd[42] master: info: " */

@@ -1,5 +1,4 @@
 /* timestamp: each line comes back after the time, as time_format says. */
-#include <string.h>
 #include <time.h>
 
 #include "clock.h"
@@ -24,14 +23,9 @@ static size_t
 timestamp_head(const struct service *svc, char *head, size_t size)
 {
 	static struct clock_text cache;
-	size_t len;
-	const char *text =
-	    clock_text(&cache, time(NULL), svc->time_format, format_head, &len);
 
-	if (len > size)
-		return 0;
-	memcpy(head, text, len);
-	return len;
+	return clock_text_copy(
+	    &cache, time(NULL), svc->time_format, format_head, head, size);
 }
 
 enum conn_end

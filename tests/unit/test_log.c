@@ -139,6 +139,7 @@ test_clock_text(void)
 	static struct clock_text t;
 	static const char a[] = "a", b[] = "b";
 	time_t now = 1700000000;
+	char buf[8];
 	size_t len;
 	const char *text = clock_text(&t, now, a, count_format, &len);
 
@@ -154,6 +155,11 @@ test_clock_text(void)
 	text = clock_text(&t, now + 1, b, count_format, &len);
 	CHECK(formatted == 3 && strcmp(text, "21 b") == 0 && len == 4,
 	    "clock_text: the next second, formatted again");
+	CHECK(clock_text_copy(&t, now + 1, b, count_format, buf, 4) == 4 &&
+	          memcmp(buf, "21 b", 4) == 0 && formatted == 3,
+	    "clock_text_copy: the text, when it fits exactly");
+	CHECK(clock_text_copy(&t, now + 1, b, count_format, buf, 3) == 0,
+	    "clock_text_copy: 0 when it does not fit");
 	CHECK(clock_local(now)->tm_sec == 20 && clock_local(now + 2)->tm_sec == 22,
 	    "clock_local: the local time of the second asked for");
 }
