@@ -1,6 +1,8 @@
-/* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777",
- * each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"), or for TCP
- * behind a proxy after "proxy:" ("proxy:127.0.0.1:7777"). */
+/* Addresses.  Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777",
+ * "7777", each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"), or
+ * for TCP behind a proxy after "proxy:" ("proxy:127.0.0.1:7777").  Blocks
+ * of client addresses (CIDR: allow, deny, proxy_from), and a client's
+ * source as max_per_source counts it. */
 #ifndef PREFORKD_ADDR_H
 #define PREFORKD_ADDR_H
 

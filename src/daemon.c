@@ -120,8 +120,10 @@ daemon_pidfile_drop(void)
 		close(pidfile_fd);
 }
 
-/* Is pid a preforkd process?  Its command name says so: the master keeps
- * "preforkd" whatever its title (see daemon_title_set). */
+/* Is pid a preforkd process?  Its command name says so: the kernel sets it
+ * from the name of the file executed, and a title does not change it (see
+ * daemon_title_set).  So a binary installed under another name is not
+ * recognised, and -s refuses to signal it. */
 static bool
 is_preforkd(pid_t pid)
 {

@@ -1,8 +1,10 @@
 /*
- * preforkd: a pre-forked TCP server daemon.  This file reads the command line
- * and puts start-up in order: config, log, pidfile, listeners, detach,
- * workers.  Everything that can fail does so before the shell gets its
- * prompt back, so a failed start shows in the exit status.
+ * preforkd: a pre-forked server daemon (TCP, UDP, PROXY-fronted TCP).  This
+ * file reads the command line (-t and -T check, -s signals, -V) and puts
+ * start-up in order: config, log, the workers' user, the limit on open
+ * files, pidfile, listeners, detach, workers.  Everything that can fail
+ * does so before the shell gets its prompt back, so a failed start shows
+ * in the exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -277,7 +279,8 @@ open_log(const struct config *conf, bool foreground)
 }
 
 /* Everything that can fail before the master takes over, in order: log,
- * pidfile, listeners, detach.  0, or -1 after logging, with all undone. */
+ * the workers' user, the limit on open files, pidfile, listeners, detach.
+ * 0, or -1 after logging, with all undone. */
 static int
 prepare(const struct options *opts, const struct config *conf,
     struct worker_ids *ids, struct listener_set *listeners, int passed)
