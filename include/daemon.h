@@ -50,13 +50,16 @@ int daemon_worker_user(
 /*
  * Who the workers run as, decided the same way at start and at each
  * reload.  A root master: daemon_worker_user's ids and *change true (uid
- * 0 included: user = "root"), with a notice when user is not set.  Started
- * by another user: its own identity, *change false and the ids 0, with a
- * notice when user (and group) are set and so ignored.  0, or -1 after
- * logging.
+ * 0 included: user = "root").  Started by another user: its own identity,
+ * *change false and the ids 0, with a notice when user (and group) are set
+ * and so ignored.  0, or -1 after logging.
  */
 int daemon_worker_ids(const char *user, const char *group, bool *change,
     uid_t *uid, gid_t *gid);
+/* Once the new workers' ids are taken (after start-up, whose failures
+ * alone the terminal should show; after a reload is accepted): a notice
+ * when they are nobody because user is not set. */
+void daemon_worker_ids_log(const char *user, bool change, uid_t uid, gid_t gid);
 /* Switch to uid/gid for good; -1 after logging. */
 int daemon_drop_privileges(uid_t uid, gid_t gid);
 

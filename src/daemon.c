@@ -301,11 +301,16 @@ daemon_worker_ids(
 	if (daemon_worker_user(user, group, uid, gid) == -1)
 		return -1;
 	*change = true;
-	if (user == NULL)
+	return 0;
+}
+
+void
+daemon_worker_ids_log(const char *user, bool change, uid_t uid, gid_t gid)
+{
+	if (change && user == NULL)
 		log_notice("user is not set: workers run as %s (uid %ld, gid "
 		           "%ld); user = \"root\" keeps them root",
-		    DAEMON_DEFAULT_USER, (long)*uid, (long)*gid);
-	return 0;
+		    DAEMON_DEFAULT_USER, (long)uid, (long)gid);
 }
 
 int

@@ -353,6 +353,7 @@ start(const struct options *opts, const char *config_path)
 		log_tee_stderr(0);
 	log_notice("preforkd %s starting", PREFORKD_VERSION);
 	report_files_limit();
+	daemon_worker_ids_log(conf->user, ids.change, ids.uid, ids.gid);
 	if (ids.change && ids.uid != 0)
 		log_check_dirs(ids.uid, ids.gid);
 	return master_run(conf, &listeners, &ids, opts->foreground);

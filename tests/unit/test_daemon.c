@@ -50,11 +50,15 @@ test_as_root(void)
 	CHECK(daemon_worker_ids(NULL, NULL, &change, &uid, &gid) == 0 &&
 	          change && uid == nobody->pw_uid && gid == nobody->pw_gid,
 	    "worker ids: user not set, a root master's workers are nobody");
-	CHECK(logged(notice), "worker ids: and that is said where it is "
-	                      "decided, at start and at each reload");
+	CHECK(!logged("user is not set"),
+	    "worker ids: said only once they are taken, not while deciding");
+	daemon_worker_ids_log(NULL, change, uid, gid);
+	CHECK(logged(notice), "worker ids: and then said, at start and at "
+	                      "each reload");
 	CHECK(daemon_worker_ids("root", "daemon", &change, &uid, &gid) == 0 &&
 	          change && uid == 0 && gid == daemon_group->gr_gid,
 	    "worker ids: user = root is honoured, with its group");
+	daemon_worker_ids_log("root", change, uid, gid);
 	CHECK(!logged("user is not set"), "worker ids: no notice then");
 	CHECK(daemon_worker_ids("no-such-user-pf", NULL, &change, &uid,
 	          &gid) == -1 &&
