@@ -1,6 +1,8 @@
-/* Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777", "7777",
- * each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"), or for TCP
- * behind a proxy after "proxy:" ("proxy:127.0.0.1:7777"). */
+/* Addresses.  Listen addresses: "127.0.0.1:7777", "[::1]:7777", "*:7777",
+ * "7777", each for TCP, or for UDP after "udp:" ("udp:127.0.0.1:7777"), or
+ * for TCP behind a proxy after "proxy:" ("proxy:127.0.0.1:7777").  Blocks
+ * of client addresses (CIDR: allow, deny, proxy_from), and a client's
+ * source as max_per_source counts it. */
 #ifndef PREFORKD_ADDR_H
 #define PREFORKD_ADDR_H
 
@@ -52,6 +54,10 @@ int addr_cidr_parse(const char *spec, struct cidr *out, char *err,
     size_t errsize);
 /* True when the address sa is inside the block. */
 bool addr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
+/* True when the address sa is inside one of the n blocks of list (never
+ * when n is 0). */
+bool addr_cidr_list_match(
+    const struct cidr *list, size_t n, const struct sockaddr *sa);
 
 /*
  * A client's address as max_per_source counts it: an IPv4 address whole,

@@ -1,4 +1,5 @@
-/* Being a Unix daemon: detaching, the pidfile, privileges, process title. */
+/* Being a Unix daemon: detaching, the pidfile, the workers' user and
+ * privileges, the limit on open files, process title. */
 #ifndef PREFORKD_DAEMON_H
 #define PREFORKD_DAEMON_H
 
@@ -36,9 +37,26 @@ bool daemon_stderr_is_file(void);
 /* Who a root master's workers run as when preforkd.conf names no user. */
 #define DAEMON_DEFAULT_USER "nobody"
 
-/* Look up user and group; 0, or -1 after logging which name is unknown. */
-int daemon_lookup_ids(
+/* Look up the workers' user (DAEMON_DEFAULT_USER when user is NULL, so
+ * that root workers are only ever asked for by name) and group (when set,
+ * whatever the user; the user's own otherwise), as -t checks them; 0, or
+ * -1 after logging which name is unknown, and that user is not set when
+ * it is the default that is missing. */
+int daemon_worker_user(
     const char *user, const char *group, uid_t *uid, gid_t *gid);
+/*
+ * Who the workers run as, decided the same way at start and at each
+ * reload.  A root master: daemon_worker_user's ids and *change true (uid
+ * 0 included: user = "root").  Started by another user: its own identity,
+ * *change false and the ids 0, with a notice when user (and group) are set
+ * and so ignored.  0, or -1 after logging.
+ */
+int daemon_worker_ids(const char *user, const char *group, bool *change,
+    uid_t *uid, gid_t *gid);
+/* Once the new workers' ids are taken (after start-up, whose failures
+ * alone the terminal should show; after a reload is accepted): a notice
+ * when they are nobody because user is not set. */
+void daemon_worker_ids_log(const char *user, bool change, uid_t uid, gid_t gid);
 /* Switch to uid/gid for good; -1 after logging. */
 int daemon_drop_privileges(uid_t uid, gid_t gid);
 

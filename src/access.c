@@ -41,20 +41,6 @@ access_format_time(const struct tm *tm, long msec, char *buf, size_t size)
 	return n > 0 && (size_t)n < size ? (size_t)n : 0;
 }
 
-/* The local time of the second now falls in, converted once a second. */
-static const struct tm *
-this_second(time_t now)
-{
-	static time_t second = -1;
-	static struct tm tm;
-
-	if (now != second) {
-		localtime_r(&now, &tm);
-		second = now;
-	}
-	return &tm;
-}
-
 /*
  * "PID-N": the worker's pid and its count of connections, unique among
  * the daemon's workers as long as the kernel does not hand a dead worker's
@@ -106,7 +92,7 @@ access_begin(struct access *a, struct conn *conn)
 
 	a->start_ms = clock_ms();
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (access_format_time(this_second(now.tv_sec), now.tv_nsec / 1000000,
+	if (access_format_time(clock_local(now.tv_sec), now.tv_nsec / 1000000,
 	        a->start, sizeof(a->start)) == 0)
 		snprintf(a->start, sizeof(a->start), "-");
 	next_id(conn->id, sizeof(conn->id));

@@ -1,5 +1,7 @@
 /*
- * Listen addresses.  Numeric only: a daemon that resolves names at start-up
+ * Addresses: where to listen, which clients a block (CIDR) holds, and a
+ * client's source as max_per_source counts it.  Listen addresses are
+ * numeric only: a daemon that resolves names at start-up
  * depends on DNS to boot, and a name with several addresses makes "which
  * socket is this" ambiguous.  "*:PORT" (or just "PORT") is IPv4's wildcard
  * and "[::]:PORT" IPv6's, as in nginx; IPv6 sockets are IPv6-only so both can
@@ -371,6 +373,16 @@ addr_cidr_match(const struct cidr *c, const struct sockaddr *sa)
 		return false;
 	return rest == 0 ||
 	       ((bytes[full] ^ c->bytes[full]) & (0xff00 >> rest)) == 0;
+}
+
+bool
+addr_cidr_list_match(
+    const struct cidr *list, size_t n, const struct sockaddr *sa)
+{
+	for (size_t i = 0; i < n; i++)
+		if (addr_cidr_match(&list[i], sa))
+			return true;
+	return false;
 }
 
 void

@@ -1,7 +1,8 @@
 /*
  * Being a proper Unix daemon: the locked pidfile, detaching from the
- * terminal only once start-up has succeeded, dropping privileges, and a
- * process title that says what each process is.
+ * terminal only once start-up has succeeded, who the workers run as and
+ * dropping privileges to it, the limit on open files, and a process title
+ * that says what each process is.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -53,7 +54,7 @@ daemon_pidfile_lock(const char *path)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 	if (fd == -1) {
-		log_error("pidfile %s", path);
+		log_error("pidfile %s: open", path);
 		return -1;
 	}
 	/* flock, not fcntl: the lock must survive the fork that detaches. */
@@ -70,8 +71,13 @@ daemon_pidfile_lock(const char *path)
 	}
 	/* Empty at once: until we write ours, the pid of a previous master
 	 * must not be there for -s to signal. */
-	if (ftruncate(fd, 0) == -1 || (pidfile_path = strdup(path)) == NULL) {
-		log_error("pidfile %s", path);
+	if (ftruncate(fd, 0) == -1) {
+		log_error("pidfile %s: truncate", path);
+		close(fd);
+		return -1;
+	}
+	if ((pidfile_path = strdup(path)) == NULL) {
+		log_error("pidfile %s: copy of its path", path);
 		close(fd);
 		return -1;
 	}
@@ -114,8 +120,10 @@ daemon_pidfile_drop(void)
 		close(pidfile_fd);
 }
 
-/* Is pid a preforkd process?  Its command name says so: the master keeps
- * "preforkd" whatever its title (see daemon_title_set). */
+/* Is pid a preforkd process?  Its command name says so: the kernel sets it
+ * from the name of the file executed, and a title does not change it (see
+ * daemon_title_set).  So a binary installed under another name is not
+ * recognised, and -s refuses to signal it. */
 static bool
 is_preforkd(pid_t pid)
 {
@@ -187,11 +195,11 @@ daemon_detach(void)
 	pid_t pid;
 
 	if (pipe2(fds, O_CLOEXEC) == -1) {
-		log_error("pipe");
+		log_error("detach: pipe to the waiting parent");
 		return -1;
 	}
 	if ((pid = fork()) == -1) {
-		log_error("fork");
+		log_error("detach: fork");
 		return -1;
 	}
 	if (pid > 0) {
@@ -201,9 +209,9 @@ daemon_detach(void)
 	close(fds[0]);
 	ready_fd = fds[1];
 	if (setsid() == -1)
-		log_warn("setsid");
+		log_warn("detach: setsid");
 	if (chdir("/") == -1)
-		log_warn("chdir /");
+		log_warn("detach: chdir /");
 	return 0;
 }
 
@@ -237,8 +245,9 @@ daemon_ready(bool keep_stderr)
 	log_tee_stderr(0);
 }
 
-int
-daemon_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
+/* Look up user and group; 0, or -1 after logging which name is unknown. */
+static int
+lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw;
 	struct group *gr;
@@ -261,6 +270,48 @@ daemon_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
 	}
 	*gid = gr->gr_gid;
 	return 0;
+}
+
+int
+daemon_worker_user(const char *user, const char *group, uid_t *uid, gid_t *gid)
+{
+	if (lookup_ids(user != NULL ? user : DAEMON_DEFAULT_USER, group,
+	        uid, gid) == 0)
+		return 0;
+	if (user == NULL)
+		log_errorx("user is not set, and a root preforkd runs its "
+		           "workers as %s then: set user",
+		    DAEMON_DEFAULT_USER);
+	return -1;
+}
+
+int
+daemon_worker_ids(
+    const char *user, const char *group, bool *change, uid_t *uid, gid_t *gid)
+{
+	*change = false;
+	*uid = 0;
+	*gid = 0;
+	if (getuid() != 0) {
+		if (user != NULL)
+			log_notice("not started as root: ignoring user %s%s%s",
+			    user, group != NULL ? " and group " : "",
+			    group != NULL ? group : "");
+		return 0;
+	}
+	if (daemon_worker_user(user, group, uid, gid) == -1)
+		return -1;
+	*change = true;
+	return 0;
+}
+
+void
+daemon_worker_ids_log(const char *user, bool change, uid_t uid, gid_t gid)
+{
+	if (change && user == NULL)
+		log_notice("user is not set: workers run as %s (uid %ld, gid "
+		           "%ld); user = \"root\" keeps them root",
+		    DAEMON_DEFAULT_USER, (long)uid, (long)gid);
 }
 
 int
@@ -290,7 +341,7 @@ daemon_files_limit(size_t listeners)
 	rlim_t need = OWN_FILES + listeners + 1;
 
 	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
-		log_error("getrlimit(RLIMIT_NOFILE)");
+		log_error("open files: getrlimit(RLIMIT_NOFILE)");
 		return -1;
 	}
 	/* Workers inherit the raised limit: a worker short of descriptors

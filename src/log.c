@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "log_file.h"
 
@@ -293,25 +294,22 @@ write_line(struct log_file *f, const char *line, size_t len)
 	log_file_write(f, line, len, head);
 }
 
-/* "2026-11-21 23:42:40" for the second now falls in: formatted once a
- * second, not once a line (a worker logs a line per connection). */
+/* "2026-11-21 23:42:40" for tm; key unused. */
+static size_t
+format_date(char *buf, size_t size, const struct tm *tm, const void *key)
+{
+	(void)key;
+	return strftime(buf, size, "%Y-%m-%d %H:%M:%S", tm);
+}
+
+/* The date of the second now falls in: formatted once a second, not once
+ * a line (a worker logs a line per connection). */
 static size_t
 format_second(char *buf, size_t size, time_t now)
 {
-	static time_t second = -1;
-	static char text[32];
-	static size_t len;
-	struct tm tm;
+	static struct clock_text cache;
 
-	if (now != second) {
-		localtime_r(&now, &tm);
-		len = strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", &tm);
-		second = now;
-	}
-	if (len >= size)
-		return 0;
-	memcpy(buf, text, len);
-	return len;
+	return clock_text_copy(&cache, now, NULL, format_date, buf, size);
 }
 
 /* "2026-11-21 23:42:40.123 preforkd[42] master: info: " */

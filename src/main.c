@@ -1,8 +1,10 @@
 /*
- * preforkd: a pre-forked TCP server daemon.  This file reads the command line
- * and puts start-up in order: config, log, pidfile, listeners, detach,
- * workers.  Everything that can fail does so before the shell gets its
- * prompt back, so a failed start shows in the exit status.
+ * preforkd: a pre-forked server daemon (TCP, UDP, PROXY-fronted TCP).  This
+ * file reads the command line (-t and -T check, -s signals, -V) and puts
+ * start-up in order: config, log, the workers' user, the limit on open
+ * files, pidfile, listeners, detach, workers.  Everything that can fail
+ * does so before the shell gets its prompt back, so a failed start shows
+ * in the exit status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -128,7 +130,8 @@ parse_options(int argc, char **argv, struct options *opts)
 }
 
 /* path made absolute against the current directory: the daemon chdirs to /
- * and must still find its files on reload.  Exits when out of memory. */
+ * and must still find its files on reload.  Exits (EXIT_RESOURCE) when out
+ * of memory. */
 static char *
 absolute(const char *path)
 {
@@ -140,29 +143,8 @@ absolute(const char *path)
 	else if (asprintf(&abs, "%s/%s", cwd, path) == -1)
 		abs = NULL;
 	if (abs == NULL)
-		fatal(EXIT_START, "%s", path);
+		fatal(EXIT_RESOURCE, "absolute path of %s", path);
 	return abs;
-}
-
-/*
- * The user and group the workers of a root master take: user, or nobody
- * when it is not set, so that root workers are only ever asked for by
- * name (user = "root"); group, when set, whatever the user.  0, or -1
- * after logging.
- */
-static int
-lookup_worker_user(const struct config *conf, uid_t *uid, gid_t *gid)
-{
-	const char *user =
-	    conf->user != NULL ? conf->user : DAEMON_DEFAULT_USER;
-
-	if (daemon_lookup_ids(user, conf->group, uid, gid) == 0)
-		return 0;
-	if (conf->user == NULL)
-		log_errorx("user is not set, and a root preforkd runs its "
-		           "workers as %s then: set user",
-		    DAEMON_DEFAULT_USER);
-	return -1;
 }
 
 /* What a failed config_load exits with: out of memory is no bad file. */
@@ -190,7 +172,7 @@ check_config(const char *path, const char *pidfile, bool print)
 	snprintf(prefix, sizeof(prefix), "%s: ", path);
 	log_plain(prefix);
 	if ((conf->user != NULL || getuid() == 0) &&
-	    lookup_worker_user(conf, &uid, &gid) == -1)
+	    daemon_worker_user(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
 	else if (check_environment(
 	             conf, pidfile != NULL ? pidfile : conf->pidfile) == -1)
@@ -249,24 +231,12 @@ send_signal(const struct options *opts)
 	return status_of[rc];
 }
 
-/* Who the workers run as: see lookup_worker_user; started by another
- * user, its own identity, and user and group are ignored. */
+/* Who the workers run as: see daemon_worker_ids. */
 static int
 worker_ids(const struct config *conf, struct worker_ids *ids)
 {
-	memset(ids, 0, sizeof(*ids));
-	if (getuid() != 0) {
-		if (conf->user != NULL)
-			log_notice("not started as root: ignoring user %s%s%s",
-			    conf->user,
-			    conf->group != NULL ? " and group " : "",
-			    conf->group != NULL ? conf->group : "");
-		return 0;
-	}
-	if (lookup_worker_user(conf, &ids->uid, &ids->gid) == -1)
-		return -1;
-	ids->change = true;
-	return 0;
+	return daemon_worker_ids(
+	    conf->user, conf->group, &ids->change, &ids->uid, &ids->gid);
 }
 
 /*
@@ -317,7 +287,8 @@ open_log(const struct config *conf, bool foreground)
 }
 
 /* Everything that can fail before the master takes over, in order: log,
- * pidfile, listeners, detach.  0, or -1 after logging, with all undone. */
+ * the workers' user, the limit on open files, pidfile, listeners, detach.
+ * 0, or -1 after logging, with all undone. */
 static int
 prepare(const struct options *opts, const struct config *conf,
     struct worker_ids *ids, struct listener_set *listeners, int passed)
@@ -390,10 +361,7 @@ start(const struct options *opts, const char *config_path)
 		log_tee_stderr(0);
 	log_notice("preforkd %s starting", PREFORKD_VERSION);
 	report_files_limit();
-	if (ids.change && conf->user == NULL)
-		log_notice("user is not set: workers run as %s (uid %ld, gid "
-		           "%ld); user = \"root\" keeps them root",
-		    DAEMON_DEFAULT_USER, (long)ids.uid, (long)ids.gid);
+	daemon_worker_ids_log(conf->user, ids.change, ids.uid, ids.gid);
 	if (ids.change && ids.uid != 0)
 		log_check_dirs(ids.uid, ids.gid);
 	return master_run(conf, &listeners, &ids, opts->foreground);

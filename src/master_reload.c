@@ -44,16 +44,10 @@ reload_log(const struct master *m, const struct config *next)
 
 /* Resolve the workers' user of next into ids; -1 after logging. */
 static int
-reload_ids(
-    const struct master *m, const struct config *next, struct worker_ids *ids)
+reload_ids(const struct config *next, struct worker_ids *ids)
 {
-	*ids = m->ids;
-	if (getuid() != 0)
-		return 0;
-	ids->change = true;
-	return daemon_lookup_ids(
-	    next->user != NULL ? next->user : DAEMON_DEFAULT_USER, next->group,
-	    &ids->uid, &ids->gid);
+	return daemon_worker_ids(
+	    next->user, next->group, &ids->change, &ids->uid, &ids->gid);
 }
 
 /* Is there room in the scoreboard for need more workers beside every
@@ -119,7 +113,7 @@ master_reload(struct master *m, int signo, long long now)
 	master_pool_notify(m, NOTIFY_RELOADING, "reloading: ");
 	log_error_mark();
 	next = config_load(m->conf->path);
-	if (next == NULL || reload_ids(m, next, &ids) == -1 ||
+	if (next == NULL || reload_ids(next, &ids) == -1 ||
 	    reload_slots(m, next) == -1 ||
 	    daemon_files_limit(config_addresses(next)) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
@@ -139,6 +133,7 @@ master_reload(struct master *m, int signo, long long now)
 	old = m->conf;
 	m->conf = next;
 	m->ids = ids;
+	daemon_worker_ids_log(next->user, ids.change, ids.uid, ids.gid);
 	free(m->pools);
 	m->pools = pools;
 	master_pools_init(m);

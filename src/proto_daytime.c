@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "proto.h"
@@ -21,41 +22,29 @@
 static const char months[12][4] = { "JAN", "FEB", "MAR", "APR", "MAY", "JUN",
 	"JUL", "AUG", "SEP", "OCT", "NOV", "DEC" };
 
-/* The text changes once a second, so it is formatted once a second. */
-static struct {
-	time_t second;
-	size_t len;
-	char text[128];
-} cache = { .second = -1 };
-
-static void
-format_daytime(time_t now)
+/* "22 NOV 2026 21:20:33 UTC\r\n" for tm; key unused. */
+static size_t
+format_daytime(char *buf, size_t size, const struct tm *tm, const void *key)
 {
-	struct tm tm;
 	int n;
 
-	localtime_r(&now, &tm);
-	n = snprintf(cache.text, sizeof(cache.text),
-	    "%02d %s %d %02d:%02d:%02d", tm.tm_mday, months[tm.tm_mon],
-	    1900 + tm.tm_year, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	(void)key;
+	n = snprintf(buf, size, "%02d %s %d %02d:%02d:%02d", tm->tm_mday,
+	    months[tm->tm_mon], 1900 + tm->tm_year, tm->tm_hour, tm->tm_min,
+	    tm->tm_sec);
+	if (n < 0 || (size_t)n >= size)
+		return 0;
 	/* As xinetd: the zone through strftime, which knows tm_zone. */
-	cache.len =
-	    (size_t)n + strftime(cache.text + n, sizeof(cache.text) - (size_t)n,
-	                    " %Z\r\n", &tm);
+	return (size_t)n + strftime(buf + n, size - (size_t)n, " %Z\r\n", tm);
 }
 
-/* The current text; valid until the next call. */
+/* The current text, formatted once a second; valid until the next call. */
 static const char *
 daytime_text(size_t *len)
 {
-	time_t now = time(NULL);
+	static struct clock_text cache;
 
-	if (now != cache.second) {
-		format_daytime(now);
-		cache.second = now;
-	}
-	*len = cache.len;
-	return cache.text;
+	return clock_text(&cache, time(NULL), NULL, format_daytime, len);
 }
 
 enum conn_end

@@ -1,42 +1,31 @@
 /* timestamp: each line comes back after the time, as time_format says. */
-#include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "config.h"
 #include "conn.h"
 #include "proto.h"
+
+/* The head for tm: strftime with the service's time_format (key); 0 for
+ * an empty format.  config.c rejects formats that overflow. */
+static size_t
+format_head(char *buf, size_t size, const struct tm *tm, const void *key)
+{
+	return strftime(buf, size, key, tm);
+}
 
 /*
  * The head changes once a second, so it is formatted once a second: a busy
  * connection costs no strftime() per line.  A worker serves one service,
  * but the cache remembers which format it holds all the same.
  */
-static struct {
-	const char *format;
-	time_t second;
-	size_t len;
-	char text[1024 + 1];
-} cache = { .second = -1 };
-
 static size_t
 timestamp_head(const struct service *svc, char *head, size_t size)
 {
-	time_t now = time(NULL);
-	struct tm tm;
+	static struct clock_text cache;
 
-	if (now != cache.second || cache.format != svc->time_format) {
-		localtime_r(&now, &tm);
-		/* 0 for an empty format; config.c rejects formats that
-		 * overflow. */
-		cache.len =
-		    strftime(cache.text, sizeof(cache.text), svc->time_format, &tm);
-		cache.second = now;
-		cache.format = svc->time_format;
-	}
-	if (cache.len > size)
-		return 0;
-	memcpy(head, cache.text, cache.len);
-	return cache.len;
+	return clock_text_copy(
+	    &cache, time(NULL), svc->time_format, format_head, head, size);
 }
 
 enum conn_end

@@ -57,13 +57,10 @@ worker_admit_end_name(enum admit_end end)
 bool
 worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
 {
-	for (size_t i = 0; i < svc->ndeny; i++)
-		if (addr_cidr_match(&svc->deny[i], peer))
-			return false;
-	for (size_t i = 0; i < svc->nallow; i++)
-		if (addr_cidr_match(&svc->allow[i], peer))
-			return true;
-	return svc->nallow == 0;
+	if (addr_cidr_list_match(svc->deny, svc->ndeny, peer))
+		return false;
+	return svc->nallow == 0 ||
+	    addr_cidr_list_match(svc->allow, svc->nallow, peer);
 }
 
 /* The last max_per_source refusal this worker logged, and how many it
@@ -133,10 +130,7 @@ source_admitted(const struct service *svc, int slot, struct conn *conn,
 static bool
 trusted(const struct service *svc, const struct sockaddr *peer)
 {
-	for (size_t i = 0; i < svc->nproxy_from; i++)
-		if (addr_cidr_match(&svc->proxy_from[i], peer))
-			return true;
-	return false;
+	return addr_cidr_list_match(svc->proxy_from, svc->nproxy_from, peer);
 }
 
 /* Room for the longest header, mapped once per worker: its pages cost

@@ -270,3 +270,15 @@ CONF
 	run talk <<<"old config"
 	[ "$output" = "old config" ]
 }
+
+@test "a reload decides the workers' user as the start does, and says so" {
+	needs_root
+	needs_nobody
+	write_config 'protocol = "echo"' 'user = "root"'
+	start_daemon
+	refute log_has "user is not set"
+	write_config 'protocol = "echo"'
+	reload
+	wait_log "reloaded $CONF: generation 2"
+	log_has "master: notice: user is not set: workers run as nobody"
+}

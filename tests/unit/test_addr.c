@@ -1,4 +1,5 @@
-/* addr_parse, addr_format, addr_equal, addr_conflict, addr_clashes. */
+/* addr_parse, addr_format, addr_equal, addr_conflict, addr_clashes, and the
+ * CIDR blocks: addr_cidr_parse, addr_cidr_match, addr_cidr_list_match. */
 #include <string.h>
 
 #include "addr.h"
@@ -109,6 +110,37 @@ cidr_rejected_with(const char *spec, const char *reason)
 	       strstr(err, reason) != NULL;
 }
 
+/* Does one of the n blocks of specs hold the address host? */
+static bool
+list_holds(const char *const *specs, size_t n, const char *host)
+{
+	char err[128];
+	struct cidr list[4];
+	struct addr a;
+
+	for (size_t i = 0; i < n; i++)
+		if (addr_cidr_parse(specs[i], &list[i], err, sizeof(err)) == -1)
+			return false;
+	if (addr_parse(host, &a, err, sizeof(err)) == -1)
+		return false;
+	return addr_cidr_list_match(list, n, (const struct sockaddr *)&a.ss);
+}
+
+static void
+test_cidr_list(void)
+{
+	static const char *const mixed[] = { "10.0.0.0/8", "2001:db8::/32",
+		"192.168.1.7" };
+
+	CHECK(list_holds(mixed, 3, "10.1.2.3:1"), "a list: its first block");
+	CHECK(list_holds(mixed, 3, "[2001:db8::9]:1"), "a list: an IPv6 block");
+	CHECK(list_holds(mixed, 3, "192.168.1.7:1"), "a list: its last block");
+	CHECK(!list_holds(mixed, 3, "192.168.1.8:1"), "a list: none holds it");
+	CHECK(!list_holds(mixed, 2, "192.168.1.7:1"),
+	    "a list: only its first n blocks count");
+	CHECK(!list_holds(mixed, 0, "10.1.2.3:1"), "an empty list holds none");
+}
+
 static void
 test_cidr(void)
 {
@@ -136,6 +168,7 @@ void
 test_addr(void)
 {
 	test_cidr();
+	test_cidr_list();
 	CHECK(parses_to("127.0.0.1:7777", "127.0.0.1:7777"), "IPv4 address");
 	CHECK(parses_to("[::1]:7777", "[::1]:7777"), "IPv6 address");
 	CHECK(parses_to("*:80", "0.0.0.0:80"), "* is the IPv4 wildcard");

@@ -1,5 +1,6 @@
 /* log_escape, log_level_parse and log_where; log_file's opening and
- * lost-line count, on files in a temporary directory. */
+ * lost-line count, on files in a temporary directory; clock_text, the
+ * once-a-second cache that stamps every log line. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "log_file.h"
 #include "unit.h"
@@ -120,9 +122,52 @@ test_log_file(void)
 	test_log_file_lost();
 }
 
+static int formatted;
+
+/* "<seconds> <key>", counting its calls. */
+static size_t
+count_format(char *buf, size_t size, const struct tm *tm, const void *key)
+{
+	formatted++;
+	return (size_t)snprintf(buf, size, "%d %s", tm->tm_sec,
+	    key != NULL ? (const char *)key : "-");
+}
+
+static void
+test_clock_text(void)
+{
+	static struct clock_text t;
+	static const char a[] = "a", b[] = "b";
+	time_t now = 1700000000;
+	char buf[8];
+	size_t len;
+	const char *text = clock_text(&t, now, a, count_format, &len);
+
+	CHECK(formatted == 1 && len == strlen(text) &&
+	          strcmp(text, "20 a") == 0,
+	    "clock_text: formatted at its first use");
+	text = clock_text(&t, now, a, count_format, &len);
+	CHECK(formatted == 1 && strcmp(text, "20 a") == 0,
+	    "clock_text: the same second, not formatted again");
+	text = clock_text(&t, now, b, count_format, &len);
+	CHECK(formatted == 2 && strcmp(text, "20 b") == 0,
+	    "clock_text: another key, formatted again");
+	text = clock_text(&t, now + 1, b, count_format, &len);
+	CHECK(formatted == 3 && strcmp(text, "21 b") == 0 && len == 4,
+	    "clock_text: the next second, formatted again");
+	CHECK(clock_text_copy(&t, now + 1, b, count_format, buf, 4) == 4 &&
+	          memcmp(buf, "21 b", 4) == 0 && formatted == 3,
+	    "clock_text_copy: the text, when it fits exactly");
+	CHECK(clock_text_copy(&t, now + 1, b, count_format, buf, 3) == 0,
+	    "clock_text_copy: 0 when it does not fit");
+	CHECK(clock_local(now)->tm_sec == 20 && clock_local(now + 2)->tm_sec == 22,
+	    "clock_local: the local time of the second asked for");
+}
+
 void
 test_log(void)
 {
+	test_clock_text();
 	CHECK(escapes("plain text", 10, 256, "plain text", 10),
 	    "printable bytes stay");
 	CHECK(escapes("a\nb\r\tc", 6, 256, "a\\nb\\r\\tc", 6),
