@@ -238,12 +238,18 @@ worker_pids() {
 }
 
 worker_count() {
-	worker_pids "${1:-svc}" | wc -l
+	worker_pids "${1:-svc}" "${2:-$DPID}" | wc -l
 }
 
-# has_workers N [SERVICE]: for wait_until, which needs a command to re-run.
+# has_workers N [SERVICE [MASTER]]: for wait_until, which needs a command
+# to re-run.
 has_workers() {
-	[ "$(worker_count "${2:-svc}")" -eq "$1" ]
+	[ "$(worker_count "${2:-svc}" "${3:-$DPID}")" -eq "$1" ]
+}
+
+# is_worker PID [SERVICE]: PID is a live worker of $DPID for the service.
+is_worker() {
+	worker_pids "${2:-svc}" | grep -qx -- "$1"
 }
 
 # A process that has exited; a zombie whose new parent has not reaped it
@@ -329,6 +335,12 @@ reload() {
 	wait_until test_log_count_above "reloaded |reload failed" "$before"
 }
 
+# For wait_until: the log has more than $2 lines matching $1.
 test_log_count_above() {
 	[ "$(log_count "$1")" -gt "$2" ]
+}
+
+# For wait_until: the log has exactly $2 lines matching $1.
+test_log_count_is() {
+	[ "$(log_count "$1")" -eq "$2" ]
 }

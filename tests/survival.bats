@@ -186,11 +186,6 @@ user_processes_are() {
 	[ "$(log_count "worker $victim \(service svc\) exited")" -eq 1 ]
 }
 
-# For wait_until: the log has exactly $2 lines matching $1.
-test_log_count_is() {
-	[ "$(log_count "$1")" -eq "$2" ]
-}
-
 # The workers of generation $1 (from the log) that are alive now.
 live_of_generation() {
 	local pid
