@@ -14,7 +14,7 @@ set -u
 
 if [ "$#" -eq 0 ]; then
 	cd "$(dirname "$0")/.." || exit 2
-	set -- tests/*.bats tests/long/*.bats tests/helpers.bash
+	set -- tests/*.bats tests/long/*.bats tests/helpers.bash tests/helper/*.bash
 fi
 
 status=0
@@ -33,6 +33,17 @@ for f in "$@"; do
 	}
 	{
 		line = $0
+		# A here-document is data, not code: skip to its end marker.
+		if (heredoc != "") {
+			if (line ~ ("^\t*" heredoc "$"))
+				heredoc = ""
+			next
+		}
+		# <<WORD, <<-WORD, <<'WORD' (not a here-string, <<<).
+		if (match(line, /(^|[^<])<<-?[ \t]*["\047]?[A-Za-z_][A-Za-z_0-9]*/)) {
+			heredoc = substr(line, RSTART, RLENGTH)
+			sub(/^[^<]?<<-?[ \t]*["\047]?/, "", heredoc)
+		}
 		# Comments and blank lines do not end a statement.
 		if (line ~ /^[ \t]*(#.*)?$/)
 			next

@@ -65,3 +65,29 @@ teardown() { common_teardown; }
 	allow_worker_crash
 	log_is_clean "$LOG"
 }
+
+@test "tests/lint.sh passes the tree and rejects a wait on a constant and a bare !" {
+	run "$ROOT/tests/lint.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# A function, not a test: bats would read "@test" in this file.
+	cat >"$T/bad.bats" <<'BATS'
+bad() {
+	wait_until [ "$(log_count x)" -eq 2 ]
+	wait_until test "$(cat f)" = y
+	! grep -q x "$LOG"
+	true
+}
+last_is_fine() {
+	talk <<<"a here-string"
+	! grep -q x "$LOG"
+}
+BATS
+	run "$ROOT/tests/lint.sh" "$T/bad.bats"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "${lines[0]}" == "$T/bad.bats:2: wait_until evaluates"* ]]
+	[[ "${lines[1]}" == "$T/bad.bats:3: wait_until evaluates"* ]]
+	[[ "${lines[2]}" == "$T/bad.bats:4: a bare \"!\" mid-test"* ]]
+}
