@@ -1,7 +1,8 @@
 # Shared by every tests/*.bats file: a temp dir, a config written from a
 # template, free loopback ports, the daemon in the foreground with a bounded
 # readiness poll, and a teardown that stops every process the test started
-# and fails the test if one outlives it or the log shows a sanitizer report.
+# and fails the test if one outlives it or the log shows a sanitizer report
+# or a worker killed by a signal that means a crash.
 
 # The tree: this file is its tests/helpers.bash, whether the test that
 # loads it is in tests/ or tests/long/.
