@@ -35,8 +35,8 @@ CONF
 
 # The RDATE binary, which lives in /usr/sbin, off a user's PATH.
 find_rdate() {
-	RDATE=$(command -v rdate || echo /usr/sbin/rdate)
-	[ -x "$RDATE" ] || skip "rdate not installed (apt-get install rdate)"
+	need_tool rdate
+	RDATE=$(tool_path rdate)
 }
 
 @test "daytime over TCP: one line in the daemon's local time, then the server closes" {

@@ -312,7 +312,7 @@ CONF
 	# workers.
 	run ! is_gone "$pid"
 	[ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ]
-	wait_until [ "$(worker_pids svc "$pid" | wc -l)" -eq 2 ]
+	wait_until has_workers 2 svc "$pid"
 }
 
 @test "-s stop stops a daemon-mode master and removes the pidfile" {

@@ -304,7 +304,7 @@ CONF
 	chmod 000 "$CONF"
 	if [ "$(id -u)" -eq 0 ]; then
 		# Root reads it anyway: be someone else.
-		command -v setpriv >/dev/null || skip "setpriv is missing"
+		need_tool setpriv util-linux
 		chmod 711 "$T"
 		run --separate-stderr timeout 10 setpriv --reuid=nobody \
 		    --regid=nogroup --clear-groups "$PREFORKD" -t -c "$CONF"

@@ -1,9 +1,12 @@
 # Shared by every tests/*.bats file: a temp dir, a config written from a
 # template, free loopback ports, the daemon in the foreground with a bounded
 # readiness poll, and a teardown that stops every process the test started
-# and fails the test if one outlives it or the log shows a sanitizer report.
+# and fails the test if one outlives it or the log shows a sanitizer report
+# or a worker killed by a signal that means a crash.
 
-ROOT="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+# The tree: this file is its tests/helpers.bash, whether the test that
+# loads it is in tests/ or tests/long/.
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PREFORKD="${PREFORKD_BIN:-$ROOT/preforkd}"
 PFCLIENT="${PFCLIENT_BIN:-$ROOT/build/pfclient}"
 
@@ -11,15 +14,15 @@ PFCLIENT="${PFCLIENT_BIN:-$ROOT/build/pfclient}"
 WAIT_LIMIT=${WAIT_LIMIT:-10}
 
 common_setup() {
+	# First: a teardown after a set-up that failed must not take the
+	# kernel's threads (ppid 2, then 0) for the test's descendants.
+	TEST_SHELL=$BASHPID
 	T="$(mktemp -d "${BATS_TMPDIR:-/tmp}/preforkd.XXXXXX")"
 	CONF="$T/preforkd.conf"
 	LOG="$T/preforkd.log"
 	PIDFILE="$T/preforkd.pid"
 	DPID=""
 	PORT="$(free_port)"
-	# The shell that runs the test: every process it starts descends
-	# from it, until its parent dies.
-	TEST_SHELL=$BASHPID
 }
 
 common_teardown() {
@@ -40,10 +43,33 @@ common_teardown() {
 	done
 	stop_daemon
 	no_process_left "$before" || return 1
-	if [ -f "$LOG" ] && grep -E "Sanitizer|runtime error:" "$LOG" >&2; then
+	log_is_clean "$LOG" || return 1
+	rm -rf "$T"
+}
+
+# The signals that mean a worker crashed: the master logs "worker PID
+# (service NAME) killed by signal SEGV" and spawns another, so the test
+# would pass unless the teardown looks.  A test that sends one of them
+# itself says so with allow_worker_crash.
+CRASH_SIGNALS="SEGV|BUS|ABRT|ILL|FPE|SYS"
+
+allow_worker_crash() {
+	WORKER_CRASH_ALLOWED=1
+}
+
+# log_is_clean FILE: fail, printing the lines, if the log (when there is
+# one) shows a sanitizer report or a worker that crashed.
+log_is_clean() {
+	[ -f "$1" ] || return 0
+	if grep -E "Sanitizer|runtime error:" "$1" >&2; then
 		return 1
 	fi
-	rm -rf "$T"
+	if [ -z "${WORKER_CRASH_ALLOWED:-}" ] && grep -E \
+	    "worker [0-9]+ \(service .*\) killed by signal ($CRASH_SIGNALS)\$" \
+	    "$1" >&2; then
+		echo "a worker crashed (allow_worker_crash if the test sent it)" >&2
+		return 1
+	fi
 }
 
 # The fields of /proc/PID/stat after the process's name, into STAT (an
@@ -70,7 +96,9 @@ own_processes() {
 	{
 		# The test's descendants ("D"), and the shells this runs in
 		# ("S"), from one ps.
-		ps -e -o pid= -o ppid= | awk -v root="${TEST_SHELL:-0}" \
+		# The shell that runs the test: every process it starts
+		# descends from it, until its parent dies.
+		ps -e -o pid= -o ppid= | awk -v root="${TEST_SHELL:--1}" \
 		    -v self="$BASHPID" '
 		    { parent[$1] = $2 }
 		    END {
@@ -105,19 +133,39 @@ own_processes() {
 	done
 }
 
+# "PID START" for the processes a daemon of the test may have started since
+# own_processes looked: the workers the log names, the pid in $PIDFILE.
+late_processes() {
+	local pid
+	{
+		spawned_pids
+		if [ -n "${PIDFILE:-}" ] && [ -f "$PIDFILE" ]; then
+			head -c 32 "$PIDFILE"
+			echo
+		fi
+	} 2>/dev/null | while read -r pid; do
+		[[ "$pid" =~ ^[0-9]+$ ]] && read_stat "$pid" &&
+		    echo "$pid ${STAT[19]}"
+	done
+}
+
 # Fail, naming them, if processes of the test outlive it: those listed in
-# $1 ("PID START" lines) and any found now; each gets 5 s to finish
-# exiting (workers follow their master), then is killed.
+# $1 ("PID START" lines, from own_processes before the teardown stopped
+# anything) and those a daemon started since; each gets $LEFT_WAIT
+# seconds (5) to finish exiting (workers follow their master), then is
+# killed.  One walk over /proc per test: what was not there at the start
+# of the teardown can only be a daemon's doing, and the log says it.
 no_process_left() {
-	local listed="$1" pid start left="" deadline=$((SECONDS + 5))
-	listed=$(printf '%s\n%s\n' "$listed" "$(own_processes)" | sort -u)
+	local listed="$1" pid start left=""
+	local deadline=$((SECONDS + ${LEFT_WAIT:-5}))
+	listed=$(printf '%s\n%s\n' "$listed" "$(late_processes)" | sort -u)
 	while read -r pid start; do
 		if [ -z "$pid" ] || [ -z "$start" ]; then
 			continue
 		fi
 		while still_running "$pid" "$start" &&
 		    [ "$SECONDS" -lt "$deadline" ]; do
-			sleep 0.05
+			sleep 0.01
 		done
 		still_running "$pid" "$start" || continue
 		left="$left $pid ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null))"
@@ -131,6 +179,36 @@ no_process_left() {
 # The process PID that started at START is still there (not a zombie).
 still_running() {
 	read_stat "$1" && [ "${STAT[19]}" = "$2" ] && [ "${STAT[0]}" != Z ]
+}
+
+# tool_path COMMAND: where an optional tool is, also where a user's PATH
+# may not reach (xinetd and logrotate are in sbin, systemd keeps
+# systemd-socket-activate in its own directory); 1 when it is not here.
+tool_path() {
+	local dir
+	command -v "$1" 2>/dev/null && return 0
+	for dir in /usr/sbin /sbin /usr/lib/systemd /lib/systemd; do
+		if [ -x "$dir/$1" ]; then
+			echo "$dir/$1"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# need_tool COMMAND [PACKAGE]: skip the test, saying what is missing and
+# which Debian package has it, unless the optional tool is here.  make test
+# installs nothing; make deps does.
+need_tool() {
+	tool_path "$1" >/dev/null ||
+	    skip "$1 not installed (Debian package ${2:-$1}; make deps installs it)"
+}
+
+# need_python_module MODULE PACKAGE: the same for a module of the system's
+# python3 (/usr/bin/python3: the Debian package's, not a pyenv python3).
+need_python_module() {
+	/usr/bin/python3 -c "import $1" >/dev/null 2>&1 ||
+	    skip "python3 module $1 not installed (Debian package $2; make deps installs it)"
 }
 
 free_port() {
@@ -167,7 +245,7 @@ wait_until() {
 			echo "timed out waiting for: $*" >&2
 			return 1
 		fi
-		sleep 0.05
+		sleep 0.02
 	done
 }
 
@@ -204,8 +282,10 @@ stop_daemon() {
 	[ -n "$DPID" ] || return 0
 	kill -TERM "$DPID" 2>/dev/null || true
 	local deadline=$((SECONDS + 5))
+	# A short poll: most daemons are gone within a few milliseconds, and
+	# every test waits here.
 	while kill -0 "$DPID" 2>/dev/null && [ "$SECONDS" -lt "$deadline" ]; do
-		sleep 0.05
+		sleep 0.01
 	done
 	kill -KILL "$DPID" 2>/dev/null || true
 	wait "$DPID" 2>/dev/null || true
@@ -238,12 +318,18 @@ worker_pids() {
 }
 
 worker_count() {
-	worker_pids "${1:-svc}" | wc -l
+	worker_pids "${1:-svc}" "${2:-$DPID}" | wc -l
 }
 
-# has_workers N [SERVICE]: for wait_until, which needs a command to re-run.
+# has_workers N [SERVICE [MASTER]]: for wait_until, which needs a command
+# to re-run.
 has_workers() {
-	[ "$(worker_count "${2:-svc}")" -eq "$1" ]
+	[ "$(worker_count "${2:-svc}" "${3:-$DPID}")" -eq "$1" ]
+}
+
+# is_worker PID [SERVICE]: PID is a live worker of $DPID for the service.
+is_worker() {
+	worker_pids "${2:-svc}" | grep -qx -- "$1"
 }
 
 # A process that has exited; a zombie whose new parent has not reaped it
@@ -329,6 +415,12 @@ reload() {
 	wait_until test_log_count_above "reloaded |reload failed" "$before"
 }
 
+# For wait_until: the log has more than $2 lines matching $1.
 test_log_count_above() {
 	[ "$(log_count "$1")" -gt "$2" ]
+}
+
+# For wait_until: the log has exactly $2 lines matching $1.
+test_log_count_is() {
+	[ "$(log_count "$1")" -eq "$2" ]
 }

@@ -7,7 +7,7 @@ load helpers
 setup() { common_setup; }
 teardown() { common_teardown; }
 
-SLOW="$BATS_TEST_DIRNAME/helper/slowclient.py"
+SLOW="$ROOT/tests/helper/slowclient.py"
 
 # slow MODE [options]: the slow client against the service; prints how
 # the server ended the connection ("eof 1.02", "reset 2.10").
@@ -281,7 +281,7 @@ talk_many() {
 	wait_until has_workers 4
 	wait_until log_count_is "started, serving" 4
 	touch "$T/sampling"
-	python3 "$BATS_TEST_DIRNAME/helper/readywatch.py" "$DPID" svc \
+	python3 "$ROOT/tests/helper/readywatch.py" "$DPID" svc \
 	    "$T/sampling" >"$T/ready" &
 	BACKGROUND="$!"
 	wait_until test -e "$T/sampling.on"

@@ -15,9 +15,7 @@ setup() {
 teardown() {
 	local status=0
 	# $LOG may be the syslog or a file: sanitizer reports go to stderr.
-	if [ -f "$STDERR" ] && grep -E "Sanitizer|runtime error:" "$STDERR" >&2; then
-		status=1
-	fi
+	log_is_clean "$STDERR" || status=1
 	if [ -n "${SMALL:-}" ]; then
 		# Its log is in the tmpfs: keep a copy for common_teardown.
 		stop_daemon
@@ -29,7 +27,7 @@ teardown() {
 	return "$status"
 }
 
-SINK="$BATS_TEST_DIRNAME/helper/dgram_sink.py"
+SINK="$ROOT/tests/helper/dgram_sink.py"
 
 # start_with_stderr [WRAPPER...]: start preforkd -f with $CONF, stderr in
 # $STDERR, and wait until $LOG (wherever the log goes) says started.  A

@@ -12,9 +12,8 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	common_setup
-	command -v logrotate >/dev/null || [ -x /usr/sbin/logrotate ] ||
-	    skip "logrotate not found (Debian package logrotate)"
-	LOGROTATE="$(command -v logrotate || echo /usr/sbin/logrotate)"
+	need_tool logrotate
+	LOGROTATE=$(tool_path logrotate)
 	LOGDIR="$T/log/preforkd"
 	mkdir -p "$LOGDIR" "$T/run/preforkd"
 	LOG="$LOGDIR/preforkd.log"

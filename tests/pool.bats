@@ -157,7 +157,7 @@ master_switches() {
 	sleep 2.5
 	busy 3
 	busy 4
-	wait_until [ "$(log_count "reached max_workers")" -eq 2 ]
+	wait_until test_log_count_is "reached max_workers" 2
 }
 
 @test "-t refuses pool bounds that contradict each other" {
@@ -193,7 +193,7 @@ master_switches() {
 	close_client c1
 	wait_until client_saw c2 "two"
 	close_client c2
-	wait_until [ "$(log_count "access service=svc ")" -eq 2 ]
+	wait_until test_log_count_is "access service=svc " 2
 	grep "access service=svc " "$LOG"
 	local first second
 	first=$(grep "access service=svc " "$LOG" | head -n 1)
@@ -219,7 +219,7 @@ master_switches() {
 	[ "$output" = "quiet" ]
 	busy 1
 	close_client c1
-	wait_until [ "$(log_count "access service=svc ")" -eq 2 ]
+	wait_until test_log_count_is "access service=svc " 2
 	sleep 0.2
 	[ "$(log_count "woken by a worker")" -eq 0 ]
 	# The third busy worker leaves none idle: that one wakes it.

@@ -41,7 +41,7 @@ teardown() { common_teardown; }
 	local pid
 	for pid in $old; do
 		wait_log "worker $pid \(service svc\) exited$"
-		! worker_pids | grep -qx "$pid"
+		refute is_worker "$pid"
 	done
 	[ "$(log_count "spawned worker .*generation 2")" -eq 3 ]
 }

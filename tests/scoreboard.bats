@@ -77,7 +77,7 @@ status_has() {
 }
 
 @test "the scoreboard, which names every client, is not readable by other users" {
-	command -v setpriv >/dev/null || skip "setpriv is missing"
+	need_tool setpriv util-linux
 	write_config 'protocol = "echo"'
 	start_daemon
 	chmod 755 "$T" # the pidfile is readable: only the table is not

@@ -111,7 +111,7 @@ as_nobody() {
 @test "the log file is root's, 0640: the workers' user cannot open it" {
 	needs_root
 	needs_nobody
-	command -v setpriv >/dev/null || skip "setpriv not found (util-linux)"
+	need_tool setpriv util-linux
 	start_with_log_dir
 	[ "$(stat -c '%U %a' "$LOG")" = "root 640" ]
 	run ! log_has "may write to its directory"

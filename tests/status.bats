@@ -38,8 +38,7 @@ teardown() { common_teardown; }
 }
 
 @test "GET /metrics is parsed by prometheus_client" {
-	/usr/bin/python3 -c 'import prometheus_client.parser' ||
-	    skip "python3-prometheus-client is not installed"
+	need_python_module prometheus_client.parser python3-prometheus-client
 	start_daemon
 	open_client a
 	send_line a "hi"

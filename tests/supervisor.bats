@@ -85,6 +85,7 @@ CONF
 	write_config 'protocol = "echo"
 	workers = 1'
 	ulimit -c 0
+	allow_worker_crash
 	start_daemon
 	local i pid
 	for i in 1 2 3 4; do
@@ -107,6 +108,7 @@ CONF
 	write_config 'protocol = "echo"
 	workers = 1'
 	ulimit -c 0
+	allow_worker_crash
 	start_daemon
 	local i pid
 	for i in 1 2 3 4 5 6 7; do

@@ -13,7 +13,7 @@ setup() {
 }
 teardown() { common_teardown; }
 
-SINK="$BATS_TEST_DIRNAME/helper/dgram_sink.py"
+SINK="$ROOT/tests/helper/dgram_sink.py"
 
 # start_manager SOCKET: listen where NOTIFY_SOCKET will point; every
 # datagram becomes a line of $NOTES: pid, arrival in monotonic us, fields.
@@ -138,20 +138,6 @@ all_from_master() {
 
 # ------------------------------------------------------ socket activation
 
-# systemd-socket-activate, wherever this systemd keeps it.
-socket_activate() {
-	local dir
-	for dir in "" /usr/lib/systemd/ /lib/systemd/; do
-		if [ -z "$dir" ] && command -v systemd-socket-activate >/dev/null; then
-			command -v systemd-socket-activate
-			return 0
-		fi
-		[ -n "$dir" ] && [ -x "${dir}systemd-socket-activate" ] &&
-		    { echo "${dir}systemd-socket-activate"; return 0; }
-	done
-	return 1
-}
-
 # The inode of the socket listening on 127.0.0.1:PORT, from /proc/net/tcp.
 listen_inode() {
 	local hex
@@ -169,7 +155,8 @@ fd_inode() {
 # and execs preforkd, passing its sockets, when the first client comes.
 activate() {
 	local ssa
-	ssa="$(socket_activate)" || skip "systemd-socket-activate not found"
+	need_tool systemd-socket-activate systemd
+	ssa=$(tool_path systemd-socket-activate)
 	"$ssa" "$@" -- "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
 	    >>"$LOG" 2>&1 3>&- &
 	DPID=$!
@@ -263,8 +250,7 @@ unit_copy() {
 }
 
 @test "systemd-analyze verify finds nothing to say about the unit files" {
-	command -v systemd-analyze >/dev/null ||
-	    skip "systemd-analyze not found (Debian package systemd)"
+	need_tool systemd-analyze systemd
 	[ "$(basename "$PREFORKD")" = preforkd ] ||
 	    skip "ExecStart names SBINDIR/preforkd; this build is $PREFORKD"
 	unit_copy preforkd.service
@@ -333,7 +319,7 @@ start_capped() {
 
 @test "the unit's CapabilityBoundingSet is all the master needs" {
 	[ "$(id -u)" -eq 0 ] || skip "needs root"
-	command -v setpriv >/dev/null || skip "setpriv not found (util-linux)"
+	need_tool setpriv util-linux
 	id nobody >/dev/null 2>&1 || skip "no user nobody"
 	echo "bounding set: $(unit_caps)"
 	local low

@@ -16,8 +16,8 @@ XPID=""
 
 setup() {
 	common_setup
-	XINETD="${XINETD_BIN:-$(command -v xinetd || echo /usr/sbin/xinetd)}"
-	[ -x "$XINETD" ] || skip "xinetd not installed (apt-get install xinetd)"
+	[ -n "${XINETD_BIN:-}" ] || need_tool xinetd
+	XINETD="${XINETD_BIN:-$(tool_path xinetd)}"
 	# One zone for both daemons, which daytime names.
 	export TZ=XYZ-5:30
 	pick_ports

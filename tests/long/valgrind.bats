@@ -2,17 +2,16 @@
 # The daemon under valgrind's memcheck: a whole session of master and
 # workers -- TCP and UDP, chunk and line framing, the status protocol, a
 # reload, a graceful stop -- with no memory error and no definite leak in
-# any process.
+# any process.  In the long suite (tests/run --long): valgrind makes it slow.
 
-load helpers
+load ../helpers
 
 setup() {
 	common_setup
-	command -v valgrind >/dev/null ||
-	    skip "valgrind is missing (apt-get install valgrind)"
+	need_tool valgrind
 	# make sanitize's build carries AddressSanitizer, which must come
 	# first in the process and so cannot run under valgrind: that build
-	# has its own checks, and make test runs this one.
+	# has its own checks, and make check-long runs this one.
 	if ldd "$PREFORKD" 2>/dev/null | grep -q libasan; then
 		skip "the daemon is built with AddressSanitizer (make sanitize)"
 	fi

@@ -2,8 +2,9 @@
 # make install: FHS paths for PREFIX=/usr, man pages that name the installed
 # paths, the licence, and no rebuild behind the user's back.  Every build
 # here is private (B= and BIN= in a temp dir); one /usr build is shared.
+# In the long suite (tests/run --long): it builds the program twice.
 
-load helpers
+load ../helpers
 
 setup_file() {
 	# One build for PREFIX=/usr, installed once into a staging root.
@@ -65,6 +66,7 @@ fingerprint() {
 	# The tree's pages show the /usr/local defaults, and both lint clean.
 	grep -q '^\.It Pa /usr/local/etc/preforkd/preforkd.conf$' \
 	    "$ROOT/man/preforkd.8"
+	need_tool mandoc
 	run mandoc -Tlint -Wwarning "$STAGE/usr/share/man/man8/preforkd.8" \
 	    "$STAGE/usr/share/man/man5/preforkd.conf.5"
 	echo "$output"
@@ -91,8 +93,8 @@ fingerprint() {
 	run grep -n '@' "$conf"
 	[ "$status" -eq 1 ]
 	local logrotate
-	logrotate="$(command -v logrotate || echo /usr/sbin/logrotate)"
-	[ -x "$logrotate" ] || skip "logrotate not found"
+	need_tool logrotate
+	logrotate=$(tool_path logrotate)
 	# -d: parse and say what would be done, touching nothing.
 	run "$logrotate" -d -s "$T/state" "$conf"
 	echo "$output"
