@@ -4,6 +4,13 @@
 Usage:
   sbattack.py WORKER_PID ASSIGNMENT...    write into that worker's mapping
   sbattack.py WORKER_PID --dump           print the slots it can see
+  sbattack.py WORKER_PID --scribble SEED [N]
+                                          N (default 64) 32-bit stores of
+                                          hostile values (0, -1, 2^31-1,
+                                          small numbers, the generation,
+                                          random) into the fields the
+                                          master reads, and anywhere past
+                                          the magic
   sbattack.py --layout                    print the offsets used
 
 An ASSIGNMENT is WHERE.FIELD=VALUE:
@@ -14,6 +21,9 @@ An ASSIGNMENT is WHERE.FIELD=VALUE:
           addr_source (AF_INET, prefix 32); "str:TEXT" for a char array,
           TEXT with Python escapes (\\x1b, \\n), NUL-terminated and cut to
           the field; "gen" for the header's current generation
+
+Environment: SBATTACK_NSLOTS, the table's real slot count (max_slots),
+for a mapping whose header an earlier attack has already changed.
 
 Whose view this is.  The master creates the scoreboard 0600 root, next to
 the pidfile (in the tests, in a 0700 temp dir), so the worker user, nobody,
@@ -49,6 +59,7 @@ compiler it falls back to the table below, measured on the tree of issue
   nslots slots: slot i at 576 + nslots * 56 + i * 224.
 """
 import os
+import random
 import socket
 import struct
 import subprocess
@@ -151,8 +162,11 @@ class Board:
         self.base, self.length = find_mapping(pid)
         self.fd = os.open("/proc/%d/mem" % pid, os.O_RDWR)
         # The slot array's place is fixed by the nslots the master laid
-        # the table out with: read it before any assignment changes it.
-        self.nslots = self.get("header", 0, "nslots")
+        # the table out with: read it before any assignment changes it,
+        # or take it from SBATTACK_NSLOTS (max_slots) when an earlier
+        # attack may have changed it.
+        self.nslots = int(os.environ.get("SBATTACK_NSLOTS", "0")) or \
+            self.get("header", 0, "nslots")
         self.slots = (self.L["header.size"] +
                       self.nslots * self.L["service.size"])
 
@@ -186,7 +200,8 @@ class Board:
         os.pwrite(self.fd, raw, a)
 
     def slot_of_pid(self):
-        for i in range(self.nslots):
+        fit = (self.length - self.slots) // self.L["slot.size"]
+        for i in range(min(self.nslots, fit)):
             if self.get("slot", i, "pid") == self.pid:
                 return i
         sys.exit("sbattack: no slot holds pid %d" % self.pid)
@@ -205,6 +220,32 @@ def parse_value(board, text):
     return int(text, 0)
 
 
+def scribble(board, seed, n):
+    """What a fuzzer in a compromised worker would store: hostile values
+    into the fields the master reads (the header's counts and generation,
+    its own slot's service, state and generation), and anything anywhere
+    else in the mapping but its magic (so the next round finds it)."""
+    rng = random.Random(seed)
+    gen = board.get("header", 0, "generation")
+    values = [0, 0xffffffff, 0x7fffffff, 0x80000000, 1, 2, 3, 4, 5, 64,
+              1024, 0xfffffff0, 0x10000, gen, gen + 1]
+    me = board.slot_of_pid()
+    header = ["nslots", "nservices", "generation", "high_water"]
+    slot = ["service", "state", "generation"]
+    for _ in range(n):
+        v = rng.choice(values) if rng.random() < 0.8 else \
+            rng.getrandbits(32)
+        r = rng.random()
+        if r < 0.3:
+            board.put("header", 0, rng.choice(header), v)
+        elif r < 0.7:
+            board.put("slot", me, rng.choice(slot), v)
+        else:
+            off = rng.randrange(16, board.length - 4) & ~3
+            os.pwrite(board.fd, v.to_bytes(4, "little"), board.base + off)
+    return 0
+
+
 def main(argv):
     layout = compute_layout()
     if argv[1:] == ["--layout"]:
@@ -220,6 +261,9 @@ def main(argv):
                   board.get("slot", i, "state"),
                   board.get("slot", i, "service"))
         return 0
+    if argv[2:3] == ["--scribble"]:
+        return scribble(board, int(argv[3]),
+                        int(argv[4]) if len(argv) > 4 else 64)
     # Resolve every target first: a write to the header or to self's pid
     # must not change which slots the later assignments mean.
     todo = []
@@ -234,7 +278,8 @@ def main(argv):
         elif where.startswith("svc"):
             targets = [("service", int(where[3:]))]
         elif where == "free":
-            targets = [("slot", i) for i in range(board.nslots)
+            fit = (board.length - board.slots) // board.L["slot.size"]
+            targets = [("slot", i) for i in range(min(board.nslots, fit))
                        if board.get("slot", i, "state") == 0]
         else:
             targets = [("slot", int(where))]
