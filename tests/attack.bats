@@ -31,6 +31,10 @@ teardown() {
 	    [ "$(head -c 32 "$PIDFILE" | tr -d '\n')" != "${DPID:-none}" ]; then
 		rm -f "$PIDFILE"
 	fi
+	if [ -n "${STOPPED:-}" ]; then
+		# shellcheck disable=SC2086 # a list of pids
+		kill -CONT $STOPPED 2>/dev/null || true
+	fi
 	common_teardown || rc=$?
 	# After the daemon is gone: nothing holds the tmpfs or the namespace.
 	if [ -n "$MNT" ]; then
@@ -314,9 +318,10 @@ CONF
 	write_config 'protocol = "echo"'
 	start_or_refuse
 	if [ "$STARTED" = 0 ]; then
-		# Refused: it says why, naming the file.
+		# Refused: it says why -- the file, its owner, or the
+		# world-writable directory.
 		[ "$RC" -ne 0 ]
-		log_has "scoreboard|$sb"
+		log_has "scoreboard|$sb|owne|writable"
 		return 0
 	fi
 	wait "$squatter" || true
@@ -340,9 +345,10 @@ CONF
 		master_serves
 		return 0
 	fi
-	# Refused: not "already running as pid 1", but whose file it is.
+	# Refused: not "already running as pid 1", but whose file it is (or
+	# that the directory is world-writable).
 	cat "$LOG" >&2
-	log_has "nobody|65534|owne"
+	log_has "nobody|65534|owne|writable"
 }
 
 @test "3 shared dir: a pidfile its owner points at another instance's worker or master does not make -s stop stop it" {
@@ -368,6 +374,23 @@ CONF
 		rm -f "$her" "$T/squatter.out"
 	done
 	master_serves
+}
+
+@test "3 shared dir: a pidfile in a world-writable directory draws a warning, or a refusal" {
+	needs_root
+	shared_dir
+	PIDFILE="$SHARED/preforkd.pid"
+	write_config 'protocol = "echo"'
+	start_or_refuse
+	cat "$LOG" >&2
+	log_has "(warning|error): .*(world-writable|writable by|sticky|shared)"
+}
+
+@test "3 docs: the README, preforkd(8) and make run put no pidfile in /tmp" {
+	run grep -nE '/tmp/?[^ "]*\.pid' "$ROOT/README.md" "$ROOT/man/preforkd.8" \
+	    "$ROOT/Makefile"
+	echo "$output" >&2
+	[ "$status" -eq 1 ]
 }
 
 # --- 4: SIGBUS on a full disk ---
@@ -579,6 +602,18 @@ forge_strings() {
 	refute grep -q '^forged_total' <<<"$output"
 }
 
+@test "7 hostile strings: -s reload's failure message carries no raw ESC" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	printf 'service "a\033[31mb" {\n\tlisten = {"127.0.0.1:%s"}\n\tprotocol = "echo"\n}\n' \
+	    "$PORT" >"$CONF"
+	run --separate-stderr timeout 10 "$PREFORKD" -s reload -w 5 -p "$PIDFILE"
+	printf '%s\n' "$stderr" | cat -v >&2
+	[ "$status" -ne 0 ]
+	[ -n "$stderr" ]
+	refute grep -q $'\x1b' <<<"$stderr"
+}
+
 # --- 8: ghost slots ---
 
 @test "8 ghost slots: free slots written as quitting with a source do not refuse that source" {
@@ -594,6 +629,30 @@ forge_strings() {
 	run talk <<<"not a ghost"
 	echo "$output" >&2
 	[ "$output" = "not a ghost" ]
+}
+
+@test "8 shared nobody: workers another process of nobody stops are noticed: the client is served, or the log says so" {
+	needs_nobody
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_daemon
+	wait_until has_workers 2
+	STOPPED=$(worker_pids | tr '\n' ' ')
+	# Any process of the worker user may signal the workers.
+	# shellcheck disable=SC2086 # a list of pids
+	setpriv --reuid=nobody --regid=nogroup --clear-groups kill -STOP $STOPPED
+	run helper probe.py 127.0.0.1 "$PORT" --timeout 6 --send 'x\n' \
+	    --expect 'x\n'
+	echo "probe: $status: $output" >&2
+	[ "$status" -eq 0 ] ||
+	    log_has "(warning|error): .*(stopped|not taking|no longer|stuck|SIGSTOP)"
+}
+
+@test "8 shared nobody: user = nobody draws a warning at start" {
+	needs_nobody
+	write_config 'protocol = "echo"' 'user = "nobody"'
+	start_daemon
+	log_has "warning: .*nobody"
 }
 
 # --- 9: log amplification ---
