@@ -8,7 +8,9 @@
 # the scoreboard, see its comment for why that is the worker's view);
 # another local user by setpriv --reuid=nobody; a forged datagram by a raw
 # socket in a network namespace the test creates; a full disk by a small
-# tmpfs the test mounts.
+# tmpfs the test mounts.  Over 600 lines on purpose: one file holds every
+# attack of the issue, so that whoever fixes a finding finds its test, and
+# the helpers the attacks share, in one place.
 
 # shellcheck disable=SC2030,SC2031
 
