@@ -50,8 +50,8 @@ struct cidr {
 
 /* Parse a CIDR block (a bare address is /32 or /128); 0, or -1 with a
  * reason in err.  Host bits beyond the prefix must be zero. */
-int addr_cidr_parse(const char *spec, struct cidr *out, char *err,
-    size_t errsize);
+int addr_cidr_parse(
+    const char *spec, struct cidr *out, char *err, size_t errsize);
 /* True when the address sa is inside the block. */
 bool addr_cidr_match(const struct cidr *c, const struct sockaddr *sa);
 /* True when the address sa is inside one of the n blocks of list (never

@@ -45,7 +45,7 @@ const struct tm *clock_local(time_t now);
  * answer.  Zero-initialised: empty, formatted at its first use.
  */
 struct clock_text {
-	bool set;      /* text holds second's text for key */
+	bool set; /* text holds second's text for key */
 	time_t second;
 	const void *key;
 	size_t len;

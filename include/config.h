@@ -37,20 +37,20 @@ struct service {
 	enum framing framing;
 	size_t max_line;
 	bool log_data;
-	size_t log_data_limit; /* bytes logged per connection or datagram */
-	int idle_timeout; /* seconds; 0 = never */
+	size_t log_data_limit;   /* bytes logged per connection or datagram */
+	int idle_timeout;        /* seconds; 0 = never */
 	bool proxy_protocol;     /* a PROXY header starts every connection */
 	struct cidr *proxy_from; /* the peers that may send one */
 	size_t nproxy_from;
-	int proxy_timeout; /* seconds the header may take */
-	int max_per_source; /* connections from one source at once; 0 = any */
-	int source_prefix6; /* bits of an IPv6 address that make a source */
-	int worker_timeout; /* seconds without progress; 0 = never killed */
-	int send_timeout; /* seconds; 0 = never */
-	int max_session;  /* seconds a connection may last; 0 = for ever */
-	long min_rate;    /* bytes a second, both ways; 0 = off */
+	int proxy_timeout;   /* seconds the header may take */
+	int max_per_source;  /* connections from one source at once; 0 = any */
+	int source_prefix6;  /* bits of an IPv6 address that make a source */
+	int worker_timeout;  /* seconds without progress; 0 = never killed */
+	int send_timeout;    /* seconds; 0 = never */
+	int max_session;     /* seconds a connection may last; 0 = for ever */
+	long min_rate;       /* bytes a second, both ways; 0 = off */
 	int min_rate_window; /* seconds min_rate is averaged over */
-	int max_requests; /* connections a worker serves; 0 = no limit */
+	int max_requests;    /* connections a worker serves; 0 = no limit */
 };
 
 struct config {

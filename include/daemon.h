@@ -51,8 +51,8 @@ int daemon_worker_user(
  * *change false and the ids 0, with a notice when user (and group) are set
  * and so ignored.  0, or -1 after logging.
  */
-int daemon_worker_ids(const char *user, const char *group, bool *change,
-    uid_t *uid, gid_t *gid);
+int daemon_worker_ids(
+    const char *user, const char *group, bool *change, uid_t *uid, gid_t *gid);
 /* Once the new workers' ids are taken (after start-up, whose failures
  * alone the terminal should show; after a reload is accepted): a notice
  * when they are nobody because user is not set. */

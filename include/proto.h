@@ -16,7 +16,7 @@ struct service;
 /* A protocol's answer to one datagram: the pieces of one datagram. */
 struct dgram_answer {
 	struct iovec iov[2];
-	int iovcnt;        /* 0: no answer */
+	int iovcnt;         /* 0: no answer */
 	char scratch[1025]; /* room for a head the protocol formats */
 };
 

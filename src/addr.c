@@ -330,7 +330,8 @@ addr_cidr_parse(const char *spec, struct cidr *out, char *err, size_t errsize)
 		out->family = AF_INET6;
 		max = 128;
 	} else {
-		snprintf(err, errsize, "\"%s\" is not a numeric IP address", host);
+		snprintf(
+		    err, errsize, "\"%s\" is not a numeric IP address", host);
 		return -1;
 	}
 	out->prefix = max;
@@ -347,8 +348,8 @@ addr_cidr_parse(const char *spec, struct cidr *out, char *err, size_t errsize)
 	}
 	for (unsigned bit = out->prefix; bit < max; bit++)
 		if (out->bytes[bit / 8] & (0x80 >> (bit % 8))) {
-			snprintf(err, errsize,
-			    "bits set beyond the /%u prefix", out->prefix);
+			snprintf(err, errsize, "bits set beyond the /%u prefix",
+			    out->prefix);
 			return -1;
 		}
 	return 0;

@@ -30,7 +30,8 @@ clock_text(struct clock_text *t, time_t now, const void *key,
     clock_format_fn *format, size_t *len)
 {
 	if (!t->set || now != t->second || key != t->key) {
-		t->len = format(t->text, sizeof(t->text), clock_local(now), key);
+		t->len =
+		    format(t->text, sizeof(t->text), clock_local(now), key);
 		t->second = now;
 		t->key = key;
 		t->set = true;

@@ -176,8 +176,8 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
  * waiting on_what (0: a wait without end).
  */
 static void
-worker_outlasts(cfg_t *cfg, cfg_t *sec, const char *key, long times,
-    const char *on_what)
+worker_outlasts(
+    cfg_t *cfg, cfg_t *sec, const char *key, long times, const char *on_what)
 {
 	long timeout = cfg_getint(sec, "worker_timeout");
 	long wait = cfg_getint(sec, key);
@@ -223,7 +223,8 @@ check_proxy(cfg_t *cfg, cfg_t *sec)
 		}
 	}
 	if (some)
-		worker_outlasts(cfg, sec, "proxy_timeout", 1, "for a PROXY header");
+		worker_outlasts(
+		    cfg, sec, "proxy_timeout", 1, "for a PROXY header");
 	if (some && cfg_size(sec, "proxy_from") == 0)
 		cfg_error(cfg,
 		    "service %s: %s but proxy_from is empty: no peer could "
@@ -383,8 +384,8 @@ convert(cfg_t *cfg, const char *path)
 		failed = conf->services == NULL;
 	}
 	for (size_t i = 0; !failed && i < conf->nservices; i++)
-		failed = convert_service(cfg_getnsec(cfg, CONFIG_SECTION,
-		                             (unsigned)i),
+		failed = convert_service(
+		             cfg_getnsec(cfg, CONFIG_SECTION, (unsigned)i),
 		             &conf->services[i]) == -1;
 	if (failed) {
 		log_errorx("%s: out of memory", path);
@@ -520,8 +521,7 @@ config_free(struct config *conf)
 {
 	if (conf == NULL)
 		return;
-	for (size_t i = 0; conf->services != NULL && i < conf->nservices;
-	     i++) {
+	for (size_t i = 0; conf->services != NULL && i < conf->nservices; i++) {
 		config_keys_free(CONFIG_KEY_SERVICE, &conf->services[i]);
 		free(conf->services[i].name);
 	}

@@ -31,26 +31,39 @@ static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings;
 
-#define FIELD(type, f) .offset = offsetof(type, f), \
-	.size = sizeof(((type *)0)->f)
+#define FIELD(type, f)                                                         \
+	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
 #define TOP(f) .scope = CONFIG_KEY_GLOBAL, FIELD(struct config, f)
 #define SVC(f) .scope = CONFIG_KEY_SERVICE, FIELD(struct service, f)
 
 /* The rows, by type: an integer from lo to hi, a bool, a string and the
  * check or choice it needs, a list of CIDR blocks. */
-#define KEY_INT(n, where, d, lo, hi) { .name = n, .type = CONFIG_KEY_INT, \
-	where, .def = d, .min = lo, .max = hi, .store = CONFIG_STORE_NUMBER }
-#define KEY_BOOL(n, where, d) { .name = n, .type = CONFIG_KEY_BOOL, \
-	where, .def = d, .store = CONFIG_STORE_NUMBER }
-#define KEY_STR(n, where, d, maxlen, fn) { .name = n, \
-	.type = CONFIG_KEY_STR, where, .def_str = d, .max = maxlen, \
-	.check = fn, .store = CONFIG_STORE_STRING }
-#define KEY_CHOICE(n, where, d, c, st) { .name = n, \
-	.type = CONFIG_KEY_STR, where, .def_str = d, .choice = &c, \
-	.store = st }
-#define KEY_CIDRS(n, where, nfield, d) { .name = n, \
-	.type = CONFIG_KEY_LIST, where, .def_list = d, \
-	.store = CONFIG_STORE_CIDRS, .count = offsetof(struct service, nfield) }
+#define KEY_INT(n, where, d, lo, hi)                                           \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_INT, where, .def = d, .min = lo, \
+		.max = hi, .store = CONFIG_STORE_NUMBER                        \
+	}
+#define KEY_BOOL(n, where, d)                                                  \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_BOOL, where, .def = d,           \
+		.store = CONFIG_STORE_NUMBER                                   \
+	}
+#define KEY_STR(n, where, d, maxlen, fn)                                       \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_STR, where, .def_str = d,        \
+		.max = maxlen, .check = fn, .store = CONFIG_STORE_STRING       \
+	}
+#define KEY_CHOICE(n, where, d, c, st)                                         \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_STR, where, .def_str = d,        \
+		.choice = &c, .store = st                                      \
+	}
+#define KEY_CIDRS(n, where, nfield, d)                                         \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_LIST, where, .def_list = d,      \
+		.store = CONFIG_STORE_CIDRS,                                   \
+		.count = offsetof(struct service, nfield)                      \
+	}
 
 const struct config_key config_keys[] = {
 	KEY_STR("pidfile", TOP(pidfile), PIDFILE_DEFAULT, 0, check_path),
@@ -66,12 +79,14 @@ const struct config_key config_keys[] = {
 	/* As many as one service may have workers. */
 	KEY_INT("max_slots", TOP(max_slots), 1024, 1, 65536),
 
-	{ .name = "listen", .type = CONFIG_KEY_LIST, SVC(addrs),
+	{ .name = "listen",
+	    .type = CONFIG_KEY_LIST,
+	    SVC(addrs),
 	    .store = CONFIG_STORE_LISTEN },
 	KEY_CIDRS("allow", SVC(allow), nallow, NULL),
 	KEY_CIDRS("deny", SVC(deny), ndeny, NULL),
-	KEY_CHOICE("protocol", SVC(protocol), NULL, protocols,
-	    CONFIG_STORE_PROTOCOL),
+	KEY_CHOICE(
+	    "protocol", SVC(protocol), NULL, protocols, CONFIG_STORE_PROTOCOL),
 	KEY_INT("workers", SVC(workers), 4, 1, 1024),
 	KEY_INT("min_spare", SVC(min_spare), 0, 0, 65536),
 	KEY_INT("max_spare", SVC(max_spare), 0, 0, 65536),
@@ -81,10 +96,10 @@ const struct config_key config_keys[] = {
 	KEY_INT("buffer_size", SVC(buffer_size), 65536, 1, 1048576),
 	KEY_STR("banner", SVC(banner), NULL, 4096, NULL),
 	KEY_STR("prefix", SVC(prefix), "You sent me: ", 1024, NULL),
-	KEY_STR("time_format", SVC(time_format), "[%a %b %e %H:%M:%S %Y] ",
-	    0, check_time_format),
-	KEY_CHOICE("framing", SVC(framing), "chunk", framings,
-	    CONFIG_STORE_CHOICE),
+	KEY_STR("time_format", SVC(time_format), "[%a %b %e %H:%M:%S %Y] ", 0,
+	    check_time_format),
+	KEY_CHOICE(
+	    "framing", SVC(framing), "chunk", framings, CONFIG_STORE_CHOICE),
 	KEY_INT("max_line", SVC(max_line), 4096, 1, 1048576),
 	KEY_BOOL("log_data", SVC(log_data), false),
 	KEY_INT("log_data_limit", SVC(log_data_limit), 4096, 0, 1048576),

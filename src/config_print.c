@@ -46,8 +46,8 @@ print_value(FILE *out, cfg_opt_t *opt, unsigned i)
 		print_string(out, cfg_opt_getnstr(opt, i));
 		break;
 	default:
-		log_bug("config_print: option %s has an unprinted type",
-		    opt->name);
+		log_bug(
+		    "config_print: option %s has an unprinted type", opt->name);
 	}
 }
 

@@ -161,8 +161,8 @@ daemon_pidfile_read(const char *path)
 		           "starting)",
 		    path);
 	} else if (!is_preforkd(pid)) {
-		log_errorx("pidfile %s: pid %ld is not a preforkd master",
-		    path, (long)pid);
+		log_errorx("pidfile %s: pid %ld is not a preforkd master", path,
+		    (long)pid);
 		pid = -1;
 	}
 	close(fd);
@@ -184,7 +184,7 @@ static void __attribute__((noreturn)) wait_for_child(pid_t child, int fd)
 	/* The pipe closed without a byte: the child failed; pass it on. */
 	if (waitpid(child, &status, 0) == child && WIFEXITED(status))
 		_exit(WEXITSTATUS(status) != 0 ? WEXITSTATUS(status)
-		                                : EXIT_START);
+		                               : EXIT_START);
 	_exit(EXIT_START);
 }
 
@@ -275,8 +275,8 @@ lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid)
 int
 daemon_worker_user(const char *user, const char *group, uid_t *uid, gid_t *gid)
 {
-	if (lookup_ids(user != NULL ? user : DAEMON_DEFAULT_USER, group,
-	        uid, gid) == 0)
+	if (lookup_ids(user != NULL ? user : DAEMON_DEFAULT_USER, group, uid,
+	        gid) == 0)
 		return 0;
 	if (user == NULL)
 		log_errorx("user is not set, and a root preforkd runs its "

@@ -37,7 +37,6 @@
 #define CONFIG_DEFAULT "/etc/preforkd/preforkd.conf"
 #endif
 
-
 struct options {
 	const char *config;
 	const char *pidfile;
@@ -377,8 +376,8 @@ open_standard_fds(void)
 {
 	for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; fd++)
 		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) !=
-		        fd)
+		    open("/dev/null",
+		        fd == STDIN_FILENO ? O_RDONLY : O_WRONLY) != fd)
 			exit(EXIT_START);
 }
 

@@ -19,7 +19,8 @@ log_data(const struct service *svc, const char *peer, const char *id,
 
 	while (done < len) {
 		size_t piece = len - done < PIECE ? len - done : PIECE;
-		size_t used = log_escape(data + done, piece, text, sizeof(text));
+		size_t used =
+		    log_escape(data + done, piece, text, sizeof(text));
 		log_info("data service=%s client=%s%s%s len=%zu \"%s\"",
 		    svc->name, peer, id[0] != '\0' ? " id=" : "", id, used,
 		    text);

@@ -60,7 +60,7 @@ worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
 	if (addr_cidr_list_match(svc->deny, svc->ndeny, peer))
 		return false;
 	return svc->nallow == 0 ||
-	    addr_cidr_list_match(svc->allow, svc->nallow, peer);
+	       addr_cidr_list_match(svc->allow, svc->nallow, peer);
 }
 
 /* The last max_per_source refusal this worker logged, and how many it

@@ -22,7 +22,7 @@ main(int argc, char **argv)
 		return 2;
 	sin.sin_port = htons((unsigned short)atoi(argv[1]));
 	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	signal(SIGCHLD, SIG_IGN);	/* children reap themselves */
+	signal(SIGCHLD, SIG_IGN); /* children reap themselves */
 	lfd = socket(AF_INET, SOCK_STREAM, 0);
 	setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	if (bind(lfd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||

@@ -52,8 +52,7 @@ is_overlong(const uint8_t *data, size_t len, size_t off, size_t max_line)
 
 /* Read every line of conn and check it against the data sent. */
 static void
-check_lines(struct conn *conn, const uint8_t *data, size_t len,
-    size_t max_line)
+check_lines(struct conn *conn, const uint8_t *data, size_t len, size_t max_line)
 {
 	size_t off = 0;
 

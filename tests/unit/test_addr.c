@@ -152,11 +152,12 @@ test_cidr(void)
 	CHECK(!holds("127.0.0.1", "127.0.0.2:5"), "and holds only itself");
 	CHECK(holds("0.0.0.0/0", "203.0.113.9:1"), "/0 holds every IPv4");
 	CHECK(!holds("0.0.0.0/0", "[::1]:1"), "but no IPv6");
-	CHECK(holds("2001:db8::/32", "[2001:db8:1::5]:1"), "inside an IPv6 /32");
+	CHECK(
+	    holds("2001:db8::/32", "[2001:db8:1::5]:1"), "inside an IPv6 /32");
 	CHECK(!holds("2001:db8::/32", "[2001:db9::1]:1"), "outside it");
 	CHECK(holds("::1", "[::1]:1"), "a bare IPv6 address is /128");
-	CHECK(cidr_rejected_with("10.0.0.1/8", "beyond the /8"),
-	    "host bits set");
+	CHECK(
+	    cidr_rejected_with("10.0.0.1/8", "beyond the /8"), "host bits set");
 	CHECK(cidr_rejected_with("10.0.0.0/33", "0 to 32"), "prefix too long");
 	CHECK(cidr_rejected_with("::/129", "0 to 128"), "IPv6 prefix too long");
 	CHECK(cidr_rejected_with("10.0.0.0/", "0 to 32"), "empty prefix");
@@ -198,7 +199,8 @@ test_addr(void)
 	CHECK(parses_to("udp:127.0.0.1:7", "udp:127.0.0.1:7"), "UDP address");
 	CHECK(parses_to("udp:[::1]:7", "udp:[::1]:7"), "UDP over IPv6");
 	CHECK(parses_to("udp:*:7", "udp:0.0.0.0:7"), "UDP wildcard");
-	CHECK(parses_to("tcp:127.0.0.1:7", "127.0.0.1:7"), "tcp: is the default");
+	CHECK(
+	    parses_to("tcp:127.0.0.1:7", "127.0.0.1:7"), "tcp: is the default");
 	CHECK(rejected_with("udp:", "empty"), "udp: alone");
 	CHECK(rejected_with("udp:localhost:7", "not a numeric IPv4"),
 	    "UDP names are not resolved either");

@@ -140,8 +140,7 @@ test_protocols(void)
 
 /* In a child: config_load of file with the address space capped just
  * above what the process holds; exits 0 if it failed with ENOMEM. */
-static void __attribute__((noreturn))
-load_starved(const char *file)
+static void __attribute__((noreturn)) load_starved(const char *file)
 {
 	unsigned long pages = 0;
 	struct rlimit low;
@@ -150,7 +149,8 @@ load_starved(const char *file)
 	/* What the heap holds free would serve the 1 MiB read buffer. */
 	malloc_trim(0);
 	if ((statm = fopen("/proc/self/statm", "r")) == NULL ||
-	    fscanf(statm, "%lu", &pages) != 1 || getrlimit(RLIMIT_AS, &low) == -1)
+	    fscanf(statm, "%lu", &pages) != 1 ||
+	    getrlimit(RLIMIT_AS, &low) == -1)
 		_exit(2);
 	fclose(statm);
 	low.rlim_cur = pages * (rlim_t)sysconf(_SC_PAGESIZE) + 256 * 1024;

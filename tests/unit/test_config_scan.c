@@ -35,7 +35,7 @@
 struct token {
 	int kind; /* libconfuse's: CFGT_STR, '{', ..., '+' for +=, EOF */
 	char text[128];
-	int line; /* where the token ends */
+	int line;   /* where the token ends */
 	bool exact; /* text is what libconfuse returns */
 };
 
@@ -176,8 +176,8 @@ lex_ours(const char *text, struct lexed *out)
 		/* Escapes and ${VAR} are libconfuse's to expand. */
 		t->exact = memchr(ct.text, '\\', ct.len) == NULL &&
 		           memchr(ct.text, '$', ct.len) == NULL;
-		snprintf(t->text, sizeof(t->text), "%.*s", (int)ct.len,
-		    ct.text);
+		snprintf(
+		    t->text, sizeof(t->text), "%.*s", (int)ct.len, ct.text);
 		for (size_t i = 0; i < ct.len; i++)
 			t->line += ct.text[i] == '\n';
 		if (t->kind != CFGT_STR)
@@ -201,8 +201,8 @@ first_difference(const struct lexed *a, const struct lexed *b, size_t n)
 }
 
 static void
-show_difference(const char *what, const struct lexed *a,
-    const struct lexed *b, size_t i)
+show_difference(
+    const char *what, const struct lexed *a, const struct lexed *b, size_t i)
 {
 	const struct token *x = &a->t[i], *y = &b->t[i];
 
@@ -307,9 +307,10 @@ static const struct sample samples[] = {
 	    "service s{listen={\"127.0.0.1:7000\",\"[::1]:7000\"}"
 	    "protocol=echo}\n",
 	    CLEAN, NULL, 0 },
-	{ "CRLF line ends and tabs", "service s {\r\n\tlisten = "
-	                             "{\"127.0.0.1:7000\"}\r\n\tprotocol = "
-	                             "echo\r\n}\r\n",
+	{ "CRLF line ends and tabs",
+	    "service s {\r\n\tlisten = "
+	    "{\"127.0.0.1:7000\"}\r\n\tprotocol = "
+	    "echo\r\n}\r\n",
 	    CLEAN, NULL, 0 },
 	{ "comments of each kind, and # or // inside quotes",
 	    "# hash\n// slashes\n/* block\n   over lines */ " SVC_OPEN
@@ -321,12 +322,12 @@ static const struct sample samples[] = {
 	    "protocol = echo\n}\n",
 	    CLEAN, NULL, 0 },
 	{ "parentheses: a function call, which the schema does not have",
-	    "include(\"other.conf\")\n", BROKEN, 1,
-	    "no such option 'include'", "no such option 'include'", 1 },
+	    "include(\"other.conf\")\n", BROKEN, 1, "no such option 'include'",
+	    "no such option 'include'", 1 },
 	/* The errors the scanner exists for. */
 	{ "an unterminated double-quoted string",
-	    SVC_OPEN "protocol = \"echo\n}\n", BROKEN, 3,
-	    "unterminated string", "premature end of file", 5 },
+	    SVC_OPEN "protocol = \"echo\n}\n", BROKEN, 3, "unterminated string",
+	    "premature end of file", 5 },
 	{ "an unterminated single-quoted string",
 	    SVC_OPEN "protocol = 'echo\n}\n", BROKEN, 3, "unterminated string",
 	    "unterminated string constant", 5 },
@@ -339,13 +340,12 @@ static const struct sample samples[] = {
 	    SVC_OPEN "protocol = echo\nbanner = * +\n}\n", BROKEN, 4,
 	    "'*' outside quotes is dropped", "unexpected token '}'", 5 },
 	/* libconfuse takes a file cut inside a section as complete. */
-	{ "a section never closed, at the end",
-	    SVC_OPEN "protocol = echo\n", BROKEN, 1,
-	    "service s is never closed", NULL, 0 },
+	{ "a section never closed, at the end", SVC_OPEN "protocol = echo\n",
+	    BROKEN, 1, "service s is never closed", NULL, 0 },
 	{ "a '}' missing before the next section",
 	    SVC_OPEN "protocol = echo\n" SVC_OPEN "protocol = echo\n}\n",
-	    BROKEN, 1, "service s is never closed",
-	    "no such option 'service'", 4 },
+	    BROKEN, 1, "service s is never closed", "no such option 'service'",
+	    4 },
 	{ "an extra '}'", SVC_OPEN "protocol = echo\n}\n}\n", BROKEN, 5,
 	    "unexpected '}'", "unexpected closing brace", 5 },
 	{ "a list never closed",
@@ -360,9 +360,9 @@ static const struct sample samples[] = {
 	    "protocol = echo\n}\n",
 	    BROKEN, 2, "missing ',' between items",
 	    "unexpected token '[::1]:7000'", 2 },
-	{ "a key in the wrong place", "workers = 2\n" SVC_OPEN
-	                              "protocol = echo\n}\n",
-	    CONFIG_SCAN_KEYS, 1, "'workers' belongs inside a service section",
+	{ "a key in the wrong place",
+	    "workers = 2\n" SVC_OPEN "protocol = echo\n}\n", CONFIG_SCAN_KEYS,
+	    1, "'workers' belongs inside a service section",
 	    "no such option 'workers'", 1 },
 };
 
@@ -415,8 +415,8 @@ comments_agree(const struct sample *s, const char *blanked)
 			continue;
 		if (j >= clean.n || raw.t[i].kind != clean.t[j].kind ||
 		    strcmp(raw.t[i].text, clean.t[j].text) != 0) {
-			printf("# %s: blanking changed token %zu\n", s->what,
-			    j);
+			printf(
+			    "# %s: blanking changed token %zu\n", s->what, j);
 			return false;
 		}
 		j++;
@@ -433,17 +433,18 @@ starts(const char *s, const char *prefix)
 static bool
 scan_as_pinned(const struct sample *s, const char *blanked)
 {
-	struct config_scan_schema schema = { CONFIG_SECTION,
-		config_keys_place, scan_report, NULL };
+	struct config_scan_schema schema = { CONFIG_SECTION, config_keys_place,
+		scan_report, NULL };
 	struct scan_view v = { 0 };
 
 	schema.arg = &v;
 	v.result = config_scan(blanked, &schema);
 	if (v.result == s->scan && v.line == s->scan_line &&
-	    (s->scan_msg == NULL ? v.msg[0] == '\0' : starts(v.msg, s->scan_msg)))
+	    (s->scan_msg == NULL ? v.msg[0] == '\0'
+	                         : starts(v.msg, s->scan_msg)))
 		return true;
-	printf("# %s: config_scan %d, line %d: %s\n", s->what, v.result,
-	    v.line, v.msg);
+	printf("# %s: config_scan %d, line %d: %s\n", s->what, v.result, v.line,
+	    v.msg);
 	return false;
 }
 

@@ -60,8 +60,8 @@ test_as_root(void)
 	    "worker ids: user = root is honoured, with its group");
 	daemon_worker_ids_log("root", change, uid, gid);
 	CHECK(!logged("user is not set"), "worker ids: no notice then");
-	CHECK(daemon_worker_ids("no-such-user-pf", NULL, &change, &uid,
-	          &gid) == -1 &&
+	CHECK(daemon_worker_ids("no-such-user-pf", NULL, &change, &uid, &gid) ==
+	              -1 &&
 	          logged("user \"no-such-user-pf\": no such user"),
 	    "worker ids: an unknown user is named");
 	CHECK(daemon_worker_user(NULL, "no-such-group-pf", &uid, &gid) == -1 &&

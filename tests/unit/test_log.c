@@ -143,8 +143,8 @@ test_clock_text(void)
 	size_t len;
 	const char *text = clock_text(&t, now, a, count_format, &len);
 
-	CHECK(formatted == 1 && len == strlen(text) &&
-	          strcmp(text, "20 a") == 0,
+	CHECK(
+	    formatted == 1 && len == strlen(text) && strcmp(text, "20 a") == 0,
 	    "clock_text: formatted at its first use");
 	text = clock_text(&t, now, a, count_format, &len);
 	CHECK(formatted == 1 && strcmp(text, "20 a") == 0,
@@ -160,7 +160,8 @@ test_clock_text(void)
 	    "clock_text_copy: the text, when it fits exactly");
 	CHECK(clock_text_copy(&t, now + 1, b, count_format, buf, 3) == 0,
 	    "clock_text_copy: 0 when it does not fit");
-	CHECK(clock_local(now)->tm_sec == 20 && clock_local(now + 2)->tm_sec == 22,
+	CHECK(clock_local(now)->tm_sec == 20 &&
+	          clock_local(now + 2)->tm_sec == 22,
 	    "clock_local: the local time of the second asked for");
 }
 
