@@ -358,6 +358,9 @@ CONF
 	mv "$LOG" "$LOG.1"
 	"$PREFORKD" -s reopen -p "$PIDFILE"
 	wait_until [ -f "$LOG" ]
+	# A client must reach the new generation, which writes to the new
+	# file: wait until both workers of the old one have gone.
+	wait_until test_log_count_is "worker [0-9]+ \(service svc\) exited" 2
 	run talk <<<"after"
 	wait_log "access service=svc "
 	[ "$(stat -c %U "$LOG")" = root ]
