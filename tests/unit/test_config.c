@@ -25,9 +25,10 @@ unit_config_file(const char *text)
 {
 	static bool made;
 	FILE *f;
-	int fd;
 
 	if (!made) {
+		int fd;
+
 		if ((fd = mkstemp(path)) == -1)
 			return NULL;
 		close(fd);
