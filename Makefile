@@ -324,9 +324,10 @@ lint:
 	done
 	$(CPPCHECK) src tests/unit tests/fuzz tests/helper tests/bench
 	shellcheck $(SHELL_SCRIPTS)
-	shellcheck $(BATS_SHELLCHECK) tests/*.bats tests/helpers.bash
+	shellcheck $(BATS_SHELLCHECK) tests/*.bats tests/long/*.bats \
+	    tests/helpers.bash tests/helper/*.bash
 	@$(MAKE) --no-print-directory format-check
-	$(if $(wildcard tests/lint.sh),tests/lint.sh)
+	tests/lint.sh
 
 # The layout is .clang-format's (KNF: see its top): `make format` applies it,
 # `make format-check` fails, naming each line, where it would change one.
