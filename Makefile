@@ -130,8 +130,12 @@ TOOL_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -O2
 $(B)/pfclient: tests/helper/pfclient.c | $(B)
 	$(CC) $(TOOL_CFLAGS) -o $@ $<
 
+# The pidfile and the scoreboard in a directory of our own, not in /tmp:
+# in a directory every user may write, another user's file could be
+# there first (preforkd refuses her pidfile, and warns about the directory).
 run: check-deps $(BIN)
-	./preforkd -f -c etc/preforkd.conf -p "$${TMPDIR:-/tmp}/preforkd-run.pid"
+	install -d -m 0700 $(B)/run
+	./preforkd -f -c etc/preforkd.conf -p "$(abspath $(B))/run/preforkd.pid"
 
 # `make test` installs nothing: it stops, naming the packages, if what it
 # cannot run without is missing; a test that needs an optional tool skips.

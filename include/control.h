@@ -7,6 +7,8 @@ enum control_result {
 	CONTROL_NO_MASTER, /* no running master behind the pidfile */
 	CONTROL_TIMEOUT,   /* it did not finish within the time allowed */
 	CONTROL_FAILED,    /* it said no: a reload failed */
+	/* sent, but the outcome cannot be read (no scoreboard) */
+	CONTROL_UNCONFIRMED,
 };
 
 /* Print the running master's scoreboard on stdout. */

@@ -6,17 +6,23 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+/* Warn when the directory of path (what: "pidfile") is world-writable,
+ * sticky or not: another user can put files there before preforkd does. */
+void daemon_warn_shared_dir(const char *what, const char *path);
 /* Open and lock the pidfile at path (absolute); 0, or -1 after logging why
- * (another master holds it: its pid is named). */
+ * (another master holds it: its pid is named; the file is not a regular
+ * file of preforkd's own user: its owner is named). */
 int daemon_pidfile_lock(const char *path);
-/* Write pid into the locked pidfile; -1 after logging. */
+/* Take the pidfile's POSIX lock as pid (the master, after detaching:
+ * -s asks who holds it) and write pid into it; -1 after logging. */
 int daemon_pidfile_write(pid_t pid);
 /* Unlink and close the pidfile we hold (the master, at exit). */
 void daemon_pidfile_remove(void);
 /* Close our copy without unlinking or freeing (a freshly forked worker). */
 void daemon_pidfile_drop(void);
 /* The pid of the running master named in path, or -1 after logging why
- * (no file, no number, or nobody holds its lock). */
+ * (no file, no number, nobody holds its lock, or the pid is not the
+ * preforkd that holds it, running as the file's owner). */
 pid_t daemon_pidfile_read(const char *path);
 
 /* Fork into the background.  The parent waits until the child calls

@@ -96,9 +96,16 @@ struct scoreboard {
  * when out of memory. */
 char *scoreboard_path(const char *pidfile);
 
-/* Master: create the file next to pidfile, nslots slots, and map it
- * shared; 0, or -1 after logging. */
+/* Master: create the file next to pidfile afresh (a file already there,
+ * another user's too, is replaced, never reused), nslots slots allocated
+ * on disk in full, and map it shared; 0, or -1 after logging (a full disk
+ * included). */
 int scoreboard_create(const char *pidfile, unsigned nslots, pid_t master);
+/* Master, before a new generation forks: when the file is gone (or is no
+ * longer ours), make it again from the table as it is and map the new one
+ * in place of the old; 0 (also when there was nothing to do), or -1 after
+ * logging, the old table kept. */
+int scoreboard_recreate(void);
 /* Master: the descriptor that becomes readable when a worker pokes. */
 int scoreboard_poke_fd(void);
 /* Master: read every poke there is, without blocking. */

@@ -11,11 +11,14 @@
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
+#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "config_keys.h"
@@ -49,10 +52,28 @@ static struct {
 	bool nomem; /* one of the errors was running out of memory */
 } ld;
 
-/* "FILE:LINE: message", or "FILE: message" for line 0, counted. */
+/* Does msg hold a control byte (from the file: a title, a value)? */
+static bool
+has_control(const char *msg)
+{
+	for (; *msg != '\0'; msg++)
+		if ((unsigned char)*msg < 0x20 || *msg == 0x7f)
+			return true;
+	return false;
+}
+
+/* "FILE:LINE: message", or "FILE: message" for line 0, counted.  A
+ * message that carries a control byte of the file's is escaped whole: a
+ * terminal escape in a service name must not reach the terminal. */
 static void
 report_line(int line, const char *msg)
 {
+	char shown[4 * 1024 + 1];
+
+	if (has_control(msg)) {
+		log_escape(msg, strlen(msg), shown, sizeof(shown));
+		msg = shown;
+	}
 	ld.errors++;
 	if (line > 0)
 		log_errorx("%s:%d: %s", ld.path, line, msg);
@@ -489,12 +510,51 @@ parse_file(const char *path)
 	return cfg;
 }
 
+/* May another user than root and us write what st describes?  Its owner,
+ * or (bits) its group or everyone. */
+static bool
+others_may_write(const struct stat *st, mode_t bits)
+{
+	return (st->st_uid != 0 && st->st_uid != geteuid()) ||
+	       (st->st_mode & bits) != 0;
+}
+
+/*
+ * As OpenSSH's StrictModes: a file that someone else may write, or that
+ * lies in a directory where someone else may replace it, is no config for
+ * a master that forks programs as it says.  A warning, not a refusal:
+ * group-writable configs do exist, and the operator decides.  A sticky
+ * directory (/tmp) keeps others from replacing our file.
+ */
+static void
+check_trust(const char *path)
+{
+	char *copy = strdup(path);
+	struct stat st;
+
+	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    others_may_write(&st, S_IWGRP | S_IWOTH))
+		log_warnx("%s: writable by users other than root and "
+		          "preforkd's own (owner uid %ld, mode %04o)",
+		    path, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+	if (copy != NULL && stat(dirname(copy), &st) == 0 &&
+	    (st.st_mode & S_ISVTX) == 0 &&
+	    others_may_write(&st, S_IWGRP | S_IWOTH))
+		log_warnx("%s: its directory %s is writable by users other "
+		          "than root and preforkd's own (owner uid %ld, mode "
+		          "%04o): they can replace the file",
+		    path, copy, (long)st.st_uid,
+		    (unsigned)(st.st_mode & 07777));
+	free(copy);
+}
+
 struct config *
 config_load(const char *path)
 {
 	struct config *conf;
 	cfg_t *cfg;
 
+	check_trust(path);
 	if ((cfg = parse_file(path)) == NULL)
 		return NULL;
 	conf = convert(cfg, path);

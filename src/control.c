@@ -135,7 +135,7 @@ control_signal(const char *pidfile, int signo, int wait_s)
 {
 	long long deadline = clock_ms() + (long long)wait_s * 1000;
 	struct scoreboard sb = { 0 };
-	struct scoreboard_header h;
+	struct scoreboard_header h = { 0 };
 	enum control_result rc = CONTROL_OK;
 	int fd;
 	pid_t pid;
@@ -149,11 +149,19 @@ control_signal(const char *pidfile, int signo, int wait_s)
 			close(fd);
 		return CONTROL_NO_MASTER;
 	}
-	if (signo == SIGHUP && wait_s > 0) {
-		if (scoreboard_open(pidfile, &sb) == -1) {
-			close(fd);
-			return CONTROL_NO_MASTER;
-		}
+	/*
+	 * Without the scoreboard (tmpfiles cleaning may delete it) the reload
+	 * is still sent -- the master makes the file again as it reloads --
+	 * but its outcome cannot be read: the exit status is then -w's, the
+	 * one that says "sent, not confirmed".
+	 */
+	if (signo == SIGHUP && wait_s > 0 &&
+	    scoreboard_open(pidfile, &sb) == -1) {
+		log_errorx("-s reload: cannot wait for the outcome without the "
+		           "scoreboard; sending the signal all the same");
+		wait_s = 0;
+		rc = CONTROL_UNCONFIRMED;
+	} else if (signo == SIGHUP && wait_s > 0) {
 		scoreboard_read_header(&sb, &h);
 	}
 	if (kill(pid, signo) == -1) {

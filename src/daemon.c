@@ -7,6 +7,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <libgen.h>
+#include <stdint.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,13 +50,104 @@ read_pid(int fd)
 	return (pid_t)pid;
 }
 
+void
+daemon_warn_shared_dir(const char *what, const char *path)
+{
+	char *copy = strdup(path);
+	struct stat st;
+
+	if (copy == NULL)
+		return;
+	/* A warning, not a refusal: the files themselves are checked (the
+	 * pidfile must be ours, the scoreboard is made fresh), so a shared
+	 * directory is a risk to point out, not a hole. */
+	if (stat(dirname(copy), &st) == 0 && (st.st_mode & S_IWOTH))
+		log_warnx("%s %s: its directory %s is world-writable%s: "
+		          "another user can put files there first; give "
+		          "preforkd a directory of its own (such as /run)",
+		    what, path, copy,
+		    (st.st_mode & S_ISVTX) ? " (sticky, as /tmp)" : "");
+	free(copy);
+}
+
+/* Who owns uid, for a message: the user's name, or "uid N". */
+static const char *
+owner_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw != NULL)
+		snprintf(buf, size, "%s (uid %ld)", pw->pw_name, (long)uid);
+	else
+		snprintf(buf, size, "uid %ld", (long)uid);
+	return buf;
+}
+
+/* Log why the file at path, which st describes, is not ours to use as a
+ * pidfile; true when it is not. */
+static bool
+foreign_file(const char *path, const struct stat *st)
+{
+	if (!S_ISREG(st->st_mode)) {
+		log_errorx("pidfile %s: not a regular file", path);
+		return true;
+	}
+	if (st->st_uid != geteuid()) {
+		char who[64];
+		log_errorx("pidfile %s is owned by %s, not by preforkd's user: "
+		           "another user's file is never used; remove it, or "
+		           "give preforkd a directory of its own",
+		    path, owner_name(st->st_uid, who, sizeof(who)));
+		return true;
+	}
+	/* Another name of the same file (a hard link): truncating it would
+	 * truncate that file. */
+	if (st->st_nlink > 1) {
+		log_errorx("pidfile %s has %ju links: it is another file's "
+		           "name too, and is not used",
+		    path, (uintmax_t)st->st_nlink);
+		return true;
+	}
+	return false;
+}
+
+/* open() of path failed: say why, naming the owner of a file that is
+ * there and not ours (fs.protected_regular refuses such a file in a
+ * sticky directory). */
+static void
+open_failed(const char *path)
+{
+	int err = errno;
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && foreign_file(path, &st))
+		return;
+	errno = err;
+	log_error("pidfile %s: open", path);
+}
+
 int
 daemon_pidfile_lock(const char *path)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	struct stat st;
+	int fd;
 
+	daemon_warn_shared_dir("pidfile", path);
+	fd = open(
+	    path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK, 0644);
 	if (fd == -1) {
-		log_error("pidfile %s: open", path);
+		open_failed(path);
+		return -1;
+	}
+	/* Before the lock: a lock another user holds on her own file says
+	 * nothing about a running preforkd. */
+	if (fstat(fd, &st) == -1) {
+		log_error("pidfile %s: fstat", path);
+		close(fd);
+		return -1;
+	}
+	if (foreign_file(path, &st)) {
+		close(fd);
 		return -1;
 	}
 	/* flock, not fcntl: the lock must survive the fork that detaches. */
@@ -71,7 +164,8 @@ daemon_pidfile_lock(const char *path)
 	}
 	/* Empty at once: until we write ours, the pid of a previous master
 	 * must not be there for -s to signal. */
-	if (ftruncate(fd, 0) == -1) {
+	if (ftruncate(fd, 0) == -1 ||
+	    ((st.st_mode & 022) != 0 && fchmod(fd, 0644) == -1)) {
 		log_error("pidfile %s: truncate", path);
 		close(fd);
 		return -1;
@@ -85,12 +179,43 @@ daemon_pidfile_lock(const char *path)
 	return 0;
 }
 
+/* The pid holding a POSIX lock on fd that a write lock would clash with,
+ * 0 when none does, -1 after logging. */
+static pid_t
+lock_holder(int fd, const char *path)
+{
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+
+	if (fcntl(fd, F_GETLK, &fl) == -1) {
+		log_error("pidfile %s: F_GETLK", path);
+		return -1;
+	}
+	return fl.l_type == F_UNLCK ? 0 : fl.l_pid;
+}
+
 int
 daemon_pidfile_write(pid_t pid)
 {
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
 	char buf[32];
 	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)pid);
 
+	/*
+	 * Beside the flock, which the fork that detaches keeps: a POSIX lock,
+	 * which belongs to this process alone (a worker forked later does not
+	 * hold it) and which F_GETLK names the holder of.  So -s can tell
+	 * that the pid in the file is the master of this very file, not a
+	 * worker or another instance someone pointed it at.
+	 */
+	if (fcntl(pidfile_fd, F_SETLK, &fl) == -1) {
+		pid_t other = lock_holder(pidfile_fd, pidfile_path);
+		if (other > 0)
+			log_errorx("pidfile %s: process %ld holds a lock on it",
+			    pidfile_path, (long)other);
+		else
+			log_error("pidfile %s: lock", pidfile_path);
+		return -1;
+	}
 	if (ftruncate(pidfile_fd, 0) == -1 ||
 	    pwrite(pidfile_fd, buf, (size_t)n, 0) != n) {
 		log_error("pidfile %s: write", pidfile_path);
@@ -140,14 +265,79 @@ is_preforkd(pid_t pid)
 	       (size_t)n == strlen("preforkd\n");
 }
 
+/* The effective uid of process pid, or -1. */
+static long
+process_uid(pid_t pid)
+{
+	char path[64], line[128];
+	long uid = -1, real;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	if ((f = fopen(path, "re")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "Uid: %ld %ld", &real, &uid) == 2)
+			break;
+	fclose(f);
+	return uid;
+}
+
+/*
+ * Is pid, named in the pidfile open on fd (st), its master?  It is
+ * preforkd, holds the file's POSIX lock (a worker, another instance or
+ * any other process does not) and runs as the file's owner.  false
+ * after logging why not.
+ */
+static bool
+is_master_of(int fd, const char *path, const struct stat *st, pid_t pid)
+{
+	pid_t holder;
+
+	if (!is_preforkd(pid)) {
+		log_errorx("pidfile %s: pid %ld is not a preforkd master", path,
+		    (long)pid);
+		return false;
+	}
+	if ((holder = lock_holder(fd, path)) == -1)
+		return false;
+	if (holder != pid) {
+		if (holder == 0)
+			log_errorx("pidfile %s: pid %ld does not hold its lock "
+			           "as a preforkd master does (another "
+			           "program's lock, or an older preforkd)",
+			    path, (long)pid);
+		else
+			log_errorx(
+			    "pidfile %s names pid %ld, but pid %ld holds "
+			    "its lock",
+			    path, (long)pid, (long)holder);
+		return false;
+	}
+	if (process_uid(pid) != (long)st->st_uid) {
+		char who[64];
+		log_errorx(
+		    "pidfile %s is owned by %s, who does not run pid %ld", path,
+		    owner_name(st->st_uid, who, sizeof(who)), (long)pid);
+		return false;
+	}
+	return true;
+}
+
 pid_t
 daemon_pidfile_read(const char *path)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 	pid_t pid;
 
 	if (fd == -1) {
 		log_error("pidfile %s (is preforkd running?)", path);
+		return -1;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		log_errorx("pidfile %s: not a regular file", path);
+		close(fd);
 		return -1;
 	}
 	pid = read_pid(fd);
@@ -160,9 +350,7 @@ daemon_pidfile_read(const char *path)
 		log_errorx("pidfile %s does not hold a pid (preforkd may be "
 		           "starting)",
 		    path);
-	} else if (!is_preforkd(pid)) {
-		log_errorx("pidfile %s: pid %ld is not a preforkd master", path,
-		    (long)pid);
+	} else if (!is_master_of(fd, path, &st, pid)) {
 		pid = -1;
 	}
 	close(fd);

@@ -209,6 +209,7 @@ send_signal(const struct options *opts)
 		[CONTROL_NO_MASTER] = EXIT_SIGNAL,
 		[CONTROL_TIMEOUT] = EXIT_TIMEOUT,
 		[CONTROL_FAILED] = EXIT_REFUSED,
+		[CONTROL_UNCONFIRMED] = EXIT_TIMEOUT,
 	};
 	int signo = master_signal_by_name(opts->signal);
 	struct config *conf = NULL;

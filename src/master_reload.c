@@ -93,6 +93,7 @@ reload_failed(const struct master *m)
 static void
 next_generation(struct master *m, long long now)
 {
+	scoreboard_recreate(); /* one that tmpfiles cleaning removed */
 	m->generation++;
 	master_pool_publish(m);
 	master_pool_adjust(m, now);

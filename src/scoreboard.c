@@ -124,10 +124,85 @@ read_consistent(const uint32_t *seq, const void *src, void *dst, size_t size)
 	}
 }
 
+/*
+ * A file made fresh for a table of size bytes, at a temporary name beside
+ * path (*tmp, to free): created exclusively (O_EXCL: never a file someone
+ * left there, never through a link), mode 0600 (it names every client
+ * being served), and allocated in full, so that a full disk fails here,
+ * with a message, rather than as a SIGBUS at the first store into a page
+ * the file system has no room for.  Its descriptor, or -1 after logging.
+ */
+static int
+fresh_file(const char *path, size_t size, char **tmp)
+{
+	int fd, err;
+
+	if (asprintf(tmp, "%s.XXXXXX", path) == -1) {
+		*tmp = NULL;
+		log_error("scoreboard %s", path);
+		return -1;
+	}
+	if ((fd = mkostemp(*tmp, O_CLOEXEC)) == -1) {
+		log_error("scoreboard %s: creating %s", path, *tmp);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	if ((err = posix_fallocate(fd, 0, (off_t)size)) != 0) {
+		log_errorx("scoreboard %s: allocating %zu bytes: %s", path,
+		    size, strerror(err));
+		close(fd);
+		unlink(*tmp);
+		free(*tmp);
+		*tmp = NULL;
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Give the fresh file tmp the name path, replacing what is there: a file
+ * someone else put there first keeps her inode, and never becomes ours
+ * (whoever holds it open sees her file, not the table).  Say so when it
+ * was another user's.  0, or -1 after logging (tmp is then removed).
+ */
+static int
+put_in_place(const char *tmp, const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == 0 && st.st_uid != geteuid())
+		log_warnx("scoreboard %s: replacing a file of uid %ld that was "
+		          "there before",
+		    path, (long)st.st_uid);
+	if (rename(tmp, path) == -1) {
+		log_error("scoreboard %s: renaming %s to it", path, tmp);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+/* Where the table's file is now: to tell, at a reload, that it is gone. */
+static dev_t board_dev;
+static ino_t board_ino;
+
+static void
+remember_file(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) == 0) {
+		board_dev = st.st_dev;
+		board_ino = st.st_ino;
+	}
+}
+
 int
 scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 {
 	size_t size = board_size(nslots);
+	char *tmp = NULL;
 	void *mem;
 	int fd;
 
@@ -136,40 +211,95 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 		log_error("scoreboard for %s", pidfile);
 		return -1;
 	}
-	/* Our own file, next to the locked pidfile: never follow a link
-	 * someone left in its place.  Readable by its owner alone: it names
-	 * every client being served. */
-	fd = open(board_path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd == -1) {
-		log_error("scoreboard %s", board_path);
+	if ((fd = fresh_file(board_path, size, &tmp)) == -1)
 		return -1;
-	}
-	if (fchmod(fd, 0600) == -1 || ftruncate(fd, 0) == -1 ||
-	    ftruncate(fd, (off_t)size) == -1) {
-		log_error("scoreboard %s: size %zu", board_path, size);
-		close(fd);
-		unlink(board_path);
-		return -1;
-	}
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
 	if (mem == MAP_FAILED) {
 		log_error("scoreboard %s: mmap %zu bytes", board_path, size);
-		unlink(board_path);
+		close(fd);
+		unlink(tmp);
+		free(tmp);
 		return -1;
 	}
-	if (pipe2(poke_fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_error("scoreboard: pipe");
-		munmap(mem, size);
-		unlink(board_path);
-		return -1;
-	}
+	remember_file(fd);
+	close(fd);
+	/* The header before the name: -s status never finds a table
+	 * without its magic. */
 	lay_out(&board, mem, nslots, size);
-	view_of(&board, &view);
 	board.head->nslots = nslots;
 	board.head->master = (int32_t)master;
 	board.head->started = clock_ms();
 	memcpy(board.head->magic, MAGIC, sizeof(MAGIC));
+	if (put_in_place(tmp, board_path) == -1) {
+		munmap(mem, size);
+		memset(&board, 0, sizeof(board));
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	if (pipe2(poke_fds, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_error("scoreboard: pipe");
+		munmap(mem, size);
+		memset(&board, 0, sizeof(board));
+		unlink(board_path);
+		return -1;
+	}
+	view_of(&board, &view);
+	return 0;
+}
+
+/* A seqlock copied while its writer was mid-write: even again. */
+static void
+settle(uint32_t *seq)
+{
+	*seq += *seq % 2;
+}
+
+int
+scoreboard_recreate(void)
+{
+	char *tmp = NULL;
+	struct stat st;
+	int fd;
+
+	if (board.head == NULL ||
+	    (lstat(board_path, &st) == 0 && st.st_dev == board_dev &&
+	        st.st_ino == board_ino))
+		return 0;
+	if ((fd = fresh_file(board_path, board.size, &tmp)) == -1)
+		return -1;
+	/* The table as it is now, into the new file, then the new file in
+	 * place of the old one in our address space: the workers forked from
+	 * here on share the new one. */
+	if (pwrite(fd, board.head, board.size, 0) != (ssize_t)board.size) {
+		log_error("scoreboard %s: writing %s", board_path, tmp);
+		close(fd);
+		unlink(tmp);
+		free(tmp);
+		return -1;
+	}
+	if (put_in_place(tmp, board_path) == -1) {
+		close(fd);
+		free(tmp);
+		return -1;
+	}
+	free(tmp);
+	/* MAP_FIXED over our own mapping: if it fails, the old mapping may
+	 * be gone already (the kernel unmaps first), and the master cannot go
+	 * on without a table. */
+	if (mmap(board.head, board.size, PROT_READ | PROT_WRITE,
+	        MAP_SHARED | MAP_FIXED, fd, 0) == MAP_FAILED)
+		log_bug("scoreboard %s: mmap over the old table: %s",
+		    board_path, strerror(errno));
+	remember_file(fd);
+	close(fd);
+	settle(&board.head->seq);
+	/* ntaken, our own count: not nslots, which a worker can write. */
+	for (size_t i = 0; i < ntaken; i++)
+		settle(&board.slots[i].seq);
+	log_warnx("scoreboard %s was gone: made it again; the workers already "
+	          "running write to the old one until they exit",
+	    board_path);
 	return 0;
 }
 
@@ -506,7 +636,7 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 	char *path = scoreboard_path(pidfile);
 	struct scoreboard_header head;
 	struct table t;
-	struct stat st;
+	struct stat st, pst;
 	void *mem;
 	int fd;
 
@@ -514,9 +644,18 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 		log_error("scoreboard for %s", pidfile);
 		return -1;
 	}
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1 ||
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) ==
+	        -1 ||
 	    fstat(fd, &st) == -1) {
 		log_error("scoreboard %s", path);
+		goto fail;
+	}
+	/* The master's own file, as its pidfile is: nothing another user
+	 * put there is read as the table. */
+	if (!S_ISREG(st.st_mode) || lstat(pidfile, &pst) == -1 ||
+	    st.st_uid != pst.st_uid) {
+		log_errorx(
+		    "scoreboard %s: not a file of the pidfile's owner", path);
 		goto fail;
 	}
 	if ((size_t)st.st_size < sizeof(head) ||

@@ -133,3 +133,22 @@ status_has() {
 	run talk <<<"kept"
 	[ "$output" = "kept" ]
 }
+
+@test "-s reload without the scoreboard still signals, says it cannot wait, and exits 5" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	rm "$T/preforkd.scoreboard"
+	run --separate-stderr timeout 10 "$PREFORKD" -s reload -w 5 -p "$PIDFILE"
+	echo "$status: $stderr"
+	[ "$status" -eq 5 ]
+	[[ "$stderr" == *"-s reload: cannot wait for the outcome without the scoreboard; sending the signal all the same"* ]]
+	wait_log "scoreboard $T/preforkd.scoreboard was gone: made it again"
+	wait_log "reloaded .*generation 2"
+	# The file made again is the live table: -s reload can wait on it.
+	run timeout 10 "$PREFORKD" -s reload -w 10 -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	wait_log "reloaded .*generation 3"
+	run timeout 10 "$PREFORKD" -s status -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *" generation=3 "* ]]
+}
