@@ -117,6 +117,7 @@ const struct config_key config_keys[] = {
 	KEY_INT("min_rate", SVC(min_rate), 0, 0, 1073741824),
 	KEY_INT("min_rate_window", SVC(min_rate_window), 60, 1, 3600),
 	KEY_INT("max_requests", SVC(max_requests), 0, 0, 1000000000),
+	KEY_BOOL("status_clients", SVC(status_clients), false),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -113,6 +113,32 @@ test_values(void)
 	config_free(conf);
 }
 
+/* A status service shows every worker: loopback only, naming nobody,
+ * unless the file says otherwise. */
+static void
+test_status_defaults(void)
+{
+	static const char text[] =
+	    "service s {\nlisten = {\"127.0.0.1:7000\"}\n"
+	    "protocol = \"status\"\n}\n"
+	    "service e {\nlisten = {\"127.0.0.1:7001\"}\n"
+	    "protocol = \"echo\"\n}\n"
+	    "service t {\nlisten = {\"7002\"}\nprotocol = \"status\"\n"
+	    "allow = {\"10.0.0.0/8\"}\nstatus_clients = true\n}\n";
+	struct config *conf = load(text);
+
+	CHECK(conf != NULL && conf->nservices == 3, "status services load");
+	if (conf == NULL)
+		return;
+	CHECK(
+	    conf->services[0].nallow == 2 && !conf->services[0].status_clients,
+	    "status: loopback only and no clients by default");
+	CHECK(conf->services[1].nallow == 0, "echo: no allow list by default");
+	CHECK(conf->services[2].nallow == 1 && conf->services[2].status_clients,
+	    "status: allow and status_clients as set");
+	config_free(conf);
+}
+
 static void
 test_rejections(void)
 {
@@ -413,6 +439,7 @@ test_config(void)
 	log_open("/dev/null", LOG_LEVEL_ERROR);
 	test_defaults();
 	test_values();
+	test_status_defaults();
 	test_rejections();
 	test_strip_comments();
 	test_pidfile_slashes();
