@@ -103,7 +103,7 @@ const struct config_key config_keys[] = {
 	KEY_INT("max_line", SVC(max_line), 4096, 1, 1048576),
 	KEY_BOOL("log_data", SVC(log_data), false),
 	KEY_INT("log_data_limit", SVC(log_data_limit), 4096, 0, 1048576),
-	KEY_INT("idle_timeout", SVC(idle_timeout), 300, 0, 86400),
+	KEY_INT("idle_timeout", SVC(idle_timeout), 60, 0, 86400),
 	KEY_BOOL("proxy_protocol", SVC(proxy_protocol), false),
 	/* A proxy on the same host, the usual set-up, works as it is. */
 	KEY_CIDRS("proxy_from", SVC(proxy_from), nproxy_from,

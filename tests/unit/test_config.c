@@ -78,7 +78,7 @@ test_defaults(void)
 	CHECK(strcmp(s->prefix, "You sent me: ") == 0, "prefix default");
 	CHECK(strcmp(s->time_format, "[%a %b %e %H:%M:%S %Y] ") == 0,
 	    "time_format default");
-	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 300,
+	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 60,
 	    "banner, log_data, idle_timeout default");
 	CHECK(conf->log == NULL && conf->log_level == LOG_LEVEL_INFO &&
 	          conf->shutdown_timeout == 30,
