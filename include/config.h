@@ -51,6 +51,7 @@ struct service {
 	long min_rate;       /* bytes a second, both ways; 0 = off */
 	int min_rate_window; /* seconds min_rate is averaged over */
 	int max_requests;    /* connections a worker serves; 0 = no limit */
+	bool status_clients; /* the status protocol names each client */
 };
 
 struct config {

@@ -73,6 +73,8 @@ struct conn {
 	const volatile sig_atomic_t *stop;
 	enum conn_end end;  /* why the last call failed */
 	bool ended_sending; /* ... with the client not taking our bytes */
+	bool eof;           /* a recv() saw the client close its side */
+	bool lingered;      /* conn_linger ran: our side is shut down */
 	unsigned long long bytes_in;
 	unsigned long long bytes_out;
 	/* Called after every recv() or send() that moved bytes (NULL:
@@ -124,8 +126,10 @@ void conn_drop_pending(struct conn *conn);
 void conn_reset(struct conn *conn);
 /* Before closing a connection that ended as end: reset it when the
  * worker was told to stop or the client would not take what was being
- * sent (the kernel would otherwise keep those bytes for it), else end it
- * with a FIN (conn_linger) when it ended on a limit or an overlong line. */
+ * sent (the kernel would otherwise keep those bytes for it); else end it
+ * with a FIN, lingering (conn_linger) when the client may still be
+ * sending -- a limit, an overlong line, or an answer given before the
+ * client closed -- and only dropping what is there after idle_timeout. */
 void conn_finish(struct conn *conn, enum conn_end end);
 /* A word for how a connection ended: "closed", "reset", ... */
 const char *conn_end_name(enum conn_end end);

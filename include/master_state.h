@@ -65,6 +65,7 @@ struct service_pool {
 	struct pool_state policy; /* pool_decide's memory */
 	long long next_check;     /* ms; ask pool_decide again then */
 	long long next_recycle;   /* ms; a due worker waits; 0: none */
+	long long next_full_note; /* ms; no "still at max_workers" before */
 };
 
 /*

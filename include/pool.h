@@ -17,6 +17,9 @@
 #define POOL_RETIRE_MS 200
 /* Without an event, look again this often (saturation, a lost wake-up). */
 #define POOL_CHECK_MS 1000
+/* While a burst lasts and clients wait, the master says so again this
+ * often. */
+#define POOL_FULL_REPEAT_MS 10000
 /* pool_decision.next of a fixed pool with nothing to watch. */
 #define POOL_NEVER LLONG_MAX
 

@@ -5,6 +5,7 @@
 #ifndef PREFORKD_STATUS_H
 #define PREFORKD_STATUS_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "scoreboard.h"
@@ -17,8 +18,10 @@ struct status_counts {
 /* Count the workers of service svc (index) of generation gen in sb. */
 void status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
     struct status_counts *out);
-/* Print sb as preforkd(8) describes under -s status; now is clock_ms(). */
-void status_print(FILE *out, const struct scoreboard *sb, long long now);
+/* Print sb as preforkd(8) describes under -s status; now is clock_ms();
+ * clients: name each worker's client, else print client=hidden. */
+void status_print(
+    FILE *out, const struct scoreboard *sb, long long now, bool clients);
 /* The same counters in the Prometheus text exposition format. */
 void status_print_prometheus(
     FILE *out, const struct scoreboard *sb, long long now);

@@ -376,12 +376,34 @@ parser_new(int flags)
 #pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
 #endif
 
+/* A status service shows the pool to whoever may connect: without an
+ * allow of its own, it serves loopback peers only.  -1: no memory. */
+static int
+status_loopback_only(struct service *svc)
+{
+	static const char *const loopback[] = { "127.0.0.0/8", "::1" };
+	const size_t n = sizeof(loopback) / sizeof(loopback[0]);
+	char err[128];
+
+	if (svc->protocol != &proto_info[PROTO_STATUS] || svc->nallow > 0)
+		return 0;
+	if ((svc->allow = calloc(n, sizeof(*svc->allow))) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (addr_cidr_parse(
+		        loopback[i], &svc->allow[i], err, sizeof(err)) == -1)
+			log_bug("%s: %s", loopback[i], err);
+	svc->nallow = n;
+	return 0;
+}
+
 /* The fields of svc from sec: the key table's, then what they imply.
  * -1 when out of memory. */
 static int
 convert_service(cfg_t *sec, struct service *svc)
 {
-	if (config_keys_convert(sec, CONFIG_KEY_SERVICE, svc) == -1)
+	if (config_keys_convert(sec, CONFIG_KEY_SERVICE, svc) == -1 ||
+	    status_loopback_only(svc) == -1)
 		return -1;
 	svc->max_workers = (int)largest_pool(sec);
 	svc->name = strdup(cfg_title(sec));

@@ -103,7 +103,7 @@ const struct config_key config_keys[] = {
 	KEY_INT("max_line", SVC(max_line), 4096, 1, 1048576),
 	KEY_BOOL("log_data", SVC(log_data), false),
 	KEY_INT("log_data_limit", SVC(log_data_limit), 4096, 0, 1048576),
-	KEY_INT("idle_timeout", SVC(idle_timeout), 300, 0, 86400),
+	KEY_INT("idle_timeout", SVC(idle_timeout), 60, 0, 86400),
 	KEY_BOOL("proxy_protocol", SVC(proxy_protocol), false),
 	/* A proxy on the same host, the usual set-up, works as it is. */
 	KEY_CIDRS("proxy_from", SVC(proxy_from), nproxy_from,
@@ -117,6 +117,7 @@ const struct config_key config_keys[] = {
 	KEY_INT("min_rate", SVC(min_rate), 0, 0, 1073741824),
 	KEY_INT("min_rate_window", SVC(min_rate_window), 60, 1, 3600),
 	KEY_INT("max_requests", SVC(max_requests), 0, 0, 1000000000),
+	KEY_BOOL("status_clients", SVC(status_clients), false),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -143,7 +143,25 @@ conn_finish(struct conn *conn, enum conn_end end)
 	case END_SEND_TIMEOUT:
 		conn_reset(conn);
 		break;
+	case END_CLOSED:
+		/*
+		 * The protocol answered and ends the connection before the
+		 * client closed (status, daytime): what it sent past our
+		 * recv() would turn the close into a reset, and a reset can
+		 * destroy the answer before the client reads it.
+		 */
+		if (!conn->eof)
+			conn_linger(conn);
+		break;
 	case END_TIMEOUT:
+		/* Silent for idle_timeout: nothing of it is unread, so no
+		 * reset threatens a reply, and waiting for its close would
+		 * only hand the worker to a client that holds it. */
+		if (conn->ended_sending)
+			conn_reset(conn);
+		else
+			conn_drop_pending(conn);
+		break;
 	case END_TOO_SLOW:
 	case END_SESSION_LIMIT:
 		if (conn->ended_sending)
@@ -276,6 +294,8 @@ recv_some(struct conn *conn, char *buf, size_t len)
 			conn->bytes_in += (unsigned long long)n;
 			if (n > 0)
 				moved(conn);
+			else
+				conn->eof = true;
 			return n;
 		}
 		/* With limits, arm() tells which deadline a timeout was. */
@@ -293,6 +313,10 @@ conn_linger(struct conn *conn)
 	unsigned long long limit = conn->bytes_in + LINGER_BYTES;
 	long long deadline = clock_ms() + LINGER_MS;
 
+	/* Once: the protocol may have lingered before conn_finish. */
+	if (conn->lingered)
+		return;
+	conn->lingered = true;
 	/* Past the limits now: this bounds itself. */
 	conn->limits = NULL;
 	if (shutdown(conn->fd, SHUT_WR) == -1)

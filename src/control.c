@@ -50,7 +50,7 @@ control_status(const char *pidfile)
 	if (daemon_pidfile_read(pidfile) == -1 ||
 	    scoreboard_open(pidfile, &sb) == -1)
 		return CONTROL_NO_MASTER;
-	status_print(stdout, &sb, clock_ms());
+	status_print(stdout, &sb, clock_ms(), true);
 	scoreboard_close(&sb);
 	return fflush(stdout) == 0 ? CONTROL_OK : CONTROL_FAILED;
 }

@@ -201,6 +201,36 @@ recycle(struct master *m, size_t svc, long long now)
 	}
 }
 
+/*
+ * Every worker of svc busy at max_workers: said when a burst begins, and
+ * again every POOL_FULL_REPEAT_MS while clients wait in the queue, with
+ * their count then -- at the first moment the queue is usually still
+ * empty, and it is the queue that grows while the burst lasts.  The
+ * master looks once a second during a burst (pool_decide's next).
+ */
+static void
+note_full(struct master *m, size_t svc, bool begins, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	struct service_pool *p = &m->pools[svc];
+	unsigned queued;
+
+	if (!begins && now < p->next_full_note)
+		return;
+	queued = master_pool_queued(m, s, false);
+	if (begins)
+		log_warnx("service %s reached max_workers (%d); %u clients "
+		          "waiting in the queue",
+		    s->name, s->max_workers, queued);
+	else if (queued > 0)
+		log_warnx("service %s still at max_workers (%d); %u clients "
+		          "waiting in the queue",
+		    s->name, s->max_workers, queued);
+	else
+		return;
+	p->next_full_note = now + POOL_FULL_REPEAT_MS;
+}
+
 /* Ask the pool's policy about svc and do what it says. */
 static void
 adjust(struct master *m, size_t svc, long long now)
@@ -223,10 +253,8 @@ adjust(struct master *m, size_t svc, long long now)
 		spawn(m, svc, now);
 	if (d.retire > 0)
 		retire_some(m, svc, d.retire, now);
-	if (d.saturated)
-		log_warnx("service %s reached max_workers (%d); %u clients "
-		          "waiting in the queue",
-		    s->name, s->max_workers, master_pool_queued(m, s, false));
+	if (d.saturated || p->policy.saturated)
+		note_full(m, svc, d.saturated, now);
 	/* A fixed pool that can fill up, and is not full yet, wants to hear
 	 * of it: it has no timer of its own then. */
 	scoreboard_set_wake_when_full(svc,

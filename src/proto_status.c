@@ -13,6 +13,12 @@
  * The answer is built in memory (open_memstream): a status request is
  * rare, and its size grows with the pool, so it is the one answer that
  * allocates.
+ *
+ * A monitor sends its request at once, so the worker waits for it at most
+ * STATUS_REQUEST_MS, not idle_timeout: a status service has few workers,
+ * and one silent connection must not time a scrape out.  The answer names
+ * no client unless status_clients says so: anyone who may connect reads
+ * it, while the scoreboard itself is the master user's alone.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,6 +32,9 @@
 #include "proto.h"
 #include "scoreboard.h"
 #include "status.h"
+
+/* How long the first byte of a request may take. */
+#define STATUS_REQUEST_MS 1000
 
 enum request { PLAIN, HTTP_TEXT, HTTP_METRICS };
 
@@ -71,14 +80,16 @@ enum conn_end
 proto_status_serve(struct conn *conn, const struct service *svc)
 {
 	const struct scoreboard *sb = scoreboard_get();
-	ssize_t n = conn_recv(conn);
+	char first;
+	ssize_t n = conn_peek(conn, &first, 1, clock_ms() + STATUS_REQUEST_MS);
 	enum request req;
 	enum conn_end end;
 	char *body = NULL;
 	size_t len = 0;
 	FILE *out;
 
-	(void)svc;
+	if (n > 0)
+		n = conn_recv(conn); /* what is there: no wait */
 	if (n <= 0)
 		return n == 0 ? END_CLOSED : conn->end;
 	req = classify(conn->chunk, (size_t)n);
@@ -89,7 +100,7 @@ proto_status_serve(struct conn *conn, const struct service *svc)
 	if (req == HTTP_METRICS)
 		status_print_prometheus(out, sb, clock_ms());
 	else
-		status_print(out, sb, clock_ms());
+		status_print(out, sb, clock_ms(), svc->status_clients);
 	if (fclose(out) != 0) {
 		free(body);
 		log_warn("status: cannot build the answer");

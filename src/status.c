@@ -64,7 +64,8 @@ reload_outcome(const struct scoreboard_header *h)
 /* in and out: every byte the worker has moved, the current connection's
  * so far included. */
 static void
-print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
+print_worker(
+    FILE *out, const struct scoreboard_slot *s, long long now, bool clients)
 {
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
@@ -72,7 +73,9 @@ print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
 	    " served=%" PRIu64 "\n",
 	    s->pid, s->service_name, s->generation,
 	    scoreboard_state_name((enum scoreboard_state)s->state),
-	    s->client[0] != '\0' ? s->client : "-",
+	    s->client[0] == '\0' ? "-"
+	    : clients            ? s->client
+	                         : "hidden",
 	    (double)(now - s->changed) / 1000, s->bytes_in + s->conn_in,
 	    s->bytes_out + s->conn_out, s->connections);
 }
@@ -81,7 +84,7 @@ print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
  * when svc is -1. */
 static void
 print_workers(FILE *out, const struct scoreboard *sb, long svc, unsigned gen,
-    long long now)
+    long long now, bool clients)
 {
 	struct scoreboard_slot s;
 
@@ -91,12 +94,13 @@ print_workers(FILE *out, const struct scoreboard *sb, long svc, unsigned gen,
 			continue;
 		if (svc == -1 ? s.generation != gen
 		              : s.generation == gen && s.service == svc)
-			print_worker(out, &s, now);
+			print_worker(out, &s, now, clients);
 	}
 }
 
 void
-status_print(FILE *out, const struct scoreboard *sb, long long now)
+status_print(
+    FILE *out, const struct scoreboard *sb, long long now, bool clients)
 {
 	struct scoreboard_header h;
 
@@ -117,9 +121,9 @@ status_print(FILE *out, const struct scoreboard *sb, long long now)
 		    c.starting, c.quitting,
 		    c.idle + c.busy + c.starting + c.quitting,
 		    svc->max_workers);
-		print_workers(out, sb, i, h.generation, now);
+		print_workers(out, sb, i, h.generation, now, clients);
 	}
-	print_workers(out, sb, -1, h.generation, now);
+	print_workers(out, sb, -1, h.generation, now, clients);
 }
 
 /* "# HELP" and "# TYPE" of one metric family. */

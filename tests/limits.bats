@@ -148,13 +148,13 @@ worker_busy() {
 	[[ "$(cat "$T/client.out")" == "reset "* ]]
 }
 
-@test "the limits' defaults: send_timeout 60, max_session 3600, min_rate off" {
+@test "the limits' defaults: idle_timeout 60, send_timeout 60, max_session 3600, min_rate off" {
 	write_config 'protocol = "echo"'
 	run "$PREFORKD" -T -c "$CONF"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	local key
-	for key in "idle_timeout = 300" "send_timeout = 60" \
+	for key in "idle_timeout = 60" "send_timeout = 60" \
 	    "max_session = 3600" "min_rate = 0" "min_rate_window = 60" \
 	    "max_requests = 0"; do
 		grep -qE "^[[:space:]]*$key\$" <<<"$output"

@@ -17,6 +17,7 @@ service status {
 	listen = {"127.0.0.1:$SPORT"}
 	protocol = "status"
 	workers = 1
+	status_clients = true
 }
 CONF
 }
@@ -71,4 +72,44 @@ PY
 	run "$PREFORKD" -t -c "$CONF"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *'protocol "status" does not work over UDP'* ]]
+}
+
+# A local address that is not loopback, or nothing.
+global_ipv4() {
+	ip -4 -o addr show scope global 2>/dev/null |
+	    awk '{ sub("/.*", "", $4); print $4; exit }'
+}
+
+@test "status serves loopback clients only, unless allow says otherwise" {
+	local addr
+	addr=$(global_ipv4)
+	[ -n "$addr" ] || skip "no address but loopback"
+	sed -i "s|\"127.0.0.1:$SPORT\"|\"127.0.0.1:$SPORT\", \"$addr:$SPORT\"|" "$CONF"
+	start_daemon
+	# From this host's own address, not loopback: refused unanswered.
+	run "$PFCLIENT" -t 3 "$addr" "$SPORT" <<<""
+	echo "$output"
+	[ -z "$output" ]
+	wait_log "access service=status client=$addr:[0-9]+ .*end=refused"
+	run talk "" "$SPORT" <<<""
+	[[ "${lines[0]}" =~ ^master\ pid=$DPID\  ]]
+	# An allow of its own opens it.
+	sed -i "s|	protocol = \"status\"|&\n	allow = {\"$addr\"}|" "$CONF"
+	reload
+	run "$PFCLIENT" -t 3 "$addr" "$SPORT" <<<""
+	echo "$output"
+	[[ "${lines[0]}" =~ ^master\ pid=$DPID\  ]]
+}
+
+@test "status names no client without status_clients" {
+	sed -i '/status_clients = true/d' "$CONF"
+	start_daemon
+	open_client a
+	send_line a "hi"
+	wait_until client_saw a "hi"
+	run talk "" "$SPORT" <<<""
+	echo "$output"
+	grep -qE "^worker pid=[0-9]+ service=svc generation=1 state=busy client=hidden " <<<"$output"
+	grep -qE "^worker pid=[0-9]+ service=svc generation=1 state=idle client=- " <<<"$output"
+	refute grep -q '127\.0\.0\.1' <<<"$output"
 }

@@ -128,3 +128,32 @@ CONF
 	echo "bytes on lo in 5 s: $((after - before))" >&2
 	[ $((after - before)) -lt $((10 * 1024 * 1024)) ]
 }
+
+still_lines_are() {
+	[ "$(log_count "service svc still at max_workers")" -eq "$1" ]
+}
+
+@test "5 soak: a full pool says how many clients wait, every 10 s while they do" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_daemon
+	wait_until has_workers 2
+	# Two hold the workers, three wait in the queue behind them.
+	python3 "$ROOT/tests/helper/hold.py" 127.0.0.1 "$PORT" --count 5 \
+	    --seconds 40 >"$T/hold.out" 3>&- &
+	BACKGROUND="$!"
+	wait_until grep -q "^held 5$" "$T/hold.out"
+	wait_log "service svc reached max_workers \(2\); [0-9]+ clients waiting in the queue"
+	WAIT_LIMIT=13 wait_log "service svc still at max_workers \(2\); 3 clients waiting in the queue"
+	WAIT_LIMIT=13 wait_until still_lines_are 2
+	grep "max_workers" "$LOG"
+	# Bounded: no more than one line in 10 s.
+	sleep 5
+	still_lines_are 2
+	# The queue gone, the burst ends and nothing more is said.
+	kill "$BACKGROUND"
+	wait "$BACKGROUND" || true
+	BACKGROUND=""
+	sleep 12
+	still_lines_are 2
+}

@@ -79,7 +79,7 @@ test_defaults(void)
 	CHECK(strcmp(s->prefix, "You sent me: ") == 0, "prefix default");
 	CHECK(strcmp(s->time_format, "[%a %b %e %H:%M:%S %Y] ") == 0,
 	    "time_format default");
-	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 300,
+	CHECK(s->banner == NULL && !s->log_data && s->idle_timeout == 60,
 	    "banner, log_data, idle_timeout default");
 	CHECK(conf->log == NULL && conf->log_level == LOG_LEVEL_INFO &&
 	          conf->shutdown_timeout == 30,
@@ -111,6 +111,32 @@ test_values(void)
 	CHECK(config_service(conf, "b") == &conf->services[1] &&
 	          config_service(conf, "c") == NULL,
 	    "config_service by name");
+	config_free(conf);
+}
+
+/* A status service shows every worker: loopback only, naming nobody,
+ * unless the file says otherwise. */
+static void
+test_status_defaults(void)
+{
+	static const char text[] =
+	    "service s {\nlisten = {\"127.0.0.1:7000\"}\n"
+	    "protocol = \"status\"\n}\n"
+	    "service e {\nlisten = {\"127.0.0.1:7001\"}\n"
+	    "protocol = \"echo\"\n}\n"
+	    "service t {\nlisten = {\"7002\"}\nprotocol = \"status\"\n"
+	    "allow = {\"10.0.0.0/8\"}\nstatus_clients = true\n}\n";
+	struct config *conf = load(text);
+
+	CHECK(conf != NULL && conf->nservices == 3, "status services load");
+	if (conf == NULL)
+		return;
+	CHECK(
+	    conf->services[0].nallow == 2 && !conf->services[0].status_clients,
+	    "status: loopback only and no clients by default");
+	CHECK(conf->services[1].nallow == 0, "echo: no allow list by default");
+	CHECK(conf->services[2].nallow == 1 && conf->services[2].status_clients,
+	    "status: allow and status_clients as set");
 	config_free(conf);
 }
 
@@ -414,6 +440,7 @@ test_config(void)
 	log_open("/dev/null", LOG_LEVEL_ERROR);
 	test_defaults();
 	test_values();
+	test_status_defaults();
 	test_rejections();
 	test_strip_comments();
 	test_pidfile_slashes();
