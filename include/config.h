@@ -52,10 +52,10 @@ struct service {
 	int min_rate_window; /* seconds min_rate is averaged over */
 	int max_requests;    /* connections a worker serves; 0 = no limit */
 	/* Bounds a sender cannot push past (issue 15), each per worker: */
-	int udp_rate;                /* answers a second to one source; 0: any */
+	int udp_rate; /* answers a second to one source; 0: any */
 	bool udp_privileged_sources; /* answer source ports below 1024 */
-	int chargen_udp_max;         /* bytes of chargen's UDP answer, at most */
-	long log_data_rate;          /* bytes of data logged a second; 0: any */
+	int chargen_udp_max;  /* bytes of chargen's UDP answer, at most */
+	long log_data_rate;   /* bytes of log_data lines a second; 0: any */
 	int refusal_log_rate; /* refused clients logged a second; 0: all */
 };
 

@@ -194,7 +194,6 @@ dropped(const struct service *svc, const struct dgram *d, enum drop why,
 		                    "(udp_privileged_sources = false)",
 		[DROP_OWN] = "from this service's own address and port",
 	};
-	char source[ADDR_STRLEN];
 
 	if (why == DROP_RATE)
 		udp.limited++;
@@ -209,6 +208,7 @@ dropped(const struct service *svc, const struct dgram *d, enum drop why,
 	}
 	if (why == DROP_RATE) {
 		struct addr_source s;
+		char source[ADDR_STRLEN];
 
 		addr_source_of((const struct sockaddr *)&d->peer,
 		    (unsigned)svc->source_prefix6, &s);
