@@ -52,6 +52,12 @@ struct service {
 	int min_rate_window; /* seconds min_rate is averaged over */
 	int max_requests;    /* connections a worker serves; 0 = no limit */
 	bool status_clients; /* the status protocol names each client */
+	/* Bounds a sender cannot push past (issue 15), each per worker: */
+	int udp_rate; /* answers a second to one source; 0: any */
+	bool udp_privileged_sources; /* answer source ports below 1024 */
+	int chargen_udp_max;  /* bytes of chargen's UDP answer, at most */
+	long log_data_rate;   /* bytes of log_data lines a second; 0: any */
+	int refusal_log_rate; /* refused clients logged a second; 0: all */
 };
 
 struct config {

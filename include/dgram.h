@@ -26,13 +26,20 @@ struct dgram {
 	size_t full_len; /* the datagram's own length: more when cut */
 	size_t sent;     /* bytes of the answer that left */
 	size_t cut;      /* bytes of the answer cut off to fit a datagram */
+	/* The address it was sent to, from IP_PKTINFO (dgram_want_local);
+	 * family 0 when the socket does not say. */
+	struct addr_source local;
 };
 
 /* Receive one datagram from fd into buf (size bytes; a longer one is cut
- * and d->full_len says by how much).  1 when one came, 0 when none was
+ * and d->full_len says by how much), and where it was sent to when the
+ * socket says (dgram_want_local).  1 when one came, 0 when none was
  * waiting or a signal interrupted the wait, -1 on another failure (errno
  * set).  A zero-length datagram is a datagram. */
 int dgram_recv(struct dgram *d, int fd, char *buf, size_t size);
+/* Have each datagram on fd (a socket of family) say the address it was
+ * sent to, in d->local: one setsockopt(), once per socket; 0 or -1. */
+int dgram_want_local(int fd, int family);
 /* The largest answer that fits one datagram to the sender of d. */
 size_t dgram_max(const struct dgram *d);
 /* Send iov[0..iovcnt) back to the sender of d as one datagram, cut to

@@ -29,6 +29,10 @@ enum admit_end {
 /* A word for a refusal, "refused", "per_source", ...; NULL for ADMIT_OK
  * and ADMIT_CONN, whose word is conn_end_name(conn->end). */
 const char *worker_admit_end_name(enum admit_end end);
+/* Should the access line of a refused client be written?  Within
+ * refusal_log_rate a second, yes; past it, no, and a line says so once a
+ * second and, at the first refusal logged after, how many were not. */
+bool worker_admit_log_refused(const struct service *svc);
 /* May peer use svc?  Not when a deny block holds it; when there are allow
  * blocks, only when one holds it. */
 bool worker_admit_allowed(

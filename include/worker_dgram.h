@@ -5,9 +5,14 @@
 struct dgram;
 struct service;
 
-/* Start counting datagrams for the summary line (at set-up). */
-void worker_dgram_start(void);
-/* Answer the datagram d holds at data with the service's protocol. */
+#include <stddef.h>
+
+/* Start counting datagrams for the summary line, and have each of the
+ * service's n UDP listeners fds say where a datagram was sent to (at
+ * set-up; a failure is logged). */
+void worker_dgram_start(const struct service *svc, const int *fds, size_t n);
+/* Answer the datagram d holds at data with the service's protocol, or
+ * drop it silently: from a port that answers (a loop), or past udp_rate. */
 void worker_dgram_answer(
     const struct service *svc, struct dgram *d, const char *data);
 /* Count d as refused by allow/deny. */

@@ -118,6 +118,12 @@ const struct config_key config_keys[] = {
 	KEY_INT("min_rate_window", SVC(min_rate_window), 60, 1, 3600),
 	KEY_INT("max_requests", SVC(max_requests), 0, 0, 1000000000),
 	KEY_BOOL("status_clients", SVC(status_clients), false),
+	KEY_INT("udp_rate", SVC(udp_rate), 200, 0, 1000000000),
+	KEY_BOOL("udp_privileged_sources", SVC(udp_privileged_sources), false),
+	/* RFC 864 answers 0 to 512 bytes. */
+	KEY_INT("chargen_udp_max", SVC(chargen_udp_max), 512, 0, 512),
+	KEY_INT("log_data_rate", SVC(log_data_rate), 65536, 0, 1073741824),
+	KEY_INT("refusal_log_rate", SVC(refusal_log_rate), 10, 0, 1000000),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

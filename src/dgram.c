@@ -1,5 +1,8 @@
 /*
- * Datagram I/O: one datagram in, at most one out, to whoever sent it.  A
+ * Datagram I/O: one datagram in, at most one out, to whoever sent it.
+ * recvmsg() rather than recvfrom(), at the same cost, so a datagram also
+ * says where it was sent to (a wildcard socket's local address), which the
+ * worker needs to know a datagram from its own address and port.  A
  * datagram longer than the buffer is cut (MSG_TRUNC tells its real size),
  * and an answer longer than the largest datagram is cut to fit, never
  * dropped; both are counted so the log can say so.  Nothing here can take
@@ -7,24 +10,80 @@
  * one send.
  */
 #include <errno.h>
+#include <netinet/in.h>
 #include <string.h>
 
 #include "dgram.h"
 
 int
+dgram_want_local(int fd, int family)
+{
+	int on = 1;
+
+	if (family == AF_INET6)
+		return setsockopt(
+		    fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof(on));
+	if (family == AF_INET)
+		return setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on));
+	return 0;
+}
+
+/* The destination address in msg's IP_PKTINFO or IPV6_PKTINFO, as a
+ * source (an IPv4-mapped one as IPv4), into *out; family 0 without. */
+static void
+read_local(struct msghdr *msg, struct addr_source *out)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL;
+	     c = CMSG_NXTHDR(msg, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			out->family = AF_INET;
+			out->prefix = 32;
+			memcpy(out->bytes, &pi.ipi_addr, 4);
+		} else if (c->cmsg_level == IPPROTO_IPV6 &&
+		           c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr)) {
+				out->family = AF_INET;
+				out->prefix = 32;
+				memcpy(
+				    out->bytes, pi.ipi6_addr.s6_addr + 12, 4);
+			} else {
+				out->family = AF_INET6;
+				out->prefix = 128;
+				memcpy(out->bytes, pi.ipi6_addr.s6_addr, 16);
+			}
+		}
+	}
+}
+
+int
 dgram_recv(struct dgram *d, int fd, char *buf, size_t size)
 {
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf) };
 	ssize_t n;
 
 	memset(d, 0, sizeof(*d));
 	d->fd = fd;
-	d->peer_len = sizeof(d->peer);
-	n = recvfrom(fd, buf, size, MSG_TRUNC, (struct sockaddr *)&d->peer,
-	    &d->peer_len);
+	msg.msg_name = &d->peer;
+	msg.msg_namelen = sizeof(d->peer);
+	n = recvmsg(fd, &msg, MSG_TRUNC);
 	if (n == -1)
 		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
 		           ? 0
 		           : -1;
+	d->peer_len = msg.msg_namelen;
+	read_local(&msg, &d->local);
 	d->full_len = (size_t)n;
 	d->len = (size_t)n < size ? (size_t)n : size;
 	addr_format((const struct sockaddr *)&d->peer, d->peer_name,

@@ -2,7 +2,9 @@
  * chargen (RFC 864): the RFC's pattern of 72-character lines, sent until
  * the client goes away; what the client sends is never read (the RFC says
  * it is thrown away).  Over UDP, one datagram of a random 0 to 512 bytes of
- * the same pattern answers each datagram.
+ * the same pattern answers each datagram (chargen_udp_max lowers the 512:
+ * an empty datagram of 28 bytes on the wire draws up to 540, so a forged
+ * sender makes chargen a reflector; udp_rate bounds how often).
  *
  * The 95 printable characters, ' ' to '~', form a ring; line N holds
  * characters N to N + 71 of it, then "\r\n".  The stream starts at line 1,
@@ -26,7 +28,6 @@
 #define LINE_SIZE (LINE_CHARS + 2)
 #define FIRST_LINE 1 /* as xinetd: see above */
 #define COPIES 16    /* copies of the pattern per write: 110 KiB */
-#define DGRAM_MAX_CHARS 512
 
 static char pattern[RING * LINE_SIZE];
 
@@ -78,16 +79,16 @@ proto_chargen_serve(struct conn *conn, const struct service *svc)
  * first datagram, so workers forked from one master draw apart. */
 static uint32_t lengths;
 
-/* Over UDP: 0 to 512 bytes from the start of the pattern, whatever the
- * datagram held. */
+/* Over UDP: 0 to chargen_udp_max (512, at most) bytes from the start of
+ * the pattern, whatever the datagram held. */
 void
 proto_chargen_answer(const struct service *svc, const struct dgram *d,
     const char *data, struct dgram_answer *out)
 {
-	(void)svc;
 	(void)d;
 	(void)data;
 	out->iov[0].iov_base = (void *)(uintptr_t)chargen_pattern();
-	out->iov[0].iov_len = rand_u32(&lengths) % (DGRAM_MAX_CHARS + 1);
+	out->iov[0].iov_len =
+	    rand_u32(&lengths) % ((uint32_t)svc->chargen_udp_max + 1);
 	out->iovcnt = 1;
 }

@@ -494,7 +494,7 @@ worker_main(const struct config *conf, size_t index,
 		log_debug("asks to be recycled after %lu connections "
 		          "(max_requests %d)",
 		    quota, svc->max_requests);
-	worker_dgram_start();
+	worker_dgram_start(svc, listen_fds, nlisten);
 	worker_slot_ready(&me);
 	/* Only the accept loop's own frames from here until a client comes. */
 	release_stack_below(1);

@@ -21,16 +21,17 @@
 #include "clock.h"
 #include "config.h"
 #include "conn.h"
+#include "limit.h"
 #include "log.h"
 #include "proxy.h"
 #include "scoreboard.h"
 #include "worker_admit.h"
 #include "worker_slot.h"
 
-/* A worker logs max_per_source refusals of one source at most this
- * often, and of any source at most once per REFUSAL_ANY_MS. */
+/* A worker warns of max_per_source refusals of one source at most this
+ * often, and of any source at most REFUSAL_WARNINGS times a second. */
 #define REFUSAL_SOURCE_MS 60000
-#define REFUSAL_ANY_MS 1000
+#define REFUSAL_WARNINGS 1
 
 /* What reading a header came to. */
 enum header_read {
@@ -63,26 +64,61 @@ worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
 	       addr_cidr_list_match(svc->allow, svc->nallow, peer);
 }
 
-/* The last max_per_source refusal this worker logged, and how many it
- * has made since without a line. */
+/*
+ * Refused clients' lines, rate-bounded (limit.c's budgets) so that a
+ * flood of refused clients cannot flood the log: refusal_log_rate access
+ * lines a second, and a line that says how many were not written; and the
+ * max_per_source warnings, REFUSAL_WARNINGS a second, and not again for
+ * the same source within REFUSAL_SOURCE_MS.
+ */
+static struct rate_budget refused_lines;
 static struct {
-	struct addr_source source;
+	struct rate_budget budget;
+	struct addr_source source; /* the last one warned of */
 	long long at;
-	unsigned long long quiet;
+	unsigned long long quiet; /* refused since, without a warning */
 } refusals;
 
-/* One line per source per burst: a flood from one address, or from many,
- * cannot flood the log (the access lines are the full record). */
+bool
+worker_admit_log_refused(const struct service *svc)
+{
+	long long now = clock_coarse_ms();
+	struct rate_tally t;
+
+	switch (limit_rate_take(&refused_lines,
+	    (unsigned long long)svc->refusal_log_rate, now, 1)) {
+	case RATE_TAKE:
+		if (limit_rate_report(&refused_lines, now, &t))
+			log_notice("service %s: %llu refused clients not "
+			           "logged in the last %lld s "
+			           "(refusal_log_rate = %d a second)",
+			    svc->name, t.items, t.seconds,
+			    svc->refusal_log_rate);
+		return true;
+	case RATE_CUT:
+		log_notice("service %s: refusal_log_rate = %d a second "
+		           "reached: refused clients not logged until the "
+		           "second is over",
+		    svc->name, svc->refusal_log_rate);
+		break;
+	case RATE_DROP:
+		break;
+	}
+	return false;
+}
+
+/* One line per source per burst, and few a second: a flood from one
+ * address, or from many, cannot flood the log. */
 static void
 log_refusal(const struct service *svc, const struct addr_source *source)
 {
-	long long now = clock_ms();
+	long long now = clock_coarse_ms();
 	char text[ADDR_STRLEN];
 
-	if (refusals.at != 0 &&
-	    (now - refusals.at < REFUSAL_ANY_MS ||
-	        (addr_source_equal(source, &refusals.source) &&
-	            now - refusals.at < REFUSAL_SOURCE_MS))) {
+	if ((refusals.at != 0 && addr_source_equal(source, &refusals.source) &&
+	        now - refusals.at < REFUSAL_SOURCE_MS) ||
+	    limit_rate_take(&refusals.budget, REFUSAL_WARNINGS, now, 1) !=
+	        RATE_TAKE) {
 		refusals.quiet++;
 		return;
 	}
@@ -251,10 +287,11 @@ worker_admit(const struct service *svc, const struct worker_slot *slot,
     struct conn *conn, struct client *c, bool proxied, long long start)
 {
 	const struct sockaddr *addr = (const struct sockaddr *)&c->addr;
-	enum admit_end r;
 
 	if (proxied) {
-		if ((r = read_proxy(svc, conn, c)) != ADMIT_OK)
+		enum admit_end r = read_proxy(svc, conn, c);
+
+		if (r != ADMIT_OK)
 			return r;
 		/* The slot and the title name the real client from now on. */
 		worker_slot_rename(slot, c->name, start);

@@ -14,6 +14,7 @@
 #include "conn.h"
 #include "proto.h"
 #include "scoreboard.h"
+#include "worker_admit.h"
 #include "worker_slot.h"
 #include "worker_stream.h"
 
@@ -82,8 +83,9 @@ worker_stream_close(const struct worker_stream *ws,
 	 * sent and what it had sent dropped already (worker_admit.c). */
 	if (refused == NULL)
 		conn_finish(conn, sc->end);
-	access_log(&sc->access, ws->svc, conn, &sc->client,
-	    refused != NULL ? refused : conn_end_name(sc->end));
+	if (refused == NULL || worker_admit_log_refused(ws->svc))
+		access_log(&sc->access, ws->svc, conn, &sc->client,
+		    refused != NULL ? refused : conn_end_name(sc->end));
 	/* Forget the descriptor before closing it: the handler must never
 	 * shut down a number that has been reused. */
 	*ws->client_fd = -1;

@@ -132,8 +132,27 @@ CONF
 	log_has "datagrams service=svc count=100 in=400 out=400 cut=0 failed=0 refused=0"
 }
 
+@test "udp_rate: past N answers a second to one source the rest are dropped, said once" {
+	udp_config echo 'workers = 1
+	udp_rate = 10'
+	sed -i 's/log_level = "debug"/log_level = "info"/' "$CONF"
+	start_daemon
+	run udp 127.0.0.1 "$PORT" --count 40 --wait 0.05 --quiet
+	echo "$output" >&2
+	[[ "${lines[-1]}" =~ ^sent\ 40\ answered\ ([0-9]+)$ ]]
+	# 10 a second, and 40 waits of at most 50 ms: two periods at most.
+	[ "${BASH_REMATCH[1]}" -ge 10 ] && [ "${BASH_REMATCH[1]}" -le 30 ]
+	local said
+	said=$(log_count "udp_rate = 10 answers a second reached for 127\.0\.0\.1")
+	[ "$said" -ge 1 ] && [ "$said" -le 3 ]
+	stop_daemon
+	log_has "datagrams service=svc count=${BASH_REMATCH[1]} .* limited=$((40 - BASH_REMATCH[1]))"
+}
+
 @test "a reload keeps the UDP socket: no datagram is lost across SIGHUPs" {
-	udp_config echo 'workers = 2'
+	# One client as fast as it can: no bound on answers to it.
+	udp_config echo 'workers = 2
+	udp_rate = 0'
 	start_daemon
 	udp 127.0.0.1 "$PORT" --for 3 --wait 2 --quiet >"$T/tally" &
 	local client=$!
