@@ -343,7 +343,8 @@ format:
 	$(CLANG_FORMAT) -i $(FORMAT_C)
 
 format-check:
-	$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_C)
+	@echo "  FORMAT-CHECK $(words $(FORMAT_C)) files"
+	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_C)
 
 clean:
 	rm -rf $(B) preforkd

@@ -39,7 +39,7 @@ for f in "$@"; do
 				heredoc = ""
 			next
 		}
-		# <<WORD, <<-WORD, <<'WORD' (not a here-string, <<<).
+		# <<WORD, <<-WORD, <<"WORD" or <<\047WORD\047 (not a here-string, <<<).
 		if (match(line, /(^|[^<])<<-?[ \t]*["\047]?[A-Za-z_][A-Za-z_0-9]*/)) {
 			heredoc = substr(line, RSTART, RLENGTH)
 			sub(/^[^<]?<<-?[ \t]*["\047]?/, "", heredoc)
