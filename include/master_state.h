@@ -65,6 +65,7 @@ struct service_pool {
 	struct pool_state policy; /* pool_decide's memory */
 	long long next_check;     /* ms; ask pool_decide again then */
 	long long next_recycle;   /* ms; a due worker waits; 0: none */
+	long long stalled_warned; /* ms: the last stalled-worker line; 0 */
 };
 
 /*
@@ -89,7 +90,9 @@ struct master {
 	/* ms: when a graceful stop began emptying the listen queues; -1
 	 * when none is. */
 	long long draining_since;
-	uint32_t random; /* rand_u32's state, for max_requests' jitter */
+	uint32_t random;        /* rand_u32's state, for max_requests' jitter */
+	long long patrol_next;  /* ms: master_patrol's next look; 0: now */
+	long long sweep_warned; /* ms: the last "scoreboard mended" line */
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -169,6 +172,15 @@ void master_quit(struct master *m, int signo, long long now);
 void master_stop_drain(struct master *m, long long now);
 /* When the drain looks at the queues next; -1: never. */
 long long master_stop_next(const struct master *m, long long now);
+
+/* master_watch.c */
+
+/* Once a second: mend the scoreboard where a worker changed what the
+ * master owns, and name an idle worker that takes no client while clients
+ * queue (a stopped one, say). */
+void master_patrol(struct master *m, long long now);
+/* When master_patrol looks next; -1: never. */
+long long master_patrol_next(const struct master *m);
 
 /* master_reload.c */
 

@@ -191,12 +191,16 @@ report_stuck(
     const struct child *c, const struct scoreboard_slot *slot, long long now)
 {
 	double quiet = (double)(now - slot->progress) / 1000;
+	/* The worker's own words: escaped, as any client data in the log. */
+	char client[4 * sizeof(slot->client) + 1];
 
+	log_escape(slot->client, strnlen(slot->client, sizeof(slot->client)),
+	    client, sizeof(client));
 	if (slot->state == SB_BUSY)
 		log_warnx("worker %ld (service %s) made no progress for "
 		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
 		          " time=%.3fs; sending KILL",
-		    (long)c->pid, c->name, quiet, slot->client, slot->conn_in,
+		    (long)c->pid, c->name, quiet, client, slot->conn_in,
 		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
 	else
 		log_warnx("worker %ld (service %s) made no progress for "

@@ -3,13 +3,55 @@
  * line per master, per service and per worker, each a word and then
  * key=value pairs, so that `grep` and `awk` read it as easily as an eye.
  * The Prometheus form carries the same counters.
+ *
+ * Any worker can write the table, so every string in it is escaped on the
+ * way out (log_escape: no byte that ends a line or drives a terminal), and
+ * every scan stops at the view's own count of slots, never the header's.
  */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "log.h"
 #include "scoreboard.h"
 #include "status.h"
+
+/* Room for a string of n bytes as log_escape writes it. */
+#define ESCAPED(n) (4 * (n) + 1)
+
+/* The NUL-terminated string at s (size bytes at most), escaped into out. */
+static const char *
+escaped(const char *s, size_t size, char *out, size_t outsize)
+{
+	log_escape(s, strnlen(s, size), out, outsize);
+	return out;
+}
+
+/*
+ * A name (SCOREBOARD_NAME_LEN bytes at most) as a Prometheus label value, whose
+ * text format knows three escapes: \\, \" and \n.  log_escape's \\, \" and \n
+ * stay as they are; its \r, \t and \xHH get a second backslash, so the value
+ * reads as their text ("\x1b"), not as a byte a terminal would act on.
+ */
+static const char *
+label_value(const char *s, size_t size, char *out, size_t outsize)
+{
+	char text[ESCAPED(SCOREBOARD_NAME_LEN)];
+	size_t used = 0;
+
+	escaped(s, size, text, sizeof(text));
+	for (const char *p = text; *p != '\0' && used + 3 < outsize; p++) {
+		out[used++] = *p;
+		if (*p != '\\')
+			continue;
+		if (p[1] == '\0' || strchr("\\\"n", p[1]) == NULL)
+			out[used++] = '\\';
+		else
+			out[used++] = *++p;
+	}
+	out[used] = '\0';
+	return out;
+}
 
 void
 status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
@@ -18,7 +60,7 @@ status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
 	struct scoreboard_slot s;
 
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
+	for (unsigned i = 0; i < sb->nslots; i++) {
 		scoreboard_read_slot(sb, i, &s);
 		if (s.state == SB_FREE || s.generation != gen ||
 		    s.service != svc)
@@ -46,7 +88,7 @@ slots_in_use(const struct scoreboard *sb)
 	struct scoreboard_slot s;
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
+	for (unsigned i = 0; i < sb->nslots; i++) {
 		scoreboard_read_slot(sb, i, &s);
 		n += s.state != SB_FREE;
 	}
@@ -66,13 +108,21 @@ reload_outcome(const struct scoreboard_header *h)
 static void
 print_worker(FILE *out, const struct scoreboard_slot *s, long long now)
 {
+	char name[ESCAPED(sizeof(s->service_name))];
+	char client[ESCAPED(sizeof(s->client))];
+
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
 	    " state=%s client=%s time=%.3fs in=%" PRIu64 " out=%" PRIu64
 	    " served=%" PRIu64 "\n",
-	    s->pid, s->service_name, s->generation,
+	    s->pid,
+	    escaped(
+	        s->service_name, sizeof(s->service_name), name, sizeof(name)),
+	    s->generation,
 	    scoreboard_state_name((enum scoreboard_state)s->state),
-	    s->client[0] != '\0' ? s->client : "-",
+	    s->client[0] != '\0'
+	        ? escaped(s->client, sizeof(s->client), client, sizeof(client))
+	        : "-",
 	    (double)(now - s->changed) / 1000, s->bytes_in + s->conn_in,
 	    s->bytes_out + s->conn_out, s->connections);
 }
@@ -85,7 +135,7 @@ print_workers(FILE *out, const struct scoreboard *sb, long svc, unsigned gen,
 {
 	struct scoreboard_slot s;
 
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
+	for (unsigned i = 0; i < sb->nslots; i++) {
 		scoreboard_read_slot(sb, i, &s);
 		if (s.state == SB_FREE)
 			continue;
@@ -105,16 +155,17 @@ status_print(FILE *out, const struct scoreboard *sb, long long now)
 	    "master pid=%" PRId32 " generation=%" PRIu32
 	    " uptime=%llds slots=%u/%" PRIu32 " reload=%s\n",
 	    h.master, h.generation, (now - h.started) / 1000, slots_in_use(sb),
-	    h.nslots, reload_outcome(&h));
-	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
+	    sb->nslots, reload_outcome(&h));
+	for (unsigned i = 0; i < h.nservices && i < sb->nslots; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
+		char name[ESCAPED(sizeof(svc->name))];
 		struct status_counts c;
 		status_count(sb, i, h.generation, &c);
 		fprintf(out,
-		    "service name=%.*s idle=%u busy=%u starting=%u "
+		    "service name=%s idle=%u busy=%u starting=%u "
 		    "quitting=%u total=%u max=%" PRIu32 "\n",
-		    (int)sizeof(svc->name) - 1, svc->name, c.idle, c.busy,
-		    c.starting, c.quitting,
+		    escaped(svc->name, sizeof(svc->name), name, sizeof(name)),
+		    c.idle, c.busy, c.starting, c.quitting,
 		    c.idle + c.busy + c.starting + c.quitting,
 		    svc->max_workers);
 		print_workers(out, sb, i, h.generation, now);
@@ -136,12 +187,14 @@ per_service(FILE *out, const struct scoreboard *sb,
     unsigned (*value)(
         const struct status_counts *, const struct scoreboard_service *))
 {
-	for (unsigned i = 0; i < h->nservices && i < h->nslots; i++) {
+	for (unsigned i = 0; i < h->nservices && i < sb->nslots; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
+		char label[2 * ESCAPED(sizeof(svc->name))];
 		struct status_counts c;
 		status_count(sb, i, h->generation, &c);
-		fprintf(out, "%s{service=\"%.*s\"%s%s%s} %u\n", name,
-		    (int)sizeof(svc->name) - 1, svc->name,
+		fprintf(out, "%s{service=\"%s\"%s%s%s} %u\n", name,
+		    label_value(
+		        svc->name, sizeof(svc->name), label, sizeof(label)),
 		    state != NULL ? ",state=\"" : "",
 		    state != NULL ? state : "", state != NULL ? "\"" : "",
 		    value(&c, svc));
@@ -200,7 +253,7 @@ status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 	per_service(out, sb, &h, "preforkd_workers_max", NULL, n_max);
 	family(out, "preforkd_scoreboard_slots", "gauge",
 	    "Slots of the scoreboard (max_slots).");
-	fprintf(out, "preforkd_scoreboard_slots %" PRIu32 "\n", h.nslots);
+	fprintf(out, "preforkd_scoreboard_slots %u\n", sb->nslots);
 	family(out, "preforkd_scoreboard_slots_used", "gauge",
 	    "Slots that hold a worker, of any generation.");
 	fprintf(out, "preforkd_scoreboard_slots_used %u\n", slots_in_use(sb));
