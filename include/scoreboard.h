@@ -174,6 +174,10 @@ void scoreboard_read_slot(
 /* A consistent copy of the header. */
 void scoreboard_read_header(
     const struct scoreboard *sb, struct scoreboard_header *out);
+/* The ms from then, a time read from a slot or the header, to now: 0 when
+ * then is later, LLONG_MAX when the difference would overflow (a worker
+ * may have written any then). */
+long long scoreboard_elapsed(long long now, int64_t then);
 /* "idle", "busy", ... */
 const char *scoreboard_state_name(enum scoreboard_state state);
 

@@ -190,7 +190,7 @@ static void
 report_stuck(
     const struct child *c, const struct scoreboard_slot *slot, long long now)
 {
-	double quiet = (double)(now - slot->progress) / 1000;
+	double quiet = (double)scoreboard_elapsed(now, slot->progress) / 1000;
 	/* The worker's own words: escaped, as any client data in the log. */
 	char client[4 * sizeof(slot->client) + 1];
 
@@ -201,7 +201,8 @@ report_stuck(
 		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
 		          " time=%.3fs; sending KILL",
 		    (long)c->pid, c->name, quiet, client, slot->conn_in,
-		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+		    slot->conn_out,
+		    (double)scoreboard_elapsed(now, slot->conn_started) / 1000);
 	else
 		log_warnx("worker %ld (service %s) made no progress for "
 		          "%.3fs while starting; sending KILL",
@@ -228,16 +229,16 @@ master_child_kill_stuck(struct master *m, long long now)
 	m->watch_next = -1;
 	for (size_t i = 0; i < m->nchildren; i++) {
 		struct child *c = &m->children[i];
-		long long due;
+		long long quiet = 0; /* idle: as if it took a client now */
 		if (c->stage != CHILD_RUNNING || c->timeout == 0)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		/* progress is the worker's word: an age, clamped, never a
+		 * sum that could overflow. */
 		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
-			due = slot.progress + c->timeout;
-		else
-			due = now + c->timeout; /* if it took a client now */
-		if (now < due) {
-			watch_until(m, due);
+			quiet = scoreboard_elapsed(now, slot.progress);
+		if (quiet < c->timeout) {
+			watch_until(m, now + (c->timeout - quiet));
 			continue;
 		}
 		report_stuck(c, &slot, now);

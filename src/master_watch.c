@@ -80,7 +80,8 @@ look_for_stalled(struct master *m, size_t svc, long long now)
 		    c->stage != CHILD_RUNNING)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
-		if (slot.state != SB_IDLE || now - slot.changed < PATROL_MS)
+		if (slot.state != SB_IDLE ||
+		    scoreboard_elapsed(now, slot.changed) < PATROL_MS)
 			continue;
 		state = process_state(c->pid);
 		if (state == 'T' || state == 't') {

@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,11 +176,14 @@ read_consistent(const uint32_t *seq, const void *src, void *dst, size_t size)
 		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		memcpy(dst, src, size);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* A writer that died mid-write leaves seq odd for good:
-		 * after many tries, take what is there. */
+		/* A writer that died mid-write leaves seq odd for good, and
+		 * a hostile worker may keep any seq odd: after some tries,
+		 * take what is there.  A live writer's few stores take far
+		 * less than 100 copies; a preempted one, far more than
+		 * 1000, so more tries buy nothing but a slower reader. */
 		if ((before % 2 == 0 &&
 		        __atomic_load_n(seq, __ATOMIC_RELAXED) == before) ||
-		    tries > 1000)
+		    tries > 100)
 			return;
 	}
 }
@@ -752,6 +756,16 @@ scoreboard_read_header(
 {
 	read_consistent(&sb->head->seq, sb->head, out, sizeof(*out));
 	out->reload_message[sizeof(out->reload_message) - 1] = '\0';
+}
+
+long long
+scoreboard_elapsed(long long now, int64_t then)
+{
+	if (then >= now)
+		return 0;
+	if (now >= 0 && then < now - LLONG_MAX)
+		return LLONG_MAX;
+	return now - then;
 }
 
 const char *
