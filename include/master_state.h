@@ -65,7 +65,6 @@ struct service_pool {
 	struct pool_state policy; /* pool_decide's memory */
 	long long next_check;     /* ms; ask pool_decide again then */
 	long long next_recycle;   /* ms; a due worker waits; 0: none */
-	long long stalled_warned; /* ms: the last stalled-worker line; 0 */
 };
 
 /*
@@ -91,8 +90,10 @@ struct master {
 	 * when none is. */
 	long long draining_since;
 	uint32_t random;        /* rand_u32's state, for max_requests' jitter */
-	long long patrol_next;  /* ms: master_patrol's next look; 0: now */
+	long long swept;        /* ms: the scoreboard's last sweep; 0 */
 	long long sweep_warned; /* ms: the last "scoreboard mended" line */
+	long long stop_warned;  /* ms: the last "worker stopped" line */
+	unsigned stops_unsaid;  /* stops since, not logged */
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -175,12 +176,12 @@ long long master_stop_next(const struct master *m, long long now);
 
 /* master_watch.c */
 
-/* Once a second: mend the scoreboard where a worker changed what the
- * master owns, and name an idle worker that takes no client while clients
- * queue (a stopped one, say). */
-void master_patrol(struct master *m, long long now);
-/* When master_patrol looks next; -1: never. */
-long long master_patrol_next(const struct master *m);
+/* When the master is awake anyway, at most once a second: mend the
+ * scoreboard where a worker wrote over what the master owns. */
+void master_watch_sweep(struct master *m, long long now);
+/* A child was stopped (SIGSTOP, SIGTSTP...): say so, rate-bounded. */
+void master_watch_stopped(
+    struct master *m, const struct child *c, int signo, long long now);
 
 /* master_reload.c */
 

@@ -4,7 +4,8 @@
  * action was asked for (master_signal.c), and the loop acts on them in a
  * fixed order: reap -> stop -> quit -> reload -> reopen, then timers, then
  * spawning.  The rooms it calls on: master_child.c (the children),
- * master_pool.c (the pools), master_watch.c (the patrol), master_stop.c,
+ * master_pool.c (the pools), master_watch.c (what workers may
+ * do to it), master_stop.c,
  * master_reload.c.
  */
 #include <errno.h>
@@ -81,7 +82,6 @@ sleep_time(const struct master *m, struct timespec *ts, long long now)
 
 	next = master_earliest(next, master_stop_next(m, now));
 	next = master_earliest(next, master_pool_next(m));
-	next = master_earliest(next, master_patrol_next(m));
 	if (next == -1)
 		return NULL;
 	next = next > now ? next - now : 0;
@@ -155,7 +155,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		master_stop_drain(m, now);
 		master_child_escalate(m, now);
 		master_child_kill_stuck(m, now);
-		master_patrol(m, now);
+		master_watch_sweep(m, now);
 		master_pool_adjust(m, now);
 		master_pool_retire_old(m, now);
 		if (ppoll(&poke, 1, sleep_time(m, &ts, clock_ms()), &none) ==

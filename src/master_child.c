@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exitcode.h"
 #include "log.h"
 #include "master_state.h"
@@ -107,7 +108,7 @@ master_child_spawn(
 static void
 describe_exit(const struct child *c, int status)
 {
-	/* waitpid without WUNTRACED: a child either exited or was killed. */
+	/* A stopped child is not reaped: this one exited or was killed. */
 	if (!WIFEXITED(status))
 		log_notice("worker %ld (service %s) killed by signal %s",
 		    (long)c->pid, c->name,
@@ -125,12 +126,19 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 {
 	pid_t pid;
 
-	while ((pid = waitpid(-1, status, WNOHANG)) > 0) {
+	/* WUNTRACED: a worker another process stopped is news too (SIGCHLD
+	 * comes for it: no SA_NOCLDSTOP), though not a death. */
+	while ((pid = waitpid(-1, status, WNOHANG | WUNTRACED)) > 0) {
 		size_t i;
 		for (i = 0; i < m->nchildren && m->children[i].pid != pid; i++)
 			;
 		if (i == m->nchildren)
 			continue; /* not ours: nothing to do */
+		if (WIFSTOPPED(*status)) {
+			master_watch_stopped(
+			    m, &m->children[i], WSTOPSIG(*status), clock_ms());
+			continue;
+		}
 		*dead = m->children[i];
 		m->children[i] = m->children[--m->nchildren];
 		scoreboard_release(dead->slot);
