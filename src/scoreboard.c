@@ -22,6 +22,10 @@
  * out (struct own, in memory the workers have not) -- and acts on that
  * alone; what it reads from the mapping is data, clamped where it is
  * shown.  A worker bounds its own scans by the size it was forked with.
+ *
+ * Over 600 lines on purpose: the table's three kinds of users (the master,
+ * a worker, another process) share its one layout and the pointers set
+ * once at creation, which no other file may reach.
  */
 #include <errno.h>
 #include <stddef.h>
