@@ -179,16 +179,21 @@ FUZZ_RUNS  ?= 50000000
 FUZZ_SAN   = address,undefined -fno-sanitize-recover=undefined \
              -fno-omit-frame-pointer
 FUZZ_CFLAGS = -std=c11 $(WARNINGS) -D_GNU_SOURCE -Iinclude -g -O1
-FUZZ_TARGETS = proxy log addr config line
+FUZZ_TARGETS = proxy log addr config line scoreboard
 FB         = $(B)/fuzz
 # The config target reads a whole file as preforkd -t does: the config
 # rooms, which know the protocols as data (proto_info.c), the addresses,
 # the log, and libconfuse; no socket layer, protocol or scoreboard.
 FUZZ_CONFIG = $(patsubst src/%.c,$(FB)/%.o,$(wildcard src/config*.c)) \
-             $(FB)/proto_info.o $(FB)/addr.o $(FB)/log.o $(FB)/log_file.o
+             $(FB)/proto_info.o $(FB)/addr.o $(FB)/log.o $(FB)/log_file.o \
+             $(FB)/clock.o
+# The scoreboard target plays a hostile worker against the table's readers:
+# the table itself, its text (status.c), and what they use.
+FUZZ_SCOREBOARD = $(FB)/scoreboard.o $(FB)/status.o $(FB)/log.o \
+             $(FB)/log_file.o $(FB)/clock.o $(FB)/addr.o $(FB)/unforked.o
 # Every object a target links, below.
 FUZZ_OBJS  = $(FB)/proxy.o $(FB)/log.o $(FB)/log_file.o $(FB)/addr.o \
-             $(FB)/conn.o $(FB)/limit.o $(FUZZ_CONFIG)
+             $(FB)/conn.o $(FB)/limit.o $(FUZZ_CONFIG) $(FUZZ_SCOREBOARD)
 
 $(FB):
 	mkdir -p $(FB)
@@ -202,13 +207,14 @@ $(FB)/%.o: src/%.c $(wildcard include/*.h) | $(FB)
 
 # What each target links besides its own source.
 $(FB)/fuzz_proxy: $(FB)/proxy.o
-# log.c writes its files through log_file.c.
-$(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o
+# log.c writes its files through log_file.c, its dates with clock.c.
+$(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o $(FB)/clock.o
 $(FB)/fuzz_addr: $(FB)/addr.o
 # conn.c works out its deadlines with limit.c.
 $(FB)/fuzz_line: $(FB)/conn.o $(FB)/limit.o
 $(FB)/fuzz_config: $(FUZZ_CONFIG)
 $(FB)/fuzz_config: FUZZ_LIBS = -lconfuse
+$(FB)/fuzz_scoreboard: $(FUZZ_SCOREBOARD)
 
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer,$(FUZZ_SAN) -o $@ $^ \

@@ -90,7 +90,11 @@ struct master {
 	/* ms: when a graceful stop began emptying the listen queues; -1
 	 * when none is. */
 	long long draining_since;
-	uint32_t random; /* rand_u32's state, for max_requests' jitter */
+	uint32_t random;        /* rand_u32's state, for max_requests' jitter */
+	long long swept;        /* ms: the scoreboard's last sweep; 0 */
+	long long sweep_warned; /* ms: the last "scoreboard mended" line */
+	long long stop_warned;  /* ms: the last "worker stopped" line */
+	unsigned stops_unsaid;  /* stops since, not logged */
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -170,6 +174,15 @@ void master_quit(struct master *m, int signo, long long now);
 void master_stop_drain(struct master *m, long long now);
 /* When the drain looks at the queues next; -1: never. */
 long long master_stop_next(const struct master *m, long long now);
+
+/* master_watch.c */
+
+/* When the master is awake anyway, at most once a second: mend the
+ * scoreboard where a worker wrote over what the master owns. */
+void master_watch_sweep(struct master *m, long long now);
+/* A child was stopped (SIGSTOP, SIGTSTP...): say so, rate-bounded. */
+void master_watch_stopped(
+    struct master *m, const struct child *c, int signo, long long now);
 
 /* master_reload.c */
 

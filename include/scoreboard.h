@@ -84,12 +84,18 @@ struct scoreboard_header {
  * workers, -s status maps (scoreboard_open) and the status protocol is
  * lent (scoreboard_get).  Only scoreboard.c writes a table, through its
  * own pointers, each writer to its own fields.
+ *
+ * Every worker can write the whole mapping, so what it holds is data to
+ * show, never an index or a length: nslots is the view's own, the size
+ * the table was created (or, for -s status, checked at open) with, and
+ * every scan stops there whatever the header says now.
  */
 struct scoreboard {
 	const struct scoreboard_header *head;
 	const struct scoreboard_service *services; /* nslots of them */
 	const struct scoreboard_slot *slots;       /* nslots */
 	size_t size;
+	unsigned nslots;
 };
 
 /* pidfile with ".pid" replaced by ".scoreboard" (or that appended); NULL
@@ -141,6 +147,11 @@ void scoreboard_set_services(
     const struct scoreboard_service *services, size_t n, unsigned generation);
 /* Master: the outcome of a reload, and its first error when it failed. */
 void scoreboard_reload_done(bool ok, const char *message);
+/* Master: write back what a worker may have changed of what the master
+ * owns (the header, the services, each slot's pid, service and
+ * generation), and clear every slot it has not handed out; the number of
+ * slots it had to clear or mend. */
+unsigned scoreboard_sweep(void);
 
 /* Worker: change the state of its own slot. */
 void scoreboard_set_state(int slot, enum scoreboard_state state);
@@ -155,7 +166,8 @@ void scoreboard_progress(
     int slot, unsigned long long in, unsigned long long out);
 /* Worker: publish source as its client's, then count the connections of
  * its service, of any generation, from that source, its own included;
- * 0 without a table. */
+ * 0 without a table.  Only slots with the pid the master stores at
+ * fork() count: a free slot a worker dressed up as busy does not. */
 unsigned scoreboard_source_enter(int slot, const struct addr_source *source);
 
 /* Another process: map the running master's table read-only; 0, or -1
@@ -169,6 +181,10 @@ void scoreboard_read_slot(
 /* A consistent copy of the header. */
 void scoreboard_read_header(
     const struct scoreboard *sb, struct scoreboard_header *out);
+/* The ms from then, a time read from a slot or the header, to now: 0 when
+ * then is later, LLONG_MAX when the difference would overflow (a worker
+ * may have written any then). */
+long long scoreboard_elapsed(long long now, int64_t then);
 /* "idle", "busy", ... */
 const char *scoreboard_state_name(enum scoreboard_state state);
 

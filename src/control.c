@@ -70,7 +70,7 @@ generation_ready(const struct scoreboard *sb, unsigned generation)
 	scoreboard_read_header(sb, &h);
 	if (h.generation < generation)
 		return false;
-	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
+	for (unsigned i = 0; i < h.nservices && i < sb->nslots; i++) {
 		struct status_counts c;
 		status_count(sb, i, h.generation, &c);
 		if (c.idle + c.busy < sb->services[i].workers)
@@ -94,6 +94,25 @@ keep_waiting(int lock_fd, long long deadline)
 	return CONTROL_OK;
 }
 
+/*
+ * The table's message as it may reach a terminal: as it is when it is
+ * printable ASCII (a config error's quotes stay quotes), else escaped
+ * whole (log_escape) -- any worker can write the table, and a byte that
+ * moves a cursor or ends a line is a worker's, not the master's.
+ */
+static const char *
+shown(const char *message, char *out, size_t outsize)
+{
+	size_t len = strlen(message);
+
+	for (size_t i = 0; i < len; i++)
+		if (message[i] < 0x20 || message[i] > 0x7e) {
+			log_escape(message, len, out, outsize);
+			return out;
+		}
+	return message;
+}
+
 /* Wait for the reload the master counts after before; -1 when it died. */
 static enum control_result
 wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
@@ -110,7 +129,9 @@ wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
 			return rc;
 	}
 	if (!h.reload_ok) {
-		log_errorx("reload failed: %s", h.reload_message);
+		char message[4 * sizeof(h.reload_message) + 1];
+		log_errorx("reload failed: %s",
+		    shown(h.reload_message, message, sizeof(message)));
 		return CONTROL_FAILED;
 	}
 	while (!generation_ready(sb, h.generation))

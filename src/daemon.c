@@ -496,10 +496,21 @@ daemon_worker_ids(
 void
 daemon_worker_ids_log(const char *user, bool change, uid_t uid, gid_t gid)
 {
+	const struct passwd *nobody;
+
 	if (change && user == NULL)
 		log_notice("user is not set: workers run as %s (uid %ld, gid "
 		           "%ld); user = \"root\" keeps them root",
 		    DAEMON_DEFAULT_USER, (long)uid, (long)gid);
+	/* Every process of that uid may signal and trace the workers:
+	 * other daemons' too, when it is the one they all share. */
+	if (change && uid != 0 && (nobody = getpwnam("nobody")) != NULL &&
+	    nobody->pw_uid == uid)
+		log_warnx("workers run as nobody (uid %ld), which other "
+		          "programs share: any process of nobody may stop or "
+		          "trace them; give them a user of their own (see "
+		          "SECURITY in preforkd(8))",
+		    (long)uid);
 }
 
 int

@@ -4,7 +4,9 @@
  * action was asked for (master_signal.c), and the loop acts on them in a
  * fixed order: reap -> stop -> quit -> reload -> reopen, then timers, then
  * spawning.  The rooms it calls on: master_child.c (the children),
- * master_pool.c (the pools), master_stop.c, master_reload.c.
+ * master_pool.c (the pools), master_watch.c (what workers may
+ * do to it), master_stop.c,
+ * master_reload.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -58,7 +60,7 @@ master_alloc(struct config *conf, struct listener_set *listeners,
 	if ((m->pools = calloc(conf->nservices, sizeof(*m->pools))) == NULL)
 		fatal(EXIT_RESOURCE, "calloc of the pools of %zu services",
 		    conf->nservices);
-	master_children_alloc(m, scoreboard_get()->head->nslots);
+	master_children_alloc(m, scoreboard_get()->nslots);
 	master_pools_init(m);
 	return m;
 }
@@ -153,6 +155,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		master_stop_drain(m, now);
 		master_child_escalate(m, now);
 		master_child_kill_stuck(m, now);
+		master_watch_sweep(m, now);
 		master_pool_adjust(m, now);
 		master_pool_retire_old(m, now);
 		if (ppoll(&poke, 1, sleep_time(m, &ts, clock_ms()), &none) ==

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "exitcode.h"
 #include "log.h"
 #include "master_state.h"
@@ -107,7 +108,7 @@ master_child_spawn(
 static void
 describe_exit(const struct child *c, int status)
 {
-	/* waitpid without WUNTRACED: a child either exited or was killed. */
+	/* A stopped child is not reaped: this one exited or was killed. */
 	if (!WIFEXITED(status))
 		log_notice("worker %ld (service %s) killed by signal %s",
 		    (long)c->pid, c->name,
@@ -125,12 +126,19 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 {
 	pid_t pid;
 
-	while ((pid = waitpid(-1, status, WNOHANG)) > 0) {
+	/* WUNTRACED: a worker another process stopped is news too (SIGCHLD
+	 * comes for it: no SA_NOCLDSTOP), though not a death. */
+	while ((pid = waitpid(-1, status, WNOHANG | WUNTRACED)) > 0) {
 		size_t i;
 		for (i = 0; i < m->nchildren && m->children[i].pid != pid; i++)
 			;
 		if (i == m->nchildren)
 			continue; /* not ours: nothing to do */
+		if (WIFSTOPPED(*status)) {
+			master_watch_stopped(
+			    m, &m->children[i], WSTOPSIG(*status), clock_ms());
+			continue;
+		}
 		*dead = m->children[i];
 		m->children[i] = m->children[--m->nchildren];
 		scoreboard_release(dead->slot);
@@ -190,14 +198,19 @@ static void
 report_stuck(
     const struct child *c, const struct scoreboard_slot *slot, long long now)
 {
-	double quiet = (double)(now - slot->progress) / 1000;
+	double quiet = (double)scoreboard_elapsed(now, slot->progress) / 1000;
+	/* The worker's own words: escaped, as any client data in the log. */
+	char client[4 * sizeof(slot->client) + 1];
 
+	log_escape(slot->client, strnlen(slot->client, sizeof(slot->client)),
+	    client, sizeof(client));
 	if (slot->state == SB_BUSY)
 		log_warnx("worker %ld (service %s) made no progress for "
 		          "%.3fs: client=%s in=%" PRIu64 " out=%" PRIu64
 		          " time=%.3fs; sending KILL",
-		    (long)c->pid, c->name, quiet, slot->client, slot->conn_in,
-		    slot->conn_out, (double)(now - slot->conn_started) / 1000);
+		    (long)c->pid, c->name, quiet, client, slot->conn_in,
+		    slot->conn_out,
+		    (double)scoreboard_elapsed(now, slot->conn_started) / 1000);
 	else
 		log_warnx("worker %ld (service %s) made no progress for "
 		          "%.3fs while starting; sending KILL",
@@ -224,16 +237,16 @@ master_child_kill_stuck(struct master *m, long long now)
 	m->watch_next = -1;
 	for (size_t i = 0; i < m->nchildren; i++) {
 		struct child *c = &m->children[i];
-		long long due;
+		long long quiet = 0; /* idle: as if it took a client now */
 		if (c->stage != CHILD_RUNNING || c->timeout == 0)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+		/* progress is the worker's word: an age, clamped, never a
+		 * sum that could overflow. */
 		if (slot.state == SB_BUSY || slot.state == SB_STARTING)
-			due = slot.progress + c->timeout;
-		else
-			due = now + c->timeout; /* if it took a client now */
-		if (now < due) {
-			watch_until(m, due);
+			quiet = scoreboard_elapsed(now, slot.progress);
+		if (quiet < c->timeout) {
+			watch_until(m, now + (c->timeout - quiet));
 			continue;
 		}
 		report_stuck(c, &slot, now);

@@ -75,7 +75,7 @@ spawn(struct master *m, size_t svc, long long now)
 	case SPAWN_NO_SLOT:
 		log_errorx("service %s: every scoreboard slot is taken "
 		           "(max_slots = %u); retrying in %d ms",
-		    s->name, scoreboard_get()->head->nslots, NO_SLOT_RETRY_MS);
+		    s->name, scoreboard_get()->nslots, NO_SLOT_RETRY_MS);
 		m->pools[svc].next_spawn = now + NO_SLOT_RETRY_MS;
 		break;
 	case SPAWN_NO_FORK:

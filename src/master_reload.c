@@ -56,14 +56,14 @@ reload_ids(const struct config *next, struct worker_ids *ids)
 static bool
 slots_left(const struct master *m, unsigned need)
 {
-	return need + m->nchildren <= scoreboard_get()->head->nslots;
+	return need + m->nchildren <= scoreboard_get()->nslots;
 }
 
 /* Room in the scoreboard for next's pools; -1 after logging. */
 static int
 reload_slots(const struct master *m, const struct config *next)
 {
-	unsigned nslots = scoreboard_get()->head->nslots;
+	unsigned nslots = scoreboard_get()->nslots;
 	unsigned need = config_slots_needed(next);
 
 	if (next->max_slots != nslots)
@@ -190,7 +190,7 @@ master_reopen(struct master *m, int signo, long long now)
 		log_errorx("reopen: no room in the scoreboard (max_slots = %u) "
 		           "for a new generation beside %zu running workers: "
 		           "they keep writing to the old file",
-		    scoreboard_get()->head->nslots, m->nchildren);
+		    scoreboard_get()->nslots, m->nchildren);
 		return;
 	}
 	log_notice("log reopened: generation %u takes over from the "

@@ -14,10 +14,24 @@
  * Beside what -s status shows, a slot carries what others decide on: the
  * source of its client, which workers count for max_per_source, and the
  * time of its last progress, which the master checks for worker_timeout.
+ *
+ * Every worker maps the whole table writable (it stores into its own slot
+ * without a system call), so a compromised one can write any byte of it.
+ * The master therefore keeps its own record of what it indexes with -- the
+ * table's size, the current generation's services, each slot it handed
+ * out (struct own, in memory the workers have not) -- and acts on that
+ * alone; what it reads from the mapping is data, clamped where it is
+ * shown.  A worker bounds its own scans by the size it was forked with.
+ *
+ * Over 600 lines on purpose: the table's three kinds of users (the master,
+ * a worker, another process) share its one layout and the pointers set
+ * once at creation, which no other file may reach.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,11 +57,36 @@ struct table {
 	size_t size;
 };
 
+/* A slot as the master handed it out. */
+struct own_slot {
+	bool claimed;
+	int32_t pid; /* 0 until fork() returned it */
+	uint32_t service;
+	uint32_t generation;
+};
+
+/*
+ * The master's own record of its table, in memory fork() leaves out
+ * (unforked.h): the master writes it between forks, and no worker can
+ * read or change it.  Everything the master indexes with comes from here.
+ */
+struct own {
+	unsigned nslots; /* as created: the mapping's size */
+	unsigned nservices;
+	unsigned generation;
+	unsigned high_water; /* no slot at or past it was ever claimed */
+	int32_t master;
+	struct own_slot *slots;              /* nslots */
+	struct scoreboard_service *services; /* nslots: as published */
+};
+
+/* Written once, before the first fork(): in a worker, its own copy of the
+ * mapping's place and size, which no other process can change. */
 static struct table board;
 static struct scoreboard view;
 static char *board_path;
-static unsigned char *taken; /* the master's own record of claimed slots */
-static size_t ntaken;
+static struct own *own; /* the master's alone; NULL in a worker's hands */
+static size_t own_size;
 /* Workers poke the master through this pipe when a dynamic pool's count
  * of idle workers changes; -1 until created. */
 static int poke_fds[2] = { -1, -1 };
@@ -83,14 +122,40 @@ lay_out(struct table *t, void *mem, unsigned nslots, size_t size)
 	t->size = size;
 }
 
-/* The read-only view of t. */
+/* The read-only view of t, nslots slots. */
 static void
-view_of(const struct table *t, struct scoreboard *sb)
+view_of(const struct table *t, unsigned nslots, struct scoreboard *sb)
 {
 	sb->head = t->head;
 	sb->services = t->services;
 	sb->slots = t->slots;
 	sb->size = t->size;
+	sb->nslots = nslots;
+}
+
+/* The master's record for nslots slots, or NULL (errno set). */
+static struct own *
+own_alloc(unsigned nslots)
+{
+	size_t size = sizeof(struct own) + nslots * sizeof(struct own_slot) +
+	              nslots * sizeof(struct scoreboard_service);
+	struct own *o = unforked_alloc(size);
+
+	if (o == NULL)
+		return NULL;
+	o->nslots = nslots;
+	o->slots = (struct own_slot *)(o + 1);
+	o->services = (struct scoreboard_service *)(o->slots + nslots);
+	own_size = size;
+	return o;
+}
+
+/* Is slot a slot the master handed out? */
+static bool
+own_claimed(int slot)
+{
+	return own != NULL && slot >= 0 && (unsigned)slot < own->nslots &&
+	       own->slots[slot].claimed;
 }
 
 /* Open a seqlock-guarded write. */
@@ -115,11 +180,14 @@ read_consistent(const uint32_t *seq, const void *src, void *dst, size_t size)
 		uint32_t before = __atomic_load_n(seq, __ATOMIC_ACQUIRE);
 		memcpy(dst, src, size);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		/* A writer that died mid-write leaves seq odd for good:
-		 * after many tries, take what is there. */
+		/* A writer that died mid-write leaves seq odd for good, and
+		 * a hostile worker may keep any seq odd: after some tries,
+		 * take what is there.  A live writer's few stores take far
+		 * less than 100 copies; a preempted one, far more than
+		 * 1000, so more tries buy nothing but a slower reader. */
 		if ((before % 2 == 0 &&
 		        __atomic_load_n(seq, __ATOMIC_RELAXED) == before) ||
-		    tries > 1000)
+		    tries > 100)
 			return;
 	}
 }
@@ -207,7 +275,7 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	int fd;
 
 	if ((board_path = scoreboard_path(pidfile)) == NULL ||
-	    (taken = unforked_alloc(ntaken = nslots)) == NULL) {
+	    (own = own_alloc(nslots)) == NULL) {
 		log_error("scoreboard for %s", pidfile);
 		return -1;
 	}
@@ -226,6 +294,8 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	/* The header before the name: -s status never finds a table
 	 * without its magic. */
 	lay_out(&board, mem, nslots, size);
+	view_of(&board, nslots, &view);
+	own->master = (int32_t)master;
 	board.head->nslots = nslots;
 	board.head->master = (int32_t)master;
 	board.head->started = clock_ms();
@@ -244,7 +314,6 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 		unlink(board_path);
 		return -1;
 	}
-	view_of(&board, &view);
 	return 0;
 }
 
@@ -294,8 +363,9 @@ scoreboard_recreate(void)
 	remember_file(fd);
 	close(fd);
 	settle(&board.head->seq);
-	/* ntaken, our own count: not nslots, which a worker can write. */
-	for (size_t i = 0; i < ntaken; i++)
+	/* own->nslots, our own count: not the header's, which a worker can
+	 * write. */
+	for (size_t i = 0; i < own->nslots; i++)
 		settle(&board.slots[i].seq);
 	log_warnx("scoreboard %s was gone: made it again; the workers already "
 	          "running write to the old one until they exit",
@@ -318,9 +388,10 @@ scoreboard_remove(void)
 			close(poke_fds[i]);
 	poke_fds[0] = poke_fds[1] = -1;
 	free(board_path);
-	unforked_free(taken, ntaken);
+	if (own != NULL)
+		unforked_free(own, own_size);
 	board_path = NULL;
-	taken = NULL;
+	own = NULL;
 }
 
 int
@@ -347,20 +418,25 @@ scoreboard_worker_init(void)
 }
 
 /* Slot's service in the current generation's table, or NULL: a reload
- * has replaced the table, and an old worker counts no more. */
+ * has replaced the table, and an old worker counts no more.  The
+ * service's index is read once and checked against the size this process
+ * mapped: another worker may have written anything there. */
 static struct scoreboard_service *
 current_service(int slot)
 {
 	const struct scoreboard_slot *s;
+	uint32_t svc;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return NULL;
 	s = &board.slots[slot];
+	svc = __atomic_load_n(&s->service, __ATOMIC_RELAXED);
 	if (__atomic_load_n(&board.head->generation, __ATOMIC_RELAXED) !=
-	        s->generation ||
-	    s->service >= board.head->nservices)
+	        __atomic_load_n(&s->generation, __ATOMIC_RELAXED) ||
+	    svc >= __atomic_load_n(&board.head->nservices, __ATOMIC_RELAXED) ||
+	    svc >= view.nslots)
 		return NULL;
-	return &board.services[s->service];
+	return &board.services[svc];
 }
 
 int32_t
@@ -385,7 +461,7 @@ scoreboard_wake_when_full(int slot)
 void
 scoreboard_set_wake_when_full(size_t svc, bool wake)
 {
-	if (board.head != NULL && svc < board.head->nservices)
+	if (own != NULL && svc < own->nservices)
 		__atomic_store_n(&board.services[svc].wake_when_full,
 		    (int32_t)wake, __ATOMIC_RELAXED);
 }
@@ -411,13 +487,14 @@ scoreboard_claim(size_t service, const char *name, unsigned generation)
 	struct scoreboard_slot *s;
 	unsigned i;
 
-	if (board.head == NULL)
+	if (own == NULL)
 		return -1;
-	for (i = 0; i < board.head->nslots && taken[i]; i++)
+	for (i = 0; i < own->nslots && own->slots[i].claimed; i++)
 		;
-	if (i == board.head->nslots)
+	if (i == own->nslots)
 		return -1;
-	taken[i] = 1;
+	own->slots[i] = (struct own_slot){ true, 0, (uint32_t)service,
+		(uint32_t)generation };
 	s = &board.slots[i];
 	write_begin(&s->seq);
 	s->pid = 0;
@@ -433,49 +510,59 @@ scoreboard_claim(size_t service, const char *name, unsigned generation)
 	s->bytes_in = s->bytes_out = s->connections = 0;
 	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
-	if (i >= board.head->high_water)
-		__atomic_store_n(
-		    &board.head->high_water, i + 1, __ATOMIC_RELEASE);
+	if (i >= own->high_water)
+		own->high_water = i + 1;
+	__atomic_store_n(
+	    &board.head->high_water, own->high_water, __ATOMIC_RELEASE);
 	return (int)i;
 }
 
 void
 scoreboard_set_pid(int slot, pid_t pid)
 {
-	struct scoreboard_slot *s = &board.slots[slot];
+	struct scoreboard_slot *s;
 
+	if (!own_claimed(slot))
+		return;
+	own->slots[slot].pid = (int32_t)pid;
+	s = &board.slots[slot];
 	write_begin(&s->seq);
 	s->pid = (int32_t)pid;
+	write_end(&s->seq);
+}
+
+/* Empty s, whatever its worker (dead, perhaps killed mid-write with seq
+ * left odd, or hostile) left there: make seq odd (writing) whatever it
+ * was, then even again. */
+static void
+clear_slot(struct scoreboard_slot *s)
+{
+	__atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	/* SB_FREE, pid 0, no client, no source, no name, no bytes. */
+	memset((char *)s + offsetof(struct scoreboard_slot, pid), 0,
+	    sizeof(*s) - offsetof(struct scoreboard_slot, pid));
 	write_end(&s->seq);
 }
 
 void
 scoreboard_release(int slot)
 {
-	struct scoreboard_slot *s;
+	const struct own_slot *o;
 
-	if (board.head == NULL || slot < 0)
+	if (!own_claimed(slot))
 		return;
-	s = &board.slots[slot];
-	/* Killed while idle: it can no longer count itself out. */
-	if (s->state == SB_IDLE && s->generation == board.head->generation &&
-	    s->service < board.head->nservices)
+	o = &own->slots[slot];
+	/* Killed while idle: it can no longer count itself out.  Which
+	 * count is the master's to say; that it was idle, the slot's, and a
+	 * lie there only moves a hint. */
+	if (board.slots[slot].state == SB_IDLE &&
+	    o->generation == own->generation && o->service < own->nservices)
 		__atomic_sub_fetch(
-		    &board.services[s->service].idle_hint, 1, __ATOMIC_RELAXED);
-	/* The worker is dead, perhaps killed mid-write with seq left odd:
-	 * make it odd (writing) whatever it was, then even again. */
-	__atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	s->pid = 0;
-	s->state = SB_FREE;
-	s->client[0] = '\0';
+		    &board.services[o->service].idle_hint, 1, __ATOMIC_RELAXED);
 	/* A killed worker's client no longer counts against its source. */
-	memset(&s->source, 0, sizeof(s->source));
-	s->service_name[0] = '\0';
-	s->bytes_in = s->bytes_out = s->connections = 0;
-	s->conn_in = s->conn_out = 0;
-	write_end(&s->seq);
-	taken[slot] = 0;
+	clear_slot(&board.slots[slot]);
+	own->slots[slot] = (struct own_slot){ 0 };
 }
 
 void
@@ -484,10 +571,13 @@ scoreboard_set_services(
 {
 	struct scoreboard_header *h = board.head;
 
-	if (h == NULL)
+	if (own == NULL)
 		return;
-	if (n > h->nslots)
-		n = h->nslots;
+	if (n > own->nslots)
+		n = own->nslots;
+	memcpy(own->services, services, n * sizeof(*services));
+	own->nservices = (unsigned)n;
+	own->generation = generation;
 	write_begin(&h->seq);
 	memcpy(board.services, services, n * sizeof(*services));
 	h->nservices = (uint32_t)n;
@@ -500,7 +590,7 @@ scoreboard_reload_done(bool ok, const char *message)
 {
 	struct scoreboard_header *h = board.head;
 
-	if (h == NULL)
+	if (own == NULL)
 		return;
 	write_begin(&h->seq);
 	h->reload_ok = ok;
@@ -510,12 +600,99 @@ scoreboard_reload_done(bool ok, const char *message)
 	write_end(&h->seq);
 }
 
+/* Mend the header's fields the master owns; 1 when one was wrong. */
+static unsigned
+sweep_header(void)
+{
+	struct scoreboard_header *h = board.head;
+	bool wrong = false;
+
+	for (unsigned i = 0; i < own->nservices; i++) {
+		const struct scoreboard_service *mine = &own->services[i];
+		const struct scoreboard_service *its = &board.services[i];
+		wrong |=
+		    memcmp(its->name, mine->name, sizeof(its->name)) != 0 ||
+		    its->workers != mine->workers ||
+		    its->max_workers != mine->max_workers;
+	}
+	if (!wrong && memcmp(h->magic, MAGIC, sizeof(MAGIC)) == 0 &&
+	    h->nslots == own->nslots && h->nservices == own->nservices &&
+	    h->generation == own->generation && h->master == own->master &&
+	    h->high_water == own->high_water && h->seq % 2 == 0)
+		return 0;
+	/* Only the master writes the header: whatever seq says now, the
+	 * write below is the only one under way. */
+	__atomic_store_n(&h->seq, h->seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(h->magic, MAGIC, sizeof(MAGIC));
+	h->nslots = own->nslots;
+	h->nservices = own->nservices;
+	h->generation = own->generation;
+	h->master = own->master;
+	h->high_water = own->high_water;
+	for (unsigned i = 0; i < own->nservices; i++) {
+		struct scoreboard_service *its = &board.services[i];
+		memcpy(its->name, own->services[i].name, sizeof(its->name));
+		its->workers = own->services[i].workers;
+		its->max_workers = own->services[i].max_workers;
+	}
+	write_end(&h->seq);
+	return 1;
+}
+
+/* Mend slot i: empty when the master has not handed it out, its pid,
+ * service and generation the master's when it has; 1 when it was wrong. */
+static unsigned
+sweep_slot(unsigned i)
+{
+	static const struct scoreboard_slot empty;
+	const struct own_slot *o = &own->slots[i];
+	struct scoreboard_slot *s = &board.slots[i];
+	const size_t from = offsetof(struct scoreboard_slot, pid);
+
+	if (!o->claimed) {
+		if (memcmp((const char *)s + from, (const char *)&empty + from,
+		        sizeof(*s) - from) == 0)
+			return 0;
+		clear_slot(s);
+		return 1;
+	}
+	if (s->pid == o->pid && s->service == o->service &&
+	    s->generation == o->generation)
+		return 0;
+	write_begin(&s->seq);
+	s->pid = o->pid;
+	s->service = o->service;
+	s->generation = o->generation;
+	write_end(&s->seq);
+	return 1;
+}
+
+/*
+ * What the master owns of the mapping, written back: a worker can store
+ * anything there, and what it stored stays until the master looks (a
+ * ghost: a free slot dressed up as busy, which -s status would show and
+ * which the pool's counts would see in a reader that scans the table).
+ */
+unsigned
+scoreboard_sweep(void)
+{
+	unsigned n;
+
+	if (own == NULL)
+		return 0;
+	n = sweep_header();
+	for (unsigned i = 0; i < own->nslots; i++)
+		n += sweep_slot(i);
+	return n;
+}
+
 void
 scoreboard_set_state(int slot, enum scoreboard_state state)
 {
 	struct scoreboard_slot *s;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return;
 	s = &board.slots[slot];
 	write_begin(&s->seq);
@@ -530,7 +707,7 @@ scoreboard_busy(int slot, const char *client, long long now)
 {
 	struct scoreboard_slot *s;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return;
 	s = &board.slots[slot];
 	write_begin(&s->seq);
@@ -549,7 +726,7 @@ scoreboard_idle(
 {
 	struct scoreboard_slot *s;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return;
 	s = &board.slots[slot];
 	write_begin(&s->seq);
@@ -578,7 +755,7 @@ scoreboard_progress(int slot, unsigned long long in, unsigned long long out)
 {
 	struct scoreboard_slot *s;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return;
 	s = &board.slots[slot];
 	write_begin(&s->seq);
@@ -588,14 +765,25 @@ scoreboard_progress(int slot, unsigned long long in, unsigned long long out)
 	write_end(&s->seq);
 }
 
-/* Does slot i hold a connection of service name from source? */
+/*
+ * Does slot i hold a connection of service name from source?  Only a
+ * slot with a pid counts (the caller's own always does: the master may
+ * not have stored its pid yet).  A worker cannot see the master's own
+ * record of the slots it handed out, so it goes by the pid the master
+ * stores after fork() and zeroes at reap -- and in every free slot it
+ * sweeps (scoreboard_sweep): a free slot another worker dressed up with a
+ * state and a source, but no pid, is no connection.  One that forges a
+ * pid too counts until the master's next sweep, a second at most.
+ */
 static bool
-holds_source(unsigned i, const char *name, const struct addr_source *source)
+holds_source(unsigned i, unsigned self, const char *name,
+    const struct addr_source *source)
 {
 	struct scoreboard_slot s;
 
 	scoreboard_read_slot(&view, i, &s);
-	return s.state != SB_FREE && addr_source_equal(&s.source, source) &&
+	return s.state != SB_FREE && (s.pid > 0 || i == self) &&
+	       addr_source_equal(&s.source, source) &&
 	       strcmp(s.service_name, name) == 0;
 }
 
@@ -613,20 +801,25 @@ unsigned
 scoreboard_source_enter(int slot, const struct addr_source *source)
 {
 	struct scoreboard_slot *s;
+	char name[SCOREBOARD_NAME_LEN];
 	unsigned n = 0, end;
 
-	if (board.head == NULL || slot < 0)
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
 		return 0;
 	s = &board.slots[slot];
 	write_begin(&s->seq);
 	s->source = *source;
 	write_end(&s->seq);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* Our own name, bounded: another worker may overwrite it. */
+	memcpy(name, s->service_name, sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	/* The header's high_water, but never past the slots we mapped. */
 	end = __atomic_load_n(&board.head->high_water, __ATOMIC_ACQUIRE);
-	if (end > board.head->nslots)
-		end = board.head->nslots;
+	if (end > view.nslots)
+		end = view.nslots;
 	for (unsigned i = 0; i < end; i++)
-		n += holds_source(i, s->service_name, source);
+		n += holds_source(i, (unsigned)slot, name, source);
 	return n;
 }
 
@@ -673,7 +866,7 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 	close(fd);
 	free(path);
 	lay_out(&t, mem, head.nslots, (size_t)st.st_size);
-	view_of(&t, sb);
+	view_of(&t, head.nslots, sb);
 	return 0;
 fail:
 	if (fd != -1)
@@ -707,6 +900,16 @@ scoreboard_read_header(
 {
 	read_consistent(&sb->head->seq, sb->head, out, sizeof(*out));
 	out->reload_message[sizeof(out->reload_message) - 1] = '\0';
+}
+
+long long
+scoreboard_elapsed(long long now, int64_t then)
+{
+	if (then >= now)
+		return 0;
+	if (now >= 0 && then < now - LLONG_MAX)
+		return LLONG_MAX;
+	return now - then;
 }
 
 const char *

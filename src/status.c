@@ -3,13 +3,83 @@
  * line per master, per service and per worker, each a word and then
  * key=value pairs, so that `grep` and `awk` read it as easily as an eye.
  * The Prometheus form carries the same counters.
+ *
+ * Any worker can write the table, so every string in it is escaped on the
+ * way out (log_escape: no byte that ends a line or drives a terminal), and
+ * every scan stops at the view's own count of slots, never the header's.
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "scoreboard.h"
 #include "status.h"
+
+/* Room for a string of n bytes as log_escape writes it. */
+#define ESCAPED(n) (4 * (n) + 1)
+
+/* The NUL-terminated string at s (size bytes at most), escaped into out. */
+static const char *
+escaped(const char *s, size_t size, char *out, size_t outsize)
+{
+	log_escape(s, strnlen(s, size), out, outsize);
+	return out;
+}
+
+/*
+ * A name (SCOREBOARD_NAME_LEN bytes at most) as a Prometheus label value, whose
+ * text format knows three escapes: \\, \" and \n.  log_escape's \\, \" and \n
+ * stay as they are; its \r, \t and \xHH get a second backslash, so the value
+ * reads as their text ("\x1b"), not as a byte a terminal would act on.
+ */
+static const char *
+label_value(const char *s, size_t size, char *out, size_t outsize)
+{
+	char text[ESCAPED(SCOREBOARD_NAME_LEN)];
+	size_t used = 0;
+
+	escaped(s, size, text, sizeof(text));
+	for (const char *p = text; *p != '\0' && used + 3 < outsize; p++) {
+		out[used++] = *p;
+		if (*p != '\\')
+			continue;
+		if (p[1] == '\0' || strchr("\\\"n", p[1]) == NULL)
+			out[used++] = '\\';
+		else
+			out[used++] = *++p;
+	}
+	out[used] = '\0';
+	return out;
+}
+
+/* Add slot s, if it holds a worker, to the counts c. */
+static void
+count_slot(const struct scoreboard_slot *s, struct status_counts *c)
+{
+	switch (s->state) {
+	case SB_STARTING:
+		c->starting++;
+		break;
+	case SB_IDLE:
+		c->idle++;
+		break;
+	case SB_BUSY:
+		c->busy++;
+		break;
+	case SB_QUITTING:
+		c->quitting++;
+		break;
+	}
+}
+
+/* Does s hold a worker?  (A state no worker has is a worker's scribble.) */
+static bool
+holds_worker(const struct scoreboard_slot *s)
+{
+	return s->state >= SB_STARTING && s->state <= SB_QUITTING;
+}
 
 void
 status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
@@ -18,39 +88,89 @@ status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
 	struct scoreboard_slot s;
 
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
+	for (unsigned i = 0; i < sb->nslots; i++) {
 		scoreboard_read_slot(sb, i, &s);
-		if (s.state == SB_FREE || s.generation != gen ||
-		    s.service != svc)
-			continue;
-		switch (s.state) {
-		case SB_STARTING:
-			out->starting++;
-			break;
-		case SB_IDLE:
-			out->idle++;
-			break;
-		case SB_BUSY:
-			out->busy++;
-			break;
-		case SB_QUITTING:
-			out->quitting++;
-			break;
-		}
+		if (s.generation == gen && s.service == svc)
+			count_slot(&s, out);
 	}
 }
 
-static unsigned
-slots_in_use(const struct scoreboard *sb)
-{
-	struct scoreboard_slot s;
-	unsigned n = 0;
+/*
+ * The table read once, so that each count agrees with the workers listed
+ * under it, and so that printing stays linear in the slots whatever a
+ * worker wrote into the header's count of services: every slot's copy,
+ * the services shown (the header's count, never past the slots), their
+ * counts, and the slots grouped by service (a counting sort): those of
+ * service i are order[first[i]] up to order[first[i + 1]], then those of
+ * other generations.
+ */
+struct census {
+	struct scoreboard_header h;
+	struct scoreboard_slot *slots; /* nslots */
+	unsigned nservices;
+	struct status_counts *counts; /* nservices */
+	unsigned *first;              /* nservices + 2 */
+	unsigned *order;              /* nslots */
+	unsigned used;                /* slots that hold a worker */
+};
 
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
-		scoreboard_read_slot(sb, i, &s);
-		n += s.state != SB_FREE;
+/* The group of slot s: its service's index, nservices for a worker of
+ * another generation, nservices + 1 for none. */
+static unsigned
+group(const struct census *c, const struct scoreboard_slot *s)
+{
+	if (!holds_worker(s))
+		return c->nservices + 1;
+	if (s->generation != c->h.generation)
+		return c->nservices;
+	return s->service < c->nservices ? s->service : c->nservices + 1;
+}
+
+static void
+census_free(struct census *c)
+{
+	free(c->slots);
+	free(c->counts);
+	free(c->first);
+	free(c->order);
+}
+
+/* Take the census of sb; -1 when out of memory. */
+static int
+census_take(const struct scoreboard *sb, struct census *c)
+{
+	unsigned n;
+
+	memset(c, 0, sizeof(*c));
+	scoreboard_read_header(sb, &c->h);
+	n = c->nservices =
+	    c->h.nservices < sb->nslots ? c->h.nservices : sb->nslots;
+	c->slots = calloc(sb->nslots + 1, sizeof(*c->slots));
+	c->counts = calloc(n + 1, sizeof(*c->counts));
+	c->first = calloc(n + 3, sizeof(*c->first));
+	c->order = calloc(sb->nslots + 1, sizeof(*c->order));
+	if (c->slots == NULL || c->counts == NULL || c->first == NULL ||
+	    c->order == NULL) {
+		census_free(c);
+		return -1;
 	}
-	return n;
+	for (unsigned i = 0; i < sb->nslots; i++) {
+		const struct scoreboard_slot *s = &c->slots[i];
+		scoreboard_read_slot(sb, i, &c->slots[i]);
+		c->used += holds_worker(s);
+		if (group(c, s) < n)
+			count_slot(s, &c->counts[s->service]);
+		c->first[group(c, s) + 1]++;
+	}
+	for (unsigned g = 1; g < n + 3; g++)
+		c->first[g] += c->first[g - 1];
+	/* Fill each group from its start: first[g] moves to first[g + 1],
+	 * then the starts are taken back one group. */
+	for (unsigned i = 0; i < sb->nslots; i++)
+		c->order[c->first[group(c, &c->slots[i])]++] = i;
+	memmove(c->first + 1, c->first, (n + 2) * sizeof(*c->first));
+	c->first[0] = 0;
+	return 0;
 }
 
 static const char *
@@ -67,63 +187,68 @@ static void
 print_worker(
     FILE *out, const struct scoreboard_slot *s, long long now, bool clients)
 {
+	char name[ESCAPED(sizeof(s->service_name))];
+	char client[ESCAPED(sizeof(s->client))];
+
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
 	    " state=%s client=%s time=%.3fs in=%" PRIu64 " out=%" PRIu64
 	    " served=%" PRIu64 "\n",
-	    s->pid, s->service_name, s->generation,
+	    s->pid,
+	    escaped(
+	        s->service_name, sizeof(s->service_name), name, sizeof(name)),
+	    s->generation,
 	    scoreboard_state_name((enum scoreboard_state)s->state),
 	    s->client[0] == '\0' ? "-"
-	    : clients            ? s->client
-	                         : "hidden",
-	    (double)(now - s->changed) / 1000, s->bytes_in + s->conn_in,
-	    s->bytes_out + s->conn_out, s->connections);
+	    : clients
+	        ? escaped(s->client, sizeof(s->client), client, sizeof(client))
+	        : "hidden",
+	    (double)scoreboard_elapsed(now, s->changed) / 1000,
+	    s->bytes_in + s->conn_in, s->bytes_out + s->conn_out,
+	    s->connections);
 }
 
-/* The workers of service svc of generation gen; any other generation's
- * when svc is -1. */
+/* The workers of group g (a service, or nservices: other generations). */
 static void
-print_workers(FILE *out, const struct scoreboard *sb, long svc, unsigned gen,
-    long long now, bool clients)
+print_workers(
+    FILE *out, const struct census *c, unsigned g, long long now, bool clients)
 {
-	struct scoreboard_slot s;
-
-	for (unsigned i = 0; i < sb->head->nslots; i++) {
-		scoreboard_read_slot(sb, i, &s);
-		if (s.state == SB_FREE)
-			continue;
-		if (svc == -1 ? s.generation != gen
-		              : s.generation == gen && s.service == svc)
-			print_worker(out, &s, now, clients);
-	}
+	for (unsigned k = c->first[g]; k < c->first[g + 1]; k++)
+		print_worker(out, &c->slots[c->order[k]], now, clients);
 }
 
 void
 status_print(
     FILE *out, const struct scoreboard *sb, long long now, bool clients)
 {
-	struct scoreboard_header h;
+	struct census c;
 
-	scoreboard_read_header(sb, &h);
+	if (census_take(sb, &c) == -1) {
+		log_warn(
+		    "status: no memory for a table of %u slots", sb->nslots);
+		return;
+	}
 	fprintf(out,
 	    "master pid=%" PRId32 " generation=%" PRIu32
-	    " uptime=%llds slots=%u/%" PRIu32 " reload=%s\n",
-	    h.master, h.generation, (now - h.started) / 1000, slots_in_use(sb),
-	    h.nslots, reload_outcome(&h));
-	for (unsigned i = 0; i < h.nservices && i < h.nslots; i++) {
+	    " uptime=%llds slots=%u/%u reload=%s\n",
+	    c.h.master, c.h.generation,
+	    scoreboard_elapsed(now, c.h.started) / 1000, c.used, sb->nslots,
+	    reload_outcome(&c.h));
+	for (unsigned i = 0; i < c.nservices; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
-		struct status_counts c;
-		status_count(sb, i, h.generation, &c);
+		const struct status_counts *n = &c.counts[i];
+		char name[ESCAPED(sizeof(svc->name))];
 		fprintf(out,
-		    "service name=%.*s idle=%u busy=%u starting=%u "
+		    "service name=%s idle=%u busy=%u starting=%u "
 		    "quitting=%u total=%u max=%" PRIu32 "\n",
-		    (int)sizeof(svc->name) - 1, svc->name, c.idle, c.busy,
-		    c.starting, c.quitting,
-		    c.idle + c.busy + c.starting + c.quitting,
+		    escaped(svc->name, sizeof(svc->name), name, sizeof(name)),
+		    n->idle, n->busy, n->starting, n->quitting,
+		    n->idle + n->busy + n->starting + n->quitting,
 		    svc->max_workers);
-		print_workers(out, sb, i, h.generation, now, clients);
+		print_workers(out, &c, i, now, clients);
 	}
-	print_workers(out, sb, -1, h.generation, now, clients);
+	print_workers(out, &c, c.nservices, now, clients);
+	census_free(&c);
 }
 
 /* "# HELP" and "# TYPE" of one metric family. */
@@ -135,20 +260,20 @@ family(FILE *out, const char *name, const char *type, const char *help)
 
 /* One sample per service of the current generation: value(i). */
 static void
-per_service(FILE *out, const struct scoreboard *sb,
-    const struct scoreboard_header *h, const char *name, const char *state,
+per_service(FILE *out, const struct scoreboard *sb, const struct census *c,
+    const char *name, const char *state,
     unsigned (*value)(
         const struct status_counts *, const struct scoreboard_service *))
 {
-	for (unsigned i = 0; i < h->nservices && i < h->nslots; i++) {
+	for (unsigned i = 0; i < c->nservices; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
-		struct status_counts c;
-		status_count(sb, i, h->generation, &c);
-		fprintf(out, "%s{service=\"%.*s\"%s%s%s} %u\n", name,
-		    (int)sizeof(svc->name) - 1, svc->name,
+		char label[2 * ESCAPED(sizeof(svc->name))];
+		fprintf(out, "%s{service=\"%s\"%s%s%s} %u\n", name,
+		    label_value(
+		        svc->name, sizeof(svc->name), label, sizeof(label)),
 		    state != NULL ? ",state=\"" : "",
 		    state != NULL ? state : "", state != NULL ? "\"" : "",
-		    value(&c, svc));
+		    value(&c->counts[i], svc));
 	}
 }
 
@@ -190,36 +315,41 @@ n_max(const struct status_counts *c, const struct scoreboard_service *s)
 void
 status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 {
-	struct scoreboard_header h;
+	struct census c;
 
-	scoreboard_read_header(sb, &h);
+	if (census_take(sb, &c) == -1) {
+		log_warn(
+		    "status: no memory for a table of %u slots", sb->nslots);
+		return;
+	}
 	family(out, "preforkd_workers", "gauge",
 	    "Workers of the current generation, by service and state.");
-	per_service(out, sb, &h, "preforkd_workers", "starting", n_starting);
-	per_service(out, sb, &h, "preforkd_workers", "idle", n_idle);
-	per_service(out, sb, &h, "preforkd_workers", "busy", n_busy);
-	per_service(out, sb, &h, "preforkd_workers", "quitting", n_quitting);
+	per_service(out, sb, &c, "preforkd_workers", "starting", n_starting);
+	per_service(out, sb, &c, "preforkd_workers", "idle", n_idle);
+	per_service(out, sb, &c, "preforkd_workers", "busy", n_busy);
+	per_service(out, sb, &c, "preforkd_workers", "quitting", n_quitting);
 	family(out, "preforkd_workers_max", "gauge",
 	    "The most workers a service may have (max_workers).");
-	per_service(out, sb, &h, "preforkd_workers_max", NULL, n_max);
+	per_service(out, sb, &c, "preforkd_workers_max", NULL, n_max);
 	family(out, "preforkd_scoreboard_slots", "gauge",
 	    "Slots of the scoreboard (max_slots).");
-	fprintf(out, "preforkd_scoreboard_slots %" PRIu32 "\n", h.nslots);
+	fprintf(out, "preforkd_scoreboard_slots %u\n", sb->nslots);
 	family(out, "preforkd_scoreboard_slots_used", "gauge",
 	    "Slots that hold a worker, of any generation.");
-	fprintf(out, "preforkd_scoreboard_slots_used %u\n", slots_in_use(sb));
+	fprintf(out, "preforkd_scoreboard_slots_used %u\n", c.used);
 	family(out, "preforkd_generation", "gauge",
 	    "The configuration's generation: 1, and one more per reload.");
-	fprintf(out, "preforkd_generation %" PRIu32 "\n", h.generation);
+	fprintf(out, "preforkd_generation %" PRIu32 "\n", c.h.generation);
 	family(out, "preforkd_reloads_total", "counter",
 	    "Reloads attempted since the master started.");
-	fprintf(out, "preforkd_reloads_total %" PRIu32 "\n", h.reloads);
+	fprintf(out, "preforkd_reloads_total %" PRIu32 "\n", c.h.reloads);
 	family(out, "preforkd_last_reload_ok", "gauge",
 	    "1 when the last reload succeeded (or there was none), else 0.");
-	fprintf(
-	    out, "preforkd_last_reload_ok %d\n", h.reloads == 0 || h.reload_ok);
+	fprintf(out, "preforkd_last_reload_ok %d\n",
+	    c.h.reloads == 0 || c.h.reload_ok);
 	family(out, "preforkd_uptime_seconds", "gauge",
 	    "Seconds since the master started.");
 	fprintf(out, "preforkd_uptime_seconds %.3f\n",
-	    (double)(now - h.started) / 1000);
+	    (double)scoreboard_elapsed(now, c.h.started) / 1000);
+	census_free(&c);
 }
