@@ -43,7 +43,7 @@ teardown() {
 	[ "$in_a" -ge 10 ] && [ "$in_b" -ge 10 ]
 	# HAProxy's health checks are v2 LOCAL headers: no client named.
 	grep -qE "PROXY v2 header from 127\.0\.0\.1:[0-9]+: client not named \(local\)" "$LOG"
-	run ! grep -E "warning|error" "$LOG" "$B_LOG"
+	refute unexpected_warnings "$LOG" "$B_LOG"
 }
 
 @test "HAProxy send-proxy (v1): the clients' addresses reach the access log" {

@@ -258,6 +258,15 @@ refute() {
 	fi
 }
 
+# The warning and error lines of the log files given (the daemon's log by
+# default), but for the advice every root test run draws: its workers run
+# as nobody (see SECURITY in preforkd(8)).  Prints them; 1 when none.
+unexpected_warnings() {
+	[ "$#" -gt 0 ] || set -- "$LOG"
+	grep -hE -- "warning|error" "$@" 2>/dev/null |
+	    grep -vE "warning: workers run as nobody \(uid [0-9]+\), which other programs share"
+}
+
 log_has() {
 	grep -qE -- "$1" "$LOG" 2>/dev/null
 }

@@ -83,7 +83,7 @@ stderr_has() {
 	run talk <<<"hi"
 	[ "$output" = "hi" ]
 	wait_log "worker svc#1: info: access service=svc "
-	run ! log_has "error|warning"
+	refute unexpected_warnings
 	[ "$(find "$T" -newer "$CONF" -name '*.log' ! -path "$LOG")" = "" ]
 }
 

@@ -158,7 +158,7 @@ CASES
 	start_daemon
 	"$PFCLIENT" -t 5 127.0.0.1 "$PORT" </dev/null
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=0 out=0 .*end=closed"
-	run ! log_has "warning"
+	refute unexpected_warnings
 }
 
 @test "only proxy_from may send a header: others are closed and logged" {
