@@ -210,8 +210,9 @@ $(FB)/fuzz_proxy: $(FB)/proxy.o
 # log.c writes its files through log_file.c, its dates with clock.c.
 $(FB)/fuzz_log: $(FB)/log.o $(FB)/log_file.o $(FB)/clock.o
 $(FB)/fuzz_addr: $(FB)/addr.o
-# conn.c works out its deadlines with limit.c.
-$(FB)/fuzz_line: $(FB)/conn.o $(FB)/limit.o
+# conn.c works out its deadlines with limit.c, which keys its per-source
+# budgets by address (addr.c).
+$(FB)/fuzz_line: $(FB)/conn.o $(FB)/limit.o $(FB)/addr.o
 $(FB)/fuzz_config: $(FUZZ_CONFIG)
 $(FB)/fuzz_config: FUZZ_LIBS = -lconfuse
 $(FB)/fuzz_scoreboard: $(FUZZ_SCOREBOARD)

@@ -157,7 +157,7 @@ print_both(const struct scoreboard *sb)
 
 	if ((out = open_memstream(&text, &len)) == NULL)
 		abort();
-	status_print(out, sb, 1000);
+	status_print(out, sb, 1000, true);
 	fclose(out);
 	check_text(text, len, 1);
 	free(text);
