@@ -54,9 +54,9 @@ readme() {
 	run readme daemon
 	echo "$output"
 	[ "$status" -eq 0 ]
-	# It looked: the tour, the netcats, UDP and -s status.
+	# It looked: the tour, the netcats, UDP, -s reload and -s status.
 	[[ "${lines[-1]}" =~ ^([0-9]+)\ daemon ]]
-	[ "${BASH_REMATCH[1]}" -ge 11 ]
+	[ "${BASH_REMATCH[1]}" -ge 12 ]
 }
 
 @test "README: every make line resolves as printed (make -n)" {
