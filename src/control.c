@@ -42,6 +42,15 @@ master_gone(int fd)
 	return false;
 }
 
+/* kill() said EPERM: the master is another user's (root's, usually). */
+static void
+signal_refused(int signo, pid_t pid)
+{
+	log_errorx("kill -%s %ld: cannot signal a process of another user "
+	           "(run preforkd -s as root or as the master's user)",
+	    sigabbrev_np(signo), (long)pid);
+}
+
 enum control_result
 control_status(const char *pidfile)
 {
@@ -170,6 +179,13 @@ control_signal(const char *pidfile, int signo, int wait_s)
 			close(fd);
 		return CONTROL_NO_MASTER;
 	}
+	/* Before the scoreboard, whose "Permission denied" would hide the
+	 * reason: another user's master cannot be signalled at all. */
+	if (kill(pid, 0) == -1 && errno == EPERM) {
+		signal_refused(signo, pid);
+		close(fd);
+		return CONTROL_NO_MASTER;
+	}
 	/*
 	 * Without the scoreboard (tmpfiles cleaning may delete it) the reload
 	 * is still sent -- the master makes the file again as it reloads --
@@ -186,7 +202,11 @@ control_signal(const char *pidfile, int signo, int wait_s)
 		scoreboard_read_header(&sb, &h);
 	}
 	if (kill(pid, signo) == -1) {
-		log_error("kill -%s %ld", sigabbrev_np(signo), (long)pid);
+		if (errno == EPERM)
+			signal_refused(signo, pid);
+		else
+			log_error(
+			    "kill -%s %ld", sigabbrev_np(signo), (long)pid);
 		rc = CONTROL_NO_MASTER;
 	} else if (wait_s > 0 && signo == SIGHUP) {
 		rc = wait_reload(fd, &sb, h.reloads, deadline);

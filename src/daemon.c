@@ -122,6 +122,14 @@ open_failed(const char *path)
 
 	if (lstat(path, &st) == 0 && foreign_file(path, &st))
 		return;
+	/* Most often the default, /run, for a user who is not root: say
+	 * how to name another. */
+	if (err == EACCES || err == EROFS) {
+		log_errorx("pidfile %s: open: %s (name one preforkd may write "
+		           "with -p, or pidfile in the configuration)",
+		    path, strerror(err));
+		return;
+	}
 	errno = err;
 	log_error("pidfile %s: open", path);
 }

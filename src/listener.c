@@ -78,6 +78,28 @@ set_service_options(int fd, int socktype, const struct listen_opts *opts)
 	return fcntl(fd, F_SETFL, flags);
 }
 
+/* bind() of addr failed with errno: say why, and for a privileged port
+ * what it takes, since "Permission denied" alone does not say. */
+static void
+bind_failed(const struct addr *addr, const char *name)
+{
+	const struct sockaddr_in *sin = (const void *)&addr->ss;
+	const struct sockaddr_in6 *sin6 = (const void *)&addr->ss;
+	int err = errno;
+	unsigned port = 0;
+
+	if (addr->ss.ss_family == AF_INET)
+		port = ntohs(sin->sin_port);
+	else if (addr->ss.ss_family == AF_INET6)
+		port = ntohs(sin6->sin6_port);
+	if (err == EACCES && port > 0 && port < 1024)
+		log_errorx("bind %s: %s (a port below 1024 needs root or "
+		           "CAP_NET_BIND_SERVICE)",
+		    name, strerror(err));
+	else
+		log_error("bind %s", name);
+}
+
 /* Bind and listen on addr; the fd, or -1 after logging what failed. */
 static int
 listener_open(const struct addr *addr, const struct listen_opts *opts)
@@ -98,7 +120,7 @@ listener_open(const struct addr *addr, const struct listen_opts *opts)
 		return -1;
 	}
 	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1) {
-		log_error("bind %s", name);
+		bind_failed(addr, name);
 		close(fd);
 		return -1;
 	}

@@ -109,15 +109,15 @@ log_open_error(int err)
 /* A file owned by someone else, such as the workers' user an older
  * preforkd gave it to, can be rewritten by that user: say so. */
 static void
-warn_foreign_owner(const struct log_file *f)
+warn_foreign_owner(const struct log_file *f, const char *key)
 {
 	long uid = log_file_foreign_owner(f);
 
 	if (uid != -1)
-		log_warnx("log %s is owned by uid %ld, not by preforkd's uid "
+		log_warnx("%s %s is owned by uid %ld, not by preforkd's uid "
 		          "%ld: that user can rewrite it (preforkd never "
 		          "changes a file's owner; chown it back)",
-		    f->path, uid, (long)geteuid());
+		    key, f->path, uid, (long)geteuid());
 }
 
 int
@@ -135,7 +135,7 @@ log_open(const char *where, enum log_level level)
 	if (file.path != NULL) {
 		target = TARGET_FILE;
 		main_file = file;
-		warn_foreign_owner(&main_file);
+		warn_foreign_owner(&main_file, "log");
 	} else if (strcmp(where, "syslog") == 0) {
 		target = TARGET_SYSLOG;
 		openlog("preforkd", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -154,7 +154,7 @@ log_access_open(const char *path)
 	}
 	if (log_file_open(&access_file, path) == -1)
 		return -1;
-	warn_foreign_owner(&access_file);
+	warn_foreign_owner(&access_file, "access_log");
 	return 0;
 }
 
@@ -162,15 +162,17 @@ void
 log_check_dirs(uid_t uid, gid_t gid)
 {
 	const struct log_file *files[] = { &main_file, &access_file };
+	/* Each named by its key, so the operator knows which setting. */
+	const char *keys[] = { "log", "access_log" };
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (files[i]->path != NULL &&
 		    log_file_dir_writable_by(files[i]->path, uid, gid))
-			log_warnx("log %s: the workers (uid %ld, gid %ld) may "
+			log_warnx("%s %s: the workers (uid %ld, gid %ld) may "
 			          "write to its directory, and so put a file "
 			          "of theirs in its place at the next "
 			          "rotation: keep the directory root's",
-			    files[i]->path, (long)uid, (long)gid);
+			    keys[i], files[i]->path, (long)uid, (long)gid);
 }
 
 const char *
@@ -208,24 +210,26 @@ log_set_level(enum log_level level)
 
 /* 1 when f was reopened, -1 with errno. */
 static int
-reopen_file(struct log_file *f)
+reopen_file(struct log_file *f, const char *key)
 {
 	if (log_file_reopen(f) == -1)
 		return -1;
-	warn_foreign_owner(f);
+	warn_foreign_owner(f, key);
 	return 1;
 }
 
 int
 log_reopen(void)
 {
-	return target == TARGET_FILE ? reopen_file(&main_file) : 0;
+	return target == TARGET_FILE ? reopen_file(&main_file, "log") : 0;
 }
 
 int
 log_access_reopen(void)
 {
-	return access_file.path != NULL ? reopen_file(&access_file) : 0;
+	return access_file.path != NULL
+	           ? reopen_file(&access_file, "access_log")
+	           : 0;
 }
 
 void

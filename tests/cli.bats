@@ -680,3 +680,45 @@ CONF
 	[ "$n" -ge 38 ]
 	[ -z "$missing" ]
 }
+
+# The user nobody may enter $T, and has a directory $T/nobody of hers for
+# a pidfile.
+needs_nobody_from_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (to be nobody)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	need_tool setpriv util-linux
+	chmod 755 "$T"
+	install -d -o nobody -m 700 "$T/nobody"
+}
+
+@test "a privileged port without the privilege: the error says what it takes" {
+	needs_nobody_from_root
+	local low=7
+	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt "$low" ] ||
+	    skip "port $low needs no privilege here (ip_unprivileged_port_start)"
+	cat >"$CONF" <<CONF
+service svc {
+	listen = {"127.0.0.1:$low"}
+	protocol = "echo"
+}
+CONF
+	run --separate-stderr timeout -k 1 10 setpriv --reuid=nobody \
+	    --regid=nogroup --clear-groups "$PREFORKD" -f \
+	    -c "$CONF" -p "$T/nobody/preforkd.pid" 3>&-
+	echo "$status: $stderr"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *" master: error: bind 127.0.0.1:$low: Permission denied (a port below 1024 needs root or CAP_NET_BIND_SERVICE)" ]]
+}
+
+@test "a pidfile that cannot be written: the error says how to name another" {
+	needs_nobody_from_root
+	write_config 'protocol = "echo"'
+	mkdir -m 755 "$T/roots"
+	run --separate-stderr timeout -k 1 10 setpriv --reuid=nobody \
+	    --regid=nogroup --clear-groups "$PREFORKD" -f \
+	    -c "$CONF" -p "$T/roots/preforkd.pid" 3>&-
+	echo "$status: $stderr"
+	[ "$status" -eq 3 ]
+	[[ "$stderr" == *" master: error: pidfile $T/roots/preforkd.pid: open: Permission denied (name one preforkd may write with -p, or pidfile in the configuration)" ]]
+	[ ! -e "$T/roots/preforkd.pid" ]
+}

@@ -152,3 +152,26 @@ status_has() {
 	[ "$status" -eq 0 ]
 	[[ "${lines[0]}" == *" generation=3 "* ]]
 }
+
+@test "-s as another user than the master's says it cannot signal her process, and exits 4" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (a master of root's, a client of nobody's)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	need_tool setpriv util-linux
+	write_config 'protocol = "echo"'
+	start_daemon
+	chmod 755 "$T" # the pidfile is readable: the master is not hers
+	local name pid
+	pid=$(cat "$PIDFILE")
+	for name in reload stop quit reopen; do
+		run --separate-stderr timeout 10 setpriv --reuid=nobody \
+		    --regid=nogroup --clear-groups "$PREFORKD" -s "$name" \
+		    -p "$PIDFILE"
+		echo "-s $name: $status: $stderr"
+		[ "$status" -eq 4 ]
+		# One line, the reason; not the scoreboard's EACCES first.
+		[[ "$stderr" =~ ^preforkd:\ kill\ -[A-Z0-9]+\ $pid:\ cannot\ signal\ a\ process\ of\ another\ user\ \(run\ preforkd\ -s\ as\ root\ or\ as\ the\ master\'s\ user\)$ ]]
+	done
+	# Nothing reached it.
+	run ! log_has "reload|reopen|stopping"
+	kill -0 "$DPID"
+}

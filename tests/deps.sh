@@ -92,6 +92,12 @@ pkg opt valgrind cmd valgrind
 # The real server and client the tests compare with.
 pkg opt xinetd cmd xinetd
 pkg opt rdate cmd rdate
+# The clients the README shows, for tests/readme.bats (and man-db's
+# man for its man lines).
+pkg opt netcat-openbsd cmd nc
+pkg opt ncat cmd ncat
+pkg opt socat cmd socat
+pkg opt man-db cmd man
 # The proxy in front of preforkd, for tests/haproxy.bats.
 pkg opt haproxy cmd haproxy
 # The Debian package, for /usr/bin/python3 (not a pyenv python3).

@@ -316,3 +316,28 @@ access_log = \"$access\""
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"access_log $T/no/such/dir/access.log: directory $T/no/such/dir: No such file or directory"* ]]
 }
+
+@test "an access_log owned by another user is warned about as access_log, not as log" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (to give the file to nobody)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	local access="$T/access.log"
+	: >"$access"
+	chown nobody "$access"
+	write_config 'protocol = "echo"' "access_log = \"$access\""
+	start_daemon
+	log_has "master: warning: access_log $access is owned by uid $(id -u nobody), not by preforkd's uid 0: that user can rewrite it"
+	run ! log_has "warning: log $access"
+}
+
+@test "an access_log directory the workers may write to is warned about as access_log" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (workers change user only then)"
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	chmod 755 "$T"
+	mkdir -m 755 "$T/logs"
+	chown nobody "$T/logs"
+	write_config 'protocol = "echo"' "user = \"nobody\"
+access_log = \"$T/logs/access.log\""
+	start_daemon
+	log_has "master: warning: access_log $T/logs/access.log: the workers \(uid $(id -u nobody), gid $(id -g nobody)\) may write to its directory"
+	run ! log_has "warning: log $T/logs/access.log"
+}
