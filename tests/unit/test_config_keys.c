@@ -138,6 +138,7 @@ test_protocols(void)
 	    "protocols are found by name");
 }
 
+#if !defined(__SANITIZE_ADDRESS__)
 /* In a child: config_load of file with the address space capped just
  * above what the process holds; exits 0 if it failed with ENOMEM. */
 static void __attribute__((noreturn)) load_starved(const char *file)
@@ -158,6 +159,7 @@ static void __attribute__((noreturn)) load_starved(const char *file)
 		_exit(2);
 	_exit(config_load(file) == NULL && errno == ENOMEM ? 0 : 1);
 }
+#endif
 
 /*
  * Out of memory is no bad file: with the address space capped, the 1 MiB
