@@ -489,6 +489,69 @@ same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Was preforkd pid started with conf's file?  Its path in buf, if known. */
+static bool
+runs_this_file(const struct config *conf, pid_t pid, char *buf, size_t size)
+{
+	return master_config(pid, buf, size) == 0 && same_file(buf, conf->path);
+}
+
+/*
+ * Does the instance of conf run: a preforkd holds pidfile, or the first
+ * address in use is held by a preforkd started with this file?  Then the
+ * check is for a reload, which opens no pidfile.
+ */
+static bool
+instance_runs(const struct config *conf, const char *pidfile)
+{
+	char path[PATH_MAX];
+	struct holder h;
+
+	if (instance_running(pidfile))
+		return true;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		const struct service *s = &conf->services[i];
+		for (size_t j = 0; j < s->naddrs; j++) {
+			if (try_bind(&s->addrs[j]) != EADDRINUSE)
+				continue;
+			address_holder(&s->addrs[j], &h);
+			return h.pid > 0 && is_preforkd(h.pid) &&
+			       runs_this_file(conf, h.pid, path, sizeof(path));
+		}
+	}
+	return false;
+}
+
+/* Is preforkd pid, holding an address, the instance this check is for?
+ * true, or false with what to say in why. */
+static bool
+preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
+    char *why, size_t size)
+{
+	char other_pidfile[PATH_MAX], other_config[PATH_MAX];
+	bool has_pidfile =
+	    master_pidfile(pid, other_pidfile, sizeof(other_pidfile)) == 0;
+	int n;
+
+	if ((has_pidfile && same_file(other_pidfile, pidfile)) ||
+	    runs_this_file(conf, pid, other_config, sizeof(other_config)))
+		return true;
+	if (master_config(pid, other_config, sizeof(other_config)) == -1)
+		snprintf(other_config, sizeof(other_config), "another file");
+	if (has_pidfile)
+		n = snprintf(why, size,
+		    ": preforkd pid %ld holds it, running %s with pidfile %s "
+		    "(-p %s checks this file for it)",
+		    (long)pid, other_config, other_pidfile, other_pidfile);
+	else
+		n = snprintf(why, size,
+		    ": preforkd pid %ld holds it, running %s", (long)pid,
+		    other_config);
+	if (n < 0 || (size_t)n >= size)
+		log_debug("check: a message was cut short");
+	return false;
+}
+
 /*
  * Is an address in use fine for this check?  true, or false with what to
  * say after "Address already in use" in why.
@@ -497,40 +560,15 @@ static bool
 in_use_is_fine(const struct config *conf, const char *pidfile,
     const struct addr *a, bool manager, char *why, size_t size)
 {
-	char command[128], other_pidfile[PATH_MAX], other_config[PATH_MAX];
 	struct holder h;
-	int n;
 
 	address_holder(a, &h);
 	if (h.pid > 0 && is_ancestor(h.pid))
 		return true; /* the service manager that started us */
-	if (h.pid > 0 && is_preforkd(h.pid)) {
-		bool has_pidfile = master_pidfile(h.pid, other_pidfile,
-		                       sizeof(other_pidfile)) == 0;
-		bool has_config = master_config(h.pid, other_config,
-		                      sizeof(other_config)) == 0;
-		if ((has_pidfile && same_file(other_pidfile, pidfile)) ||
-		    (has_config && same_file(other_config, conf->path)))
-			return true;
-		if (!has_config)
-			snprintf(
-			    other_config, sizeof(other_config), "another file");
-		if (has_pidfile)
-			n = snprintf(why, size,
-			    ": preforkd pid %ld holds it, running %s with "
-			    "pidfile "
-			    "%s (-p %s checks this file for it)",
-			    (long)h.pid, other_config, other_pidfile,
-			    other_pidfile);
-		else
-			n = snprintf(why, size,
-			    ": preforkd pid %ld holds it, running %s",
-			    (long)h.pid, other_config);
-		if (n < 0 || (size_t)n >= size)
-			log_debug("check: a message was cut short");
-		return false;
-	}
+	if (h.pid > 0 && is_preforkd(h.pid))
+		return preforkd_is_instance(conf, pidfile, h.pid, why, size);
 	if (h.pid > 0) {
+		char command[128];
 		process_command(h.pid, command, sizeof(command));
 		snprintf(
 		    why, size, ": pid %ld holds it (%s)", (long)h.pid, command);
@@ -586,7 +624,10 @@ check_environment(const struct config *conf, const char *pidfile, bool manager)
 	if (conf->access_log != NULL &&
 	    check_directory("access_log", conf->access_log, FILE_LOG) == -1)
 		rc = -1;
-	if (check_directory("pidfile", pidfile, FILE_PIDFILE) == -1)
+	/* Beside the running instance, whatever its pidfile, the check is
+	 * for a reload: the pidfile, opened at start only, does not matter. */
+	if (!instance_runs(conf, pidfile) &&
+	    check_directory("pidfile", pidfile, FILE_PIDFILE) == -1)
 		rc = -1;
 	if (check_addresses(conf, pidfile, manager) == -1)
 		rc = -1;

@@ -82,6 +82,19 @@ PY
 	[[ "$output" == *"listen = {\"127.0.0.1:$PORT\"}"* ]]
 	# -T prints the pidfile that is used: -p's, not the default.
 	grep -qx "pidfile = \"$T/another.pid\"" <<<"$output"
+	# The pidfile does not matter to a reload: beside the instance, one
+	# in a directory that does not exist is not checked (the README's
+	# "-T -c etc/preforkd.conf" beside "make run", as any user).
+	write_config 'protocol = "echo"' "pidfile = \"$T/no/such/dir.pid\""
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stop_daemon
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$CONF: pidfile $T/no/such/dir.pid: directory $T/no/such: No such file or directory" ]
+	start_daemon
 	# A relative -c, from the daemon's directory, is the same file.
 	cd "$T"
 	run --separate-stderr "$PREFORKD" -t -c "$(basename "$CONF")" -p x.pid
