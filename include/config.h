@@ -83,6 +83,8 @@ struct config *config_load(const char *path);
  * in, to out; output that config_load reads back to the same values.  -1
  * after logging, as config_load. */
 int config_print(const char *path, FILE *out);
+/* As config_print, with pidfile (-p) printed for the file's own. */
+int config_print_pidfile(const char *path, const char *pidfile, FILE *out);
 /* Release a config from config_load; NULL is fine. */
 void config_free(struct config *conf);
 /* How many scoreboard slots the services may fill at most: each

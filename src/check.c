@@ -1,15 +1,27 @@
 /*
  * preforkd -t beyond the syntax: what start-up would trip over, found
- * without starting -- the directories of the log and the pidfile, and the
- * listen addresses, each bound once on a throw-away socket.  An address
- * already in use is fine when the running instance holds it, since the
- * usual reason to run -t is a reload to come.
+ * without starting -- the log files and the pidfile (their directories,
+ * and that they are files), and the listen addresses, each bound once on
+ * a throw-away socket.
+ *
+ * An address already in use is looked up (check_holder.c): the socket in
+ * /proc/net/{tcp,udp}{,6}, its holder among /proc/PID/fd.  It is fine
+ * when the holder is the instance this check is for (a preforkd master
+ * started with this file, or holding this pidfile: the usual reason to run
+ * -t is a reload to come), or a process -t descends from (a service
+ * manager that holds the socket to pass it, as systemd does for a socket
+ * unit).  Any other holder is an error that names it.  When the holder
+ * cannot be seen (another user's process), the old rule holds: fine if a
+ * preforkd holds the pidfile, or with -a, which says the service manager
+ * holds the addresses.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -18,12 +30,48 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "check_holder.h"
 #include "config.h"
 #include "log.h"
 
-/* The directory of path exists and we may create files in it. */
+/* What start-up does with an existing file of this kind. */
+enum file_kind {
+	FILE_LOG,     /* opened for appending: a regular file or a device */
+	FILE_PIDFILE, /* locked and rewritten: a regular file */
+};
+
+/* path, if it exists, is a file start-up can open as kind; 0, or -1
+ * after logging. */
 static int
-check_directory(const char *what, const char *path)
+check_file_type(const char *what, const char *path, enum file_kind kind)
+{
+	struct stat st;
+	const char *is;
+
+	if (stat(path, &st) == -1)
+		return 0; /* start-up creates it */
+	if (S_ISREG(st.st_mode) || (kind == FILE_LOG && S_ISCHR(st.st_mode)))
+		return 0;
+	if (S_ISDIR(st.st_mode))
+		is = "a directory";
+	else if (S_ISFIFO(st.st_mode))
+		is = "a FIFO";
+	else if (S_ISSOCK(st.st_mode))
+		is = "a socket";
+	else if (S_ISCHR(st.st_mode))
+		is = "a device";
+	else
+		is = "not a regular file";
+	log_errorx("%s %s: %s, where a %s is written", what, path, is,
+	    kind == FILE_LOG ? "log file (or a character device)"
+	                     : "regular file");
+	return -1;
+}
+
+/* The directory of path exists and we may create files in it, and what
+ * is at path can be opened as start-up would. */
+static int
+check_directory(const char *what, const char *path, enum file_kind kind)
 {
 	char *copy = strdup(path);
 	const char *dir;
@@ -43,6 +91,8 @@ check_directory(const char *what, const char *path)
 		log_errorx("%s %s: it is a symbolic link, which is never "
 		           "followed",
 		    what, path);
+		rc = -1;
+	} else if (check_file_type(what, path, kind) == -1) {
 		rc = -1;
 	} else if (access(path, F_OK) == 0 && access(path, W_OK) == -1) {
 		log_error("%s %s", what, path);
@@ -87,23 +137,133 @@ try_bind(const struct addr *a)
 	return err;
 }
 
-static int
-check_addresses(const struct config *conf, const char *pidfile)
+/* Do paths a and b name the same file? */
+static bool
+same_file(const char *a, const char *b)
 {
-	bool running = instance_running(pidfile);
+	struct stat sa, sb;
+
+	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
+	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Was preforkd pid started with conf's file?  Its path in buf, if known. */
+static bool
+runs_this_file(const struct config *conf, pid_t pid, char *buf, size_t size)
+{
+	return check_holder_config(pid, buf, size) == 0 &&
+	       same_file(buf, conf->path);
+}
+
+/*
+ * Does the instance of conf run: a preforkd holds pidfile, or the first
+ * address in use is held by a preforkd started with this file?  Then the
+ * check is for a reload, which opens no pidfile.
+ */
+static bool
+instance_runs(const struct config *conf, const char *pidfile)
+{
+	char path[PATH_MAX];
+	struct holder h;
+
+	if (instance_running(pidfile))
+		return true;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		const struct service *s = &conf->services[i];
+		for (size_t j = 0; j < s->naddrs; j++) {
+			if (try_bind(&s->addrs[j]) != EADDRINUSE)
+				continue;
+			check_holder_find(&s->addrs[j], &h);
+			return h.pid > 0 && check_holder_is_preforkd(h.pid) &&
+			       runs_this_file(conf, h.pid, path, sizeof(path));
+		}
+	}
+	return false;
+}
+
+/* Is preforkd pid, holding an address, the instance this check is for?
+ * true, or false with what to say in why. */
+static bool
+preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
+    char *why, size_t size)
+{
+	char other_pidfile[PATH_MAX], other_config[PATH_MAX];
+	bool has_pidfile = check_holder_pidfile(
+	                       pid, other_pidfile, sizeof(other_pidfile)) == 0;
+	int n;
+
+	if ((has_pidfile && same_file(other_pidfile, pidfile)) ||
+	    runs_this_file(conf, pid, other_config, sizeof(other_config)))
+		return true;
+	if (check_holder_config(pid, other_config, sizeof(other_config)) == -1)
+		snprintf(other_config, sizeof(other_config), "another file");
+	if (has_pidfile)
+		n = snprintf(why, size,
+		    ": preforkd pid %ld holds it, running %s with pidfile %s "
+		    "(-p %s checks this file for it)",
+		    (long)pid, other_config, other_pidfile, other_pidfile);
+	else
+		n = snprintf(why, size,
+		    ": preforkd pid %ld holds it, running %s", (long)pid,
+		    other_config);
+	if (n < 0 || (size_t)n >= size)
+		log_debug("check: a message was cut short");
+	return false;
+}
+
+/*
+ * Is an address in use fine for this check?  true, or false with what to
+ * say after "Address already in use" in why.
+ */
+static bool
+in_use_is_fine(const struct config *conf, const char *pidfile,
+    const struct addr *a, bool manager, char *why, size_t size)
+{
+	struct holder h;
+
+	check_holder_find(a, &h);
+	if (h.pid > 0 && check_holder_is_ancestor(h.pid))
+		return true; /* the service manager that started us */
+	if (h.pid > 0 && check_holder_is_preforkd(h.pid))
+		return preforkd_is_instance(conf, pidfile, h.pid, why, size);
+	if (h.pid > 0) {
+		char command[128];
+		check_holder_command(h.pid, command, sizeof(command));
+		snprintf(
+		    why, size, ": pid %ld holds it (%s)", (long)h.pid, command);
+		return false;
+	}
+	/* Nobody we may look into holds it: the pidfile tells, or -a. */
+	if (instance_running(pidfile) || manager)
+		return true;
+	if (h.hidden && h.inode != 0)
+		snprintf(why, size,
+		    ", by a process of uid %ld that this user may not look "
+		    "into (and no preforkd holds the pidfile)",
+		    h.uid);
+	else
+		snprintf(why, size, " (and no preforkd holds the pidfile)");
+	return false;
+}
+
+static int
+check_addresses(const struct config *conf, const char *pidfile, bool manager)
+{
+	char why[PATH_MAX * 2 + 256];
 	int rc = 0;
 
 	for (size_t i = 0; i < conf->nservices; i++) {
 		const struct service *s = &conf->services[i];
 		for (size_t j = 0; j < s->naddrs; j++) {
 			int err = try_bind(&s->addrs[j]);
-			if (err == 0 || (err == EADDRINUSE && running))
+			why[0] = '\0';
+			if (err == 0 ||
+			    (err == EADDRINUSE &&
+			        in_use_is_fine(conf, pidfile, &s->addrs[j],
+			            manager, why, sizeof(why))))
 				continue;
 			log_errorx("service %s: listen %s: %s%s", s->name,
-			    s->listen[j], strerror(err),
-			    err == EADDRINUSE ? " (and no preforkd holds the "
-			                        "pidfile)"
-			                      : "");
+			    s->listen[j], strerror(err), why);
 			rc = -1;
 		}
 	}
@@ -111,21 +271,24 @@ check_addresses(const struct config *conf, const char *pidfile)
 }
 
 int
-check_environment(const struct config *conf, const char *pidfile)
+check_environment(const struct config *conf, const char *pidfile, bool manager)
 {
 	int rc = 0;
 
 	/* NULL: log not set, so stderr or syslog. */
 	if (conf->log != NULL && strcmp(conf->log, "stderr") != 0 &&
 	    strcmp(conf->log, "syslog") != 0 &&
-	    check_directory("log", conf->log) == -1)
+	    check_directory("log", conf->log, FILE_LOG) == -1)
 		rc = -1;
 	if (conf->access_log != NULL &&
-	    check_directory("access_log", conf->access_log) == -1)
+	    check_directory("access_log", conf->access_log, FILE_LOG) == -1)
 		rc = -1;
-	if (check_directory("pidfile", pidfile) == -1)
+	/* Beside the running instance, whatever its pidfile, the check is
+	 * for a reload: the pidfile, opened at start only, does not matter. */
+	if (!instance_runs(conf, pidfile) &&
+	    check_directory("pidfile", pidfile, FILE_PIDFILE) == -1)
 		rc = -1;
-	if (check_addresses(conf, pidfile) == -1)
+	if (check_addresses(conf, pidfile, manager) == -1)
 		rc = -1;
 	return rc;
 }

@@ -598,6 +598,25 @@ config_print(const char *path, FILE *out)
 	return 0;
 }
 
+/* -T with -p: the pidfile printed is the one -p gives, which is the one
+ * used.  Apart from config_print so that the two stay easy to merge. */
+int
+config_print_pidfile(const char *path, const char *pidfile, FILE *out)
+{
+	cfg_t *cfg;
+
+	if ((cfg = parse_file(path)) == NULL)
+		return -1;
+	if (cfg_setstr(cfg, "pidfile", pidfile) != 0) {
+		log_errorx("%s: pidfile %s: cannot print it", path, pidfile);
+		cfg_free(cfg);
+		return -1;
+	}
+	config_print_tree(cfg, out);
+	cfg_free(cfg);
+	return 0;
+}
+
 void
 config_free(struct config *conf)
 {

@@ -43,15 +43,17 @@ struct options {
 	const char *signal;
 	bool foreground;
 	bool test;
-	bool print; /* -T: test, then print the configuration */
-	int wait_s; /* -w; -1: the default of the -s command */
+	bool print;   /* -T: test, then print the configuration */
+	bool manager; /* -a: the service manager holds the addresses */
+	int wait_s;   /* -w; -1: the default of the -s command */
+	bool wait_given;
 };
 
 static void
 usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: preforkd [-f] [-t | -T] [-c file] [-p pidfile] "
+	    "usage: preforkd [-f] [-t | -T] [-a] [-c file] [-p pidfile] "
 	    "[-s %s|status] [-w seconds] [-V] [-h]\n",
 	    master_signal_names());
 }
@@ -73,6 +75,41 @@ parse_seconds(const char *arg)
 	return (int)n;
 }
 
+/* A command line that asks for two things, or gives an option that the
+ * command does not read, is refused rather than half obeyed. */
+__attribute__((noreturn)) static void
+usage_error(const char *message)
+{
+	fprintf(stderr, "preforkd: %s\n", message);
+	usage(stderr);
+	exit(EXIT_USAGE);
+}
+
+/* -t and -T together would be -T, printed or not by chance. */
+static void
+test_mode(struct options *opts, bool print)
+{
+	if (opts->test && opts->print != print)
+		usage_error("-t and -T together: -T checks as -t does, then "
+		            "prints the configuration; give one");
+	opts->test = true;
+	opts->print = print;
+}
+
+static void
+check_combination(const struct options *opts)
+{
+	if (opts->signal != NULL && opts->test)
+		usage_error(opts->print ? "-s and -T together: give one"
+		                        : "-s and -t together: give one");
+	if (opts->wait_given && opts->signal == NULL)
+		usage_error("-w without -s: it is how long -s waits for "
+		            "the outcome");
+	if (opts->manager && !opts->test)
+		usage_error("-a without -t or -T: it says how -t takes an "
+		            "address in use");
+}
+
 static void
 parse_options(int argc, char **argv, struct options *opts)
 {
@@ -80,8 +117,11 @@ parse_options(int argc, char **argv, struct options *opts)
 
 	opts->config = CONFIG_DEFAULT;
 	opts->wait_s = -1;
-	while ((ch = getopt(argc, argv, "c:fhp:s:tTVw:")) != -1) {
+	while ((ch = getopt(argc, argv, "ac:fhp:s:tTVw:")) != -1) {
 		switch (ch) {
+		case 'a':
+			opts->manager = true;
+			break;
 		case 'c':
 			opts->config = optarg;
 			break;
@@ -95,13 +135,14 @@ parse_options(int argc, char **argv, struct options *opts)
 			opts->signal = optarg;
 			break;
 		case 't':
-			opts->test = true;
+			test_mode(opts, false);
 			break;
 		case 'T':
-			opts->test = opts->print = true;
+			test_mode(opts, true);
 			break;
 		case 'w':
 			opts->wait_s = parse_seconds(optarg);
+			opts->wait_given = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -120,6 +161,7 @@ parse_options(int argc, char **argv, struct options *opts)
 		usage(stderr);
 		exit(EXIT_USAGE);
 	}
+	check_combination(opts);
 	if (opts->signal != NULL && strcmp(opts->signal, "status") != 0 &&
 	    master_signal_by_name(opts->signal) == 0) {
 		fprintf(stderr, "preforkd: -s %s: expected one of %s|status\n",
@@ -154,34 +196,46 @@ load_failed(void)
 }
 
 /* -t: check the file; -T: then print it in full on stdout, the verdict
- * going to stderr so that the output is a config file itself. */
+ * going to stderr so that the output is a config file itself.  With -p,
+ * its pidfile is the one checked and printed. */
 static int
-check_config(const char *path, const char *pidfile, bool print)
+check_config(const struct options *opts)
 {
 	char prefix[PATH_MAX + 3];
+	const char *path = opts->config;
+	char *pidfile = NULL;
 	struct config *conf;
 	uid_t uid;
 	gid_t gid;
-	int status = EXIT_OK;
+	int status = EXIT_OK, printed;
 
 	log_plain("");
 	if ((conf = config_load(path)) == NULL)
 		return load_failed();
+	if (opts->pidfile != NULL)
+		pidfile = absolute(opts->pidfile);
 	/* user and group come from the file: name it, as its errors do. */
 	snprintf(prefix, sizeof(prefix), "%s: ", path);
 	log_plain(prefix);
 	if ((conf->user != NULL || getuid() == 0) &&
 	    daemon_worker_user(conf->user, conf->group, &uid, &gid) == -1)
 		status = EXIT_CONFIG;
-	else if (check_environment(
-	             conf, pidfile != NULL ? pidfile : conf->pidfile) == -1)
+	else if (check_environment(conf,
+	             pidfile != NULL ? pidfile : conf->pidfile,
+	             opts->manager) == -1)
 		status = EXIT_CONFIG;
-	else if (print && config_print(path, stdout) == -1)
-		status = EXIT_CONFIG;
-	else
-		fprintf(print ? stderr : stdout, "%s: syntax ok\n", path);
+	else if (opts->print) {
+		printed = pidfile != NULL
+		              ? config_print_pidfile(path, pidfile, stdout)
+		              : config_print(path, stdout);
+		if (printed == -1)
+			status = EXIT_CONFIG;
+	}
+	if (status == EXIT_OK)
+		fprintf(opts->print ? stderr : stdout, "%s: syntax ok\n", path);
 	log_plain("");
 	config_free(conf);
+	free(pidfile);
 	return status;
 }
 
@@ -396,7 +450,7 @@ main(int argc, char **argv)
 		return send_signal(&opts);
 	config_path = absolute(opts.config);
 	if (opts.test)
-		status = check_config(opts.config, opts.pidfile, opts.print);
+		status = check_config(&opts);
 	else {
 		daemon_title_init(argc, argv);
 		status = start(&opts, config_path);

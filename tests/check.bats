@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
-# -t checks what start-up would trip over: directories and addresses.
+# -t checks what start-up would trip over: directories, files and
+# addresses, beside the running instance too (preforkd(8) -t).
 
 load helpers
 
@@ -29,7 +30,13 @@ teardown() { common_teardown; }
 	write_config 'protocol = "echo"'
 	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
 	[ "$status" -eq 1 ]
-	[ "$stderr" = "$CONF: service svc: listen 127.0.0.1:$PORT: Address already in use (and no preforkd holds the pidfile)" ]
+	echo "$stderr"
+	[ "$stderr" = "$CONF: service svc: listen 127.0.0.1:$PORT: Address already in use: preforkd pid $DPID holds it, running $other with pidfile $T/other.pid (-p $T/other.pid checks this file for it)" ]
+	# As it says: with that instance's pidfile, the file is checked for
+	# it (a copy, edited, to be moved over its file before a reload).
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$T/other.pid"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
 }
 
 @test "-t: an address the running instance holds is fine" {
@@ -39,4 +46,138 @@ teardown() { common_teardown; }
 	[ "$status" -eq 0 ]
 	[ "$output" = "$CONF: syntax ok" ]
 	[ -z "$stderr" ]
+}
+
+# hold_port PORT: a python3 program listening on 127.0.0.1:PORT; its pid
+# in HOLDER.
+hold_port() {
+	cat >"$T/listener.py" <<'PY'
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening", flush=True)
+time.sleep(60)
+PY
+	python3 "$T/listener.py" "$1" >"$T/listener.out" 3>&- &
+	HOLDER=$!
+	BACKGROUND="${BACKGROUND:-} $HOLDER"
+	wait_until grep -qx listening "$T/listener.out"
+}
+
+@test "-t and -T beside the running instance, whatever its pidfile" {
+	write_config 'protocol = "echo"'
+	start_daemon
+	# Neither the pidfile the daemon uses nor the file's own (the
+	# default): -t finds the instance by its socket.
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$T/another.pid"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$CONF: syntax ok" ]
+	[ -z "$stderr" ]
+	run --separate-stderr "$PREFORKD" -T -c "$CONF" -p "$T/another.pid"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ "$stderr" = "$CONF: syntax ok" ]
+	[[ "$output" == *"listen = {\"127.0.0.1:$PORT\"}"* ]]
+	# -T prints the pidfile that is used: -p's, not the default.
+	grep -qx "pidfile = \"$T/another.pid\"" <<<"$output"
+	# The pidfile does not matter to a reload: beside the instance, one
+	# in a directory that does not exist is not checked (the README's
+	# "-T -c etc/preforkd.conf" beside "make run", as any user).
+	write_config 'protocol = "echo"' "pidfile = \"$T/no/such/dir.pid\""
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+	[ -z "$stderr" ]
+	stop_daemon
+	run --separate-stderr "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$CONF: pidfile $T/no/such/dir.pid: directory $T/no/such: No such file or directory" ]
+	start_daemon
+	# A relative -c, from the daemon's directory, is the same file.
+	cd "$T"
+	run --separate-stderr "$PREFORKD" -t -c "$(basename "$CONF")" -p x.pid
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+}
+
+@test "-t: a port another program holds is named, even beside the running instance" {
+	local port2
+	port2="$(free_port)"
+	write_config 'protocol = "echo"'
+	start_daemon
+	hold_port "$port2"
+	# The file as it will be reloaded: one address the daemon holds, one
+	# that python3 does.
+	sed -i "s|\"127.0.0.1:$PORT\"}|\"127.0.0.1:$PORT\", \"127.0.0.1:$port2\"}|" "$CONF"
+	grep -q "$port2" "$CONF"
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	# (python3 may be a path: pyenv's shim execs one.)
+	[[ "$stderr" == "$CONF: service svc: listen 127.0.0.1:$port2: Address already in use: pid $HOLDER holds it ("*"python3 $T/listener.py $port2)" ]]
+	# A wildcard address clashes with it too, and says so alike.
+	sed -i "s|\"127.0.0.1:$port2\"|\"*:$port2\"|" "$CONF"
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[[ "$stderr" == "$CONF: service svc: listen *:$port2: Address already in use: pid $HOLDER holds it ("*"python3 $T/listener.py $port2)" ]]
+}
+
+@test "-t: a process -t cannot look into holds a port: said, and -a lets it be" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root"
+	need_tool setpriv util-linux
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	hold_port "$PORT"
+	write_config 'protocol = "echo"'
+	chmod 755 "$T"
+	chmod 644 "$CONF"
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$PREFORKD" -t -c "$CONF" -p /tmp/preforkd-no.pid
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$CONF: service svc: listen 127.0.0.1:$PORT: Address already in use, by a process of uid 0 that this user may not look into (and no preforkd holds the pidfile)" ]
+	# -a: the service manager holds it (ExecStartPre of a socket unit).
+	run --separate-stderr setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$PREFORKD" -t -a -c "$CONF" -p /tmp/preforkd-no.pid
+	echo "$stderr"
+	[ "$status" -eq 0 ]
+}
+
+# ---------------------------------------------- files start-up cannot open
+
+@test "-t: a log, access_log or pidfile that is a directory fails" {
+	mkdir "$T/log.d" "$T/access.d" "$T/pid.d"
+	write_config 'protocol = "echo"' "log = \"$T/log.d\"
+access_log = \"$T/access.d\""
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$T/pid.d"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ -z "$output" ]
+	[ "${stderr_lines[0]}" = "$CONF: log $T/log.d: a directory, where a log file (or a character device) is written" ]
+	[ "${stderr_lines[1]}" = "$CONF: access_log $T/access.d: a directory, where a log file (or a character device) is written" ]
+	[ "${stderr_lines[2]}" = "$CONF: pidfile $T/pid.d: a directory, where a regular file is written" ]
+	[ "${#stderr_lines[@]}" -eq 3 ]
+	# And start-up indeed trips over each: exit 3.
+	write_config 'protocol = "echo"' "log = \"$T/log.d\""
+	run "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" 3>&-
+	[ "$status" -eq 3 ]
+	write_config 'protocol = "echo"'
+	run "$PREFORKD" -f -c "$CONF" -p "$T/pid.d" 3>&-
+	[ "$status" -eq 3 ]
+}
+
+@test "-t: a log that is a FIFO fails; /dev/null is fine" {
+	mkfifo "$T/log.fifo"
+	write_config 'protocol = "echo"' "log = \"$T/log.fifo\""
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "$CONF: log $T/log.fifo: a FIFO, where a log file (or a character device) is written" ]
+	run "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" 3>&-
+	[ "$status" -eq 3 ]
+	write_config 'protocol = "echo"' 'access_log = "/dev/null"'
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[ "$status" -eq 0 ]
 }

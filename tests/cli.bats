@@ -75,7 +75,7 @@ detached_workers_are() {
 	[ "$(worker_pids svc "$MASTER_PID" | wc -l)" -eq "$1" ]
 }
 
-USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\|status\] \[-w seconds\] \[-V\] \[-h\]$'
+USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-a\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\|status\] \[-w seconds\] \[-V\] \[-h\]$'
 
 # ---------------------------------------------------------------- options
 
@@ -116,6 +116,47 @@ USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-c file\] \[-p pidfile\] \[-s s
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
 	[ "$stderr" = "preforkd: -s bogus: expected one of stop|quit|reload|reopen|status" ]
+}
+
+# usage_error MESSAGE ARGS...: preforkd ARGS exits 2, saying MESSAGE, then
+# the usage; it reads no file and signals nobody.
+usage_error() {
+	local message="$1"
+	shift
+	run --separate-stderr "$PREFORKD" "$@"
+	echo "$stderr"
+	[ "$status" -eq 2 ]
+	[ -z "$output" ]
+	[ "${#stderr_lines[@]}" -eq 2 ]
+	[ "${stderr_lines[0]}" = "preforkd: $message" ]
+	[[ "${stderr_lines[1]}" =~ $USAGE_RE ]]
+}
+
+@test "options that do not go together exit 2, saying which" {
+	write_config 'protocol = "echo"'
+	local tT="-t and -T together: -T checks as -t does, then prints the configuration; give one"
+	usage_error "$tT" -t -T -c "$CONF"
+	usage_error "$tT" -T -t -c "$CONF"
+	usage_error "$tT" -tT -c "$CONF"
+	usage_error "-w without -s: it is how long -s waits for the outcome" \
+	    -w 5 -c "$CONF" -p "$PIDFILE"
+	usage_error "-w without -s: it is how long -s waits for the outcome" \
+	    -t -w 5 -c "$CONF"
+	usage_error "-s and -t together: give one" -s reload -t -p "$PIDFILE"
+	usage_error "-s and -T together: give one" -T -s status -p "$PIDFILE"
+	usage_error "-a without -t or -T: it says how -t takes an address in use" \
+	    -a -f -c "$CONF" -p "$PIDFILE"
+	# Nothing was started by any of them.
+	[ ! -e "$PIDFILE" ]
+	run "$PFCLIENT" -b 127.0.0.1 "$PORT"
+	[ "$status" -eq 0 ]
+	# What goes together still does: -t twice, -w with -s.
+	run "$PREFORKD" -t -t -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	run "$PREFORKD" -T -a -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	run "$PREFORKD" -s status -w 1 -p "$PIDFILE"
+	[ "$status" -ne 2 ]
 }
 
 # --------------------------------------------------------------------- -t

@@ -395,3 +395,65 @@ CONF
 	wait_log "master: info: adopted passed socket udp:127\.0\.0\.1:$PORT \(descriptor 3\) for service svc$"
 	run ! log_has "listening on udp:127.0.0.1:$PORT"
 }
+
+# ------------------------------------------- the units, as systemd runs them
+
+# The command line of the unit's KEY= line, after systemd's prefixes
+# (-, @, :, +, !, !!): there must be exactly one such line.
+unit_command() {
+	local lines
+	lines="$(sed -n "s/^$1=//p" "$T/units/preforkd.service")"
+	[ -n "$lines" ] && [ "$(wc -l <<<"$lines")" -eq 1 ] || return 1
+	sed -E 's/^[-@:+!]+//' <<<"$lines"
+}
+
+@test "socket activation: the unit's ExecStartPre and ExecStart start the service and it serves" {
+	need_tool systemd-socket-activate systemd
+	local ssa
+	ssa=$(tool_path systemd-socket-activate)
+	unit_copy preforkd.service
+	PRE="$(unit_command ExecStartPre)"
+	START="$(unit_command ExecStart)"
+	echo "ExecStartPre: $PRE"
+	echo "ExecStart: $START"
+	# The files where the unit, filled in as make install does, looks:
+	# SYSCONFDIR is $T, RUNSTATEDIR $T/run, created by RuntimeDirectory=.
+	mkdir -p "$T/preforkd" "$T/run/preforkd"
+	CONF="$T/preforkd/preforkd.conf"
+	PIDFILE="$T/run/preforkd/preforkd.pid"
+	write_config 'protocol = "echo"'
+	# As root, each command runs as systemd runs it: within the unit's
+	# CapabilityBoundingSet, so -t may not look into the descriptors of
+	# the manager that holds the socket (PID 1 there, here the process
+	# systemd-socket-activate became).
+	CAPS=""
+	if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+		CAPS="setpriv --bounding-set $(unit_caps) --inh-caps=-all --no-new-privs"
+	fi
+	export PRE START CAPS # systemd-socket-activate -E passes them
+	# What systemd does once a socket unit's first client comes: the
+	# service's ExecStartPre without the sockets (no LISTEN_*, nothing
+	# from descriptor 3 on), and if it succeeds, ExecStart with them.
+	cat >"$T/manager.bash" <<'SH'
+read -ra caps <<<"$CAPS"
+read -ra pre <<<"$PRE"
+read -ra start <<<"$START"
+env -u LISTEN_FDS -u LISTEN_PID -u LISTEN_FDNAMES "${caps[@]}" "${pre[@]}" 3>&- || exit
+exec "${caps[@]}" "${start[@]}"
+SH
+	"$ssa" -l "127.0.0.1:$PORT" -E PRE -E START -E CAPS -- \
+	    bash "$T/manager.bash" >>"$LOG" 2>&1 &
+	DPID=$!
+	wait_log "Listening on 127.0.0.1:$PORT as 3"
+	run talk <<<"activated"
+	echo "--- log ---"
+	cat "$LOG"
+	[ "$output" = "activated" ]
+	log_has "^$CONF: syntax ok$"
+	wait_log "master: notice: started"
+	log_has "master: info: adopted passed socket 127.0.0.1:$PORT \(descriptor 3\) for service svc$"
+	[ "$(cat "$PIDFILE")" = "$DPID" ]
+	# And -t, by hand beside it with the unit's pidfile, is content.
+	run "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+}

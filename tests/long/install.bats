@@ -76,7 +76,7 @@ fingerprint() {
 @test "the installed unit files name the installed paths" {
 	local unit="$STAGE/usr/lib/systemd/system/preforkd.service"
 	grep -qx "ExecStart=/usr/sbin/preforkd -f -c /etc/preforkd/preforkd.conf -p /run/preforkd/preforkd.pid" "$unit"
-	grep -qx "ExecStartPre=/usr/sbin/preforkd -t -c /etc/preforkd/preforkd.conf" "$unit"
+	grep -qx "ExecStartPre=/usr/sbin/preforkd -t -a -c /etc/preforkd/preforkd.conf -p /run/preforkd/preforkd.pid" "$unit"
 	grep -qx "Type=notify" "$unit"
 	run grep -n '@\|/usr/local' "$unit" "$STAGE/usr/lib/systemd/system/preforkd.socket"
 	echo "$output"
