@@ -19,6 +19,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 
 /* The directory of path exists and we may create files in it. */
@@ -96,7 +97,9 @@ check_addresses(const struct config *conf, const char *pidfile)
 	for (size_t i = 0; i < conf->nservices; i++) {
 		const struct service *s = &conf->services[i];
 		for (size_t j = 0; j < s->naddrs; j++) {
-			int err = try_bind(&s->addrs[j]);
+			int err = addr_is_unix(&s->addrs[j])
+			              ? listener_unix_check(s, &s->addrs[j])
+			              : try_bind(&s->addrs[j]);
 			if (err == 0 || (err == EADDRINUSE && running))
 				continue;
 			log_errorx("service %s: listen %s: %s%s", s->name,
