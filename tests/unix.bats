@@ -239,6 +239,12 @@ s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.bind(sys.argv[1])' "$SO
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"listen unix:$SOCK: another process listens on it"* ]]
 	[ "$(inode_of "$SOCK")" = "$inode" ]
+	# -t beside the instance that holds it is fine; beside another, not.
+	run "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	run "$PREFORKD" -t -c "$CONF" -p "$T/second.pid"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"service svc: listen unix:$SOCK: Address already in use"* ]]
 	run unix_talk <<<"still"
 	[ "$output" = "still" ]
 }
