@@ -20,7 +20,7 @@ struct service;
 struct access {
 	long long start_ms;          /* clock_ms() at accept, for time= */
 	char start[ACCESS_TIME_LEN]; /* the wall-clock time then */
-	char local[ADDR_STRLEN];     /* the address the client reached */
+	char local[ADDR_NAMELEN];    /* the address the client reached */
 	char queued[24];             /* "0.012s", or "-" when unknown */
 };
 

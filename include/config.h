@@ -58,6 +58,14 @@ struct service {
 	int chargen_udp_max;  /* bytes of chargen's UDP answer, at most */
 	long log_data_rate;   /* bytes of log_data lines a second; 0: any */
 	int refusal_log_rate; /* refused clients logged a second; 0: all */
+	/* A unix: listener's file (issue 16): its owner and group (NULL:
+	 * the master's), and its mode. */
+	char *socket_user;
+	char *socket_group;
+	int socket_mode;
+	/* Sent to a client refused by allow/deny or max_per_source; NULL:
+	 * nothing (allow/deny), a built-in line (max_per_source). */
+	char *refusal_message;
 };
 
 struct config {

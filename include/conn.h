@@ -147,6 +147,10 @@ ssize_t conn_peek(struct conn *conn, void *buf, size_t len, long long deadline);
 int conn_skip(struct conn *conn, void *buf, size_t len);
 /* Send all len bytes or fail: 0, or -1 with conn->end set. */
 int conn_send_all(struct conn *conn, const void *data, size_t len);
+/* One send() that never waits, for a few bytes into a fresh socket's
+ * buffer (a refused client's line): 0 when all len left, -1 with conn->end
+ * set when the socket took fewer or none. */
+int conn_send_now(struct conn *conn, const void *data, size_t len);
 /* Send every byte of iov[0..iovcnt) as one write where the socket takes it
  * (a head and its body leave together, never as two small segments): 0, or
  * -1 with conn->end set.  iov is used up. */

@@ -1,13 +1,16 @@
-/* Listening sockets: bound once, kept across reloads by address. */
+/* Listening sockets: bound once, kept across reloads by address (by path,
+ * for Unix ones). */
 #ifndef PREFORKD_LISTENER_H
 #define PREFORKD_LISTENER_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "addr.h"
 
 struct config;
+struct service;
 
 /* What a service asks of each of its listening sockets. */
 struct listen_opts {
@@ -15,6 +18,9 @@ struct listen_opts {
 	int idle_timeout; /* seconds, inherited by accepted sockets; 0: none */
 	int send_timeout; /* the same, for sending */
 	bool nonblocking; /* the service has several listeners */
+	/* A Unix socket's file: owner and group (-1: the master's), mode. */
+	long socket_uid, socket_gid;
+	int socket_mode;
 };
 
 struct listener {
@@ -25,6 +31,9 @@ struct listener {
 	bool passed;   /* by a service manager, which holds it too */
 	bool refusing; /* drops new connections (listener_refuse_new) */
 	struct listen_opts opts; /* what the config being applied asks for */
+	/* A Unix socket's file as bound, removed at close if still there. */
+	dev_t dev;
+	ino_t ino;
 };
 
 struct listener_set {
@@ -61,7 +70,8 @@ void listener_commit(struct listener_set *set);
  * it holds them too, so their queue outlives this process.
  */
 void listener_refuse_new(struct listener_set *set);
-/* Clients waiting in the listen queue of l; 0 for a UDP socket. */
+/* Clients waiting in the listen queue of l; 0 for a UDP socket; for a
+ * Unix one, 1 when any is (Linux does not say how many). */
 unsigned listener_queued(const struct listener *l);
 /* The same over the sockets of set that refuse new connections. */
 unsigned listener_queued_refusing(const struct listener_set *set);
@@ -74,5 +84,14 @@ int listener_fd(const struct listener_set *set, const struct addr *addr);
  * memory untouched so that its pages stay shared. */
 void listener_close_others(
     const struct listener_set *set, const int *keep, size_t nkeep);
+
+/*
+ * For -t: would binding the Unix address a of svc work?  0, or an errno:
+ * ENOENT (no such directory), ENOTSOCK (a file that is no socket is
+ * there), ELOOP (a symbolic link, never followed), EADDRINUSE (a live
+ * socket), or EINVAL after logging that socket_user or socket_group does
+ * not exist.  A stale socket is fine: start-up removes it.
+ */
+int listener_unix_check(const struct service *svc, const struct addr *a);
 
 #endif

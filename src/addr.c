@@ -8,6 +8,8 @@
  * be listed side by side.  An address is TCP unless it starts with "udp:"
  * (or "tcp:", for symmetry); the same port may serve both.  "proxy:" is TCP
  * whose clients come through a proxy that sends a PROXY protocol header.
+ * "unix:PATH" is a Unix domain stream socket, named by an absolute path;
+ * datagram Unix sockets and Linux's abstract names are not served.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,8 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
+
+#define UNIX_PREFIX "unix:"
 
 static int
 parse_port(const char *s, in_port_t *port, char *err, size_t errsize)
@@ -104,11 +109,75 @@ parse_ipv4(const char *spec, struct addr *out, char *err, size_t errsize)
 	return parse_port(port, &sin->sin_port, err, errsize);
 }
 
+/* "unix:PATH", the prefix gone: an absolute path that fits sun_path. */
+static int
+parse_unix(const char *path, struct addr *out, char *err, size_t errsize)
+{
+	struct sockaddr_un *sun = (struct sockaddr_un *)&out->ss;
+	size_t len = strlen(path);
+
+	if (path[0] == '@' || path[0] == '\0') {
+		snprintf(err, errsize,
+		    "abstract Unix sockets are not supported: write "
+		    "unix:/absolute/path");
+		return -1;
+	}
+	if (path[0] != '/') {
+		snprintf(err, errsize, "a Unix socket's path must be absolute");
+		return -1;
+	}
+	if (len >= sizeof(sun->sun_path)) {
+		snprintf(err, errsize,
+		    "a Unix socket's path is at most %zu bytes",
+		    sizeof(sun->sun_path) - 1);
+		return -1;
+	}
+	if (path[len - 1] == '/') {
+		snprintf(err, errsize,
+		    "a Unix socket's path names a file, "
+		    "not a directory");
+		return -1;
+	}
+	sun->sun_family = AF_UNIX;
+	memcpy(sun->sun_path, path, len + 1);
+	out->len =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
+	return 0;
+}
+
+/* Prefixes that ask for what is not served: say so plainly. */
+static bool
+unix_refused(const char *spec, char *err, size_t errsize)
+{
+	if (strncmp(spec, "unix-dgram:", 11) == 0 ||
+	    strncmp(spec, "udp:unix:", 9) == 0) {
+		snprintf(err, errsize,
+		    "datagram Unix sockets are not supported (unix: is a "
+		    "stream socket)");
+		return true;
+	}
+	if (strncmp(spec, "proxy:unix:", 11) == 0) {
+		snprintf(err, errsize,
+		    "a PROXY header over a Unix socket is not supported");
+		return true;
+	}
+	if (strncmp(spec, "tcp:unix:", 9) == 0) {
+		snprintf(err, errsize, "write unix:PATH, without tcp:");
+		return true;
+	}
+	return false;
+}
+
 int
 addr_parse(const char *spec, struct addr *out, char *err, size_t errsize)
 {
 	memset(out, 0, sizeof(*out));
 	out->socktype = SOCK_STREAM;
+	if (unix_refused(spec, err, errsize))
+		return -1;
+	if (strncmp(spec, UNIX_PREFIX, strlen(UNIX_PREFIX)) == 0)
+		return parse_unix(
+		    spec + strlen(UNIX_PREFIX), out, err, errsize);
 	if (strncmp(spec, "udp:", 4) == 0) {
 		out->socktype = SOCK_DGRAM;
 		spec += 4;
@@ -153,6 +222,16 @@ addr_format(const struct sockaddr *sa, char *buf, size_t size)
 		    (const struct sockaddr_in *)(const void *)sa;
 		inet_ntop(AF_INET, &sin->sin_addr, host, sizeof(host));
 		snprintf(buf, size, "%s:%u", host, ntohs(sin->sin_port));
+	} else if (sa->sa_family == AF_UNIX) {
+		const struct sockaddr_un *sun =
+		    (const struct sockaddr_un *)(const void *)sa;
+		/* A peer that did not bind has no path; an abstract name
+		 * starts with a NUL: neither is a file to name. */
+		if (sun->sun_path[0] == '\0')
+			snprintf(buf, size, "unix");
+		else
+			snprintf(buf, size, UNIX_PREFIX "%.*s",
+			    (int)sizeof(sun->sun_path), sun->sun_path);
 	} else {
 		snprintf(buf, size, "(family %d)", sa->sa_family);
 	}
@@ -174,9 +253,35 @@ addr_name(const struct addr *a, char *buf, size_t size)
 	return buf;
 }
 
+bool
+addr_is_unix(const struct addr *a)
+{
+	return a->ss.ss_family == AF_UNIX;
+}
+
+const char *
+addr_unix_path(const struct addr *a)
+{
+	if (!addr_is_unix(a))
+		return "";
+	return ((const struct sockaddr_un *)&a->ss)->sun_path;
+}
+
+/* Two Unix addresses' paths, compared as strcmp does. */
+static int
+path_cmp(const struct addr *a, const struct addr *b)
+{
+	return strncmp(((const struct sockaddr_un *)&a->ss)->sun_path,
+	    ((const struct sockaddr_un *)&b->ss)->sun_path,
+	    sizeof(((struct sockaddr_un *)0)->sun_path));
+}
+
+/* The port; 0 for a Unix address, whose path is all its identity. */
 static in_port_t
 port_of(const struct addr *a)
 {
+	if (a->ss.ss_family == AF_UNIX)
+		return 0;
 	if (a->ss.ss_family == AF_INET6)
 		return ((const struct sockaddr_in6 *)&a->ss)->sin6_port;
 	return ((const struct sockaddr_in *)&a->ss)->sin_port;
@@ -185,6 +290,8 @@ port_of(const struct addr *a)
 static bool
 is_wildcard(const struct addr *a)
 {
+	if (a->ss.ss_family == AF_UNIX)
+		return false;
 	if (a->ss.ss_family == AF_INET6)
 		return IN6_IS_ADDR_UNSPECIFIED(
 		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr);
@@ -198,6 +305,8 @@ addr_equal(const struct addr *a, const struct addr *b)
 	if (a->socktype != b->socktype || a->ss.ss_family != b->ss.ss_family ||
 	    port_of(a) != port_of(b))
 		return false;
+	if (a->ss.ss_family == AF_UNIX)
+		return path_cmp(a, b) == 0;
 	if (a->ss.ss_family == AF_INET6)
 		return IN6_ARE_ADDR_EQUAL(
 		    &((const struct sockaddr_in6 *)&a->ss)->sin6_addr,
@@ -241,6 +350,10 @@ slot_cmp(const void *x, const void *y)
 		return a->ss.ss_family < b->ss.ss_family ? -1 : 1;
 	if (port_of(a) != port_of(b))
 		return ntohs(port_of(a)) < ntohs(port_of(b)) ? -1 : 1;
+	if (a->ss.ss_family == AF_UNIX && (c = path_cmp(a, b)) != 0)
+		return c;
+	if (a->ss.ss_family == AF_UNIX)
+		return a < b ? -1 : a > b;
 	if (a->ss.ss_family == AF_INET6) {
 		ha = &((const struct sockaddr_in6 *)&a->ss)->sin6_addr;
 		hb = &((const struct sockaddr_in6 *)&b->ss)->sin6_addr;
@@ -421,6 +534,17 @@ addr_source_of(
 		    bytes[out->prefix / 8] & (0xff00 >> (out->prefix % 8));
 }
 
+void
+addr_source_of_uid(unsigned long uid, struct addr_source *out)
+{
+	uint32_t u = (uint32_t)uid;
+
+	memset(out, 0, sizeof(*out));
+	out->family = AF_UNIX;
+	out->prefix = 32;
+	memcpy(out->bytes, &u, sizeof(u));
+}
+
 bool
 addr_source_equal(const struct addr_source *a, const struct addr_source *b)
 {
@@ -440,6 +564,10 @@ addr_source_format(const struct addr_source *s, char *buf, size_t size)
 	} else if (s->family == AF_INET6) {
 		inet_ntop(AF_INET6, s->bytes, host, sizeof(host));
 		snprintf(buf, size, "%s/%u", host, (unsigned)s->prefix);
+	} else if (s->family == AF_UNIX) {
+		uint32_t uid;
+		memcpy(&uid, s->bytes, sizeof(uid));
+		snprintf(buf, size, "uid %lu", (unsigned long)uid);
 	} else {
 		snprintf(buf, size, "-");
 	}

@@ -32,6 +32,7 @@
 #include "check.h"
 #include "check_holder.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 
 /* What start-up does with an existing file of this kind. */
@@ -255,7 +256,9 @@ check_addresses(const struct config *conf, const char *pidfile, bool manager)
 	for (size_t i = 0; i < conf->nservices; i++) {
 		const struct service *s = &conf->services[i];
 		for (size_t j = 0; j < s->naddrs; j++) {
-			int err = try_bind(&s->addrs[j]);
+			int err = addr_is_unix(&s->addrs[j])
+			              ? listener_unix_check(s, &s->addrs[j])
+			              : try_bind(&s->addrs[j]);
 			why[0] = '\0';
 			if (err == 0 ||
 			    (err == EADDRINUSE &&

@@ -1,22 +1,47 @@
 /*
  * Who a connection's client is: most of the time the peer accept() gave;
  * behind a trusted proxy, the client its PROXY header names (the header
- * is read, and the proxy trusted, by admission: worker_admit.c).
+ * is read, and the proxy trusted, by admission: worker_admit.c).  A
+ * Unix peer, which has no address, is the user and process the kernel
+ * says connected (SO_PEERCRED): what max_per_source counts by is its uid.
  */
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "client.h"
 #include "proxy.h"
 
+/* A Unix peer's name from its credentials. */
+static void
+name_unix_peer(struct client *c, int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    len != sizeof(cred)) {
+		snprintf(c->name, sizeof(c->name), "unix:uid=-,pid=-");
+		return;
+	}
+	c->uid = (long)cred.uid;
+	c->pid = (long)cred.pid;
+	snprintf(
+	    c->name, sizeof(c->name), "unix:uid=%ld,pid=%ld", c->uid, c->pid);
+}
+
 void
-client_from_peer(struct client *c, const struct sockaddr_storage *peer,
-    const char *peer_name)
+client_from_peer(struct client *c, int fd, const struct sockaddr_storage *peer)
 {
 	c->addr = *peer;
-	snprintf(c->name, sizeof(c->name), "%s", peer_name);
 	c->proxy[0] = '\0';
+	c->uid = c->pid = -1;
+	if (peer->ss_family == AF_UNIX)
+		name_unix_peer(c, fd);
+	else
+		addr_format(
+		    (const struct sockaddr *)peer, c->name, sizeof(c->name));
 }
 
 /*

@@ -235,7 +235,8 @@ check_proxy(cfg_t *cfg, cfg_t *sec)
 		if (addr_parse(spec, &addr, err, sizeof(err)) == -1)
 			continue; /* already reported */
 		some |= addr.proxy;
-		if (all && addr.socktype == SOCK_DGRAM) {
+		if (all &&
+		    (addr.socktype == SOCK_DGRAM || addr_is_unix(&addr))) {
 			cfg_error(cfg,
 			    "service %s: proxy_protocol works over TCP only "
 			    "(listen \"%s\")",
@@ -254,6 +255,31 @@ check_proxy(cfg_t *cfg, cfg_t *sec)
 		    cfg_getbool(sec, "proxy_protocol") == cfg_true
 		        ? "proxy_protocol is on"
 		        : "a listen address is proxy:");
+}
+
+/* allow and deny match IP addresses: a service whose every address is a
+ * unix: socket could never use them (its file's owner and mode say who
+ * may connect); with some IP addresses too, they apply to those alone. */
+static void
+check_unix(cfg_t *cfg, cfg_t *sec)
+{
+	unsigned n = cfg_size(sec, "listen"), nunix = 0;
+	char err[128];
+	struct addr addr;
+
+	for (unsigned i = 0; i < n; i++)
+		if (addr_parse(cfg_getnstr(sec, "listen", i), &addr, err,
+		        sizeof(err)) == 0 &&
+		    addr_is_unix(&addr))
+			nunix++;
+	if (nunix == 0 || nunix < n)
+		return;
+	if (cfg_size(sec, "allow") > 0 || cfg_size(sec, "deny") > 0)
+		cfg_error(cfg,
+		    "service %s: allow and deny match IP addresses, and every "
+		    "listen address is a unix: socket (socket_user, "
+		    "socket_group and socket_mode say who may connect)",
+		    cfg_title(sec));
 }
 
 /*
@@ -349,6 +375,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 		check_udp_protocol(cfg, sec);
 	check_pool(cfg, sec);
 	check_proxy(cfg, sec);
+	check_unix(cfg, sec);
 	check_worker_timeout(cfg, sec);
 	if (keep_addresses(sec, cfg->line) == -1)
 		report_nomem(cfg->line);

@@ -29,7 +29,7 @@
 
 static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
-static const struct config_choice log_levels, protocols, framings;
+static const struct config_choice log_levels, protocols, framings, socket_modes;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -124,6 +124,14 @@ const struct config_key config_keys[] = {
 	KEY_INT("chargen_udp_max", SVC(chargen_udp_max), 512, 0, 512),
 	KEY_INT("log_data_rate", SVC(log_data_rate), 65536, 0, 1073741824),
 	KEY_INT("refusal_log_rate", SVC(refusal_log_rate), 10, 0, 1000000),
+	/* A unix: listener's file; unset: the master's user and group, and
+	 * the mode systemd's SocketMode= defaults to. */
+	KEY_STR("socket_user", SVC(socket_user), NULL, 0, NULL),
+	KEY_STR("socket_group", SVC(socket_group), NULL, 0, NULL),
+	KEY_CHOICE("socket_mode", SVC(socket_mode), "0666", socket_modes,
+	    CONFIG_STORE_CHOICE),
+	/* One send into a fresh socket's buffer: a few lines at most. */
+	KEY_STR("refusal_message", SVC(refusal_message), NULL, 512, NULL),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -174,12 +182,37 @@ log_level_expected(void)
 	return "error, warning, notice, info or debug";
 }
 
+/* "0660": octal, as chmod and systemd write it, at most 0777. */
+static int
+socket_mode_parse(const char *text)
+{
+	long mode = 0;
+	size_t n = strlen(text);
+
+	if (n == 0 || n > 4)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (text[i] < '0' || text[i] > '7')
+			return -1;
+		mode = mode * 8 + (text[i] - '0');
+	}
+	return mode <= 0777 ? (int)mode : -1;
+}
+
+static const char *
+socket_mode_expected(void)
+{
+	return "an octal mode from 0000 to 0777, such as \"0660\"";
+}
+
 static const struct config_choice protocols = { protocol_parse,
 	protocol_expected };
 static const struct config_choice framings = { framing_parse,
 	framing_expected };
 static const struct config_choice log_levels = { log_level_parse,
 	log_level_expected };
+static const struct config_choice socket_modes = { socket_mode_parse,
+	socket_mode_expected };
 
 /* -------------------------------------------------------------- checks */
 

@@ -523,6 +523,25 @@ conn_send_all(struct conn *conn, const void *data, size_t len)
 	return conn_send_iov(conn, &iov, 1);
 }
 
+int
+conn_send_now(struct conn *conn, const void *data, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = send(conn->fd, data, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+	while (n == -1 && errno == EINTR);
+	if (n > 0) {
+		conn->bytes_out += (unsigned long long)n;
+		moved(conn);
+	}
+	if (n == (ssize_t)len)
+		return 0;
+	conn->end =
+	    n == -1 ? failure(conn, errno, END_SEND_TIMEOUT) : END_SEND_TIMEOUT;
+	return -1;
+}
+
 enum line_scan
 conn_line_find(const char *buf, size_t len, size_t max_line, size_t *linelen)
 {

@@ -6,7 +6,8 @@
  * bound the same way (and never listen()ed); one kept across a reload keeps
  * the datagrams waiting in it.  Sockets a service manager passed (socket
  * activation) are matched the same way, by the address they are bound to,
- * and taken instead of binding.
+ * and taken instead of binding.  Unix domain sockets ("unix:PATH") are
+ * matched by path; their files are listener_unix.c's.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,6 +22,7 @@
 
 #include "config.h"
 #include "listener.h"
+#include "listener_unix.h"
 #include "log.h"
 
 static int
@@ -28,6 +30,9 @@ set_options(int fd, const struct addr *addr)
 {
 	int on = 1;
 
+	/* A Unix socket has no TIME_WAIT, no IPv6, no Nagle. */
+	if (addr_is_unix(addr))
+		return 0;
 	/*
 	 * A restart must not meet its own old sockets in TIME_WAIT.  Not on
 	 * UDP, which has no TIME_WAIT: there SO_REUSEADDR would let a second
@@ -100,14 +105,29 @@ bind_failed(const struct addr *addr, const char *name)
 		log_error("bind %s", name);
 }
 
-/* Bind and listen on addr; the fd, or -1 after logging what failed. */
+/* bind(); a Unix socket's file, created with opts' mode and owner, in
+ * l->dev and l->ino.  0, or -1 with errno set. */
 static int
-listener_open(const struct addr *addr, const struct listen_opts *opts)
+bind_addr(int fd, const struct addr *addr, const struct listen_opts *opts,
+    struct listener *l)
 {
-	char name[ADDR_STRLEN];
+	if (addr_is_unix(addr))
+		return listener_unix_bind(fd, addr, opts, &l->dev, &l->ino);
+	return bind(fd, (const struct sockaddr *)&addr->ss, addr->len);
+}
+
+/* Bind and listen on addr for l; the fd, or -1 after logging what
+ * failed. */
+static int
+listener_open(
+    const struct addr *addr, const struct listen_opts *opts, struct listener *l)
+{
+	char name[ADDR_NAMELEN];
 	int fd;
 
 	addr_name(addr, name, sizeof(name));
+	if (addr_is_unix(addr) && listener_unix_clear(addr) == -1)
+		return -1;
 	fd = socket(addr->ss.ss_family, addr->socktype | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		log_error("socket for %s", name);
@@ -119,13 +139,14 @@ listener_open(const struct addr *addr, const struct listen_opts *opts)
 		close(fd);
 		return -1;
 	}
-	if (bind(fd, (const struct sockaddr *)&addr->ss, addr->len) == -1) {
+	if (bind_addr(fd, addr, opts, l) == -1) {
 		bind_failed(addr, name);
 		close(fd);
 		return -1;
 	}
 	if (addr->socktype == SOCK_STREAM && listen(fd, opts->backlog) == -1) {
 		log_error("listen %s", name);
+		listener_unix_remove(l);
 		close(fd);
 		return -1;
 	}
@@ -136,11 +157,12 @@ listener_open(const struct addr *addr, const struct listen_opts *opts)
 static void
 listener_close(struct listener *l)
 {
-	char name[ADDR_STRLEN];
+	char name[ADDR_NAMELEN];
 
 	if (l->fd == -1)
 		return;
 	addr_name(&l->addr, name, sizeof(name));
+	listener_unix_remove(l);
 	close(l->fd);
 	l->fd = -1;
 	log_info("closed listener %s", name);
@@ -169,8 +191,12 @@ static int
 add(struct listener_set *set, const struct addr *addr,
     const struct listen_opts *opts)
 {
-	struct listener *items;
-	int fd;
+	struct listener *items, l = {
+		.addr = *addr,
+		.wanted = true,
+		.fresh = true,
+		.opts = *opts,
+	};
 
 	items = realloc(set->items, (set->count + 1) * sizeof(*items));
 	if (items == NULL) {
@@ -178,15 +204,9 @@ add(struct listener_set *set, const struct addr *addr,
 		return -1;
 	}
 	set->items = items;
-	if ((fd = listener_open(addr, opts)) == -1)
+	if ((l.fd = listener_open(addr, opts, &l)) == -1)
 		return -1;
-	items[set->count] = (struct listener){
-		.addr = *addr,
-		.fd = fd,
-		.wanted = true,
-		.fresh = true,
-		.opts = *opts,
-	};
+	items[set->count] = l;
 	set->count++;
 	return 0;
 }
@@ -239,6 +259,10 @@ listener_apply(struct listener_set *set, const struct config *conf)
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const struct service *svc = &conf->services[s];
 		struct listen_opts opts = service_opts(svc);
+		if (listener_unix_ids(svc, &opts) == -1) {
+			roll_back(set);
+			return -1;
+		}
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			struct listener *l = find(set, &svc->addrs[a]);
 			if (l != NULL) {
@@ -256,7 +280,8 @@ listener_apply(struct listener_set *set, const struct config *conf)
 }
 
 /* The address a passed socket listens on; -1 (errno set) unless it is a
- * listening TCP socket or a UDP socket, of IPv4 or IPv6. */
+ * listening TCP socket or a UDP socket, of IPv4 or IPv6, or a listening
+ * Unix stream socket. */
 static int
 passed_addr(int fd, struct addr *addr)
 {
@@ -274,7 +299,9 @@ passed_addr(int fd, struct addr *addr)
 		return -1;
 	if ((type == SOCK_STREAM && !listening) ||
 	    (type != SOCK_STREAM && type != SOCK_DGRAM) ||
-	    (addr->ss.ss_family != AF_INET && addr->ss.ss_family != AF_INET6)) {
+	    (addr->ss.ss_family != AF_INET && addr->ss.ss_family != AF_INET6 &&
+	        addr->ss.ss_family != AF_UNIX) ||
+	    (addr->ss.ss_family == AF_UNIX && type != SOCK_STREAM)) {
 		errno = EPROTONOSUPPORT;
 		return -1;
 	}
@@ -295,15 +322,16 @@ service_at(const struct config *conf, const struct addr *addr)
 
 /* Give a passed socket what its service asks of it, as binding would. */
 static int
-prepare_passed(int fd, int socktype, const struct listen_opts *opts)
+prepare_passed(int fd, const struct addr *addr, const struct listen_opts *opts)
 {
 	int on = 1;
 
-	if (set_service_options(fd, socktype, opts) == -1)
+	if (set_service_options(fd, addr->socktype, opts) == -1)
 		return -1;
-	if (socktype == SOCK_DGRAM)
+	if (addr->socktype == SOCK_DGRAM)
 		return 0;
-	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
+	if (!addr_is_unix(addr) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1)
 		return -1;
 	/* On a listening socket, listen() only sets the backlog. */
 	return listen(fd, opts->backlog);
@@ -317,12 +345,13 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 	const struct service *svc;
 	struct listener *items;
 	struct listen_opts opts;
-	char name[ADDR_STRLEN];
+	char name[ADDR_NAMELEN];
 	struct addr addr;
 
 	if (passed_addr(fd, &addr) == -1) {
-		log_warn("passed descriptor %d: not a listening TCP socket "
-		         "or a UDP socket, closing it",
+		log_warn("passed descriptor %d: not a listening TCP socket, "
+		         "a UDP socket or a listening Unix stream socket, "
+		         "closing it",
 		    fd);
 		close(fd);
 		return 0;
@@ -336,7 +365,7 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 		return 0;
 	}
 	opts = service_opts(svc);
-	if (prepare_passed(fd, addr.socktype, &opts) == -1)
+	if (prepare_passed(fd, &addr, &opts) == -1)
 		log_warn("passed socket %s: socket options", name);
 	items = realloc(set->items, (set->count + 1) * sizeof(*items));
 	if (items == NULL) {
@@ -375,7 +404,7 @@ listener_adopt(
 void
 listener_commit(struct listener_set *set)
 {
-	char name[ADDR_STRLEN];
+	char name[ADDR_NAMELEN];
 
 	for (size_t i = 0; i < set->count; i++) {
 		struct listener *l = &set->items[i];
@@ -389,6 +418,8 @@ listener_commit(struct listener_set *set)
 			        l->fd, l->addr.socktype, &l->opts) == -1)
 				log_warn("listener %s: socket options",
 				    addr_name(&l->addr, name, sizeof(name)));
+			if (addr_is_unix(&l->addr))
+				listener_unix_own(l);
 		}
 	}
 	listener_commit_closed(set);
@@ -419,7 +450,8 @@ listener_close_others(
  * restart, the next instance), while a handshake under way completes.
  * For TCP, a filter sees the packet from its TCP header: byte 13 holds the
  * flags.  Accepted sockets inherit it; established connections see no bare
- * SYN.
+ * SYN.  A Unix socket needs no filter: removing its file turns new
+ * clients away (ENOENT) while the queued ones stay.
  */
 void
 listener_refuse_new(struct listener_set *set)
@@ -435,12 +467,17 @@ listener_refuse_new(struct listener_set *set)
 		.len = sizeof(code) / sizeof(code[0]),
 		.filter = code,
 	};
-	char name[ADDR_STRLEN];
+	char name[ADDR_NAMELEN];
 
 	for (size_t i = 0; i < set->count; i++) {
 		struct listener *l = &set->items[i];
 		if (l->fd == -1 || l->passed || l->addr.socktype != SOCK_STREAM)
 			continue;
+		if (addr_is_unix(&l->addr)) {
+			listener_unix_remove(l);
+			l->refusing = true;
+			continue;
+		}
 		if (setsockopt(l->fd, SOL_SOCKET, SO_ATTACH_FILTER, &drop_syn,
 		        sizeof(drop_syn)) == -1) {
 			log_warn("listener %s: cannot refuse new connections "
@@ -460,6 +497,8 @@ listener_queued(const struct listener *l)
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 
+	if (l->fd != -1 && addr_is_unix(&l->addr))
+		return listener_unix_queued(l->fd);
 	if (l->fd == -1 || l->addr.socktype != SOCK_STREAM ||
 	    getsockopt(l->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
 		return 0;
@@ -482,6 +521,7 @@ listener_close_all(struct listener_set *set)
 {
 	for (size_t i = 0; i < set->count; i++)
 		if (set->items[i].fd != -1) {
+			listener_unix_remove(&set->items[i]);
 			close(set->items[i].fd);
 			set->items[i].fd = -1;
 		}

@@ -58,6 +58,10 @@ worker_admit_end_name(enum admit_end end)
 bool
 worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
 {
+	/* allow and deny match IP addresses; a Unix socket's file says who
+	 * may connect (socket_user, socket_group, socket_mode). */
+	if (peer->sa_family == AF_UNIX)
+		return true;
 	if (addr_cidr_list_match(svc->deny, svc->ndeny, peer))
 		return false;
 	return svc->nallow == 0 ||
@@ -132,34 +136,67 @@ log_refusal(const struct service *svc, const struct addr_source *source)
 }
 
 /*
- * max_per_source: count the client at address client against its source,
- * across every worker of the service.  client is the one address the limit
- * applies to: the peer, or the real client that a PROXY header names once
- * it has been read.  true to serve it; false once the client has been told
- * why not.
+ * Tell a refused client why, with refusal_message or else fallback (NULL
+ * or "": nothing, and the close is as it always was), then close.  One send
+ * that never waits: a few hundred bytes into a fresh socket's buffer always
+ * fit, and a client that would make the worker wait gets nothing.  What the
+ * client sent already is dropped so the close does not reset the line away;
+ * more is not waited for, as lingering would hand the worker to the very client
+ * refused.  The access line's out= counts what left.
+ */
+static void
+tell_refused(const struct service *svc, struct conn *conn, const char *fallback)
+{
+	const char *text =
+	    svc->refusal_message != NULL ? svc->refusal_message : fallback;
+
+	if (text != NULL && *text != '\0' &&
+	    conn_send_now(conn, text, strlen(text)) == 0)
+		conn_drop_pending(conn);
+}
+
+/* The source max_per_source counts c by: its address (IPv6 cut to
+ * source_prefix6 bits), or a Unix peer's uid; family 0 for none. */
+static void
+source_of(const struct service *svc, const struct client *c,
+    struct addr_source *source)
+{
+	if (c->addr.ss_family == AF_UNIX) {
+		if (c->uid != -1)
+			addr_source_of_uid((unsigned long)c->uid, source);
+		else
+			memset(source, 0, sizeof(*source));
+		return;
+	}
+	addr_source_of((const struct sockaddr *)&c->addr,
+	    (unsigned)svc->source_prefix6, source);
+}
+
+/*
+ * max_per_source: count the client c against its source, across every
+ * worker of the service.  c is the one the limit applies to: the peer, or
+ * the real client that a PROXY header names once it has been read.  true
+ * to serve it; false once the client has been told why not.
  */
 static bool
 source_admitted(const struct service *svc, int slot, struct conn *conn,
-    const struct sockaddr *client)
+    const struct client *c)
 {
-	static const char refusal[] =
-	    "error: too many connections from your address\n";
 	struct addr_source source;
 
 	if (svc->max_per_source == 0)
 		return true;
-	addr_source_of(client, (unsigned)svc->source_prefix6, &source);
+	source_of(svc, c, &source);
 	if (source.family == 0)
-		return true; /* not an IP client: nothing to count by */
+		return true; /* no address, no uid: nothing to count by */
 	if (scoreboard_source_enter(slot, &source) <=
 	    (unsigned)svc->max_per_source)
 		return true;
 	log_refusal(svc, &source);
-	/* One line, then close.  What the client sent already is dropped
-	 * so the close does not reset the line away; more is not waited for,
-	 * as lingering would hand the worker to the very source refused. */
-	if (conn_send_all(conn, refusal, sizeof(refusal) - 1) == 0)
-		conn_drop_pending(conn);
+	tell_refused(svc, conn,
+	    c->addr.ss_family == AF_UNIX
+	        ? "error: too many connections from your user\n"
+	        : "error: too many connections from your address\n");
 	return false;
 }
 
@@ -296,9 +333,11 @@ worker_admit(const struct service *svc, const struct worker_slot *slot,
 		/* The slot and the title name the real client from now on. */
 		worker_slot_rename(slot, c->name, start);
 	}
-	if (!worker_admit_allowed(svc, addr))
+	if (!worker_admit_allowed(svc, addr)) {
+		tell_refused(svc, conn, NULL);
 		return ADMIT_REFUSED;
-	if (!source_admitted(svc, slot->index, conn, addr))
+	}
+	if (!source_admitted(svc, slot->index, conn, c))
 		return ADMIT_PER_SOURCE;
 	return ADMIT_OK;
 }

@@ -6,7 +6,10 @@
  * worker idle again.  Nothing is allocated: the buffers are the worker's,
  * lent to each connection in turn.
  */
+#include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include "access.h"
 #include "client.h"
@@ -39,6 +42,21 @@ show_progress(const struct conn *conn)
 	scoreboard_progress(progress_slot, conn->bytes_in, conn->bytes_out);
 }
 
+/*
+ * What a TCP socket inherits from its listener, a Unix one does not (Linux
+ * creates it afresh): its timeouts, which conn takes as the socket's own.
+ * Two system calls, for Unix clients alone.
+ */
+static void
+unix_timeouts(int fd, const struct conn_limits *limits)
+{
+	struct timeval idle = { .tv_sec = limits->idle_ms / 1000 };
+	struct timeval send = { .tv_sec = limits->send_ms / 1000 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &idle, sizeof(idle));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send, sizeof(send));
+}
+
 void
 worker_stream_open(const struct worker_stream *ws,
     struct worker_stream_conn *sc, int fd, const struct sockaddr_storage *peer)
@@ -49,9 +67,10 @@ worker_stream_open(const struct worker_stream *ws,
 	conn_open(conn, fd, ws->bufs, ws->stop);
 	conn->on_moved = show_progress;
 	*ws->client_fd = fd;
-	addr_format(
-	    (const struct sockaddr *)peer, conn->peer, sizeof(conn->peer));
-	client_from_peer(&sc->client, peer, conn->peer);
+	client_from_peer(&sc->client, fd, peer);
+	snprintf(conn->peer, sizeof(conn->peer), "%s", sc->client.name);
+	if (peer->ss_family == AF_UNIX)
+		unix_timeouts(fd, &ws->limits);
 	access_begin(&sc->access, conn);
 	conn_limit(conn, &ws->limits, sc->access.start_ms);
 	worker_slot_busy(ws->slot, sc->client.name, sc->access.start_ms);

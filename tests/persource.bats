@@ -304,3 +304,38 @@ PY
 	refute log_has "made no progress"
 	refute log_has "killed by signal"
 }
+
+@test "refusal_message: a client allow/deny refuses gets the line, then EOF; it replaces max_per_source's" {
+	write_config 'protocol = "echo"
+	workers = 2
+	deny = {"127.0.0.1"}
+	refusal_message = "421 not from your address\r\n"'
+	start_daemon
+	run talk <<<"hello"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'421 not from your address\r' ]
+	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=[0-9]+ out=27 .*end=refused "
+	# The same words for max_per_source, instead of its own line.
+	write_config 'protocol = "echo"
+	workers = 3
+	max_per_source = 1
+	refusal_message = "busy\n"'
+	reload
+	wait_until has_workers 3
+	open_client a
+	send_line a "one"
+	wait_until client_saw a "one"
+	run talk <<<"two"
+	[ "$status" -eq 0 ]
+	[ "$output" = "busy" ]
+	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=[0-9]+ out=5 .*end=per_source "
+	close_client a
+}
+
+@test "refusal_message: longer than 512 bytes is refused by -t" {
+	write_config "protocol = \"echo\"
+	refusal_message = \"$(printf 'x%.0s' $(seq 513))\""
+	run "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"refusal_message is longer than 512 bytes"* ]]
+}

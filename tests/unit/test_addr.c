@@ -1,6 +1,9 @@
 /* addr_parse, addr_format, addr_equal, addr_conflict, addr_clashes, and the
- * CIDR blocks: addr_cidr_parse, addr_cidr_match, addr_cidr_list_match. */
+ * CIDR blocks: addr_cidr_parse, addr_cidr_match, addr_cidr_list_match; Unix
+ * addresses and sources. */
+#include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 
 #include "addr.h"
 #include "unit.h"
@@ -8,7 +11,7 @@
 static bool
 parses_to(const char *spec, const char *formatted)
 {
-	char err[128], buf[ADDR_STRLEN];
+	char err[128], buf[ADDR_NAMELEN];
 	struct addr a;
 
 	if (addr_parse(spec, &a, err, sizeof(err)) != 0)
@@ -165,11 +168,68 @@ test_cidr(void)
 	CHECK(cidr_rejected_with("", "expected an address"), "nothing");
 }
 
+/* "unix:PATH": parsed, named, matched by path, refused where unserved. */
+static void
+test_unix(void)
+{
+	static const char *const specs[] = { "unix:/run/a.sock", "127.0.0.1:80",
+		"unix:/run/b.sock", "unix:/run/a.sock", "*:80",
+		"unix:/run/b.sock" };
+	static const size_t want[] = { 0, 1, 2, 0, 1, 2 };
+	char err[128], name[ADDR_NAMELEN], src[ADDR_STRLEN], path[120];
+	struct sockaddr_un peer = { .sun_family = AF_UNIX };
+	struct addr_source s, t;
+	struct addr a;
+
+	CHECK(parses_to("unix:/run/preforkd/echo.sock",
+	          "unix:/run/preforkd/echo.sock"),
+	    "a Unix address is named as written");
+	CHECK(addr_parse("unix:/run/x.sock", &a, err, sizeof(err)) == 0 &&
+	          addr_is_unix(&a) && a.socktype == SOCK_STREAM &&
+	          strcmp(addr_unix_path(&a), "/run/x.sock") == 0,
+	    "a Unix address is a stream socket at its path");
+	CHECK(!addr_is_unix(&(struct addr){ .len = 0 }) &&
+	          *addr_unix_path(&(struct addr){ .len = 0 }) == '\0',
+	    "an IP address has no path");
+	CHECK(rejected_with("unix:run/x.sock", "absolute"), "a relative path");
+	CHECK(rejected_with("unix:@x", "abstract"), "an abstract name");
+	CHECK(rejected_with("unix:", "abstract"), "an empty path");
+	CHECK(rejected_with("unix:/run/", "not a directory"), "a directory");
+	CHECK(rejected_with("unix-dgram:/run/x", "datagram"), "unix-dgram:");
+	CHECK(rejected_with("udp:unix:/run/x", "datagram"), "udp:unix:");
+	CHECK(rejected_with("proxy:unix:/run/x", "PROXY"), "proxy:unix:");
+	CHECK(rejected_with("tcp:unix:/run/x", "without tcp:"), "tcp:unix:");
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	snprintf(name, sizeof(name), "unix:%.107s", path);
+	CHECK(parses_to(name, name), "a path of 107 bytes fits");
+	snprintf(name, sizeof(name), "unix:%.108s", path);
+	CHECK(rejected_with(name, "at most 107"), "one of 108 does not");
+	CHECK(conflict("unix:/run/a", "unix:/run/a"), "the same path clashes");
+	CHECK(!conflict("unix:/run/a", "unix:/run/b"), "paths differ");
+	CHECK(!conflict("unix:/run/a", "*:80"), "Unix and TCP never clash");
+	CHECK(clashes_as(specs, 6, want),
+	    "addr_clashes: Unix paths among IP addresses");
+	CHECK(strcmp(addr_format(
+	                 (const struct sockaddr *)&peer, name, sizeof(name)),
+	          "unix") == 0,
+	    "an unnamed Unix peer is \"unix\"");
+	addr_source_of_uid(1000, &s);
+	addr_source_of_uid(1001, &t);
+	CHECK(addr_source_equal(&s, &s) && !addr_source_equal(&s, &t),
+	    "Unix sources are their uid");
+	CHECK(strcmp(addr_source_format(&s, src, sizeof(src)), "uid 1000") == 0,
+	    "a Unix source is named by its uid");
+	addr_source_of((const struct sockaddr *)&peer, 64, &t);
+	CHECK(t.family == 0, "a Unix address is no IP source");
+}
+
 void
 test_addr(void)
 {
 	test_cidr();
 	test_cidr_list();
+	test_unix();
 	CHECK(parses_to("127.0.0.1:7777", "127.0.0.1:7777"), "IPv4 address");
 	CHECK(parses_to("[::1]:7777", "[::1]:7777"), "IPv6 address");
 	CHECK(parses_to("*:80", "0.0.0.0:80"), "* is the IPv4 wildcard");
