@@ -172,7 +172,10 @@ instance_runs(const struct config *conf, const char *pidfile)
 	for (size_t i = 0; i < conf->nservices; i++) {
 		const struct service *s = &conf->services[i];
 		for (size_t j = 0; j < s->naddrs; j++) {
-			if (try_bind(&s->addrs[j]) != EADDRINUSE)
+			/* A unix: address is never bound by -t: binding
+			 * would leave its file behind. */
+			if (addr_is_unix(&s->addrs[j]) ||
+			    try_bind(&s->addrs[j]) != EADDRINUSE)
 				continue;
 			check_holder_find(&s->addrs[j], &h);
 			return h.pid > 0 && check_holder_is_preforkd(h.pid) &&
