@@ -267,6 +267,14 @@ unexpected_warnings() {
 	    grep -vE "warning: workers run as nobody \(uid [0-9]+\), which other programs share"
 }
 
+# Skip the test when the daemon carries AddressSanitizer (make sanitize):
+# it catches a SEGV itself, reports it and exits, so no worker dies of one.
+skip_under_asan() {
+	if ldd "$PREFORKD" 2>/dev/null | grep -q libasan; then
+		skip "${1:-the daemon is built with AddressSanitizer (make sanitize)}"
+	fi
+}
+
 log_has() {
 	grep -qE -- "$1" "$LOG" 2>/dev/null
 }

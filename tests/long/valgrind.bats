@@ -12,9 +12,7 @@ setup() {
 	# make sanitize's build carries AddressSanitizer, which must come
 	# first in the process and so cannot run under valgrind: that build
 	# has its own checks, and make check-long runs this one.
-	if ldd "$PREFORKD" 2>/dev/null | grep -q libasan; then
-		skip "the daemon is built with AddressSanitizer (make sanitize)"
-	fi
+	skip_under_asan
 	PORT2=$(free_port)
 	PORT3=$(free_port)
 	cat >"$CONF" <<CONF
