@@ -58,6 +58,9 @@ struct service {
 	int chargen_udp_max;  /* bytes of chargen's UDP answer, at most */
 	long log_data_rate;   /* bytes of log_data lines a second; 0: any */
 	int refusal_log_rate; /* refused clients logged a second; 0: all */
+	/* disable = true: checked, shown by -T, not run.  config_load drops
+	 * such a service, so a loaded one never has it set. */
+	bool disable;
 };
 
 struct config {
