@@ -345,9 +345,9 @@ check_twice(struct scanner *s, const struct config_token *t)
 	const struct config_token *k = &s->key;
 
 	if (s->key_place == 0 || memchr(k->text, '\\', k->len) != NULL ||
-	    memchr(k->text, '$', k->len) != NULL ||
-	    (s->depth > 0 && !s->open[s->depth - 1].known))
-		return;
+	    memchr(k->text, '$', k->len) != NULL || s->depth > 1 ||
+	    (s->depth > 0 && !s->open[0].known))
+		return; /* inside what is already reported */
 	for (size_t i = 0; i < scope->n; i++) {
 		const struct seen *seen = &scope->keys[i];
 		if (seen->len != k->len || memcmp(seen->text, k->text, k->len))
@@ -415,8 +415,7 @@ open_section(struct scanner *s, const struct config_token *t, bool stray)
 	}
 	o = &s->open[s->depth];
 	outer = s->depth > 0 ? o - 1 : NULL;
-	if (s->depth == 0)
-		s->inside.n = 0;
+	s->inside.n = 0;
 	snprintf(o->name, sizeof(o->name), "%.*s%s%.*s",
 	    stray ? 3 : shown(s->key.len), stray ? "'{'" : s->key.text,
 	    s->title.len > 0 ? " " : "", shown(s->title.len), s->title.text);

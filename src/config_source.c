@@ -305,7 +305,8 @@ expand(struct config_source *src, struct chain *chain, const struct at *at)
 			    "include \"%s\": %s: %s", at->pattern, path,
 			    strerror(errno));
 	} else if (S_ISDIR(st.st_mode)) {
-		if (asprintf(&all, "%s/*.conf", path) == -1) {
+		if (asprintf(&all, "%s%s*.conf", path,
+		        path[strlen(path) - 1] == '/' ? "" : "/") == -1) {
 			nomem(src, at->from, at->line);
 		} else {
 			include_glob(src, all, chain, at);
