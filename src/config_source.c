@@ -243,7 +243,6 @@ static void
 matched_none(struct config_source *src, const struct at *at, const char *path)
 {
 	char *copy = strdup(path), *dir;
-	DIR *d;
 
 	if (copy == NULL) {
 		nomem(src, at->from, at->line);
@@ -251,7 +250,8 @@ matched_none(struct config_source *src, const struct at *at, const char *path)
 	}
 	dir = dirname(copy);
 	if (!has_wildcard(dir)) {
-		if ((d = opendir(dir)) != NULL)
+		DIR *d = opendir(dir);
+		if (d != NULL)
 			closedir(d);
 		else
 			report(src, at->from, at->line,

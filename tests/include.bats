@@ -231,7 +231,7 @@ CONF
 	[ -z "$output" ]
 	run talk <<<"c"
 	[ "$output" = "c" ]
-	! log_has "service first"
+	refute log_has "service first"
 	# -t still checks it.
 	drop_in 10-first.conf first "$P2" "disable = true
 	workers = 0"

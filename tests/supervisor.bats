@@ -294,7 +294,8 @@ CONF
 
 @test "SIGQUIT with a client queued behind a busy worker for all of shutdown_timeout" {
 	write_config 'protocol = "echo"
-	workers = 1' 'shutdown_timeout = 1'
+	workers = 1'
+	sed -i 's/^shutdown_timeout = 5$/shutdown_timeout = 1/' "$CONF"
 	start_daemon
 	open_client a
 	send_line a "stay"
