@@ -275,6 +275,7 @@ UNITS = preforkd.service preforkd.socket
 install: $(INSTALL_NEEDS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSCONFDIR)/preforkd \
+	    $(DESTDIR)$(SYSCONFDIR)/preforkd/conf.d \
 	    $(DESTDIR)$(DOCDIR) $(DESTDIR)$(UNITDIR) \
 	    $(DESTDIR)$(SYSCONFDIR)/logrotate.d
 	install -m 755 $(BIN) $(DESTDIR)$(SBINDIR)/preforkd

@@ -66,6 +66,9 @@ struct service {
 	/* Sent to a client refused by allow/deny or max_per_source; NULL:
 	 * nothing (allow/deny), a built-in line (max_per_source). */
 	char *refusal_message;
+	/* disable = true: checked, shown by -T, not run.  config_load drops
+	 * such a service, so a loaded one never has it set. */
+	bool disable;
 };
 
 struct config {

@@ -73,6 +73,11 @@ cfg_opt_t *config_keys_schema(cfg_validate_callback_t check_service);
 /* For config_scan: the CONFIG_SCAN_* bits of the key of len bytes, 0 if
  * no row has it. */
 unsigned config_keys_place(const char *key, size_t len);
+/* For config_scan: the key of the table that may be written at place
+ * (CONFIG_SCAN_TOP or CONFIG_SCAN_INSIDE, "service" included at the top)
+ * nearest to the unknown key of len bytes, if it is a likely slip of it:
+ * a few edits away (one for 4 bytes, two for 8, else three); else NULL. */
+const char *config_keys_closest(const char *key, size_t len, unsigned place);
 /* Fill the fields of base (a struct config for CONFIG_KEY_GLOBAL, a struct
  * service for CONFIG_KEY_SERVICE) from sec, already checked.  0, or -1
  * when out of memory (what was filled is released by config_keys_free). */

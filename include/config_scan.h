@@ -3,6 +3,7 @@
 #ifndef PREFORKD_CONFIG_SCAN_H
 #define PREFORKD_CONFIG_SCAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Where a key may be written: the bits that schema->place returns. */
@@ -27,12 +28,32 @@ struct config_scan_schema {
 	/* Called once per problem, in line order (line 0: no line). */
 	void (*report)(void *arg, int line, const char *msg);
 	void *arg;
+	/* The keyword of a drop-in: include "PATTERN", or libconfuse's
+	 * include("PATTERN"); NULL: no includes.  Each one, at the top level,
+	 * is passed to included (as written, len bytes, on line) and blanked
+	 * from the text. */
+	const char *include;
+	void (*included)(void *arg, const char *pattern, size_t len, int line);
+	/* An included file: it may hold sections and includes, not global
+	 * settings, which are the main file's. */
+	bool drop_in;
+	/* The known key nearest to an unknown one of len bytes that may be
+	 * written at place (a CONFIG_SCAN_* bit), for "did you mean"; NULL
+	 * if none is near enough.  NULL: no hints. */
+	const char *(*closest)(const char *key, size_t len, unsigned place);
 };
 
 /* Check the structure of text, comments already blanked: strings, braces,
- * sections, escapes, and the level of each key.  Reports every problem
- * through schema->report (stopping after 50) and says how bad it is. */
+ * sections, escapes, the level of each key, keys set twice, ';' written as
+ * a comment or after a value.  Reports every problem through
+ * schema->report (stopping after 50) and says how bad it is.  What it
+ * blanks from text (includes, a ';' and the comment after it) the parser
+ * is not to see: it is reported, or handed to schema->included. */
 enum config_scan_result config_scan(
-    const char *text, const struct config_scan_schema *schema);
+    char *text, const struct config_scan_schema *schema);
+/* The edit distance between a and b (an insertion, a deletion, a change
+ * or two neighbours swapped count one each), for "did you mean". */
+size_t config_scan_distance(
+    const char *a, size_t alen, const char *b, size_t blen);
 
 #endif

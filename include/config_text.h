@@ -16,7 +16,8 @@
 char *config_text_read(const char *path);
 /* Blank out the comments of a config file's text (# anywhere outside
  * quotes, // and C-style where a word starts), keeping its newlines (and
- * so its line numbers) and its quoted strings. */
+ * so its line numbers) and its quoted strings.  A line that starts with
+ * ';' keeps the ';' alone, for config_scan to report. */
 void config_text_strip_comments(char *text);
 
 /* Token kinds of config_text_next; { } = , ( ) are their own character. */

@@ -1,9 +1,13 @@
 /*
- * The configuration file.  config_text.c reads it, config_scan.c checks
- * its structure; then libconfuse parses it with the schema of the key table
+ * The configuration file.  config_source.c reads it and the files it
+ * includes (config_text.c reads each, config_scan.c checks its structure)
+ * into one text; then libconfuse parses it with the schema of the key table
  * (config_keys.c), which checks every value as it is read, and the checks
  * here that need several keys at once run as each service closes and once
- * the file is read, so an error carries the FILE:LINE where it was found.
+ * the file is read, so an error carries the FILE:LINE where it was found
+ * (the source's map turns a line of the text into a file and its line).
+ * A service with disable = true is checked, and printed by -T, but not
+ * converted: nothing else ever sees it.
  * The result is copied into plain structs (struct config) that a forked
  * worker can use without the parser.  confuse.h is included by the config
  * rooms alone.
@@ -11,20 +15,17 @@
 #include <confuse.h>
 #include <ctype.h>
 #include <errno.h>
-#include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "config.h"
 #include "config_keys.h"
 #include "config_print.h"
 #include "config_scan.h"
-#include "config_text.h"
+#include "config_source.h"
 #include "log.h"
 #include "proto_info.h"
 
@@ -42,14 +43,18 @@ struct listen_at {
  * so this is static; config_load sets it up and clears it.
  */
 static struct {
-	const char *path; /* the parser sees only the text */
-	int errors;       /* reported so far */
+	struct config_source src; /* the text, and where its lines are from */
+	int errors;               /* reported so far */
 	/* Every valid address of every service closed so far, in file
 	 * order, checked for clashes all at once when the parse is done. */
 	struct addr *addrs;
 	struct listen_at *where;
 	size_t naddrs, cap;
 	bool nomem; /* one of the errors was running out of memory */
+	/* The file each service was read from, for -T; by its index. */
+	const char **from;
+	size_t nfrom;
+	unsigned enabled; /* services without disable = true */
 } ld;
 
 /* Does msg hold a control byte (from the file: a title, a value)? */
@@ -66,7 +71,7 @@ has_control(const char *msg)
  * message that carries a control byte of the file's is escaped whole: a
  * terminal escape in a service name must not reach the terminal. */
 static void
-report_line(int line, const char *msg)
+report_at(const char *path, int line, const char *msg)
 {
 	char shown[4 * 1024 + 1];
 
@@ -76,9 +81,20 @@ report_line(int line, const char *msg)
 	}
 	ld.errors++;
 	if (line > 0)
-		log_errorx("%s:%d: %s", ld.path, line, msg);
+		log_errorx("%s:%d: %s", path, line, msg);
 	else
-		log_errorx("%s: %s", ld.path, msg);
+		log_errorx("%s: %s", path, msg);
+}
+
+/* The same for a line of the whole text: in the file it came from. */
+static void
+report_line(int line, const char *msg)
+{
+	const char *path;
+	int at;
+
+	config_source_where(&ld.src, line, &path, &at);
+	report_at(path, at, msg);
 }
 
 /* Out of memory, which config_load tells apart from a bad file. */
@@ -97,14 +113,6 @@ report_error(cfg_t *cfg, const char *fmt, va_list ap)
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	report_line(cfg != NULL ? cfg->line : 0, msg);
-}
-
-/* For what config_scan finds. */
-static void
-report_scan(void *arg, int line, const char *msg)
-{
-	(void)arg;
-	report_line(line, msg);
 }
 
 /*
@@ -354,12 +362,41 @@ check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 	    cfg, sec, "send_timeout", 2, "on a client that does not read");
 }
 
-/* Called when a service section closes: checks that need all its keys. */
+/* Which file the service of index i came from, for -T; false when out
+ * of memory. */
+static bool
+keep_origin(unsigned i, int line)
+{
+	const char **from;
+	int at;
+
+	if (i >= ld.nfrom) {
+		if ((from = realloc(ld.from, (i + 1) * sizeof(*from))) == NULL)
+			return false;
+		ld.from = from;
+		ld.nfrom = i + 1;
+	}
+	config_source_where(&ld.src, line, &ld.from[i], &at);
+	return true;
+}
+
+static bool
+disabled(cfg_t *sec)
+{
+	return cfg_getbool(sec, "disable") == cfg_true;
+}
+
+/* Called when a service section closes: checks that need all its keys.
+ * A disabled service is checked as any other, but its addresses are not
+ * kept: it does not run, so they clash with nothing. */
 static int
 check_service(cfg_t *cfg, cfg_opt_t *opt)
 {
 	cfg_t *sec = cfg_opt_getnsec(opt, cfg_opt_size(opt) - 1);
 	const char *name = cfg_title(sec);
+
+	if (!keep_origin(cfg_opt_size(opt) - 1, cfg->line))
+		report_nomem(cfg->line);
 
 	if (!valid_service_name(name))
 		cfg_error(cfg,
@@ -377,8 +414,9 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	check_proxy(cfg, sec);
 	check_unix(cfg, sec);
 	check_worker_timeout(cfg, sec);
-	if (keep_addresses(sec, cfg->line) == -1)
+	if (!disabled(sec) && keep_addresses(sec, cfg->line) == -1)
 		report_nomem(cfg->line);
+	ld.enabled += !disabled(sec);
 	return 0;
 }
 
@@ -448,15 +486,18 @@ convert(cfg_t *cfg, const char *path)
 	              config_keys_convert(cfg, CONFIG_KEY_GLOBAL, conf) == -1;
 
 	if (!failed) {
-		conf->nservices = cfg_size(cfg, CONFIG_SECTION);
-		conf->services =
-		    calloc(conf->nservices, sizeof(*conf->services));
+		conf->services = calloc(
+		    cfg_size(cfg, CONFIG_SECTION), sizeof(*conf->services));
 		failed = conf->services == NULL;
 	}
-	for (size_t i = 0; !failed && i < conf->nservices; i++)
+	for (unsigned i = 0; !failed && i < cfg_size(cfg, CONFIG_SECTION);
+	     i++) {
+		cfg_t *sec = cfg_getnsec(cfg, CONFIG_SECTION, i);
+		if (disabled(sec))
+			continue;
 		failed = convert_service(
-		             cfg_getnsec(cfg, CONFIG_SECTION, (unsigned)i),
-		             &conf->services[i]) == -1;
+		             sec, &conf->services[conf->nservices++]) == -1;
+	}
 	if (failed) {
 		log_errorx("%s: out of memory", path);
 		config_free(conf);
@@ -472,7 +513,9 @@ check_slots(cfg_t *cfg)
 	long needed = 0, slots = cfg_getint(cfg, "max_slots");
 
 	for (unsigned i = 0; i < cfg_size(cfg, CONFIG_SECTION); i++)
-		needed += largest_pool(cfg_getnsec(cfg, CONFIG_SECTION, i));
+		if (!disabled(cfg_getnsec(cfg, CONFIG_SECTION, i)))
+			needed +=
+			    largest_pool(cfg_getnsec(cfg, CONFIG_SECTION, i));
 	if (needed > slots) {
 		char msg[128];
 
@@ -489,37 +532,37 @@ check_whole(cfg_t *cfg)
 {
 	if (cfg_size(cfg, CONFIG_SECTION) == 0)
 		report_line(0, "no service defined");
+	else if (ld.enabled == 0)
+		report_line(0, "every service has disable = true: nothing to "
+		               "run");
 	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
 		report_line(0, "group is set but user is not");
 	check_slots(cfg);
 }
 
 /*
- * Parse text, all of it checked: a libconfuse tree, or NULL after every
- * error found was reported.  Structural errors stop before libconfuse (it
- * would report them wrongly); unknown or misplaced keys do not: they are
- * reported, libconfuse is told to skip them, and the values around them
- * are still checked.
+ * Parse the source's text, all of it checked: a libconfuse tree, or NULL
+ * after every error found was reported.  Structural errors stop before
+ * libconfuse (it would report them wrongly); unknown or misplaced keys do
+ * not: they are reported, libconfuse is told to skip them, and the values
+ * around them are still checked.
  */
 static cfg_t *
-parse(char *text)
+parse(void)
 {
-	const struct config_scan_schema schema = { CONFIG_SECTION,
-		config_keys_place, report_scan, NULL };
-	enum config_scan_result scan;
 	cfg_t *cfg;
 	int rc;
 
-	config_text_strip_comments(text);
-	if ((scan = config_scan(text, &schema)) == CONFIG_SCAN_BROKEN)
+	ld.errors += ld.src.unread;
+	if (ld.src.scan == CONFIG_SCAN_BROKEN)
 		return NULL;
 	cfg = parser_new(
-	    scan == CONFIG_SCAN_KEYS ? CFGF_IGNORE_UNKNOWN : CFGF_NONE);
+	    ld.src.scan == CONFIG_SCAN_KEYS ? CFGF_IGNORE_UNKNOWN : CFGF_NONE);
 	if (cfg == NULL) {
 		report_nomem(0);
 		return NULL;
 	}
-	if ((rc = cfg_parse_buf(cfg, text)) == CFG_SUCCESS)
+	if ((rc = cfg_parse_buf(cfg, ld.src.text)) == CFG_SUCCESS)
 		check_whole(cfg);
 	check_clashes();
 	if (rc != CFG_SUCCESS && ld.errors == 0)
@@ -531,70 +574,38 @@ parse(char *text)
 	return cfg;
 }
 
-/* Read and parse path into a libconfuse tree: NULL after logging every
- * error found as "FILE:LINE: message", errno ENOMEM if one of them was
- * running out of memory, else EINVAL. */
+/*
+ * Read and parse path, with what it includes, into a libconfuse tree: NULL
+ * after logging every error found as "FILE:LINE: message", errno ENOMEM if
+ * one of them was running out of memory, else EINVAL.  trust: warn of a
+ * file others may write.  out: print the tree there (-T) while the names
+ * of the files each service came from are still known.
+ */
 static cfg_t *
-parse_file(const char *path)
+parse_file(const char *path, bool trust, FILE *out)
 {
+	const struct config_source_hooks hooks = { config_keys_place,
+		config_keys_closest, report_at, trust };
 	bool nomem;
-	char *text;
-	cfg_t *cfg;
+	cfg_t *cfg = NULL;
 
-	if ((text = config_text_read(path)) == NULL) {
-		if (errno != ENOMEM)
-			errno = EINVAL;
-		return NULL;
-	}
 	memset(&ld, 0, sizeof(ld));
-	ld.path = path;
-	cfg = parse(text);
-	nomem = ld.nomem;
+	if (config_source_read(&ld.src, path, &hooks) == -1) {
+		memset(&ld, 0, sizeof(ld));
+		return NULL; /* errno set */
+	}
+	cfg = parse();
+	nomem = ld.nomem || ld.src.nomem;
+	if (cfg != NULL && out != NULL)
+		config_print_tree(cfg, out, ld.from, ld.nfrom, path);
 	free(ld.addrs);
 	free(ld.where);
+	free(ld.from);
+	config_source_free(&ld.src);
 	config_keys_forget();
 	memset(&ld, 0, sizeof(ld));
-	free(text);
 	errno = nomem ? ENOMEM : EINVAL;
 	return cfg;
-}
-
-/* May another user than root and us write what st describes?  Its owner,
- * or (bits) its group or everyone. */
-static bool
-others_may_write(const struct stat *st, mode_t bits)
-{
-	return (st->st_uid != 0 && st->st_uid != geteuid()) ||
-	       (st->st_mode & bits) != 0;
-}
-
-/*
- * As OpenSSH's StrictModes: a file that someone else may write, or that
- * lies in a directory where someone else may replace it, is no config for
- * a master that forks programs as it says.  A warning, not a refusal:
- * group-writable configs do exist, and the operator decides.  A sticky
- * directory (/tmp) keeps others from replacing our file.
- */
-static void
-check_trust(const char *path)
-{
-	char *copy = strdup(path);
-	struct stat st;
-
-	if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-	    others_may_write(&st, S_IWGRP | S_IWOTH))
-		log_warnx("%s: writable by users other than root and "
-		          "preforkd's own (owner uid %ld, mode %04o)",
-		    path, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
-	if (copy != NULL && stat(dirname(copy), &st) == 0 &&
-	    (st.st_mode & S_ISVTX) == 0 &&
-	    others_may_write(&st, S_IWGRP | S_IWOTH))
-		log_warnx("%s: its directory %s is writable by users other "
-		          "than root and preforkd's own (owner uid %ld, mode "
-		          "%04o): they can replace the file",
-		    path, copy, (long)st.st_uid,
-		    (unsigned)(st.st_mode & 07777));
-	free(copy);
 }
 
 struct config *
@@ -603,8 +614,7 @@ config_load(const char *path)
 	struct config *conf;
 	cfg_t *cfg;
 
-	check_trust(path);
-	if ((cfg = parse_file(path)) == NULL)
+	if ((cfg = parse_file(path, true, NULL)) == NULL)
 		return NULL;
 	conf = convert(cfg, path);
 	cfg_free(cfg);
@@ -618,9 +628,8 @@ config_print(const char *path, FILE *out)
 {
 	cfg_t *cfg;
 
-	if ((cfg = parse_file(path)) == NULL)
+	if ((cfg = parse_file(path, false, out)) == NULL)
 		return -1;
-	config_print_tree(cfg, out);
 	cfg_free(cfg);
 	return 0;
 }

@@ -132,6 +132,8 @@ const struct config_key config_keys[] = {
 	    CONFIG_STORE_CHOICE),
 	/* One send into a fresh socket's buffer: a few lines at most. */
 	KEY_STR("refusal_message", SVC(refusal_message), NULL, 512, NULL),
+	/* Kept in the file, not run (xinetd's disable = yes). */
+	KEY_BOOL("disable", SVC(disable), false),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -440,6 +442,41 @@ config_keys_place(const char *key, size_t len)
 		                                       : CONFIG_SCAN_INSIDE;
 	}
 	return place;
+}
+
+/* The most edits a slip of len bytes may be away from its key. */
+static size_t
+slip_bound(size_t len)
+{
+	return len <= 4 ? 1 : len <= 8 ? 2 : 3;
+}
+
+const char *
+config_keys_closest(const char *key, size_t len, unsigned place)
+{
+	const char *best = NULL;
+	size_t best_d = slip_bound(len) + 1;
+	size_t d;
+
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		unsigned at = k->scope == CONFIG_KEY_GLOBAL
+		                  ? CONFIG_SCAN_TOP
+		                  : CONFIG_SCAN_INSIDE;
+		if (!(at & place))
+			continue;
+		d = config_scan_distance(key, len, k->name, strlen(k->name));
+		/* Not a word of its own: "log" is no slip of "lo". */
+		if (d < best_d && d < len && d < strlen(k->name)) {
+			best = k->name;
+			best_d = d;
+		}
+	}
+	d = config_scan_distance(
+	    key, len, CONFIG_SECTION, strlen(CONFIG_SECTION));
+	if ((place & CONFIG_SCAN_TOP) && d < best_d && d < len)
+		best = CONFIG_SECTION;
+	return best;
 }
 
 /* ---------------------------------------------------------- conversion */

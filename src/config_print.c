@@ -6,6 +6,7 @@
  */
 #include <confuse.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "config_print.h"
 #include "log.h"
@@ -51,7 +52,16 @@ print_value(FILE *out, cfg_opt_t *opt, unsigned i)
 	}
 }
 
-static void print_options(FILE *out, cfg_t *cfg, int depth);
+/* Where the services came from, by index: NULL (or past nfrom) for the
+ * main file. */
+struct origins {
+	const char *const *from;
+	size_t nfrom;
+	const char *main;
+};
+
+static void print_options(
+    FILE *out, cfg_t *cfg, int depth, const struct origins *o);
 
 static void
 indent(FILE *out, int depth)
@@ -60,10 +70,28 @@ indent(FILE *out, int depth)
 		fputc('\t', out);
 }
 
+/* "# from FILE" before a section from an included file; a control byte
+ * of the name is a '?', so that the comment stays one line. */
+static void
+print_origin(FILE *out, const struct origins *o, unsigned i)
+{
+	const char *path;
+
+	if (o == NULL || i >= o->nfrom || o->from[i] == NULL ||
+	    strcmp(o->from[i], o->main) == 0)
+		return;
+	fputs("# from ", out);
+	for (path = o->from[i]; *path != '\0'; path++)
+		fputc(
+		    (unsigned char)*path < 0x20 || *path == 0x7f ? '?' : *path,
+		    out);
+	fputc('\n', out);
+}
+
 /* One option: "name = value", "name = {a, b}", a section, or a comment
  * for an optional one that is not set. */
 static void
-print_option(FILE *out, cfg_opt_t *opt, int depth)
+print_option(FILE *out, cfg_opt_t *opt, int depth, const struct origins *o)
 {
 	unsigned n = cfg_opt_size(opt);
 
@@ -71,9 +99,10 @@ print_option(FILE *out, cfg_opt_t *opt, int depth)
 		for (unsigned i = 0; i < n; i++) {
 			cfg_t *sec = cfg_opt_getnsec(opt, i);
 			fputc('\n', out);
+			print_origin(out, o, i);
 			indent(out, depth);
 			fprintf(out, "%s %s {\n", opt->name, cfg_title(sec));
-			print_options(out, sec, depth + 1);
+			print_options(out, sec, depth + 1, NULL);
 			indent(out, depth);
 			fputs("}\n", out);
 		}
@@ -96,17 +125,20 @@ print_option(FILE *out, cfg_opt_t *opt, int depth)
 }
 
 static void
-print_options(FILE *out, cfg_t *cfg, int depth)
+print_options(FILE *out, cfg_t *cfg, int depth, const struct origins *o)
 {
 	for (cfg_opt_t *opt = cfg->opts; opt->name != NULL; opt++)
-		print_option(out, opt, depth);
+		print_option(out, opt, depth, o);
 }
 
 void
-config_print_tree(cfg_t *cfg, FILE *out)
+config_print_tree(cfg_t *cfg, FILE *out, const char *const *from, size_t nfrom,
+    const char *main)
 {
+	const struct origins o = { from, nfrom, main };
+
 	fputs("# preforkd -T: the configuration as it runs, every default "
 	      "filled in\n",
 	    out);
-	print_options(out, cfg, 0);
+	print_options(out, cfg, 0, &o);
 }

@@ -14,11 +14,18 @@
  *    there ("premature end of file"), lines after its quote;
  *  - a bad escape stops its lexer inside the string, where it stays until
  *    the parser is freed;
- *  - a lone '*' or '+' is dropped from a value without a word.
+ *  - a lone '*' or '+' is dropped from a value without a word;
+ *  - a key given twice keeps its last value, without a word;
+ *  - a ';' is a byte of a word: "workers = 2;" is "invalid integer", and a
+ *    ';' comment (INI's) is a key, its words more keys.
  * So the structure is checked here first, as a person reads it, every
  * problem on the line where it is fixed, and libconfuse only gets text
  * whose quotes, braces and sections are sound.  The tokens come from
- * config_text.c, read as libconfuse reads them.
+ * config_text.c, read as libconfuse reads them.  The include statements
+ * are found here too, handed on and blanked: libconfuse never sees them.
+ *
+ * Near 800 lines: one state machine, a table of steps over one scanner
+ * state; split, every step would need that state in a header.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -35,6 +42,7 @@
 #define NAME_LEN 96 /* "service NAME" */
 #define SHOWN 40    /* bytes of a key or a title put in a message */
 #define DEPTH_MAX 8
+#define SEEN_MAX 128 /* keys of one scope: more than the table has */
 
 enum {
 	T_EOF = CONFIG_TOKEN_EOF,
@@ -57,10 +65,36 @@ struct open_section {
 	bool known; /* a section of the schema: its keys are checked */
 };
 
-enum state { KEY, AFTER_KEY, VALUE, LIST_VALUE, LIST_NEXT, TITLE, OPEN, DONE };
+enum state {
+	KEY,
+	AFTER_KEY,
+	VALUE,
+	LIST_VALUE,
+	LIST_NEXT,
+	TITLE,
+	OPEN,
+	INCLUDE,       /* after the include keyword */
+	INCLUDE_PAREN, /* after include( */
+	INCLUDE_CLOSE, /* after include("PATTERN" */
+	DONE
+};
+
+/* A key set in a scope, to tell one set twice. */
+struct seen {
+	const char *text;
+	size_t len;
+	int line;
+};
+
+struct scope {
+	struct seen keys[SEEN_MAX];
+	size_t n;
+};
 
 struct scanner {
 	const struct config_scan_schema *schema;
+	char *text; /* what the lexer reads, and where fixes are blanked */
+	enum state state;
 	struct config_lexer lexer;
 	struct config_token ahead; /* the next token, once peeked at */
 	bool peeked;
@@ -71,10 +105,12 @@ struct scanner {
 	size_t nmsgs;
 	struct open_section open[DEPTH_MAX];
 	int depth;
-	struct config_token key;   /* the key being read */
-	unsigned key_place;        /* its CONFIG_SCAN_* bits */
-	struct config_token title; /* a section's title */
-	struct config_token list;  /* the '{' of the list being read */
+	struct config_token key;     /* the key being read */
+	unsigned key_place;          /* its CONFIG_SCAN_* bits */
+	struct config_token title;   /* a section's title */
+	struct config_token list;    /* the '{' of the list being read */
+	struct config_token pattern; /* an include's */
+	struct scope top, inside;    /* the keys set at the top, in a section */
 };
 
 static int
@@ -132,11 +168,80 @@ lexer_complaint(void *arg, size_t pos, int line, const char *msg)
 	complain(arg, true, pos, line, "%s", msg);
 }
 
+/* Blank the bytes from start to end, newlines kept (and so lines). */
+static void
+blank(struct scanner *s, size_t start, size_t end)
+{
+	for (size_t i = start; i < end; i++)
+		if (s->text[i] != '\n')
+			s->text[i] = ' ';
+}
+
+/*
+ * A ';' that starts or ends a word: another format's comment or end of a
+ * setting, which libconfuse takes as bytes of a word.  One message, where
+ * it is, and the ';' blanked so that the parser reads on past it.  A ';'
+ * that starts a line kept it and only it from config_text_strip_comments,
+ * which blanked the rest of its line.  True: t is gone, read the next.
+ */
+static bool
+semicolon(struct scanner *s, struct config_token *t)
+{
+	size_t n, line_start = t->pos;
+
+	if (t->kind != T_WORD || t->len == 0)
+		return false;
+	while (line_start > 0 && strchr(" \t\r", s->text[line_start - 1]))
+		line_start--;
+	if (t->text[0] == ';') {
+		n = strspn(t->text, ";");
+		if (line_start == 0 || s->text[line_start - 1] == '\n')
+			complain(s, false, t->pos, t->line,
+			    "';' is not a comment in preforkd.conf: use #");
+		else
+			complain(s, false, t->pos, t->line,
+			    "';' does not end a setting in preforkd.conf: "
+			    "remove it");
+		blank(s, t->pos, t->pos + n);
+		s->lexer.pos = t->pos;
+		return true;
+	}
+	if (t->text[t->len - 1] != ';')
+		return false;
+	for (n = 0; n < t->len && t->text[t->len - 1 - n] == ';'; n++)
+		;
+	if (s->state == VALUE)
+		complain(s, false, t->pos, t->line,
+		    "'%.*s = %.*s': the ';' does not end a setting in "
+		    "preforkd.conf: remove it, or quote the value",
+		    shown(s->key.len), s->key.text, shown(t->len), t->text);
+	else
+		complain(s, false, t->pos, t->line,
+		    "'%.*s': the ';' does not end a setting in preforkd.conf: "
+		    "remove it, or quote the value",
+		    shown(t->len), t->text);
+	t->len -= n;
+	blank(s, t->pos + t->len, t->pos + t->len + n);
+	return false;
+}
+
+/* The next token, past a ';' that is reported. */
+static void
+next_token(struct scanner *s, struct config_token *t)
+{
+	do
+		config_text_next(&s->lexer, t);
+	while (semicolon(s, t));
+}
+
 static const struct config_token *
 peek(struct scanner *s)
 {
 	if (!s->peeked) {
-		config_text_next(&s->lexer, &s->ahead);
+		enum state state = s->state;
+		s->state = DONE; /* a token ahead: not the value awaited */
+		next_token(s, &s->ahead);
+		s->state = state;
 		s->peeked = true;
 	}
 	return &s->ahead;
@@ -149,7 +254,7 @@ take(struct scanner *s, struct config_token *t)
 		*t = s->ahead;
 		s->peeked = false;
 	} else {
-		config_text_next(&s->lexer, t);
+		next_token(s, t);
 	}
 }
 
@@ -184,6 +289,93 @@ place_of(struct scanner *s, const struct config_token *t)
 	return s->schema->place(t->text, t->len);
 }
 
+/* An unknown key, and the known one it is likely a slip of. */
+static void
+unknown_key(struct scanner *s, const struct config_token *t)
+{
+	unsigned want = s->depth == 0 ? CONFIG_SCAN_TOP : CONFIG_SCAN_INSIDE;
+	const char *hint = s->schema->closest != NULL
+	                       ? s->schema->closest(t->text, t->len, want)
+	                       : NULL;
+
+	if (hint != NULL)
+		complain(s, false, t->pos, t->line,
+		    "no such option '%.*s': did you mean '%s'?", shown(t->len),
+		    t->text, hint);
+	else
+		complain(s, false, t->pos, t->line, "no such option '%.*s'",
+		    shown(t->len), t->text);
+}
+
+size_t
+config_scan_distance(const char *a, size_t alen, const char *b, size_t blen)
+{
+	/* Three rows of the table: i - 2, i - 1 and i. */
+	size_t rows[3][SHOWN + 1], *two, *one, *row;
+
+	if (alen > SHOWN || blen > SHOWN)
+		return SIZE_MAX; /* no key is that long */
+	for (size_t j = 0; j <= blen; j++)
+		rows[1][j] = j;
+	two = rows[0], one = rows[1], row = rows[2];
+	for (size_t i = 1; i <= alen; i++) {
+		row[0] = i;
+		for (size_t j = 1; j <= blen; j++) {
+			size_t cost = a[i - 1] != b[j - 1];
+			size_t d = one[j - 1] + cost;
+			if (one[j] + 1 < d)
+				d = one[j] + 1;
+			if (row[j - 1] + 1 < d)
+				d = row[j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+			    a[i - 2] == b[j - 1] && two[j - 2] + 1 < d)
+				d = two[j - 2] + 1;
+			row[j] = d;
+		}
+		size_t *old = two;
+		two = one, one = row, row = old;
+	}
+	return one[blen];
+}
+
+/* A key set with '=' where the same scope set it before: libconfuse would
+ * keep the last value and say nothing.  Keys spelled with an escape or a
+ * ${VAR} are libconfuse's to judge. */
+static void
+check_twice(struct scanner *s, const struct config_token *t)
+{
+	struct scope *scope = s->depth == 0 ? &s->top : &s->inside;
+	const struct config_token *k = &s->key;
+
+	if (s->key_place == 0 || memchr(k->text, '\\', k->len) != NULL ||
+	    memchr(k->text, '$', k->len) != NULL || s->depth > 1 ||
+	    (s->depth > 0 && !s->open[0].known))
+		return; /* inside what is already reported */
+	for (size_t i = 0; i < scope->n; i++) {
+		const struct seen *seen = &scope->keys[i];
+		if (seen->len != k->len || memcmp(seen->text, k->text, k->len))
+			continue;
+		if (t->kind == T_APPEND)
+			return;
+		if (s->depth > 0)
+			complain(s, false, k->pos, k->line,
+			    "'%.*s' is set twice in %s (first on line %d): "
+			    "keep one%s",
+			    shown(k->len), k->text, s->open[s->depth - 1].name,
+			    seen->line,
+			    peek(s)->kind == '{' ? ", or add to it with +="
+			                         : "");
+		else
+			complain(s, false, k->pos, k->line,
+			    "'%.*s' is set twice (first on line %d): keep one",
+			    shown(k->len), k->text, seen->line);
+		return;
+	}
+	if (scope->n < SEEN_MAX)
+		scope->keys[scope->n++] =
+		    (struct seen){ k->text, k->len, k->line };
+}
+
 /* The key t, at the current depth. */
 static void
 check_level(struct scanner *s, const struct config_token *t, unsigned place)
@@ -193,7 +385,12 @@ check_level(struct scanner *s, const struct config_token *t, unsigned place)
 	if (s->depth > 0 && !s->open[s->depth - 1].known)
 		return; /* inside what is already reported */
 	if (place == 0)
-		complain(s, false, t->pos, t->line, "no such option '%.*s'",
+		unknown_key(s, t);
+	else if (s->depth == 0 && s->schema->drop_in &&
+	         !(place & CONFIG_SCAN_SECTION))
+		complain(s, false, t->pos, t->line,
+		    "'%.*s' is a global setting: it belongs in the main file, "
+		    "not in an included one",
 		    shown(t->len), t->text);
 	else if (s->depth == 0 && !(place & CONFIG_SCAN_TOP))
 		complain(s, false, t->pos, t->line,
@@ -221,6 +418,7 @@ open_section(struct scanner *s, const struct config_token *t, bool stray)
 	}
 	o = &s->open[s->depth];
 	outer = s->depth > 0 ? o - 1 : NULL;
+	s->inside.n = 0;
 	snprintf(o->name, sizeof(o->name), "%.*s%s%.*s",
 	    stray ? 3 : shown(s->key.len), stray ? "'{'" : s->key.text,
 	    s->title.len > 0 ? " " : "", shown(s->title.len), s->title.text);
@@ -289,6 +487,98 @@ unclosed_list(struct scanner *s, const struct config_token *t)
 	    shown(s->key.len), s->key.text);
 }
 
+static enum state on_key(struct scanner *, const struct config_token *);
+
+/* Is t the include keyword? */
+static bool
+is_include(struct scanner *s, const struct config_token *t)
+{
+	const char *word = s->schema->include;
+
+	return word != NULL && t->kind == T_WORD && t->len == strlen(word) &&
+	       memcmp(t->text, word, t->len) == 0;
+}
+
+/* An include statement read whole, from its keyword to end: hand its
+ * pattern on, at the top level, and blank it. */
+static void
+end_include(struct scanner *s, size_t end)
+{
+	const struct config_token *p = &s->pattern;
+
+	if (s->depth > 0)
+		complain(s, false, s->key.pos, s->key.line,
+		    "include belongs at the top of the file, not inside %s",
+		    s->open[s->depth - 1].name);
+	else if (p->len == 0 || memchr(p->text, '\\', p->len) != NULL ||
+	         memchr(p->text, '$', p->len) != NULL)
+		complain(s, false, p->pos, p->line,
+		    "include \"%.*s\": write the path as it is: no escape, "
+		    "no ${VAR}, not empty",
+		    shown(p->len), p->text);
+	else if (s->schema->included != NULL && !s->stop)
+		s->schema->included(s->schema->arg, p->text, p->len, p->line);
+	blank(s, s->key.pos, end);
+}
+
+static void
+no_pattern(struct scanner *s, const struct config_token *t)
+{
+	complain(s, false, t->pos, s->key.line,
+	    "include needs a file: include \"PATTERN\"");
+	blank(s, s->key.pos, t->pos);
+}
+
+/* Where a token ends in the text: a string's closing quote is past it. */
+static size_t
+end_of(const struct config_token *t)
+{
+	return t->pos + t->len + (t->kind == T_STRING ? 2 : 0);
+}
+
+/* After the include keyword: include "PATTERN" or include("PATTERN"). */
+static enum state
+on_include(struct scanner *s, const struct config_token *t)
+{
+	if (t->kind == '(')
+		return INCLUDE_PAREN;
+	if (t->kind == '=') {
+		complain(s, false, t->pos, t->line,
+		    "include takes no '=': include \"PATTERN\"");
+		return INCLUDE;
+	}
+	if (t->kind == T_WORD || t->kind == T_STRING) {
+		s->pattern = *t;
+		end_include(s, end_of(t));
+		return KEY;
+	}
+	no_pattern(s, t);
+	return on_key(s, t);
+}
+
+static enum state
+on_include_paren(struct scanner *s, const struct config_token *t)
+{
+	if (t->kind == T_WORD || t->kind == T_STRING) {
+		s->pattern = *t;
+		return INCLUDE_CLOSE;
+	}
+	no_pattern(s, t);
+	return t->kind == ')' ? KEY : on_key(s, t);
+}
+
+static enum state
+on_include_close(struct scanner *s, const struct config_token *t)
+{
+	if (t->kind == ')') {
+		end_include(s, end_of(t));
+		return KEY;
+	}
+	complain(s, true, t->pos, s->key.line, "include(\"%.*s\": missing ')'",
+	    shown(s->pattern.len), s->pattern.text);
+	return on_key(s, t);
+}
+
 /* Expecting a key, a '}' or the end. */
 static enum state
 on_key(struct scanner *s, const struct config_token *t)
@@ -317,6 +607,8 @@ on_key(struct scanner *s, const struct config_token *t)
 	}
 	s->key = *t;
 	s->title = (struct config_token){ .text = "" };
+	if (is_include(s, t))
+		return INCLUDE;
 	place = s->key_place = place_of(s, t);
 	if (place & CONFIG_SCAN_SECTION)
 		return TITLE;
@@ -345,8 +637,10 @@ on_after_key(struct scanner *s, const struct config_token *t)
 	if (s->key_place == 0 && (t->kind == '{' || t->kind == T_APPEND ||
 	                             (is_value(s, t) && peek(s)->kind == '{')))
 		s->result = CONFIG_SCAN_BROKEN;
-	if (t->kind == '=' || t->kind == T_APPEND)
+	if (t->kind == '=' || t->kind == T_APPEND) {
+		check_twice(s, t);
 		return VALUE;
+	}
 	/* An unknown key, already reported, that opens a section: read it
 	 * as one, so that its braces pair up. */
 	if (s->key_place == 0 && t->kind == '{') {
@@ -452,6 +746,9 @@ static enum state (*const steps[])(
 	[LIST_NEXT] = on_list_next,
 	[TITLE] = on_title,
 	[OPEN] = on_open,
+	[INCLUDE] = on_include,
+	[INCLUDE_PAREN] = on_include_paren,
+	[INCLUDE_CLOSE] = on_include_close,
 };
 
 /* In line order; a message found later stays after one on the same line. */
@@ -471,19 +768,20 @@ report_all(struct scanner *s)
 }
 
 enum config_scan_result
-config_scan(const char *text, const struct config_scan_schema *schema)
+config_scan(char *text, const struct config_scan_schema *schema)
 {
-	struct scanner s = { 0 };
-	enum state state = KEY;
+	struct scanner scanner = { 0 }, *s = &scanner;
 	struct config_token t;
 
-	s.schema = schema;
-	s.cut = SIZE_MAX;
-	config_text_lexer(&s.lexer, text, lexer_complaint, &s);
-	while (state != DONE && !s.stop) {
-		take(&s, &t);
-		state = steps[state](&s, &t);
+	s->schema = schema;
+	s->text = text;
+	s->cut = SIZE_MAX;
+	s->state = KEY;
+	config_text_lexer(&s->lexer, text, lexer_complaint, s);
+	while (s->state != DONE && !s->stop) {
+		take(s, &t);
+		s->state = steps[s->state](s, &t);
 	}
-	report_all(&s);
-	return s.result;
+	report_all(s);
+	return s->result;
 }

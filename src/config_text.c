@@ -132,17 +132,30 @@ config_text_read(const char *path)
  * Like libconfuse, // and slash-star start a comment only where a word
  * starts (after a blank, a quote or one of = { } ( ) + ,): an unquoted
  * /tmp//x.pid is a path, not "/tmp".  # starts one anywhere outside quotes.
+ * Unlike libconfuse, a ';' that starts a line (INI's comment) is read as
+ * one too: its ';' is kept for config_scan to report, the rest blanked, so
+ * that a quote in it ("; don't") does not pair with one lines later.
  */
 void
 config_text_strip_comments(char *text)
 {
 	enum { CODE, QUOTED, LINE_COMMENT, BLOCK_COMMENT } state = CODE;
-	bool in_word = false; /* the last byte of CODE was part of a word */
+	bool in_word = false;   /* the last byte of CODE was part of a word */
+	bool line_start = true; /* only blanks since the last newline */
 	char quote = '"';
 
 	for (char *p = text; *p != '\0'; p++) {
 		switch (state) {
 		case CODE:
+			if (*p == ';' && line_start) {
+				state = LINE_COMMENT;
+				in_word = false;
+				break;
+			}
+			if (*p == '\n')
+				line_start = true;
+			else if (strchr(" \t\r", *p) == NULL)
+				line_start = false;
 			if (*p == '"' || *p == '\'') {
 				quote = *p;
 				state = QUOTED;
@@ -166,9 +179,10 @@ config_text_strip_comments(char *text)
 				state = CODE;
 			break;
 		case LINE_COMMENT:
-			if (*p == '\n')
+			if (*p == '\n') {
 				state = CODE;
-			else
+				line_start = true;
+			} else
 				*p = ' ';
 			break;
 		case BLOCK_COMMENT:
@@ -178,6 +192,8 @@ config_text_strip_comments(char *text)
 				state = CODE;
 			} else if (*p != '\n') {
 				*p = ' ';
+			} else {
+				line_start = true;
 			}
 			break;
 		}

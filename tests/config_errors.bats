@@ -172,6 +172,81 @@ CONF
 	accepts
 }
 
+# ------------------------------------------- habits of other formats
+
+@test "an unknown key a slip away from a known one says which" {
+	cat >"$CONF" <<'CONF'
+servce svc {
+	listen = {"127.0.0.1:7000"}
+}
+service a {
+	listen = {"127.0.0.1:7001"}
+	protocol = "echo"
+	wokers = 2
+	colour = "red"
+}
+CONF
+	rejects "$CONF:1: no such option 'servce': did you mean 'service'?" \
+	    "$CONF:7: no such option 'wokers': did you mean 'workers'?" \
+	    "$CONF:8: no such option 'colour'"
+}
+
+@test "a ';' comment is one error that names it" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"}
+	; the echo service, as the tutorial's
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:3: ';' is not a comment in preforkd.conf: use #"
+}
+
+@test "a ';' after a value points at the ';', and the rest is still checked" {
+	cat >"$CONF" <<'CONF'
+service svc {
+	listen = {"127.0.0.1:7000"};
+	protocol = "echo";
+	workers = 2;
+	backlog = 0
+}
+CONF
+	rejects "$CONF:2: ';' does not end a setting in preforkd.conf: remove it" \
+	    "$CONF:3: ';' does not end a setting in preforkd.conf: remove it" \
+	    "$CONF:4: 'workers = 2;': the ';' does not end a setting in preforkd.conf: remove it, or quote the value" \
+	    "$CONF:5: backlog = 0 is out of range (1 to 65535)"
+}
+
+@test "libconfuse's include() of a missing file is one error naming it" {
+	cat >"$CONF" <<'CONF'
+include("other.conf")
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+}
+CONF
+	rejects "$CONF:1: include \"other.conf\": $T/other.conf: No such file or directory"
+}
+
+@test "a key set twice is refused, naming both lines" {
+	cat >"$CONF" <<'CONF'
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:7000"}
+	protocol = "echo"
+	workers = 2
+	allow = {"127.0.0.1"}
+	allow += {"::1"}
+	workers = 3
+	allow = {"10.0.0.0/8"}
+}
+log_level = "info"
+CONF
+	rejects "$CONF:8: 'workers' is set twice in service svc (first on line 5): keep one" \
+	    "$CONF:9: 'allow' is set twice in service svc (first on line 6): keep one, or add to it with +=" \
+	    "$CONF:11: 'log_level' is set twice (first on line 1): keep one"
+}
+
 # ------------------------------------------------------- every error
 
 @test "every misplaced key and every bad value is reported, in one run" {

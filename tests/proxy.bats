@@ -58,8 +58,9 @@ CONF
 @test "per address: proxy:ADDRESS wants a header, the service's other address does not" {
 	local other
 	other=$(free_port)
-	write_config "protocol = \"echo\"
-	listen = {\"127.0.0.1:$PORT\", \"proxy:127.0.0.1:$other\"}"
+	write_config 'protocol = "echo"'
+	# The template's listen, given once: a key set twice is refused.
+	sed -i "s|^\tlisten = .*|\tlisten = {\"127.0.0.1:$PORT\", \"proxy:127.0.0.1:$other\"}|" "$CONF"
 	start_daemon
 	wait_log "listening on proxy:127\.0\.0\.1:$other"
 	# Direct clients on the first address: a header is their data.

@@ -277,8 +277,9 @@ CONF
 }
 
 @test "SIGQUIT gives up on clients after shutdown_timeout" {
-	write_config 'protocol = "echo"' 'shutdown_timeout = 1'
-	# write_config sets shutdown_timeout = 5 first; the last one wins.
+	write_config 'protocol = "echo"'
+	# write_config sets shutdown_timeout = 5; a key given twice is refused.
+	sed -i 's/^shutdown_timeout = 5$/shutdown_timeout = 1/' "$CONF"
 	start_daemon
 	open_client a
 	send_line a "stay"
@@ -293,7 +294,8 @@ CONF
 
 @test "SIGQUIT with a client queued behind a busy worker for all of shutdown_timeout" {
 	write_config 'protocol = "echo"
-	workers = 1' 'shutdown_timeout = 1'
+	workers = 1'
+	sed -i 's/^shutdown_timeout = 5$/shutdown_timeout = 1/' "$CONF"
 	start_daemon
 	open_client a
 	send_line a "stay"

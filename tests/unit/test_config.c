@@ -253,6 +253,8 @@ test_place(const char *key, size_t len)
 		unsigned place;
 	} keys[] = {
 		{ "log", CONFIG_SCAN_TOP },
+		{ "pidfile", CONFIG_SCAN_TOP },
+		{ "user", CONFIG_SCAN_TOP },
 		{ "service", CONFIG_SCAN_TOP | CONFIG_SCAN_SECTION },
 		{ "listen", CONFIG_SCAN_INSIDE },
 		{ "workers", CONFIG_SCAN_INSIDE },
@@ -269,8 +271,9 @@ test_place(const char *key, size_t len)
 static enum config_scan_result
 scan(const char *text)
 {
-	const struct config_scan_schema schema = { "service", test_place,
-		collect, NULL };
+	const struct config_scan_schema schema = {
+		.section = "service", .place = test_place, .report = collect
+	};
 	char buf[1024];
 
 	snprintf(buf, sizeof(buf), "%s", text);
@@ -334,10 +337,10 @@ test_scan_strings(void)
 	          "1: unterminated string: the quote opened here is never "
 	          "closed\n"),
 	    "scan: a string cut by the end of the file");
-	CHECK(scans("log = \"a\\\nb\" log = \"\\101\\x41${X}\"",
+	CHECK(scans("log = \"a\\\nb\" pidfile = \"\\101\\x41${X}\"",
 	          CONFIG_SCAN_CLEAN, ""),
 	    "scan: an escaped newline, octal and hex escapes, ${VAR}");
-	CHECK(scans("log = \"\\8\"\nlog = \"\\400\"\nlog = \"\\0123\"\n",
+	CHECK(scans("log = \"\\8\"\npidfile = \"\\400\"\nuser = \"\\0123\"\n",
 	          CONFIG_SCAN_BROKEN,
 	          "1: bad escape '\\8' in a string: octal escapes are \\0 "
 	          "to \\377\n"

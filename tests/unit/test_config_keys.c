@@ -2,6 +2,7 @@
  * them, the protocols' data agrees with their code, and running out of
  * memory is told apart from a bad file. */
 #include <errno.h>
+#include <stdint.h>
 #include <limits.h>
 #include <malloc.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "config.h"
 #include "config_keys.h"
+#include "config_scan.h"
 #include "log.h"
 #include "proto.h"
 #include "proto_info.h"
@@ -202,6 +204,66 @@ test_out_of_memory(void)
 #endif
 }
 
+static size_t
+distance(const char *a, const char *b)
+{
+	return config_scan_distance(a, strlen(a), b, strlen(b));
+}
+
+static bool
+suggests(const char *key, unsigned place, const char *want)
+{
+	const char *got = config_keys_closest(key, strlen(key), place);
+
+	if (want == NULL ? got == NULL : got != NULL && strcmp(got, want) == 0)
+		return true;
+	printf("# %s: suggested %s, not %s\n", key, got ? got : "nothing",
+	    want ? want : "nothing");
+	return false;
+}
+
+/* "did you mean": the edit distance, and the key it picks. */
+static void
+test_did_you_mean(void)
+{
+	CHECK(distance("workers", "workers") == 0 && distance("", "log") == 3 &&
+	          distance("log", "") == 3,
+	    "distance: none to itself; a whole word to or from nothing");
+	CHECK(distance("wokers", "workers") == 1 &&
+	          distance("workerss", "workers") == 1 &&
+	          distance("wirkers", "workers") == 1,
+	    "distance: a letter missing, one too many, one changed: 1");
+	CHECK(
+	    distance("wrokers", "workers") == 1 && distance("lgo", "log") == 1,
+	    "distance: two neighbours swapped count 1, not 2");
+	CHECK(distance("kitten", "sitting") == 3 &&
+	          distance("protocl", "protocol") == 1 &&
+	          distance("max_worker", "max_workers") == 1,
+	    "distance: the textbook case, and keys");
+	CHECK(distance("abc", "cba") == 2 && distance("ab", "ba") == 1,
+	    "distance: swapped neighbours only");
+	CHECK(config_scan_distance("x", 1,
+	          "a_key_longer_than_any_the_table_will_ever_have",
+	          47) == SIZE_MAX,
+	    "distance: a word longer than any key is no slip of one");
+	CHECK(suggests("wokers", CONFIG_SCAN_INSIDE, "workers") &&
+	          suggests("protcol", CONFIG_SCAN_INSIDE, "protocol") &&
+	          suggests("max_worker", CONFIG_SCAN_INSIDE, "max_workers") &&
+	          suggests("idle_timout", CONFIG_SCAN_INSIDE, "idle_timeout"),
+	    "closest: a service key one slip away");
+	CHECK(suggests("pidfle", CONFIG_SCAN_TOP, "pidfile") &&
+	          suggests("servce", CONFIG_SCAN_TOP, "service") &&
+	          suggests("log_levle", CONFIG_SCAN_TOP, "log_level"),
+	    "closest: a global key, and the section, at the top");
+	CHECK(suggests("pidfle", CONFIG_SCAN_INSIDE, NULL) &&
+	          suggests("wokers", CONFIG_SCAN_TOP, NULL),
+	    "closest: only keys that may be written where the slip is");
+	CHECK(suggests("colour", CONFIG_SCAN_INSIDE, NULL) &&
+	          suggests("xy", CONFIG_SCAN_TOP, NULL) &&
+	          suggests("timeout", CONFIG_SCAN_INSIDE, NULL),
+	    "closest: nothing for a word near no key");
+}
+
 void
 test_config_keys(void)
 {
@@ -211,5 +273,6 @@ test_config_keys(void)
 	test_defaults_from_table();
 	test_protocols();
 	test_out_of_memory();
+	test_did_you_mean();
 	log_close();
 }

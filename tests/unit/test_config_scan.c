@@ -216,6 +216,7 @@ struct scan_view {
 	enum config_scan_result result;
 	int line;      /* of the first message */
 	char msg[256]; /* the first message */
+	char included[128];
 };
 
 static void
@@ -268,12 +269,24 @@ struct sample {
 	 * parses, else the start of its first error and its line. */
 	const char *confuse_msg;
 	int confuse_line;
+	/* The last include the scanner handed on, "LINE:PATTERN", or NULL. */
+	const char *included;
+	/* A ';' that starts a line, which the comment stripper blanks after
+	 * (libconfuse has no such comment). */
+	bool ini_comment;
+	/* What the scanner blanked (a ';', an include) leaves text that
+	 * libconfuse parses. */
+	bool fixed;
 };
 
 #define SVC_OPEN "service s {\nlisten = {\"127.0.0.1:7000\"}\n"
 #define CLEAN CONFIG_SCAN_CLEAN, 0, NULL
 #define BROKEN CONFIG_SCAN_BROKEN
 
+/* Most samples leave the last fields (included, ini_comment, fixed) at
+ * their zero, which is what they mean. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static const struct sample samples[] = {
 	/* Every token kind, each where libconfuse agrees. */
 	{ "words, = and a section", SVC_OPEN "protocol = echo\n}\n", CLEAN,
@@ -321,9 +334,56 @@ static const struct sample samples[] = {
 	    "service s {\nlisten = { # the first\n\"127.0.0.1:7000\"\n}\n"
 	    "protocol = echo\n}\n",
 	    CLEAN, NULL, 0 },
-	{ "parentheses: a function call, which the schema does not have",
-	    "include(\"other.conf\")\n", BROKEN, 1, "no such option 'include'",
-	    "no such option 'include'", 1 },
+	/* Drop-ins: handed on and blanked, never parsed by libconfuse. */
+	{ "include and a pattern", "include \"conf.d/*.conf\"\n", CLEAN,
+	    "no such option 'include'", 1, "1:conf.d/*.conf", false, true },
+	{ "libconfuse's include(), a function call the schema does not have",
+	    "include(\"other.conf\")\n", CLEAN, "no such option 'include'", 1,
+	    "1:other.conf", false, true },
+	{ "an include inside a section",
+	    SVC_OPEN "include \"x.conf\"\nprotocol = echo\n}\n",
+	    CONFIG_SCAN_KEYS, 3, "include belongs at the top of the file",
+	    "no such option 'include'", 3, NULL, false, true },
+	{ "an include with '='", "include = \"x.conf\"\n", CONFIG_SCAN_KEYS, 1,
+	    "include takes no '='", "no such option 'include'", 1, "1:x.conf",
+	    false, true },
+	/* What other formats taught: ';' and keys given twice. */
+	{ "a ';' comment, which libconfuse reads as keys",
+	    SVC_OPEN "; the protocol: 'echo'\nprotocol = echo\n}\n",
+	    CONFIG_SCAN_KEYS, 3, "';' is not a comment in preforkd.conf",
+	    "no such option ';'", 3, NULL, true, true },
+	{ "a ';' after a number, which libconfuse calls no integer",
+	    SVC_OPEN "protocol = echo\nworkers = 2;\n}\n", CONFIG_SCAN_KEYS, 4,
+	    "'workers = 2;': the ';' does not end a setting",
+	    "invalid integer value for option 'workers'", 4, NULL, false,
+	    true },
+	{ "a ';' after a string, which libconfuse calls a key",
+	    SVC_OPEN "protocol = \"echo\";\n}\n", CONFIG_SCAN_KEYS, 3,
+	    "';' does not end a setting", "no such option ';'", 3, NULL, false,
+	    true },
+	{ "a ';' after a word, which libconfuse keeps in the value",
+	    SVC_OPEN "protocol = echo\nbanner = hello;\n}\n", CONFIG_SCAN_KEYS,
+	    4, "'banner = hello;': the ';' does not end a setting", NULL, 0,
+	    NULL, false, true },
+	{ "a key given twice, whose first value libconfuse forgets",
+	    SVC_OPEN "protocol = echo\nworkers = 2\nworkers = 3\n}\n",
+	    CONFIG_SCAN_KEYS, 5,
+	    "'workers' is set twice in service s (first on line 4)", NULL, 0 },
+	{ "a list given anew, but += adds to it",
+	    SVC_OPEN "protocol = echo\nallow = {\"::1\"}\nallow += "
+	             "{\"10.0.0.0/8\"}\nallow = {}\n}\n",
+	    CONFIG_SCAN_KEYS, 6,
+	    "'allow' is set twice in service s (first on line 4): keep one, "
+	    "or add to it with +=",
+	    NULL, 0 },
+	{ "the same key in two services is no repetition",
+	    SVC_OPEN "protocol = echo\n}\nservice t {\nprotocol = echo\n"
+	             "listen = {\"127.0.0.1:7001\"}\n}\n",
+	    CLEAN, NULL, 0 },
+	{ "an unknown key, and the key it is a slip of",
+	    SVC_OPEN "protocol = echo\nwokers = 2\n}\n", CONFIG_SCAN_KEYS, 4,
+	    "no such option 'wokers': did you mean 'workers'?",
+	    "no such option 'wokers'", 4 },
 	/* The errors the scanner exists for. */
 	{ "an unterminated double-quoted string",
 	    SVC_OPEN "protocol = \"echo\n}\n", BROKEN, 3, "unterminated string",
@@ -365,6 +425,7 @@ static const struct sample samples[] = {
 	    1, "'workers' belongs inside a service section",
 	    "no such option 'workers'", 1 },
 };
+#pragma GCC diagnostic pop
 
 /* Both lexers on one sample; true if they agree as far as both read. */
 static bool
@@ -430,21 +491,49 @@ starts(const char *s, const char *prefix)
 	return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static bool
-scan_as_pinned(const struct sample *s, const char *blanked)
+/* An include the scanner found: "LINE:PATTERN" of the last. */
+static void
+scan_included(void *arg, const char *pattern, size_t len, int line)
 {
-	struct config_scan_schema schema = { CONFIG_SECTION, config_keys_place,
-		scan_report, NULL };
-	struct scan_view v = { 0 };
+	struct scan_view *v = arg;
 
-	schema.arg = &v;
+	snprintf(v->included, sizeof(v->included), "%d:%.*s", line, (int)len,
+	    pattern);
+}
+
+static bool
+scan_as_pinned(const struct sample *s, char *blanked)
+{
+	struct scan_view v = { 0 };
+	const struct config_scan_schema schema = { .section = CONFIG_SECTION,
+		.place = config_keys_place,
+		.report = scan_report,
+		.arg = &v,
+		.include = "include",
+		.included = scan_included,
+		.closest = config_keys_closest };
+
 	v.result = config_scan(blanked, &schema);
 	if (v.result == s->scan && v.line == s->scan_line &&
 	    (s->scan_msg == NULL ? v.msg[0] == '\0'
-	                         : starts(v.msg, s->scan_msg)))
+	                         : starts(v.msg, s->scan_msg)) &&
+	    strcmp(v.included, s->included != NULL ? s->included : "") == 0)
 		return true;
-	printf("# %s: config_scan %d, line %d: %s\n", s->what, v.result, v.line,
-	    v.msg);
+	printf("# %s: config_scan %d, line %d: %s; included \"%s\"\n", s->what,
+	    v.result, v.line, v.msg, v.included);
+	return false;
+}
+
+/* The text after the scan: libconfuse reads it without an error. */
+static bool
+fixed_parses(const struct sample *s, const char *scanned)
+{
+	struct lexed err;
+
+	if (parse_confuse(scanned, &err))
+		return true;
+	printf("# %s: after the scan, libconfuse fails on line %d: %s\n",
+	    s->what, err.err_line, err.err);
 	return false;
 }
 
@@ -466,7 +555,7 @@ confuse_as_pinned(const struct sample *s, const char *blanked)
 static void
 test_samples(void)
 {
-	size_t ntokens = 0, ncomments = 0, nscan = 0, nconfuse = 0;
+	size_t ntokens = 0, ncomments = 0, nscan = 0, nconfuse = 0, nfixed = 0;
 	size_t n = sizeof(samples) / sizeof(samples[0]);
 
 	for (size_t i = 0; i < n; i++) {
@@ -476,9 +565,11 @@ test_samples(void)
 			return;
 		config_text_strip_comments(blanked);
 		ntokens += tokens_agree(s, blanked);
-		ncomments += comments_agree(s, blanked);
-		nscan += scan_as_pinned(s, blanked);
+		ncomments += s->ini_comment || comments_agree(s, blanked);
+		/* libconfuse alone, before the scanner blanks anything. */
 		nconfuse += confuse_as_pinned(s, blanked);
+		nscan += scan_as_pinned(s, blanked);
+		nfixed += !s->fixed || fixed_parses(s, blanked);
 		free(blanked);
 	}
 	CHECK(ntokens == n, "config_text cuts every sample's tokens as "
@@ -488,6 +579,8 @@ test_samples(void)
 	CHECK(nscan == n, "config_scan's verdict on every sample is pinned");
 	CHECK(nconfuse == n,
 	    "libconfuse's own verdict on every sample is pinned beside it");
+	CHECK(nfixed == n, "what the scanner blanks (a ';', an include) "
+	                   "leaves text libconfuse parses");
 }
 
 /* The libconfuse behaviours the text and scan rooms exist for, each
