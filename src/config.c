@@ -579,10 +579,11 @@ parse(void)
  * after logging every error found as "FILE:LINE: message", errno ENOMEM if
  * one of them was running out of memory, else EINVAL.  trust: warn of a
  * file others may write.  out: print the tree there (-T) while the names
- * of the files each service came from are still known.
+ * of the files each service came from are still known, with pidfile in
+ * place of the file's own when it is not NULL (-T with -p).
  */
 static cfg_t *
-parse_file(const char *path, bool trust, FILE *out)
+parse_file(const char *path, bool trust, FILE *out, const char *pidfile)
 {
 	const struct config_source_hooks hooks = { config_keys_place,
 		config_keys_closest, report_at, trust };
@@ -596,6 +597,12 @@ parse_file(const char *path, bool trust, FILE *out)
 	}
 	cfg = parse();
 	nomem = ld.nomem || ld.src.nomem;
+	if (cfg != NULL && pidfile != NULL &&
+	    cfg_setstr(cfg, "pidfile", pidfile) != 0) {
+		log_errorx("%s: pidfile %s: cannot print it", path, pidfile);
+		cfg_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg != NULL && out != NULL)
 		config_print_tree(cfg, out, ld.from, ld.nfrom, path);
 	free(ld.addrs);
@@ -614,7 +621,7 @@ config_load(const char *path)
 	struct config *conf;
 	cfg_t *cfg;
 
-	if ((cfg = parse_file(path, true, NULL)) == NULL)
+	if ((cfg = parse_file(path, true, NULL, NULL)) == NULL)
 		return NULL;
 	conf = convert(cfg, path);
 	cfg_free(cfg);
@@ -628,7 +635,7 @@ config_print(const char *path, FILE *out)
 {
 	cfg_t *cfg;
 
-	if ((cfg = parse_file(path, false, out)) == NULL)
+	if ((cfg = parse_file(path, false, out, NULL)) == NULL)
 		return -1;
 	cfg_free(cfg);
 	return 0;
@@ -641,14 +648,8 @@ config_print_pidfile(const char *path, const char *pidfile, FILE *out)
 {
 	cfg_t *cfg;
 
-	if ((cfg = parse_file(path)) == NULL)
+	if ((cfg = parse_file(path, false, out, pidfile)) == NULL)
 		return -1;
-	if (cfg_setstr(cfg, "pidfile", pidfile) != 0) {
-		log_errorx("%s: pidfile %s: cannot print it", path, pidfile);
-		cfg_free(cfg);
-		return -1;
-	}
-	config_print_tree(cfg, out);
 	cfg_free(cfg);
 	return 0;
 }
