@@ -124,6 +124,7 @@ const struct config_key config_keys[] = {
 	KEY_INT("chargen_udp_max", SVC(chargen_udp_max), 512, 0, 512),
 	KEY_INT("log_data_rate", SVC(log_data_rate), 65536, 0, 1073741824),
 	KEY_INT("refusal_log_rate", SVC(refusal_log_rate), 10, 0, 1000000),
+	KEY_INT("udp_workers", SVC(udp_workers), 1, 0, 1024),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -221,3 +221,32 @@ pool_recycle(unsigned running, unsigned out, unsigned due, long long now,
 	*next = due > now_n ? now + POOL_RECYCLE_RETRY_MS : 0;
 	return now_n;
 }
+
+unsigned
+pool_ceiling(unsigned target, unsigned max_workers)
+{
+	return target > max_workers ? target : max_workers;
+}
+
+enum pool_resize_result
+pool_resize(unsigned *target, int delta, unsigned max_workers, unsigned room)
+{
+	if (delta < 0) {
+		if (*target <= 1)
+			return POOL_AT_ONE;
+		(*target)--;
+		return POOL_RESIZED;
+	}
+	/* Past max_workers, each worker more is a slot more at the
+	 * pool's largest. */
+	if (*target >= max_workers && room == 0)
+		return POOL_NO_ROOM;
+	(*target)++;
+	return POOL_RESIZED;
+}
+
+unsigned
+pool_dgram_workers(unsigned udp_workers, bool has_streams, bool has_datagrams)
+{
+	return has_streams && has_datagrams ? udp_workers : 0;
+}
