@@ -5,7 +5,11 @@
  * step while the pool stays short (a burst is met in a few steps without
  * forking a crowd for one client); shrinking is slow, one idle worker per
  * POOL_RETIRE_MS, so a pool does not flap between two bursts.  With both
- * spare counts 0 the pool is fixed: exactly `workers`.
+ * spare counts 0 the pool is fixed: exactly `workers`.  SIGTTIN and
+ * SIGTTOU move that floor (pool_resize), past max_workers too, within
+ * what the scoreboard can spare; a service on streams and datagrams both
+ * keeps its datagram-only workers (pool_dgram_workers) as a fixed pool of
+ * their own.
  *
  * After failures it backs off on one schedule (pool_backoff), for a fork()
  * that fails and for workers that crash right after start; a worker that
