@@ -186,7 +186,7 @@ FB         = $(B)/fuzz
 # the log, and libconfuse; no socket layer, protocol or scoreboard.
 FUZZ_CONFIG = $(patsubst src/%.c,$(FB)/%.o,$(wildcard src/config*.c)) \
              $(FB)/proto_info.o $(FB)/addr.o $(FB)/log.o $(FB)/log_file.o \
-             $(FB)/clock.o
+             $(FB)/clock.o $(FB)/pool.o $(FB)/limit.o
 # The scoreboard target plays a hostile worker against the table's readers:
 # the table itself, its text (status.c), and what they use.
 FUZZ_SCOREBOARD = $(FB)/scoreboard.o $(FB)/status.o $(FB)/log.o \

@@ -69,6 +69,9 @@ struct service {
 	/* disable = true: checked, shown by -T, not run.  config_load drops
 	 * such a service, so a loaded one never has it set. */
 	bool disable;
+	/* Datagram-only workers beside the stream ones, for a service that
+	 * listens on both (pool_dgram_workers); 0: streams serve them too. */
+	int udp_workers;
 };
 
 struct config {
@@ -101,6 +104,9 @@ void config_free(struct config *conf);
 /* How many scoreboard slots the services may fill at most: each
  * service's largest pool, added up. */
 unsigned config_slots_needed(const struct config *conf);
+/* The datagram-only workers service s has beside its pool
+ * (pool_dgram_workers of its udp_workers and addresses). */
+unsigned config_dgram_workers(const struct service *s);
 /* How many listen addresses the services have, all together. */
 size_t config_addresses(const struct config *conf);
 /* The service named name, or NULL. */

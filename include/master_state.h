@@ -53,6 +53,9 @@ struct child {
 	long long timeout;   /* ms: its service's worker_timeout; 0 = none */
 	unsigned long quota; /* connections before recycling; 0: never */
 	bool recycling;      /* retired for max_requests, not yet reaped */
+	/* One of its service's datagram-only workers (udp_workers), not of
+	 * its pool. */
+	bool dgram;
 };
 
 /* Spawning state of one service of the current generation. */
@@ -66,6 +69,9 @@ struct service_pool {
 	long long next_check;     /* ms; ask pool_decide again then */
 	long long next_recycle;   /* ms; a due worker waits; 0: none */
 	long long next_full_note; /* ms; no "still at max_workers" before */
+	bool full_said;           /* this burst's warning was given */
+	/* The datagram-only workers, a fixed pool of their own. */
+	struct pool_state dgram_policy;
 };
 
 /*
@@ -116,10 +122,10 @@ void master_children_free(struct master *m);
 /* What master_child_spawn did. */
 enum spawn_result { SPAWNED, SPAWN_NO_SLOT, SPAWN_NO_FORK };
 /* Fork a worker of service svc into a free scoreboard slot, quota
- * connections before it asks to be recycled.  SPAWN_NO_FORK leaves errno
- * as fork() set it. */
-enum spawn_result master_child_spawn(
-    struct master *m, size_t svc, unsigned long quota, long long now);
+ * connections before it asks to be recycled; one of its datagram-only
+ * workers when dgram.  SPAWN_NO_FORK leaves errno as fork() set it. */
+enum spawn_result master_child_spawn(struct master *m, size_t svc,
+    unsigned long quota, bool dgram, long long now);
 /* Reap one child that exited, out of the table into *dead, its slot
  * freed and its end logged: false when none is left. */
 bool master_child_reap(struct master *m, struct child *dead, int *status);
@@ -132,8 +138,11 @@ void master_child_terminate(struct child *c, long long now);
 void master_child_escalate(struct master *m, long long now);
 /* worker_timeout: kill the children stuck without progress. */
 void master_child_kill_stuck(struct master *m, long long now);
-/* The live workers of svc of the current generation. */
+/* The live workers of svc's pool of the current generation (its
+ * datagram-only workers left out). */
 size_t master_child_running(const struct master *m, size_t svc);
+/* The live datagram-only workers of svc of the current generation. */
+size_t master_child_dgram(const struct master *m, size_t svc);
 /* When a child's deadline or worker_timeout is due next; -1: never. */
 long long master_child_next(const struct master *m);
 

@@ -121,4 +121,38 @@ bool pool_recycle_due(unsigned long served, unsigned long quota, bool idle);
 unsigned pool_recycle(unsigned running, unsigned out, unsigned due,
     long long now, long long *next);
 
+/*
+ * SIGTTIN and SIGTTOU, as gunicorn's: one worker more, or fewer, in every
+ * pool.  What the floor of a pool becomes, and why it stays.
+ */
+enum pool_resize_result {
+	POOL_RESIZED, /* *target moved by delta */
+	POOL_NO_ROOM, /* TTIN: the scoreboard has no slot to spare */
+	POOL_AT_ONE,  /* TTOU: a pool keeps one worker */
+};
+
+/*
+ * Move the floor *target of a pool by delta (1 or -1).  The pool's largest
+ * size is the higher of max_workers and its floor (pool_ceiling): a floor
+ * raised past max_workers takes it along, so a fixed pool (max_workers
+ * defaults to workers) grows too.  Such growth needs room, the scoreboard
+ * slots that no pool at its largest, and no reload's new generation
+ * beside them all, may need (see master_pool_resize); growth below
+ * max_workers is within what is reserved already.
+ */
+enum pool_resize_result pool_resize(
+    unsigned *target, int delta, unsigned max_workers, unsigned room);
+/* The most workers a pool of floor target may have: max_workers, or the
+ * floor when SIGTTIN raised it past. */
+unsigned pool_ceiling(unsigned target, unsigned max_workers);
+
+/*
+ * Datagram-only workers of a service: udp_workers for one that listens on
+ * streams and datagrams both, so a datagram never waits behind a stream
+ * (its stream workers then leave the datagram sockets alone); 0 for one
+ * that listens on one kind, whose workers all serve it.
+ */
+unsigned pool_dgram_workers(
+    unsigned udp_workers, bool has_streams, bool has_datagrams);
+
 #endif

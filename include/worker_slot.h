@@ -14,6 +14,9 @@ struct worker_slot {
 	int index;                 /* ours in the scoreboard */
 	const struct service *svc; /* its name, its spare thresholds */
 	bool dynamic;              /* the master sizes the pool by idle ones */
+	/* Counted among its pool's idle workers (idle_hint): all but a
+	 * datagram-only worker, which is of no pool's spares. */
+	bool spare;
 };
 
 /* Set ws up for the worker of svc in scoreboard slot index. */

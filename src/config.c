@@ -27,6 +27,7 @@
 #include "config_scan.h"
 #include "config_source.h"
 #include "log.h"
+#include "pool.h"
 #include "proto_info.h"
 
 #define NAME_MAX_LEN 32
@@ -330,6 +331,26 @@ largest_pool(cfg_t *sec)
 	return max > 0 ? max : cfg_getint(sec, "workers");
 }
 
+/* The scoreboard slots sec may fill: its largest pool, and its
+ * datagram-only workers (udp_workers) when it has some. */
+static long
+slots_of(cfg_t *sec)
+{
+	bool streams = false, datagrams = false;
+	char err[128];
+	struct addr addr;
+
+	for (unsigned i = 0; i < cfg_size(sec, "listen"); i++)
+		if (addr_parse(cfg_getnstr(sec, "listen", i), &addr, err,
+		        sizeof(err)) == 0) {
+			streams |= addr.socktype != SOCK_DGRAM;
+			datagrams |= addr.socktype == SOCK_DGRAM;
+		}
+	return largest_pool(sec) +
+	       pool_dgram_workers((unsigned)cfg_getint(sec, "udp_workers"),
+	           streams, datagrams);
+}
+
 /* The pool's bounds must make sense together. */
 static void
 check_pool(cfg_t *cfg, cfg_t *sec)
@@ -514,8 +535,7 @@ check_slots(cfg_t *cfg)
 
 	for (unsigned i = 0; i < cfg_size(cfg, CONFIG_SECTION); i++)
 		if (!disabled(cfg_getnsec(cfg, CONFIG_SECTION, i)))
-			needed +=
-			    largest_pool(cfg_getnsec(cfg, CONFIG_SECTION, i));
+			needed += slots_of(cfg_getnsec(cfg, CONFIG_SECTION, i));
 	if (needed > slots) {
 		char msg[128];
 
@@ -694,6 +714,19 @@ config_slots_needed(const struct config *conf)
 	unsigned n = 0;
 
 	for (size_t i = 0; i < conf->nservices; i++)
-		n += (unsigned)conf->services[i].max_workers;
+		n += (unsigned)conf->services[i].max_workers +
+		     config_dgram_workers(&conf->services[i]);
 	return n;
+}
+
+unsigned
+config_dgram_workers(const struct service *s)
+{
+	bool streams = false, datagrams = false;
+
+	for (size_t i = 0; i < s->naddrs; i++) {
+		streams |= s->addrs[i].socktype != SOCK_DGRAM;
+		datagrams |= s->addrs[i].socktype == SOCK_DGRAM;
+	}
+	return pool_dgram_workers((unsigned)s->udp_workers, streams, datagrams);
 }

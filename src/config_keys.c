@@ -134,6 +134,7 @@ const struct config_key config_keys[] = {
 	KEY_STR("refusal_message", SVC(refusal_message), NULL, 512, NULL),
 	/* Kept in the file, not run (xinetd's disable = yes). */
 	KEY_BOOL("disable", SVC(disable), false),
+	KEY_INT("udp_workers", SVC(udp_workers), 1, 0, 1024),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);

@@ -58,8 +58,8 @@ watch_until(struct master *m, long long due)
 }
 
 enum spawn_result
-master_child_spawn(
-    struct master *m, size_t svc, unsigned long quota, long long now)
+master_child_spawn(struct master *m, size_t svc, unsigned long quota,
+    bool dgram, long long now)
 {
 	const struct service *s = &m->conf->services[svc];
 	pid_t master = getpid();
@@ -83,7 +83,7 @@ master_child_spawn(
 	}
 	if (pid == 0)
 		worker_main(conf, svc, listeners, &ids, master, generation,
-		    slot, quota);
+		    slot, quota, dgram);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */
@@ -100,8 +100,9 @@ master_child_spawn(
 	if (c->timeout > 0)
 		watch_until(m, now + c->timeout); /* should it never start */
 	c->quota = quota;
-	log_info("spawned worker %ld for service %s (generation %u)", (long)pid,
-	    s->name, generation);
+	c->dgram = dgram;
+	log_info("spawned %sworker %ld for service %s (generation %u)",
+	    dgram ? "datagram " : "", (long)pid, s->name, generation);
 	return SPAWNED;
 }
 
@@ -255,17 +256,31 @@ master_child_kill_stuck(struct master *m, long long now)
 	}
 }
 
-size_t
-master_child_running(const struct master *m, size_t svc)
+/* The live workers of svc of the current generation, of one kind. */
+static size_t
+running(const struct master *m, size_t svc, bool dgram)
 {
 	size_t n = 0;
 
 	for (size_t i = 0; i < m->nchildren; i++)
 		if (m->children[i].generation == m->generation &&
 		    m->children[i].service == svc &&
-		    m->children[i].stage == CHILD_RUNNING)
+		    m->children[i].stage == CHILD_RUNNING &&
+		    m->children[i].dgram == dgram)
 			n++;
 	return n;
+}
+
+size_t
+master_child_running(const struct master *m, size_t svc)
+{
+	return running(m, svc, false);
+}
+
+size_t
+master_child_dgram(const struct master *m, size_t svc)
+{
+	return running(m, svc, true);
 }
 
 long long

@@ -61,14 +61,18 @@ fork_works(struct master *m, size_t svc)
 	p->fork_failures = 0;
 }
 
+/* Fork a worker of svc's pool, or one of its datagram-only workers (never
+ * recycled: max_requests counts connections). */
 static void
-spawn(struct master *m, size_t svc, long long now)
+spawn(struct master *m, size_t svc, bool dgram, long long now)
 {
 	const struct service *s = &m->conf->services[svc];
-	unsigned long quota =
-	    limit_quota((unsigned long)s->max_requests, rand_u32(&m->random));
+	unsigned long quota = dgram
+	                          ? 0
+	                          : limit_quota((unsigned long)s->max_requests,
+	                                rand_u32(&m->random));
 
-	switch (master_child_spawn(m, svc, quota, now)) {
+	switch (master_child_spawn(m, svc, quota, dgram, now)) {
 	case SPAWNED:
 		fork_works(m, svc);
 		break;
@@ -84,9 +88,11 @@ spawn(struct master *m, size_t svc, long long now)
 	}
 }
 
-/* The live workers of svc of the current generation, by their slots. */
+/* The live workers of svc of the current generation, of its pool or its
+ * datagram-only ones, by their slots. */
 static void
-count_pool(const struct master *m, size_t svc, struct pool_counts *pc)
+count_pool(
+    const struct master *m, size_t svc, bool dgram, struct pool_counts *pc)
 {
 	const struct scoreboard *sb = scoreboard_get();
 	struct scoreboard_slot slot;
@@ -94,7 +100,8 @@ count_pool(const struct master *m, size_t svc, struct pool_counts *pc)
 	memset(pc, 0, sizeof(*pc));
 	for (size_t i = 0; i < m->nchildren; i++) {
 		const struct child *c = &m->children[i];
-		if (!current(m, c, svc) || c->stage != CHILD_RUNNING)
+		if (!current(m, c, svc) || c->stage != CHILD_RUNNING ||
+		    c->dgram != dgram)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
 		if (slot.state == SB_STARTING)
@@ -123,9 +130,9 @@ master_pool_queued(
 	return n;
 }
 
-/* Retire n workers of svc, idle ones first. */
+/* Retire n workers of svc of one kind, idle ones first. */
 static void
-retire_some(struct master *m, size_t svc, unsigned n, long long now)
+retire_some(struct master *m, size_t svc, bool dgram, unsigned n, long long now)
 {
 	const struct scoreboard *sb = scoreboard_get();
 	struct scoreboard_slot slot;
@@ -133,7 +140,8 @@ retire_some(struct master *m, size_t svc, unsigned n, long long now)
 	for (int pass = 0; pass < 2 && n > 0; pass++)
 		for (size_t i = 0; i < m->nchildren && n > 0; i++) {
 			struct child *c = &m->children[i];
-			if (!current(m, c, svc) || c->stage != CHILD_RUNNING)
+			if (!current(m, c, svc) || c->stage != CHILD_RUNNING ||
+			    c->dgram != dgram)
 				continue;
 			scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
 			if (pass == 0 && slot.state != SB_IDLE)
@@ -175,7 +183,7 @@ recycle(struct master *m, size_t svc, long long now)
 		return;
 	for (size_t i = 0; i < m->nchildren; i++) {
 		const struct child *c = &m->children[i];
-		if (!current(m, c, svc))
+		if (!current(m, c, svc) || c->dgram)
 			continue;
 		scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
 		out += c->recycling ||
@@ -202,33 +210,74 @@ recycle(struct master *m, size_t svc, long long now)
 }
 
 /*
- * Every worker of svc busy at max_workers: said when a burst begins, and
- * again every POOL_FULL_REPEAT_MS while clients wait in the queue, with
- * their count then -- at the first moment the queue is usually still
- * empty, and it is the queue that grows while the burst lasts.  The
- * master looks once a second during a burst (pool_decide's next).
+ * Every worker of svc busy at its largest: a warning for clients that wait
+ * for one, queued on its listeners, and only then -- a one-worker pool
+ * busy for a millisecond (the status service at each scrape) is no news.
+ * The first look of a burst seldom finds the queue grown yet, and the
+ * master looks once a second while the burst lasts (pool_decide's next):
+ * the first look that finds clients waiting says the pool reached its
+ * largest, and one every POOL_FULL_REPEAT_MS while they still wait says it
+ * again, with their count then.
  */
 static void
-note_full(struct master *m, size_t svc, bool begins, long long now)
+note_full(
+    struct master *m, size_t svc, unsigned largest, bool begins, long long now)
 {
 	const struct service *s = &m->conf->services[svc];
 	struct service_pool *p = &m->pools[svc];
 	unsigned queued;
 
-	if (!begins && now < p->next_full_note)
+	if (begins)
+		p->full_said = false;
+	if (p->full_said && now < p->next_full_note)
 		return;
 	queued = master_pool_queued(m, s, false);
-	if (begins)
-		log_warnx("service %s reached max_workers (%d); %u clients "
-		          "waiting in the queue",
-		    s->name, s->max_workers, queued);
-	else if (queued > 0)
-		log_warnx("service %s still at max_workers (%d); %u clients "
-		          "waiting in the queue",
-		    s->name, s->max_workers, queued);
-	else
+	if (queued == 0) {
+		if (begins)
+			log_debug("service %s: every worker busy at "
+			          "max_workers (%u); no client waiting",
+			    s->name, largest);
 		return;
+	}
+	if (!p->full_said)
+		log_warnx("service %s reached max_workers (%u); %u clients "
+		          "waiting in the queue",
+		    s->name, largest, queued);
+	else
+		log_warnx("service %s still at max_workers (%u); %u clients "
+		          "waiting in the queue",
+		    s->name, largest, queued);
+	p->full_said = true;
 	p->next_full_note = now + POOL_FULL_REPEAT_MS;
+}
+
+/*
+ * The datagram-only workers of svc (config_dgram_workers): a fixed pool of
+ * their own beside its pool, so a datagram never waits for a worker that a
+ * stream holds.  They never go busy (a datagram is answered between two
+ * looks), so their pool is never full; they die, are replaced and retire
+ * as the others do.
+ */
+static void
+adjust_dgram(struct master *m, size_t svc, long long now)
+{
+	struct service_pool *p = &m->pools[svc];
+	unsigned n = config_dgram_workers(&m->conf->services[svc]);
+	struct pool_limits limits = { n, 0, 0, n };
+	struct pool_counts pc;
+	struct pool_decision d;
+
+	if (n == 0)
+		return;
+	count_pool(m, svc, true, &pc);
+	pool_decide(&pc, &limits, &p->dgram_policy, now, &d);
+	if (d.next != POOL_NEVER)
+		p->next_check = master_earliest(p->next_check, d.next);
+	for (unsigned i = 0; i < d.add && !p->disabled && now >= p->next_spawn;
+	     i++)
+		spawn(m, svc, true, now);
+	if (d.retire > 0)
+		retire_some(m, svc, true, d.retire, now);
 }
 
 /* Ask the pool's policy about svc and do what it says. */
@@ -237,12 +286,13 @@ adjust(struct master *m, size_t svc, long long now)
 {
 	const struct service *s = &m->conf->services[svc];
 	struct service_pool *p = &m->pools[svc];
+	unsigned largest = pool_ceiling(p->target, (unsigned)s->max_workers);
 	struct pool_limits limits = { p->target, (unsigned)s->min_spare,
-		(unsigned)s->max_spare, (unsigned)s->max_workers };
+		(unsigned)s->max_spare, largest };
 	struct pool_counts pc;
 	struct pool_decision d;
 
-	count_pool(m, svc, &pc);
+	count_pool(m, svc, false, &pc);
 	pool_decide(&pc, &limits, &p->policy, now, &d);
 	p->next_check = d.next;
 	if (d.add > 0 && pc.starting + pc.idle + pc.busy >= p->target)
@@ -250,16 +300,17 @@ adjust(struct master *m, size_t svc, long long now)
 		    s->name, pc.idle, pc.busy, d.add);
 	for (unsigned i = 0; i < d.add && !p->disabled && now >= p->next_spawn;
 	     i++)
-		spawn(m, svc, now);
+		spawn(m, svc, false, now);
 	if (d.retire > 0)
-		retire_some(m, svc, d.retire, now);
+		retire_some(m, svc, false, d.retire, now);
 	if (d.saturated || p->policy.saturated)
-		note_full(m, svc, d.saturated, now);
+		note_full(m, svc, largest, d.saturated, now);
 	/* A fixed pool that can fill up, and is not full yet, wants to hear
 	 * of it: it has no timer of its own then. */
-	scoreboard_set_wake_when_full(svc,
-	    s->min_spare == 0 && s->max_spare == 0 && !p->policy.saturated &&
-	        p->target >= (unsigned)s->max_workers);
+	scoreboard_set_wake_when_full(
+	    svc, s->min_spare == 0 && s->max_spare == 0 &&
+	             !p->policy.saturated && p->target >= largest);
+	adjust_dgram(m, svc, now);
 }
 
 void
@@ -286,8 +337,10 @@ master_pool_died(
 {
 	struct service_pool *p = &m->pools[c->service];
 	long long lived = now - c->started;
-	struct pool_death d = pool_after_death(status, lived,
-	    (unsigned)master_child_running(m, c->service), &p->quick_deaths);
+	size_t left = c->dgram ? master_child_dgram(m, c->service)
+	                       : master_child_running(m, c->service);
+	struct pool_death d =
+	    pool_after_death(status, lived, (unsigned)left, &p->quick_deaths);
 
 	if (d.respawn == POOL_RESPAWN_NEVER) {
 		p->disabled = true;
@@ -306,6 +359,27 @@ master_pool_died(
 	    (double)d.delay / 1000);
 }
 
+/*
+ * The scoreboard slots SIGTTIN may still take: what max_slots leaves once
+ * every pool of the current generation has room for its largest, and a
+ * reload's new generation (of the same file) room for its own beside them
+ * -- a pool grown by hand must not make the next reload fail.
+ */
+static unsigned
+resize_room(const struct master *m)
+{
+	unsigned need = config_slots_needed(m->conf);
+	unsigned nslots = scoreboard_get()->nslots;
+
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		const struct service *s = &m->conf->services[svc];
+		need += pool_ceiling(
+		            m->pools[svc].target, (unsigned)s->max_workers) +
+		        config_dgram_workers(s);
+	}
+	return need < nslots ? nslots - need : 0;
+}
+
 void
 master_pool_resize(struct master *m, int signo, int delta)
 {
@@ -314,21 +388,26 @@ master_pool_resize(struct master *m, int signo, int delta)
 	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
 		const struct service *s = &m->conf->services[svc];
 		struct service_pool *p = &m->pools[svc];
-		if (delta > 0 && p->target >= (unsigned)s->max_workers) {
-			log_notice("received %s: service %s stays at "
-			           "max_workers (%d)",
-			    master_signal_name(signo), s->name, s->max_workers);
-			continue;
-		}
-		if (delta < 0 && p->target <= 1) {
+		switch (pool_resize(&p->target, delta, (unsigned)s->max_workers,
+		    resize_room(m))) {
+		case POOL_RESIZED:
+			log_notice("received %s: service %s now has %u "
+			           "worker(s) at least",
+			    master_signal_name(signo), s->name, p->target);
+			break;
+		case POOL_NO_ROOM:
+			log_notice("received %s: service %s stays at %u "
+			           "worker(s): max_slots = %u has no slot to "
+			           "spare beside every pool at its largest and "
+			           "a reload's new generation",
+			    master_signal_name(signo), s->name, p->target,
+			    scoreboard_get()->nslots);
+			break;
+		case POOL_AT_ONE:
 			log_notice("received %s: service %s stays at 1 worker",
 			    master_signal_name(signo), s->name);
-			continue;
+			break;
 		}
-		p->target = (unsigned)((int)p->target + delta);
-		log_notice("received %s: service %s now has %u worker(s) at "
-		           "least",
-		    master_signal_name(signo), s->name, p->target);
 	}
 }
 
@@ -341,7 +420,9 @@ master_pool_retire_old(struct master *m, long long now)
 {
 	for (size_t svc = 0; svc < m->conf->nservices; svc++)
 		if (!m->pools[svc].disabled &&
-		    master_child_running(m, svc) < m->pools[svc].target)
+		    (master_child_running(m, svc) < m->pools[svc].target ||
+		        master_child_dgram(m, svc) <
+		            config_dgram_workers(&m->conf->services[svc])))
 			return;
 	for (size_t i = 0; i < m->nchildren; i++)
 		if (m->children[i].generation < m->generation &&
@@ -366,7 +447,10 @@ master_pool_publish(const struct master *m)
 		const struct service *s = &m->conf->services[i];
 		snprintf(t[i].name, sizeof(t[i].name), "%s", s->name);
 		t[i].workers = (uint32_t)s->workers;
-		t[i].max_workers = (uint32_t)s->max_workers;
+		/* Its datagram-only workers are among those -s status counts
+		 * for it. */
+		t[i].max_workers =
+		    (uint32_t)s->max_workers + config_dgram_workers(s);
 	}
 	scoreboard_set_services(t, n, m->generation);
 	free(t);
@@ -380,7 +464,8 @@ master_pool_notify(
 	size_t workers = 0;
 
 	for (size_t svc = 0; svc < m->conf->nservices; svc++)
-		workers += master_child_running(m, svc);
+		workers +=
+		    master_child_running(m, svc) + master_child_dgram(m, svc);
 	snprintf(status, sizeof(status),
 	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
 	    m->generation, workers, m->conf->nservices);
@@ -394,7 +479,10 @@ master_pool_next(const struct master *m)
 
 	for (size_t svc = 0; !m->stopping && svc < m->conf->nservices; svc++) {
 		const struct service_pool *p = &m->pools[svc];
-		if (!p->disabled && master_child_running(m, svc) < p->target)
+		if (!p->disabled &&
+		    (master_child_running(m, svc) < p->target ||
+		        master_child_dgram(m, svc) <
+		            config_dgram_workers(&m->conf->services[svc])))
 			next = master_earliest(next, p->next_spawn);
 		if (p->next_check != POOL_NEVER)
 			next = master_earliest(next, p->next_check);

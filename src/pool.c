@@ -5,7 +5,11 @@
  * step while the pool stays short (a burst is met in a few steps without
  * forking a crowd for one client); shrinking is slow, one idle worker per
  * POOL_RETIRE_MS, so a pool does not flap between two bursts.  With both
- * spare counts 0 the pool is fixed: exactly `workers`.
+ * spare counts 0 the pool is fixed: exactly `workers`.  SIGTTIN and
+ * SIGTTOU move that floor (pool_resize), past max_workers too, within
+ * what the scoreboard can spare; a service on streams and datagrams both
+ * keeps its datagram-only workers (pool_dgram_workers) as a fixed pool of
+ * their own.
  *
  * After failures it backs off on one schedule (pool_backoff), for a fork()
  * that fails and for workers that crash right after start; a worker that
@@ -220,4 +224,33 @@ pool_recycle(unsigned running, unsigned out, unsigned due, long long now,
 
 	*next = due > now_n ? now + POOL_RECYCLE_RETRY_MS : 0;
 	return now_n;
+}
+
+unsigned
+pool_ceiling(unsigned target, unsigned max_workers)
+{
+	return target > max_workers ? target : max_workers;
+}
+
+enum pool_resize_result
+pool_resize(unsigned *target, int delta, unsigned max_workers, unsigned room)
+{
+	if (delta < 0) {
+		if (*target <= 1)
+			return POOL_AT_ONE;
+		(*target)--;
+		return POOL_RESIZED;
+	}
+	/* Past max_workers, each worker more is a slot more at the
+	 * pool's largest. */
+	if (*target >= max_workers && room == 0)
+		return POOL_NO_ROOM;
+	(*target)++;
+	return POOL_RESIZED;
+}
+
+unsigned
+pool_dgram_workers(unsigned udp_workers, bool has_streams, bool has_datagrams)
+{
+	return has_streams && has_datagrams ? udp_workers : 0;
 }

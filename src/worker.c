@@ -4,8 +4,8 @@
  * datagram -- and exit when told (the statuses are exitcode.h's).  What it
  * shows of itself is worker_slot.c's, who may be served worker_admit.c's.
  *
- * It blocks where the design says it should -- in accept() when its
- * service has one listening socket (in epoll_wait() when it has several),
+ * It blocks where the design says it should -- in accept() when it watches
+ * one listening socket (in epoll_wait() when it watches several),
  * then in recv() and send() on the client -- and signals reach it through
  * EINTR.  Its handler sets a flag and makes sure no blocking call can sleep
  * through it:
@@ -26,6 +26,11 @@
  * same way.  A worker woken for a client accepts it even when told to quit
  * at that moment (the kernel hands over a queued client before it reports a
  * signal), so no client is stranded in the queue.
+ *
+ * A worker watches every listener of its service, but where the service
+ * has datagram-only workers (udp_workers, for one that listens on streams
+ * and datagrams both): they watch its datagram sockets, and the others its
+ * streams, so a datagram never waits for a worker that a stream holds.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -75,6 +80,10 @@ static int *listen_fds;   /* this service's listening sockets */
 #define FEW_LISTENERS 8
 static int few_listen_fds[FEW_LISTENERS];
 static size_t nlisten;
+/* The listeners it waits on (watches), how many, and the one when only
+ * one is. */
+static bool dgram_worker;
+static size_t nwatch, only_watched;
 /* Connections to serve before asking the master to be recycled (0:
  * never), and served so far. */
 static unsigned long my_quota, served;
@@ -173,6 +182,14 @@ follow_master(pid_t master)
 		exit(WORKER_EXIT_OK);
 }
 
+/* Does this worker wait on listener i of svc?  See the top. */
+static bool
+watches(const struct service *svc, size_t i)
+{
+	return config_dgram_workers(svc) == 0 ||
+	       (svc->addrs[i].socktype == SOCK_DGRAM) == dgram_worker;
+}
+
 /* With several listeners, wait on all of them in one epoll instance;
  * EPOLLEXCLUSIVE wakes one idle worker per client, not all of them. */
 static void
@@ -183,6 +200,8 @@ watch_listeners(const struct service *svc)
 	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
 	for (size_t i = 0; i < nlisten; i++) {
+		if (!watches(svc, i))
+			continue;
 		ev.data.u32 = (uint32_t)i;
 		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) ==
 		    -1)
@@ -211,7 +230,12 @@ own_listeners(const struct service *svc, const struct listener_set *all)
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd == -1)
 		fatal(WORKER_EXIT_SICK, "open /dev/null");
-	if (nlisten > 1)
+	for (size_t i = 0; i < nlisten; i++)
+		if (watches(svc, i)) {
+			only_watched = i;
+			nwatch++;
+		}
+	if (nwatch > 1)
 		watch_listeners(svc);
 }
 
@@ -379,8 +403,8 @@ static void
 accept_loop_single(const struct worker_stream *ws)
 {
 	while (!quit_requested && !stop_requested) {
-		if (serve_listener(ws, 0) == -1 && errno == EAGAIN)
-			poll(&(struct pollfd){ .fd = listen_fds[0],
+		if (serve_listener(ws, only_watched) == -1 && errno == EAGAIN)
+			poll(&(struct pollfd){ .fd = listen_fds[only_watched],
 			         .events = POLLIN },
 			    1, -1);
 	}
@@ -397,7 +421,8 @@ sweep_listeners(const struct worker_stream *ws)
 {
 	for (size_t i = 0; i < nlisten && !stop_requested; i++) {
 		struct pollfd pfd = { .fd = listen_fds[i], .events = POLLIN };
-		if (poll(&pfd, 1, 0) == 1 && pfd.revents == POLLIN)
+		if (watches(ws->svc, i) && poll(&pfd, 1, 0) == 1 &&
+		    pfd.revents == POLLIN)
 			serve_listener(ws, i);
 	}
 	stop_listening();
@@ -459,7 +484,8 @@ release_stack_below(unsigned keep)
 void
 worker_main(const struct config *conf, size_t index,
     const struct listener_set *listeners, const struct worker_ids *ids,
-    pid_t master, unsigned generation, int slot, unsigned long quota)
+    pid_t master, unsigned generation, int slot, unsigned long quota,
+    bool dgram)
 {
 	const struct service *svc = &conf->services[index];
 	struct conn_buffers bufs;
@@ -468,7 +494,9 @@ worker_main(const struct config *conf, size_t index,
 
 	release_stack_below(2); /* two for the calls made now */
 	my_quota = quota;
+	dgram_worker = dgram;
 	worker_slot_init(&me, svc, slot);
+	me.spare = !dgram;
 	scoreboard_worker_init();
 	setup_signals();
 	follow_master(master);
@@ -499,7 +527,7 @@ worker_main(const struct config *conf, size_t index,
 	/* Only the accept loop's own frames from here until a client comes. */
 	release_stack_below(1);
 	unblock_signals();
-	if (nlisten == 1)
+	if (nwatch == 1)
 		accept_loop_single(&ws);
 	else
 		accept_loop_multi(&ws);

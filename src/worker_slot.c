@@ -24,6 +24,16 @@ worker_slot_init(struct worker_slot *ws, const struct service *svc, int index)
 	ws->index = index;
 	ws->svc = svc;
 	ws->dynamic = svc->min_spare > 0 || svc->max_spare > 0;
+	ws->spare = true;
+}
+
+/* Count ws in (delta 1) or out (-1) of its pool's idle workers: the new
+ * count, or INT32_MIN when it is not counted (wakes_master then does
+ * nothing). */
+static int32_t
+idle_hint(const struct worker_slot *ws, int delta)
+{
+	return ws->spare ? scoreboard_idle_hint(ws->index, delta) : INT32_MIN;
 }
 
 void
@@ -72,7 +82,7 @@ worker_slot_ready(const struct worker_slot *ws)
 	 * recycles the next worker then) sees the title say so too. */
 	worker_slot_title(ws, "idle", NULL);
 	scoreboard_set_state(ws->index, SB_IDLE);
-	wakes_master(ws, 1, scoreboard_idle_hint(ws->index, 1));
+	wakes_master(ws, 1, idle_hint(ws, 1));
 }
 
 void
@@ -82,7 +92,7 @@ worker_slot_busy(
 	/* Out of the count before the slot says busy, into it after the
 	 * slot says idle: a worker killed in between leaves the count low,
 	 * which costs a wake-up too many, never one too few. */
-	int32_t idle = scoreboard_idle_hint(ws->index, -1);
+	int32_t idle = idle_hint(ws, -1);
 
 	scoreboard_busy(ws->index, client, now);
 	wakes_master(ws, -1, idle);
@@ -103,14 +113,14 @@ worker_slot_done(const struct worker_slot *ws, unsigned long long in,
 {
 	/* The connection's bytes join the worker's totals. */
 	scoreboard_idle(ws->index, in, out, clock_ms());
-	wakes_master(ws, 1, scoreboard_idle_hint(ws->index, 1));
+	wakes_master(ws, 1, idle_hint(ws, 1));
 	worker_slot_title(ws, quitting ? "quitting" : "idle", NULL);
 }
 
 void
 worker_slot_quit(const struct worker_slot *ws)
 {
-	scoreboard_idle_hint(ws->index, -1);
+	idle_hint(ws, -1);
 	scoreboard_set_state(ws->index, SB_QUITTING);
 	worker_slot_title(ws, "quitting", NULL);
 }

@@ -74,12 +74,12 @@ busy() {
 	for i in 1 2 3; do
 		busy "$i"
 	done
-	wait_log "service svc reached max_workers \(3\); [0-9]+ clients waiting in the queue"
-	# Two more wait in the queue, unserved.
+	# Two more wait in the queue, unserved: that is what is warned of.
 	open_client c4
 	open_client c5
 	send_line c4 "four"
 	send_line c5 "five"
+	wait_log "service svc reached max_workers \(3\); [12] clients waiting in the queue"
 	wait_until status_has "^service name=svc idle=0 busy=3 starting=0 quitting=0 total=3 max=3$"
 	sleep 0.3
 	[ "$(worker_count)" -eq 3 ]
@@ -93,17 +93,26 @@ busy() {
 	[ "$(log_count "spawned worker")" -eq 3 ]
 }
 
-@test "SIGTTIN and SIGTTOU add and remove a worker within 1 and max_workers" {
+@test "SIGTTIN and SIGTTOU add and remove a worker, down to 1, up past max_workers while max_slots has room" {
+	# A reload's new generation needs 3 slots, the pool at its largest 3
+	# (4 after the second TTIN): 7 slots leave room for one past
+	# max_workers.
 	write_config 'protocol = "echo"
 	workers = 2
-	max_workers = 3'
+	max_workers = 3' 'max_slots = 7'
 	start_daemon
 	wait_until has_workers 2
 	kill -TTIN "$DPID"
 	wait_log "received TTIN: service svc now has 3 worker\(s\) at least"
 	wait_until has_workers 3
 	kill -TTIN "$DPID"
-	wait_log "received TTIN: service svc stays at max_workers \(3\)"
+	wait_log "received TTIN: service svc now has 4 worker\(s\) at least"
+	wait_until has_workers 4
+	kill -TTIN "$DPID"
+	wait_log "received TTIN: service svc stays at 4 worker\(s\): max_slots = 7 has no slot to spare"
+	kill -TTOU "$DPID"
+	wait_log "received TTOU: service svc now has 3 worker\(s\) at least"
+	wait_until has_workers 3
 	kill -TTOU "$DPID"
 	wait_log "received TTOU: service svc now has 2 worker\(s\) at least"
 	wait_until has_workers 2
@@ -124,9 +133,62 @@ busy() {
 	busy 1
 	busy 2
 	wait_until status_has "^service name=svc idle=0 busy=2 starting=0 quitting=0 total=2 max=2$"
-	sleep 0.3
+	open_client c3
+	wait_log "service svc reached max_workers \(2\); 1 clients waiting in the queue"
 	[ "$(log_count "spawned worker")" -eq 2 ]
-	wait_log "service svc reached max_workers \(2\)"
+}
+
+@test "SIGTTIN grows a fixed pool, and SIGTTOU shrinks it back" {
+	# max_workers defaults to workers: the ceiling is the scoreboard's,
+	# 2 slots for a reload and 3 for the pool grown once.
+	write_config 'protocol = "echo"
+	workers = 2' 'max_slots = 5'
+	start_daemon
+	wait_until has_workers 2
+	kill -TTIN "$DPID"
+	wait_log "received TTIN: service svc now has 3 worker\(s\) at least"
+	wait_until has_workers 3
+	wait_until status_has "^service name=svc idle=3 busy=0 starting=0 quitting=0 total=3 "
+	kill -TTIN "$DPID"
+	wait_log "received TTIN: service svc stays at 3 worker\(s\): max_slots = 5"
+	# Full at its new size, not at the old one.
+	busy 1
+	busy 2
+	busy 3
+	open_client c4
+	wait_log "service svc reached max_workers \(3\); 1 clients waiting in the queue"
+	close_client c4
+	for i in 1 2 3; do
+		close_client "c$i"
+	done
+	kill -TTOU "$DPID"
+	wait_log "received TTOU: service svc now has 2 worker\(s\) at least"
+	wait_until has_workers 2
+	wait_until status_has "^service name=svc idle=2 busy=0 starting=0 quitting=0 total=2 "
+	# A reload needs no more than the file's own: it works.
+	reload
+	wait_until status_has "^service name=svc idle=2 busy=0 starting=0 quitting=0 total=2 "
+}
+
+@test "a one-worker pool busy for a moment says nothing; a client that waits for it is warned of" {
+	write_config 'protocol = "echo"
+	workers = 1'
+	start_daemon
+	local i
+	for i in $(seq 20); do
+		run talk <<<"quick $i"
+		[ "$output" = "quick $i" ]
+	done
+	wait_until test_log_count_is "access service=svc " 20
+	refute log_has "reached max_workers|still at max_workers"
+	log_has "every worker busy at max_workers \(1\); no client waiting"
+	busy 1
+	open_client c2
+	send_line c2 "waits"
+	wait_log "service svc reached max_workers \(1\); 1 clients waiting in the queue"
+	[ "$(log_count "reached max_workers|still at max_workers")" -eq 1 ]
+	close_client c1
+	wait_until client_saw c2 "waits"
 }
 
 # The master's voluntary context switches so far.
@@ -144,10 +206,13 @@ master_switches() {
 	sleep 3
 	# No timer: not one wake-up a second (a stray one is allowed).
 	[ "$(($(master_switches) - before))" -le 1 ]
-	# Its last idle worker taking a client wakes it.
+	# Its last idle worker taking a client wakes it; the client queued
+	# behind is warned of.
 	busy 1
 	busy 2
-	wait_log "service svc reached max_workers \(2\)"
+	open_client c5
+	wait_log "service svc reached max_workers \(2\); 1 clients waiting"
+	close_client c5
 	# After a calm second, a new burst is said again.  The master sees
 	# the calm on its once-a-second look during a burst: the first look
 	# may come a second after the clients leave, so 2 s and a margin.
@@ -157,6 +222,7 @@ master_switches() {
 	sleep 2.5
 	busy 3
 	busy 4
+	open_client c6
 	wait_until test_log_count_is "reached max_workers" 2
 }
 

@@ -75,6 +75,54 @@ CONF
 	[ "$output" = "reply: b'You sent me: by tcp'" ]
 }
 
+@test "TCP clients holding every stream worker do not starve the service's UDP" {
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service svc {
+	listen = {"127.0.0.1:$PORT", "udp:127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 2
+}
+CONF
+	start_daemon
+	wait_log "spawned datagram worker [0-9]+ for service svc"
+	# Two forgotten clients hold both stream workers for idle_timeout.
+	local i
+	for i in 1 2; do
+		open_client "c$i"
+		send_line "c$i" "held $i"
+		wait_until client_saw "c$i" "held $i"
+	done
+	"$PREFORKD" -s status -p "$PIDFILE" | grep -E "^service name=svc idle=1 busy=2 starting=0 quitting=0 total=3 max=3$"
+	run udp 127.0.0.1 "$PORT" --count 3 --wait 1
+	[ "${lines[3]}" = "sent 3 answered 3" ]
+	# A third TCP client waits for a stream worker: the datagram worker
+	# does not take it.
+	open_client c3
+	send_line c3 "queued"
+	sleep 0.3
+	refute client_saw c3 "queued"
+	close_client c1
+	wait_until client_saw c3 "queued"
+	close_client c2
+	close_client c3
+}
+
+@test "udp_workers = 0: the stream workers answer datagrams too" {
+	cat >"$CONF" <<CONF
+service svc {
+	listen = {"127.0.0.1:$PORT", "udp:127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 1
+	udp_workers = 0
+}
+CONF
+	start_daemon
+	run udp 127.0.0.1 "$PORT"
+	[ "${lines[1]}" = "sent 1 answered 1" ]
+	refute log_has "spawned datagram worker"
+}
+
 @test "a zero-length datagram is echoed as one, and the worker stays" {
 	udp_config echo 'workers = 1'
 	start_daemon

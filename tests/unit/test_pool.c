@@ -228,6 +228,43 @@ recycling(void)
 	    "none due: nothing to do");
 }
 
+static void
+resizing(void)
+{
+	struct pool_limits l = { 3, 0, 0, 3 };
+	struct pool_state st = { 0 };
+	unsigned target = 2;
+
+	CHECK(pool_resize(&target, 1, 2, 1) == POOL_RESIZED && target == 3,
+	    "TTIN grows a fixed pool past max_workers while there is room");
+	CHECK(pool_resize(&target, 1, 2, 0) == POOL_NO_ROOM && target == 3,
+	    "TTIN past max_workers with no slot to spare: stays");
+	target = 2;
+	CHECK(pool_resize(&target, 1, 4, 0) == POOL_RESIZED && target == 3,
+	    "TTIN below max_workers: within the reserved slots");
+	CHECK(pool_ceiling(5, 3) == 5 && pool_ceiling(2, 3) == 3,
+	    "the largest pool: max_workers, or a floor raised past it");
+	target = 2;
+	CHECK(pool_resize(&target, -1, 2, 0) == POOL_RESIZED && target == 1,
+	    "TTOU: one fewer");
+	CHECK(pool_resize(&target, -1, 2, 9) == POOL_AT_ONE && target == 1,
+	    "TTOU keeps one worker");
+	/* The floor raised to 3 with max_workers 2: the pool is fixed at 3. */
+	l.max_workers = pool_ceiling(3, 2);
+	CHECK(ask(0, 2, 0, &l, &st, 0).add == 1,
+	    "a fixed pool raised by TTIN forks to its new floor");
+	CHECK(ask(0, 0, 3, &l, &st, 0).saturated,
+	    "...and is full at it, not at max_workers");
+	CHECK(pool_dgram_workers(1, true, true) == 1 &&
+	          pool_dgram_workers(2, true, true) == 2,
+	    "streams and datagrams: udp_workers for the datagrams");
+	CHECK(pool_dgram_workers(1, false, true) == 0 &&
+	          pool_dgram_workers(1, true, false) == 0,
+	    "one kind only: every worker serves it");
+	CHECK(pool_dgram_workers(0, true, true) == 0,
+	    "udp_workers = 0: the stream workers answer datagrams too");
+}
+
 void
 test_pool(void)
 {
@@ -239,4 +276,5 @@ test_pool(void)
 	failed_by_itself();
 	after_death();
 	recycling();
+	resizing();
 }
