@@ -34,7 +34,8 @@ start_sample() {
 	SUBST+=("build/run/preforkd.pid=$PIDFILE" "etc/preforkd.conf=$CONF"
 	    "./preforkd=$PREFORKD")
 	start_daemon
-	wait_until has_workers 4 echo
+	# echo's four stream workers and its datagram worker (udp_workers).
+	wait_until has_workers 5 echo
 }
 
 readme() {
