@@ -1,4 +1,8 @@
 /*
+ * Why this file is long: it holds every check that needs several keys at
+ * once (pools, timeouts, address clashes, unix sockets, status defaults)
+ * beside the conversion they guard; the single-key checks are the table's.
+ *
  * The configuration file.  config_source.c reads it and the files it
  * includes (config_text.c reads each, config_scan.c checks its structure)
  * into one text; then libconfuse parses it with the schema of the key table

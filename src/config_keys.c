@@ -6,6 +6,9 @@
  * new key is one row here and one entry in preforkd.conf(5).  The checks
  * that need several keys at once (a service's pool, its timeouts, address
  * clashes) are config.c's.
+ *
+ * Why this file is long: it is the table, a row per key, and the few
+ * functions every row goes through; splitting it would spell keys twice.
  */
 #include <confuse.h>
 #include <stdbool.h>

@@ -1,6 +1,9 @@
 /*
  * The structure of a config file, checked before libconfuse reads it.
  *
+ * Why this file is long: one state machine over one scanner, with a step
+ * per libconfuse behaviour it exists for (the list below).
+ *
  * libconfuse 3.3 stops at the first token it did not expect and names that
  * token, or takes a broken file as whole.  The behaviours this scanner
  * exists for, each pinned beside its verdict by tests/unit/test_config_scan.c

@@ -6,6 +6,10 @@
  * socket by the master and inherited by every accepted one), so a silent
  * client or one that never reads cannot hold a worker for ever.
  *
+ * Why this file is long: every recv() and send() of a connection lives
+ * here by design (one place for EINTR, short writes, deadlines, lines and
+ * the lingering close), so no other room needs to touch a socket.
+ *
  * The limits that run on the clock -- max_session, and min_rate judged
  * once per window -- are enforced in the same blocking calls: before each
  * one the nearest deadline is found, and only when it comes before the

@@ -3,6 +3,9 @@
  * terminal only once start-up has succeeded, who the workers run as and
  * dropping privileges to it, the limit on open files, and a process title
  * that says what each process is.
+ *
+ * Why this file is long: the pidfile's ownership, lock and holder checks
+ * (issue 15) joined the daemon's other duties; they share its state.
  */
 #include <errno.h>
 #include <fcntl.h>

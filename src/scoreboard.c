@@ -7,6 +7,9 @@
  * stores, no system call; the master clears a slot when it reaps its
  * worker, so a crash never leaves a ghost.
  *
+ * Why this file is long: the table's three kinds of users (master,
+ * workers, -s status) and the master's own record of it (see below).
+ *
  * Writes are bracketed by a sequence number (a seqlock): a reader that saw
  * it odd, or changed, reads again.  The owner of a slot is the only writer,
  * so writers never contend.
