@@ -49,16 +49,7 @@ teardown() {
 	return "$rc"
 }
 
-needs_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root"
-}
 
-needs_nobody() {
-	needs_root
-	id nobody >/dev/null 2>&1 || skip "no user nobody"
-	command -v setpriv >/dev/null || skip "setpriv is missing"
-	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3 for another user"
-}
 
 helper() {
 	local name="$1"

@@ -267,6 +267,20 @@ unexpected_warnings() {
 	    grep -vE "warning: workers run as nobody \(uid [0-9]+\), which other programs share"
 }
 
+# Skip the test unless it runs as root (workers change user only then).
+needs_root() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (workers change user only then)"
+}
+
+# Skip the test unless it can act as another local user, nobody: root,
+# the user, setpriv, and a python3 any user may run.
+needs_nobody() {
+	needs_root
+	id nobody >/dev/null 2>&1 || skip "no user nobody"
+	command -v setpriv >/dev/null || skip "setpriv is missing"
+	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3 for another user"
+}
+
 # Skip the test when the daemon carries AddressSanitizer (make sanitize):
 # it catches a SEGV itself, reports it and exits, so no worker dies of one.
 skip_under_asan() {

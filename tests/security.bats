@@ -19,13 +19,7 @@ setup() {
 }
 teardown() { common_teardown; }
 
-needs_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root (workers change user only then)"
-}
 
-needs_nobody() {
-	id nobody >/dev/null 2>&1 || skip "no user nobody"
-}
 
 # field_of PID Uid|Gid|Groups: the line of /proc/PID/status, values only.
 field_of() {

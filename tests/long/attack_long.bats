@@ -30,9 +30,6 @@ teardown() {
 	return "$rc"
 }
 
-needs_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root"
-}
 
 echo_answers() {
 	run "$PFCLIENT" -t 3 127.0.0.1 "$PORT" <<<"still serving"
