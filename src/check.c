@@ -20,6 +20,7 @@
 #include "check.h"
 #include "config.h"
 #include "log.h"
+#include "program.h"
 
 /* The directory of path exists and we may create files in it. */
 static int
@@ -126,6 +127,8 @@ check_environment(const struct config *conf, const char *pidfile)
 	if (check_directory("pidfile", pidfile) == -1)
 		rc = -1;
 	if (check_addresses(conf, pidfile) == -1)
+		rc = -1;
+	if (program_check(conf) == -1)
 		rc = -1;
 	return rc;
 }

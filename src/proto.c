@@ -20,6 +20,8 @@ static const struct protocol protocols[PROTO_COUNT] = {
 	[PROTO_TIME] = { proto_time_answer, proto_time_serve },
 	[PROTO_CHARGEN] = { proto_chargen_answer, proto_chargen_serve },
 	[PROTO_STATUS] = { NULL, proto_status_serve },
+	/* worker.c hands its clients to worker_exec.c, never here. */
+	[PROTO_EXEC] = { NULL, NULL },
 };
 
 const struct protocol *

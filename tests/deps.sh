@@ -94,6 +94,10 @@ pkg opt xinetd cmd xinetd
 pkg opt rdate cmd rdate
 # The proxy in front of preforkd, for tests/haproxy.bats.
 pkg opt haproxy cmd haproxy
+# Real programs under protocol = "exec", and tcpserver beside it.
+pkg opt ucspi-tcp cmd tcpserver
+pkg opt git cmd git
+pkg opt rsync cmd rsync
 # The Debian package, for /usr/bin/python3 (not a pyenv python3).
 pkg opt python3-prometheus-client \
     /usr/bin/python3 -c 'import prometheus_client.parser'
