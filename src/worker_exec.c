@@ -153,16 +153,14 @@ int
 worker_exec_init(const struct config *conf, const struct service *svc,
     const struct worker_ids *ids)
 {
-	struct program_user u;
+	struct program_user u = { .change = false };
 
-	if (!ids->change)
-		u.change = false;
-	else if (svc->user == NULL && svc->group == NULL &&
-	         !worker_exec_is(svc))
+	/* A built-in service of the global user: as before, one group. */
+	if (ids->change && svc->user == NULL && svc->group == NULL &&
+	    !worker_exec_is(svc))
 		return daemon_drop_privileges(ids->uid, ids->gid);
-	else if (program_user_of(conf, svc, &u) == -1)
-		return -1;
-	if (program_become(&u) == -1)
+	if (ids->change &&
+	    (program_user_of(conf, svc, &u) == -1 || program_become(&u) == -1))
 		return -1;
 	if (!worker_exec_is(svc))
 		return 0;
