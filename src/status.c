@@ -70,7 +70,7 @@ print_worker(
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
 	    " state=%s client=%s time=%.3fs in=%" PRIu64 " out=%" PRIu64
-	    " served=%" PRIu64 "\n",
+	    " served=%" PRIu64,
 	    s->pid, s->service_name, s->generation,
 	    scoreboard_state_name((enum scoreboard_state)s->state),
 	    s->client[0] == '\0' ? "-"
@@ -78,6 +78,10 @@ print_worker(
 	                         : "hidden",
 	    (double)(now - s->changed) / 1000, s->bytes_in + s->conn_in,
 	    s->bytes_out + s->conn_out, s->connections);
+	/* An exec worker's program: what to look at, or kill, by hand. */
+	if (s->program_pid > 0)
+		fprintf(out, " program=%" PRId32, s->program_pid);
+	fputc('\n', out);
 }
 
 /* The workers of service svc of generation gen; any other generation's

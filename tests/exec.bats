@@ -285,6 +285,17 @@ pids_gone() {
 	log_has 'access service=svc .*end=closed .*exit=0'
 }
 
+@test "exec: -s status shows the worker busy with its client, and the program's pid" {
+	exec_config '"/bin/sh", "-c", "echo up; exec sleep 1000"' 'idle_timeout = 0'
+	start_daemon
+	open_client c1
+	wait_until client_saw c1 up
+	run "$PREFORKD" -s status -p "$PIDFILE"
+	[[ "$output" =~ state=busy\ client=-?[^\ ]*\ time=[0-9.]+s\ .*served=0\ program=([0-9]+) ]]
+	prog=${BASH_REMATCH[1]}
+	[ "$(tr '\0' ' ' <"/proc/$prog/cmdline")" = "sleep 1000 " ]
+}
+
 @test "exec: at workers = max_workers = 2 a third client waits, then is served" {
 	# shellcheck disable=SC2016 # $line is the program's
 	exec_config '"/bin/sh", "-c", "read line; echo \"got $line\""' 'workers = 2
