@@ -21,6 +21,10 @@
  * is reaped here.  Its own signals reach it while it waits: SIGTERM and
  * SIGQUIT are blocked outside ppoll(), which unblocks them, so a flag set
  * just before the wait cannot be slept through.
+ *
+ * Longer than 600 lines: the environment, stderr, the counters and the
+ * watch loop are one run's parts, sharing struct run; stderr (the part
+ * that stands alone best) is the one to move out if it grows.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,6 +98,7 @@ struct run {
 	int pidfd; /* readable once it exits; -1: look with waitpid */
 	int errfd; /* its stderr; -1 once at EOF */
 	bool exited, ending;
+	bool counted; /* in and out are final: read before our shutdown */
 	int status;
 	enum conn_end end;
 	long long start, kill_at; /* ms; kill_at 0: no SIGKILL due */
@@ -352,22 +357,6 @@ tcp_counts(int fd, struct tcp_counts *c)
 	return true;
 }
 
-/* End it as why: SIGTERM to the whole group (SIGKILL with no grace), the
- * client's socket shut down for whoever holds it. */
-static void
-begin_end(struct run *r, enum conn_end why, long long now)
-{
-	int sig = r->svc->kill_timeout > 0 ? SIGTERM : SIGKILL;
-
-	if (r->ending)
-		return;
-	r->ending = true;
-	r->end = why;
-	kill(-r->pid, sig);
-	shutdown(r->sc->conn.fd, SHUT_RDWR);
-	r->kill_at = sig == SIGTERM ? now + r->svc->kill_timeout * 1000LL : 0;
-}
-
 /* Where the counts start: ours so far (a banner) are the program's, what
  * the client sent is its, but for a PROXY header, which admission took
  * off the socket and the rest (SIOCINQ) did not. */
@@ -405,10 +394,29 @@ final_counts(struct run *r)
 {
 	struct tcp_counts c;
 
-	if (moved(r, &c)) {
+	if (!r->counted && moved(r, &c)) {
 		r->in = c.in;
 		r->out = c.out;
 	}
+}
+
+/* End it as why: SIGTERM to the whole group (SIGKILL with no grace), the
+ * client's socket shut down for whoever holds it. */
+static void
+begin_end(struct run *r, enum conn_end why, long long now)
+{
+	int sig = r->svc->kill_timeout > 0 ? SIGTERM : SIGKILL;
+
+	if (r->ending)
+		return;
+	r->ending = true;
+	r->end = why;
+	kill(-r->pid, sig);
+	/* Our FIN would count in the counters: read them first. */
+	final_counts(r);
+	r->counted = true;
+	shutdown(r->sc->conn.fd, SHUT_RDWR);
+	r->kill_at = sig == SIGTERM ? now + r->svc->kill_timeout * 1000LL : 0;
 }
 
 /* Read the counters and check idle_timeout and min_rate against them:
@@ -448,7 +456,7 @@ check_deadlines(struct run *r, long long now)
 {
 	if (*r->ws->stop)
 		begin_end(r, END_SHUTDOWN, now);
-	if (r->exited)
+	if (r->exited && kill(-r->pid, 0) == 0)
 		begin_end(r, END_CLOSED, now); /* what it left behind */
 	if (r->ending) {
 		if (r->kill_at != 0 && now >= r->kill_at) {
@@ -539,9 +547,9 @@ watch(struct run *r)
 		    &old);
 		if (r->errfd != -1)
 			read_stderr(r);
-		/* Gone with its group but a stderr held open elsewhere: the
-		 * group is dead, nothing is left to write to it. */
-		if (reap(r) && r->errfd != -1 && r->ending) {
+		/* Its group is gone: a stderr still open is held by a process
+		 * that left the group, not ours to wait for. */
+		if (reap(r) && r->errfd != -1) {
 			read_stderr(r);
 			if (r->errfd != -1) {
 				close(r->errfd);

@@ -83,7 +83,9 @@ CONF
 	printf '\0\0\0' >>"$T/in.bin"
 	talk <"$T/in.bin" >"$T/out.bin"
 	[ "$(sha256sum <"$T/in.bin")" = "$(sha256sum <"$T/out.bin")" ]
-	wait_log "access service=svc .* in=1048579 out=1048579 .*end=closed .*pid=[0-9]+ exit=0"
+	wait_log 'access service=svc .*end=closed .*pid=[0-9]+ exit=0'
+	last_access
+	[[ "$(last_access)" == *" in=1048579 out=1048579 "* ]]
 }
 
 @test "exec: the environment is tcpserver's, clean, with env and pass_env" {
@@ -116,6 +118,19 @@ CONF
 	id=$(sed -n 's/^PREFORKD_CONN_ID=//p' "$T/ours")
 	wait_log "access service=svc .* id=$id pid="
 	refute grep -q 'PREFORKD_TEST_SECRET\|s3cret\|NOT_SET_ANYWHERE\|^HOME=' "$T/ours"
+}
+
+@test "exec behind PROXY v1 and v2: the real client in TCPREMOTEIP, the proxy apart, the first bytes intact" {
+	# shellcheck disable=SC2016 # the program's variables
+	exec_config '"/bin/sh", "-c", "read -r line; echo \"$TCPREMOTEIP $TCPREMOTEPORT $PREFORKD_PROXY_IP $line\""' 'proxy_protocol = true'
+	start_daemon
+	run python3 "$ROOT/tests/helper/proxyclient.py" --data "first bytes
+" 127.0.0.1 "$PORT" v1-tcp4
+	[[ "$output" == *"got=b'203.0.113.7 40001 127.0.0.1 first bytes\\n'"* ]]
+	run python3 "$ROOT/tests/helper/proxyclient.py" --data "v2 bytes
+" 127.0.0.1 "$PORT" v2-tcp6
+	[[ "$output" == *"got=b'2001:db8::7 40002 127.0.0.1 v2 bytes\\n'"* ]]
+	wait_log 'access service=svc client=\[2001:db8::7\]:40002 proxy=127.0.0.1:[0-9]+ in=9 .*exit=0'
 }
 
 @test "exec: an IPv6 client's address has no brackets" {
