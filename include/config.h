@@ -72,6 +72,22 @@ struct service {
 	/* Datagram-only workers beside the stream ones, for a service that
 	 * listens on both (pool_dgram_workers); 0: streams serve them too. */
 	int udp_workers;
+	/* protocol = "exec": the program run for each connection, and how
+	 * (issue 17).  user and group serve any service's workers. */
+	char **command; /* argv, NULL-terminated; NULL when not set */
+	size_t ncommand;
+	char *user, *group; /* NULL: the global ones */
+	char **env;         /* "NAME=value", NULL-terminated, or NULL */
+	size_t nenv;
+	char **pass_env; /* names copied from preforkd's environment */
+	size_t npass_env;
+	char *working_directory; /* NULL: "/" */
+	/* The program's resource limits (setrlimit, soft and hard); -1: as
+	 * preforkd's own. */
+	long limit_as, limit_cpu, limit_nofile, limit_nproc, limit_core,
+	    limit_fsize;
+	int kill_timeout; /* seconds from SIGTERM to SIGKILL of its group */
+	int line;         /* of the service's closing brace, for -t */
 };
 
 struct config {

@@ -37,6 +37,9 @@ enum config_key_store {
 	CONFIG_STORE_PROTOCOL, /* the const struct proto_info * it names */
 	CONFIG_STORE_CIDRS,    /* a struct cidr array; its length at count */
 	CONFIG_STORE_LISTEN,   /* struct service's addrs, listen, naddrs */
+	/* A NULL-terminated array of copies (a program's argv, its env);
+	 * NULL when unset; its length at count. */
+	CONFIG_STORE_STRINGS,
 };
 
 /* A string that names one of a few things. */
@@ -59,7 +62,7 @@ struct config_key {
 	int (*check)(cfg_t *cfg, cfg_opt_t *opt);
 	enum config_key_store store;
 	size_t offset, size; /* the field, in struct config or service */
-	size_t count;        /* CONFIG_STORE_CIDRS: where its length goes */
+	size_t count; /* CONFIG_STORE_CIDRS, _STRINGS: where its length goes */
 };
 
 /* The table, in the order -T prints it: the global keys, then a

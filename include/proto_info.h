@@ -19,6 +19,7 @@ enum proto_id {
 	PROTO_TIME,
 	PROTO_CHARGEN,
 	PROTO_STATUS,
+	PROTO_EXEC, /* not a protocol of ours: the service's command */
 	PROTO_COUNT
 };
 

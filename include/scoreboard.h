@@ -45,6 +45,8 @@ struct scoreboard_slot {
 	uint64_t bytes_in, bytes_out; /* finished connections, in total */
 	uint64_t conn_in, conn_out;   /* the current connection's, so far */
 	uint64_t connections;         /* served to their end */
+	/* An exec worker's program (its process group too); 0: none. */
+	int32_t program_pid;
 };
 
 /* A service of the current generation, for counts against its limits. */
@@ -164,6 +166,8 @@ void scoreboard_idle(
  * stores and a coarse clock read, no system call. */
 void scoreboard_progress(
     int slot, unsigned long long in, unsigned long long out);
+/* Worker: its program runs as pid (0: no longer). */
+void scoreboard_program(int slot, pid_t pid);
 /* Worker: publish source as its client's, then count the connections of
  * its service, of any generation, from that source, its own included;
  * 0 without a table.  Only slots with the pid the master stores at

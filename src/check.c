@@ -34,6 +34,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "program.h"
 
 /* What start-up does with an existing file of this kind. */
 enum file_kind {
@@ -295,6 +296,8 @@ check_environment(const struct config *conf, const char *pidfile, bool manager)
 	    check_directory("pidfile", pidfile, FILE_PIDFILE) == -1)
 		rc = -1;
 	if (check_addresses(conf, pidfile, manager) == -1)
+		rc = -1;
+	if (program_check(conf) == -1)
 		rc = -1;
 	return rc;
 }

@@ -387,6 +387,70 @@ check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 	    cfg, sec, "send_timeout", 2, "on a client that does not read");
 }
 
+/* An environment variable's name: a letter or '_', then those or digits. */
+static bool
+valid_env_name(const char *name, size_t len)
+{
+	if (len == 0 || isdigit((unsigned char)name[0]))
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if (!isalnum((unsigned char)name[i]) && name[i] != '_')
+			return false;
+	return true;
+}
+
+/* env items are NAME=value, pass_env items a NAME alone. */
+static void
+check_env_lists(cfg_t *cfg, cfg_t *sec)
+{
+	for (unsigned i = 0; i < cfg_size(sec, "env"); i++) {
+		const char *item = cfg_getnstr(sec, "env", i);
+		const char *eq = strchr(item, '=');
+		if (eq == NULL || !valid_env_name(item, (size_t)(eq - item)))
+			cfg_error(cfg,
+			    "service %s: env \"%s\" must be NAME=value",
+			    cfg_title(sec), item);
+	}
+	for (unsigned i = 0; i < cfg_size(sec, "pass_env"); i++) {
+		const char *name = cfg_getnstr(sec, "pass_env", i);
+		if (!valid_env_name(name, strlen(name)))
+			cfg_error(cfg,
+			    "service %s: pass_env \"%s\" must be a variable's "
+			    "name",
+			    cfg_title(sec), name);
+	}
+}
+
+/* protocol = "exec" needs a command, an absolute path; no other protocol
+ * has one.  Whether it exists is -t's to say (program_check). */
+static void
+check_exec(cfg_t *cfg, cfg_t *sec)
+{
+	const char *proto = cfg_getstr(sec, "protocol");
+	bool exec = proto != NULL && strcmp(proto, "exec") == 0;
+	unsigned n = cfg_size(sec, "command");
+	const char *path = n > 0 ? cfg_getnstr(sec, "command", 0) : NULL;
+
+	if (exec && n == 0)
+		cfg_error(cfg,
+		    "service %s: protocol \"exec\" needs a command = "
+		    "{\"/path/to/program\", \"argument\", ...}",
+		    cfg_title(sec));
+	else if (!exec && n > 0)
+		cfg_error(cfg,
+		    "service %s: command is for protocol \"exec\" only",
+		    cfg_title(sec));
+	else if (exec && path[0] != '/')
+		cfg_error(cfg,
+		    "service %s: command \"%s\" must be an absolute path",
+		    cfg_title(sec), path);
+	if (cfg_getstr(sec, "group") != NULL &&
+	    cfg_getstr(sec, "user") == NULL && cfg_getstr(cfg, "user") == NULL)
+		cfg_error(cfg, "service %s: group is set but user is not",
+		    cfg_title(sec));
+	check_env_lists(cfg, sec);
+}
+
 /* Which file the service of index i came from, for -T; false when out
  * of memory. */
 static bool
@@ -439,6 +503,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	check_proxy(cfg, sec);
 	check_unix(cfg, sec);
 	check_worker_timeout(cfg, sec);
+	check_exec(cfg, sec);
 	if (!disabled(sec) && keep_addresses(sec, cfg->line) == -1)
 		report_nomem(cfg->line);
 	ld.enabled += !disabled(sec);
@@ -496,6 +561,7 @@ convert_service(cfg_t *sec, struct service *svc)
 	    status_loopback_only(svc) == -1)
 		return -1;
 	svc->max_workers = (int)largest_pool(sec);
+	svc->line = sec->line; /* its closing brace's, which -t names */
 	svc->name = strdup(cfg_title(sec));
 	return svc->name != NULL ? 0 : -1;
 }

@@ -68,6 +68,16 @@ static const struct config_choice log_levels, protocols, framings, socket_modes;
 		.count = offsetof(struct service, nfield)                      \
 	}
 
+/* A list of strings, copied as a NULL-terminated array (argv, env). */
+#define KEY_STRINGS(n, where, nfield)                                          \
+	{                                                                      \
+		.name = n, .type = CONFIG_KEY_LIST, where,                     \
+		.store = CONFIG_STORE_STRINGS,                                 \
+		.count = offsetof(struct service, nfield)                      \
+	}
+/* A resource limit of an exec service's program: -1 leaves preforkd's. */
+#define KEY_LIMIT(n, f) KEY_INT(n, SVC(f), -1, -1, 4611686018427387904L)
+
 const struct config_key config_keys[] = {
 	KEY_STR("pidfile", TOP(pidfile), PIDFILE_DEFAULT, 0, check_path),
 	KEY_STR("user", TOP(user), NULL, 0, NULL),
@@ -138,6 +148,22 @@ const struct config_key config_keys[] = {
 	/* Kept in the file, not run (xinetd's disable = yes). */
 	KEY_BOOL("disable", SVC(disable), false),
 	KEY_INT("udp_workers", SVC(udp_workers), 1, 0, 1024),
+	/* protocol = "exec" (config.c checks them together). */
+	KEY_STRINGS("command", SVC(command), ncommand),
+	KEY_STR("user", SVC(user), NULL, 0, NULL),
+	KEY_STR("group", SVC(group), NULL, 0, NULL),
+	KEY_STRINGS("env", SVC(env), nenv),
+	KEY_STRINGS("pass_env", SVC(pass_env), npass_env),
+	KEY_STR(
+	    "working_directory", SVC(working_directory), NULL, 0, check_path),
+	KEY_LIMIT("limit_as", limit_as),
+	KEY_LIMIT("limit_cpu", limit_cpu),
+	/* Not preforkd's raised one: select() breaks past 1024. */
+	KEY_INT("limit_nofile", SVC(limit_nofile), 1024, -1, 1048576),
+	KEY_LIMIT("limit_nproc", limit_nproc),
+	KEY_LIMIT("limit_core", limit_core),
+	KEY_LIMIT("limit_fsize", limit_fsize),
+	KEY_INT("kill_timeout", SVC(kill_timeout), 2, 0, 3600),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -364,7 +390,8 @@ check_value(cfg_t *cfg, cfg_opt_t *opt)
 			    k->name, last_string(opt), k->choice->expected());
 		break;
 	case CONFIG_KEY_LIST:
-		check_address(cfg, k, last_string(opt));
+		if (k->store != CONFIG_STORE_STRINGS)
+			check_address(cfg, k, last_string(opt));
 		break;
 	case CONFIG_KEY_BOOL:
 		break;
@@ -540,6 +567,34 @@ store_blocks(cfg_t *sec, const char *key, struct cidr **out, size_t *n)
 	return 0;
 }
 
+/* The strings of list key of sec as a NULL-terminated array, its length
+ * in *n; NULL when the list is empty.  -1 when out of memory. */
+static int
+store_strings(cfg_t *sec, const char *key, char ***out, size_t *n)
+{
+	*n = cfg_size(sec, key);
+	*out = NULL;
+	if (*n == 0)
+		return 0;
+	if ((*out = calloc(*n + 1, sizeof(**out))) == NULL)
+		return -1;
+	for (size_t i = 0; i < *n; i++)
+		if (store_string(
+		        &(*out)[i], cfg_getnstr(sec, key, (unsigned)i)) == -1)
+			return -1;
+	return 0;
+}
+
+/* Release what store_strings made of *list. */
+static void
+free_strings(char ***list)
+{
+	for (size_t i = 0; *list != NULL && (*list)[i] != NULL; i++)
+		free((*list)[i]);
+	free(*list);
+	*list = NULL;
+}
+
 /* The listen addresses of sec, and as written for messages. */
 static int
 store_listen(cfg_t *sec, const char *key, struct service *svc)
@@ -589,6 +644,9 @@ convert_key(cfg_t *sec, const struct config_key *k, char *base)
 		    sec, k->name, field, (size_t *)(void *)(base + k->count));
 	case CONFIG_STORE_LISTEN:
 		return store_listen(sec, k->name, (struct service *)base);
+	case CONFIG_STORE_STRINGS:
+		return store_strings(
+		    sec, k->name, field, (size_t *)(void *)(base + k->count));
 	}
 	return 0;
 }
@@ -621,6 +679,9 @@ config_keys_free(enum config_key_scope scope, void *base)
 			memcpy(&p, (char *)base + k->offset, sizeof(p));
 			free(p);
 		}
+		if (k->store == CONFIG_STORE_STRINGS)
+			free_strings(
+			    (char ***)(void *)((char *)base + k->offset));
 		if (k->store != CONFIG_STORE_LISTEN)
 			continue;
 		for (size_t j = 0; svc->listen != NULL && j < svc->naddrs; j++)

@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 
 #include "clock.h"
@@ -133,6 +134,9 @@ master_run(struct config *conf, struct listener_set *listeners,
 	sigset_t none;
 
 	sigemptyset(&none);
+	/* What a killed exec worker's program leaves comes to us, to be
+	 * swept (program_kill_strays), not to init. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	/* Let go of the terminal first: workers must not inherit it. */
 	if (!foreground)
 		daemon_ready(strcmp(log_target(), "stderr") == 0 &&

@@ -18,6 +18,7 @@
 #include "exitcode.h"
 #include "log.h"
 #include "master_state.h"
+#include "program.h"
 #include "scoreboard.h"
 #include "unforked.h"
 #include "worker.h"
@@ -131,6 +132,7 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 	 * comes for it: no SA_NOCLDSTOP), though not a death. */
 	while ((pid = waitpid(-1, status, WNOHANG | WUNTRACED)) > 0) {
 		size_t i;
+		program_kill_strays(); /* a worker's, or one of theirs, died */
 		for (i = 0; i < m->nchildren && m->children[i].pid != pid; i++)
 			;
 		if (i == m->nchildren)

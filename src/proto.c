@@ -9,7 +9,18 @@
 
 #include "config.h"
 #include "conn.h"
+#include "log.h"
 #include "proto.h"
+
+/* exec's clients go to worker_exec.c (worker.c hands them over), never
+ * here: reaching this is a broken invariant. */
+static enum conn_end
+exec_elsewhere(struct conn *conn, const struct service *svc)
+{
+	(void)conn;
+	log_bug(
+	    "service %s: an exec client reached the protocol table", svc->name);
+}
 
 static const struct protocol protocols[PROTO_COUNT] = {
 	[PROTO_ECHO] = { proto_echo_answer, proto_echo_serve },
@@ -20,6 +31,7 @@ static const struct protocol protocols[PROTO_COUNT] = {
 	[PROTO_TIME] = { proto_time_answer, proto_time_serve },
 	[PROTO_CHARGEN] = { proto_chargen_answer, proto_chargen_serve },
 	[PROTO_STATUS] = { NULL, proto_status_serve },
+	[PROTO_EXEC] = { NULL, exec_elsewhere },
 };
 
 const struct protocol *

@@ -18,6 +18,8 @@ const struct proto_info proto_info[PROTO_COUNT] = {
 	[PROTO_TIME] = { "time", false, true },
 	[PROTO_CHARGEN] = { "chargen", false, true },
 	[PROTO_STATUS] = { "status", false, false },
+	/* A program per connection (worker_exec.c): a stream only. */
+	[PROTO_EXEC] = { "exec", false, false },
 };
 
 const struct proto_info *

@@ -768,6 +768,19 @@ scoreboard_progress(int slot, unsigned long long in, unsigned long long out)
 	write_end(&s->seq);
 }
 
+void
+scoreboard_program(int slot, pid_t pid)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->program_pid = (int32_t)pid;
+	write_end(&s->seq);
+}
+
 /*
  * Does slot i hold a connection of service name from source?  Only a
  * slot with a pid counts (the caller's own always does: the master may

@@ -193,7 +193,7 @@ print_worker(
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
 	    " state=%s client=%s time=%.3fs in=%" PRIu64 " out=%" PRIu64
-	    " served=%" PRIu64 "\n",
+	    " served=%" PRIu64,
 	    s->pid,
 	    escaped(
 	        s->service_name, sizeof(s->service_name), name, sizeof(name)),
@@ -206,6 +206,10 @@ print_worker(
 	    (double)scoreboard_elapsed(now, s->changed) / 1000,
 	    s->bytes_in + s->conn_in, s->bytes_out + s->conn_out,
 	    s->connections);
+	/* An exec worker's program: what to look at, or kill, by hand. */
+	if (s->program_pid > 0)
+		fprintf(out, " program=%" PRId32, s->program_pid);
+	fputc('\n', out);
 }
 
 /* The workers of group g (a service, or nservices: other generations). */

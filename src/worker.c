@@ -59,6 +59,7 @@
 #include "worker.h"
 #include "worker_admit.h"
 #include "worker_dgram.h"
+#include "worker_exec.h"
 #include "worker_slot.h"
 #include "worker_stream.h"
 
@@ -333,6 +334,15 @@ take_client(const struct worker_stream *ws, int fd,
 	} else
 		admitted = worker_admit(ws->svc, ws->slot, &sc.conn, &sc.client,
 		    proxied, sc.access.start_ms);
+	if (admitted == ADMIT_OK && worker_exec_is(ws->svc)) {
+		/* A program that cannot start: let the master throttle us. */
+		if (worker_exec_serve(ws, &sc) == -1) {
+			worker_slot_quit(ws->slot);
+			exit(WORKER_EXIT_SICK);
+		}
+		count_served();
+		return;
+	}
 	if (admitted == ADMIT_OK)
 		worker_stream_serve(ws, &sc);
 	else if (admitted == ADMIT_CONN)
@@ -510,9 +520,9 @@ worker_main(const struct config *conf, size_t index,
 	ws.stop = &stop_requested;
 	ws.quit = &quit_requested;
 	ws.client_fd = &client_fd;
+	if (worker_exec_init(conf, svc, ids) == -1)
+		exit(WORKER_EXIT_FATAL);
 	if (ids->change) {
-		if (daemon_drop_privileges(ids->uid, ids->gid) == -1)
-			exit(WORKER_EXIT_FATAL);
 		/* setuid() cleared the death signal: set it, and check, again.
 		 */
 		follow_master(master);

@@ -268,7 +268,7 @@ CONF
 	    "$CONF:3: listen \"127.0.0.1:99999\": port must be a number from 1 to 65535" \
 	    "$CONF:8: listen \"127.0.0.1:0\": port must be a number from 1 to 65535" \
 	    "$CONF:8: listen \"[::1]:x\": missing port number" \
-	    "$CONF:9: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp, daytime, time, chargen, status)" \
+	    "$CONF:9: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp, daytime, time, chargen, status, exec)" \
 	    "$CONF:10: workers = 0 is out of range (1 to 1024)"
 }
 

@@ -100,6 +100,10 @@ pkg opt socat cmd socat
 pkg opt man-db cmd man
 # The proxy in front of preforkd, for tests/haproxy.bats.
 pkg opt haproxy cmd haproxy
+# Real programs under protocol = "exec", and tcpserver beside it.
+pkg opt ucspi-tcp cmd tcpserver
+pkg opt git cmd git
+pkg opt rsync cmd rsync
 # The Debian package, for /usr/bin/python3 (not a pyenv python3).
 pkg opt python3-prometheus-client \
     /usr/bin/python3 -c 'import prometheus_client.parser'
