@@ -18,13 +18,16 @@ script() {
 	chmod 755 "$T/$1"
 }
 
-# exec_config COMMAND-LIST [MORE-KEYS] [GLOBALS]
+# exec_config COMMAND [KEYS] [GLOBALS]: an exec service of one worker,
+# unless KEYS set workers.
 exec_config() {
+	local workers="workers = 1"
+	[[ "${2:-}" == *workers* ]] && workers=""
 	write_config "protocol = \"exec\"
 	command = {$1}
-	workers = 1
+	$workers
 	kill_timeout = 1
-	$2" "${3:-}"
+	${2:-}" "${3:-}"
 }
 
 # The access line of the last connection.
@@ -166,6 +169,9 @@ done" ]
 
 @test "exec: the access line has exit=N, signal=NAME and core" {
 	script exit3.sh 'exit 3'
+	local port_b port_c
+	port_b=$(free_port)
+	port_c=$(free_port)
 	cat >"$CONF" <<CONF
 log_level = "debug"
 service a {
@@ -175,13 +181,13 @@ service a {
 	workers = 1
 }
 service b {
-	listen = {"127.0.0.1:$((PORT + 1))"}
+	listen = {"127.0.0.1:$port_b"}
 	protocol = "exec"
 	command = {"/bin/sh", "-c", "kill -USR1 \$\$"}
 	workers = 1
 }
 service c {
-	listen = {"127.0.0.1:$((PORT + 2))"}
+	listen = {"127.0.0.1:$port_c"}
 	protocol = "exec"
 	command = {"/bin/sh", "-c", "kill -SEGV \$\$"}
 	limit_core = 0
@@ -190,8 +196,8 @@ service c {
 CONF
 	start_daemon
 	talk </dev/null
-	talk x $((PORT + 1)) </dev/null
-	talk x $((PORT + 2)) </dev/null
+	talk x "$port_b" </dev/null
+	talk x "$port_c" </dev/null
 	wait_log 'access service=a .*end=closed .*pid=[0-9]+ exit=3$'
 	wait_log 'access service=b .*pid=[0-9]+ signal=USR1$'
 	wait_log 'access service=c .*pid=[0-9]+ signal=SEGV$'

@@ -118,7 +118,7 @@ CONF
 	main_config
 	drop_in 10-first.conf first "$P2"
 	sed -i 's/protocol = "echo"/protocol = "gopher"/' "$CONF"
-	check_fails "$CONF:6: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp, daytime, time, chargen, status)"
+	check_fails "$CONF:6: unknown protocol \"gopher\" (expected one of: echo, discard, prefix, timestamp, daytime, time, chargen, status, exec)"
 }
 
 @test "an include of a missing file is one error naming it" {

@@ -60,6 +60,25 @@ readme() {
 	[ "${BASH_REMATCH[1]}" -ge 12 ]
 }
 
+@test "README: the exec tour runs as a script, as printed" {
+	need_tool nc netcat-openbsd
+	need_tool git git
+	local hello git
+	hello=$(free_port)
+	git=$(free_port)
+	# Run from the tree as printed; its directory, ports and binary are
+	# the test's own.
+	SUBST=("build/tour=$T/tour" "../../preforkd=$PREFORKD"
+	    "7010=$hello" "9418=$git"
+	    "git://127.0.0.1/repo.git=git://127.0.0.1:$git/repo.git")
+	run readme script
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hello world, from 127.0.0.1"* ]]
+	[ -d "$T/tour/clone" ]
+	[[ "${lines[-1]}" =~ ^1\ script ]]
+}
+
 @test "README: every make line resolves as printed (make -n)" {
 	run readme make
 	echo "$output"
@@ -98,8 +117,9 @@ readme() {
 }
 
 @test "README: no command hides from these tests in a block of another kind" {
-	# A session ("$ ...") is a console block, a command list an sh block;
-	# every other block is a file or lines of a log, which no test runs.
+	# A session ("$ ...") is a console block, a command list an sh block,
+	# a script a bash block; every other block is a file or lines of a
+	# log, which no test runs.
 	local bad
 	bad=$(awk '
 	    /^```/ {
@@ -108,10 +128,13 @@ readme() {
 	    }
 	    open && first {
 		first = 0
-		if (lang != "sh" && lang != "console" && $0 ~ /^\$ /)
+		if (lang != "sh" && lang != "console" && lang != "bash" &&
+		    $0 ~ /^\$ /)
 			print NR ": " $0
 	    }
-	    open && lang ~ /^(bash|shell|shell-session|zsh)$/ { print NR ": " lang }
+	    open && lang ~ /^(shell|shell-session|zsh)$/ {
+		print NR ": " lang
+	    }
 	' "$README")
 	echo "${bad:-none}"
 	[ -z "$bad" ]

@@ -7,6 +7,8 @@ README has none of that KIND.  Two kinds of block hold commands:
 
   ```sh        one command a line (a comment after # is the shell's);
                no output is promised, the exit status must be 0
+  ```bash      a script, run whole by bash -e (KIND script): what it
+               prints is shown, the exit status must be 0
   ```console   a session: "$ COMMAND", then what it prints; a line
                "> TEXT" is typed (TEXT and a newline go to its input), and
                "OUTPUT> TEXT" is typed after OUTPUT, which has no newline;
@@ -15,7 +17,8 @@ README has none of that KIND.  Two kinds of block hold commands:
                months and runs of spaces in the output may differ (a pid,
                a port, a time).
 
-KIND picks the commands by their first word: make (run as `make -n`,
+KIND "script" runs the bash blocks; any other KIND picks the commands of
+the sh and console blocks by their first word: make (run as `make -n`,
 a dry run: every target and variable must resolve), man (the page must
 render), systemctl (only listed: see tests/readme.bats), and daemon (the
 rest: run against a running preforkd on the sample config).  Each
@@ -78,6 +81,45 @@ def commands(path):
                     expected.append(("any", ""))
                 else:
                     expected.append(("line", line))
+
+
+def scripts(path):
+    """The text of each bash block of the file, one script each."""
+    for lang, body in blocks(path):
+        if lang == "bash":
+            yield "\n".join(body) + "\n"
+
+
+def substitute(text, subst):
+    """text with each FROM replaced by TO where FROM stands as a word."""
+    for old, new in subst:
+        text = re.sub(r"(?<![\w./-])%s(?![\w./-])" % re.escape(old),
+                      lambda _m, new=new: new, text)
+    return text
+
+
+def run_scripts(path, subst, env):
+    """Run each bash block; the count run and failed."""
+    n, failed = 0, 0
+    for script in scripts(path):
+        n += 1
+        first = script.splitlines()[0]
+        try:
+            proc = subprocess.run(
+                ["bash", "-e", "-c", substitute(script, subst)], env=env,
+                stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                timeout=60)
+            why = None if proc.returncode == 0 else \
+                "exit %d: %s" % (proc.returncode, proc.stderr[-500:])
+            sys.stdout.write(proc.stdout)
+        except subprocess.TimeoutExpired:
+            why = "still running after 60 s"
+        if why is None:
+            print("ok: script %s" % first)
+        else:
+            failed += 1
+            print("FAIL: script %s: %s" % (first, why))
+    return n, failed
 
 
 def kind_of(cmd):
@@ -181,14 +223,13 @@ def main():
     env["MANWIDTH"] = "80"
     env["PAGER"] = "cat"
     n, failed = 0, 0
-    for cmd, typed, expected in commands(path):
+    if kind == "script":
+        n, failed = run_scripts(path, subst, env)
+    for cmd, typed, expected in [] if kind == "script" else commands(path):
         if kind_of(cmd) != kind:
             continue
         n += 1
-        line = cmd
-        for old, new in subst:
-            line = re.sub(r"(?<![\w./-])%s(?![\w./-])" % re.escape(old),
-                          new, line)
+        line = substitute(cmd, subst)
         if kind == "systemctl":
             print("listed: %s" % cmd)
             continue
