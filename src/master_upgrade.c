@@ -24,6 +24,10 @@
  * forked them, so PR_SET_PDEATHSIG does not fire; a SIGKILL of the master
  * does, whenever it comes.  The file-statics here are the start's command
  * line and environment, written once before the first fork.
+ *
+ * Over 600 lines on purpose: the writer and the reader of the hand-over
+ * (the old image's side, then the new one's) share its format, which must
+ * change in one place for both.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -126,9 +130,11 @@ static char *
 resolve(const char *name)
 {
 	const char *path = getenv("PATH");
-	char cwd[PATH_MAX], *found = NULL;
+	char *found = NULL;
 
 	if (strchr(name, '/') != NULL) {
+		char cwd[PATH_MAX];
+
 		if (name[0] == '/')
 			return copy(name);
 		while (strncmp(name, "./", 2) == 0)
