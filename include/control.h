@@ -9,6 +9,8 @@ enum control_result {
 	CONTROL_FAILED,    /* it said no: a reload failed */
 	/* sent, but the outcome cannot be read (no scoreboard) */
 	CONTROL_UNCONFIRMED,
+	/* an upgrade or a reload was under way: nothing done */
+	CONTROL_BUSY,
 };
 
 /* Print the running master's scoreboard on stdout. */

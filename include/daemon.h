@@ -16,6 +16,15 @@ int daemon_pidfile_lock(const char *path);
 /* Take the pidfile's POSIX lock as pid (the master, after detaching:
  * -s asks who holds it) and write pid into it; -1 after logging. */
 int daemon_pidfile_write(pid_t pid);
+/* The descriptor of the pidfile we hold, locked; -1 if none (for an
+ * upgrade to hand over). */
+int daemon_pidfile_fd(void);
+/* Its absolute path; NULL if none. */
+const char *daemon_pidfile_path(void);
+/* The image an upgrade started: the pidfile at path is fd, open and locked
+ * (flock and POSIX lock) by this very process before its exec; 0, or -1
+ * after logging. */
+int daemon_pidfile_adopt(int fd, const char *path);
 /* Unlink and close the pidfile we hold (the master, at exit). */
 void daemon_pidfile_remove(void);
 /* Close our copy without unlinking or freeing (a freshly forked worker). */

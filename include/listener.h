@@ -49,17 +49,27 @@ struct listener_set {
  * keep their old options.
  */
 int listener_apply(struct listener_set *set, const struct config *conf);
+/* A listening socket this process found open at start: passed by a
+ * service manager (LISTEN_FDS), or handed over by the master this image
+ * replaced (an upgrade), with what it knew of its Unix socket's file. */
+struct listener_inherited {
+	int fd;
+	bool passed; /* the service manager's: it holds it too */
+	dev_t dev;   /* a Unix socket's file as bound; 0 if none */
+	ino_t ino;
+};
+
 /*
- * Take the n listening sockets a service manager passed, descriptors first
- * on, into set (before the first listener_apply, which then keeps them
- * instead of binding), with the options of the service whose listen
- * address each is bound to.  A socket that is not a listening TCP socket,
- * or that no service listens on, is closed, with a warning.  0, or -1
- * after logging when out of memory, with every passed socket not in set
- * closed.
+ * Take the n inherited listening sockets in into set (before the first
+ * listener_apply, which then keeps them instead of binding), with the
+ * options of the service whose listen address each is bound to: the one
+ * path for socket activation and for an upgrade.  A socket that is not a
+ * listening TCP socket, or that no service listens on, is closed, with a
+ * warning.  0, or -1 after logging when out of memory, with every
+ * inherited socket not in set closed.
  */
-int listener_adopt(
-    struct listener_set *set, const struct config *conf, int first, int n);
+int listener_adopt(struct listener_set *set, const struct config *conf,
+    const struct listener_inherited *in, size_t n);
 /* Make the last listener_apply final: close and drop the sockets it did not
  * want, give the kept ones their new options. */
 void listener_commit(struct listener_set *set);

@@ -27,6 +27,7 @@ enum master_action {
 	ACT_REOPEN,
 	ACT_GROW,
 	ACT_SHRINK,
+	ACT_UPGRADE,
 	ACT_N
 };
 
@@ -115,6 +116,9 @@ const char *master_signal_name(int signo);
 
 /* master_child.c */
 
+/* Take c, a worker the master this image replaced forked, into the
+ * table (an upgrade); false when the table is full. */
+bool master_child_adopt(struct master *m, const struct child *c);
 /* The table of children, room for one per scoreboard slot; exits
  * EXIT_RESOURCE when it cannot. */
 void master_children_alloc(struct master *m, size_t room);
@@ -199,5 +203,16 @@ void master_watch_stopped(
 void master_reload(struct master *m, int signo, long long now);
 /* SIGUSR1: reopen the logs, and a new generation to hold them. */
 void master_reopen(struct master *m, int signo, long long now);
+
+/* master_upgrade.c */
+
+struct upgrade_state;
+/* SIGUSR2: run the binary at the path preforkd was started from in place
+ * of this image, after a pre-flight; the outcome goes to -s upgrade. */
+void master_upgrade(struct master *m, int signo, long long now);
+/* The new image, at the start of its loop: adopt the old image's workers
+ * (up, freed) and start a new generation to retire them. */
+void master_upgrade_adopt(
+    struct master *m, struct upgrade_state *up, long long now);
 
 #endif

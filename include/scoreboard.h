@@ -79,6 +79,20 @@ struct scoreboard_header {
 	uint32_t reloads;
 	int32_t reload_ok;
 	char reload_message[SCOREBOARD_MESSAGE_LEN];
+	/* The same for upgrades (-s upgrade): upgrades counts the answered
+	 * requests, upgrade_result is an enum scoreboard_upgrade, and
+	 * upgrading is set while one is under way (before the exec). */
+	uint32_t upgrades;
+	int32_t upgrade_result;
+	int32_t upgrading;
+	char upgrade_message[SCOREBOARD_MESSAGE_LEN];
+};
+
+/* How an upgrade request was answered. */
+enum scoreboard_upgrade {
+	SB_UPGRADE_FAILED, /* refused or failed: the old master carries on */
+	SB_UPGRADE_OK,     /* the new image runs; its generation starts */
+	SB_UPGRADE_BUSY,   /* an upgrade or a reload was under way */
 };
 
 /*
@@ -132,6 +146,26 @@ void scoreboard_set_wake_when_full(size_t svc, bool wake);
 /* Worker: wake the master to look at the table; one write(), never
  * blocks. */
 void scoreboard_poke(void);
+/* Master, before an upgrade's exec: the table's and the poke pipe's
+ * descriptors, to hand over (close-on-exec, as every one of ours). */
+void scoreboard_handover(int *board_fd, int *poke_read, int *poke_write);
+/* Master, in the image an upgrade started: map the table handed over as
+ * board_fd (next to pidfile, nslots slots, the layout this build knows)
+ * and take the poke pipe; 0, or -1 after logging. */
+int scoreboard_adopt(
+    const char *pidfile, int board_fd, int poke_read, int poke_write);
+/* Master, after scoreboard_adopt: slot is the running worker pid of
+ * service (in its generation's config) and generation, as the master
+ * before the upgrade handed it out. */
+void scoreboard_adopt_slot(
+    int slot, pid_t pid, size_t service, unsigned generation);
+/* The layout's name (its magic): what an upgrade's pre-flight compares. */
+const char *scoreboard_layout(void);
+/* Master: an upgrade is under way (-s upgrade then answers busy). */
+void scoreboard_upgrade_begin(void);
+/* Master: the answer to an upgrade request, with a one-line message. */
+void scoreboard_upgrade_done(
+    enum scoreboard_upgrade result, const char *message);
 /* Master: unmap and unlink it (at exit, before the pidfile goes). */
 void scoreboard_remove(void);
 /* A read-only view of the table the master created, for it and its

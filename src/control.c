@@ -3,8 +3,8 @@
  * the outcome matters to a script, waits for it.  It learns the outcome
  * without asking the master anything: a stop is over when the pidfile's
  * lock is free (the master lets go of it as the very last thing it does);
- * a reload is over when the scoreboard counts one more reload, and its new
- * workers are up when their slots say idle.
+ * a reload (an upgrade) is over when the scoreboard counts one more reload
+ * (upgrade), and its new workers are up when their slots say idle.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -94,7 +94,7 @@ static enum control_result
 keep_waiting(int lock_fd, long long deadline)
 {
 	if (master_gone(lock_fd)) {
-		log_errorx("-s reload: the master exited");
+		log_errorx("-s: the master exited");
 		return CONTROL_NO_MASTER;
 	}
 	if (clock_ms() >= deadline)
@@ -149,6 +149,58 @@ wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
 	return CONTROL_OK;
 }
 
+/*
+ * Wait for the answer to the upgrade request the master counts after
+ * before, then, when the new image runs, for its generation's workers.
+ * The answer's line goes to stdout (the versions and the generation) or
+ * stderr (why not).
+ */
+static enum control_result
+wait_upgrade(int lock_fd, const struct scoreboard *sb, uint32_t before,
+    long long deadline)
+{
+	char buf[4 * SCOREBOARD_MESSAGE_LEN + 1];
+	struct scoreboard_header h;
+	enum control_result rc;
+	const char *message;
+
+	for (;;) {
+		scoreboard_read_header(sb, &h);
+		if (h.upgrades != before)
+			break;
+		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK)
+			return rc;
+	}
+	message = shown(h.upgrade_message, buf, sizeof(buf));
+	if (h.upgrade_result == SB_UPGRADE_BUSY) {
+		log_errorx("upgrade not started: %s", message);
+		return CONTROL_BUSY;
+	}
+	if (h.upgrade_result != SB_UPGRADE_OK) {
+		log_errorx("upgrade failed: %s", message);
+		return CONTROL_FAILED;
+	}
+	while (!generation_ready(sb, h.generation))
+		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK) {
+			if (rc == CONTROL_TIMEOUT)
+				log_errorx(
+				    "-s upgrade: the new binary runs, but "
+				    "the workers of generation %u are not "
+				    "all up; the old ones keep serving",
+				    h.generation);
+			return rc;
+		}
+	printf("%s\n", message);
+	return fflush(stdout) == 0 ? CONTROL_OK : CONTROL_FAILED;
+}
+
+/* Whether signo's outcome is read from the scoreboard. */
+static bool
+waits_on_table(int signo)
+{
+	return signo == SIGHUP || signo == SIGUSR2;
+}
+
 static enum control_result
 wait_exit(int lock_fd, long long deadline)
 {
@@ -192,14 +244,25 @@ control_signal(const char *pidfile, int signo, int wait_s)
 	 * but its outcome cannot be read: the exit status is then -w's, the
 	 * one that says "sent, not confirmed".
 	 */
-	if (signo == SIGHUP && wait_s > 0 &&
+	if (waits_on_table(signo) && wait_s > 0 &&
 	    scoreboard_open(pidfile, &sb) == -1) {
-		log_errorx("-s reload: cannot wait for the outcome without the "
-		           "scoreboard; sending the signal all the same");
+		log_errorx("-s %s: cannot wait for the outcome without the "
+		           "scoreboard; sending the signal all the same",
+		    signo == SIGHUP ? "reload" : "upgrade");
 		wait_s = 0;
 		rc = CONTROL_UNCONFIRMED;
-	} else if (signo == SIGHUP && wait_s > 0) {
+	} else if (waits_on_table(signo) && wait_s > 0) {
 		scoreboard_read_header(&sb, &h);
+	}
+	/* One upgrade at a time: a second is answered, not queued behind
+	 * the first (whose exec would swallow it). */
+	if (signo == SIGUSR2 && wait_s > 0 && h.upgrading) {
+		log_errorx("upgrade not started: an upgrade of pid %ld is "
+		           "under way",
+		    (long)pid);
+		scoreboard_close(&sb);
+		close(fd);
+		return CONTROL_BUSY;
 	}
 	if (kill(pid, signo) == -1) {
 		if (errno == EPERM)
@@ -210,6 +273,8 @@ control_signal(const char *pidfile, int signo, int wait_s)
 		rc = CONTROL_NO_MASTER;
 	} else if (wait_s > 0 && signo == SIGHUP) {
 		rc = wait_reload(fd, &sb, h.reloads, deadline);
+	} else if (wait_s > 0 && signo == SIGUSR2) {
+		rc = wait_upgrade(fd, &sb, h.upgrades, deadline);
 	} else if (wait_s > 0 && (signo == SIGTERM || signo == SIGQUIT)) {
 		rc = wait_exit(fd, deadline);
 	}
@@ -217,6 +282,7 @@ control_signal(const char *pidfile, int signo, int wait_s)
 		log_errorx("-s %s: the master (pid %ld) has not finished "
 		           "after %d s",
 		    signo == SIGHUP    ? "reload"
+		    : signo == SIGUSR2 ? "upgrade"
 		    : signo == SIGQUIT ? "quit"
 		                       : "stop",
 		    (long)pid, wait_s);

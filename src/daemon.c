@@ -235,6 +235,31 @@ daemon_pidfile_write(pid_t pid)
 	return 0;
 }
 
+int
+daemon_pidfile_fd(void)
+{
+	return pidfile_fd;
+}
+
+const char *
+daemon_pidfile_path(void)
+{
+	return pidfile_path;
+}
+
+int
+daemon_pidfile_adopt(int fd, const char *path)
+{
+	/* Not reopened: closing any descriptor of the file would drop the
+	 * POSIX lock, which crossed the exec with the process. */
+	if ((pidfile_path = strdup(path)) == NULL) {
+		log_error("pidfile %s: copy of its path", path);
+		return -1;
+	}
+	pidfile_fd = fd;
+	return 0;
+}
+
 void
 daemon_pidfile_remove(void)
 {

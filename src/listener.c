@@ -337,11 +337,17 @@ prepare_passed(int fd, const struct addr *addr, const struct listen_opts *opts)
 	return listen(fd, opts->backlog);
 }
 
-/* Take the passed socket fd into the set if a service listens on its
- * address, else close it; -1 (fd closed) after logging if out of memory. */
+/* Take the inherited socket in->fd into the set if a service listens on
+ * its address, else close it; -1 (fd closed) after logging if out of
+ * memory.  One path for both kinds of inheritance: a socket a service
+ * manager passed stays its (passed: never refused or unlinked by us), one
+ * a master of ours handed over across an upgrade is ours as if bound. */
 static int
-adopt(struct listener_set *set, const struct config *conf, int fd)
+adopt(struct listener_set *set, const struct config *conf,
+    const struct listener_inherited *in)
 {
+	const char *kind = in->passed ? "passed" : "inherited";
+	int fd = in->fd;
 	const struct service *svc;
 	struct listener *items;
 	struct listen_opts opts;
@@ -349,27 +355,27 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 	struct addr addr;
 
 	if (passed_addr(fd, &addr) == -1) {
-		log_warn("passed descriptor %d: not a listening TCP socket, "
+		log_warn("%s descriptor %d: not a listening TCP socket, "
 		         "a UDP socket or a listening Unix stream socket, "
 		         "closing it",
-		    fd);
+		    kind, fd);
 		close(fd);
 		return 0;
 	}
 	addr_name(&addr, name, sizeof(name));
 	if ((svc = service_at(conf, &addr)) == NULL || find(set, &addr)) {
-		log_warnx("passed socket %s (descriptor %d): no service "
+		log_warnx("%s socket %s (descriptor %d): no service "
 		          "listens there, closing it",
-		    name, fd);
+		    kind, name, fd);
 		close(fd);
 		return 0;
 	}
 	opts = service_opts(svc);
 	if (prepare_passed(fd, &addr, &opts) == -1)
-		log_warn("passed socket %s: socket options", name);
+		log_warn("%s socket %s: socket options", kind, name);
 	items = realloc(set->items, (set->count + 1) * sizeof(*items));
 	if (items == NULL) {
-		log_error("listeners: passed socket %s", name);
+		log_error("listeners: %s socket %s", kind, name);
 		close(fd);
 		return -1;
 	}
@@ -378,24 +384,26 @@ adopt(struct listener_set *set, const struct config *conf, int fd)
 		.addr = addr,
 		.fd = fd,
 		.wanted = true,
-		.passed = true,
+		.passed = in->passed,
 		.opts = opts,
+		.dev = in->dev,
+		.ino = in->ino,
 	};
 	set->count++;
-	log_info("adopted passed socket %s (descriptor %d) for service %s",
+	log_info("adopted %s socket %s (descriptor %d) for service %s", kind,
 	    name, fd, svc->name);
 	return 0;
 }
 
 int
-listener_adopt(
-    struct listener_set *set, const struct config *conf, int first, int n)
+listener_adopt(struct listener_set *set, const struct config *conf,
+    const struct listener_inherited *in, size_t n)
 {
-	for (int fd = first; fd < first + n; fd++)
-		if (adopt(set, conf, fd) == -1) {
+	for (size_t i = 0; i < n; i++)
+		if (adopt(set, conf, &in[i]) == -1) {
 			/* The rest would be held for nothing. */
-			while (++fd < first + n)
-				close(fd);
+			while (++i < n)
+				close(in[i].fd);
 			return -1;
 		}
 	return 0;

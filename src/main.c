@@ -26,6 +26,7 @@
 #include "listener.h"
 #include "log.h"
 #include "master.h"
+#include "master_upgrade.h"
 #include "notify.h"
 #include "scoreboard.h"
 #include "worker.h"
@@ -233,6 +234,9 @@ check_config(const struct options *opts)
 	}
 	if (status == EXIT_OK)
 		fprintf(opts->print ? stderr : stdout, "%s: syntax ok\n", path);
+	/* An upgrade's pre-flight asks, too, about what it would hand over. */
+	if (status == EXIT_OK && upgrade_check_answer() == -1)
+		status = EXIT_CONFIG;
 	log_plain("");
 	config_free(conf);
 	free(pidfile);
@@ -249,6 +253,7 @@ default_wait(int signo)
 	case SIGQUIT:
 		return 60;
 	case SIGHUP:
+	case SIGUSR2:
 		return 30;
 	default:
 		return 0;
@@ -264,6 +269,7 @@ send_signal(const struct options *opts)
 		[CONTROL_TIMEOUT] = EXIT_TIMEOUT,
 		[CONTROL_FAILED] = EXIT_REFUSED,
 		[CONTROL_UNCONFIRMED] = EXIT_TIMEOUT,
+		[CONTROL_BUSY] = EXIT_BUSY,
 	};
 	int signo = master_signal_by_name(opts->signal);
 	struct config *conf = NULL;
@@ -340,6 +346,44 @@ open_log(const struct config *conf, bool foreground)
 	return 0;
 }
 
+/* The n sockets a service manager passed, descriptors NOTIFY_FDS_START
+ * on, into set: through the one path inherited sockets take. */
+static int
+adopt_passed(struct listener_set *set, const struct config *conf, int n)
+{
+	struct listener_inherited *in = calloc((size_t)n + 1, sizeof(*in));
+	int rc;
+
+	if (in == NULL)
+		fatal(EXIT_RESOURCE, "the %d passed sockets", n);
+	for (int i = 0; i < n; i++)
+		in[i] = (struct listener_inherited){ .fd = NOTIFY_FDS_START + i,
+			.passed = true };
+	rc = listener_adopt(set, conf, in, (size_t)n);
+	free(in);
+	return rc;
+}
+
+/* An upgrade's image: what the old one held, taken over in place of
+ * locking, binding, detaching and creating; the pid is the same, so the
+ * pidfile is not touched.  0, or -1 after logging. */
+static int
+prepare_upgraded(const struct options *opts, const struct config *conf,
+    struct worker_ids *ids, struct listener_set *listeners,
+    struct upgrade_state *up)
+{
+	if (open_log(conf, opts->foreground) == -1 ||
+	    worker_ids(conf, ids) == -1 ||
+	    daemon_files_limit(config_addresses(conf)) == -1 ||
+	    upgrade_take_over(up, listeners, conf) == -1 ||
+	    listener_apply(listeners, conf) == -1) {
+		log_errorx("upgrade: the new image cannot take over: exiting, "
+		           "and the old workers with it");
+		return -1;
+	}
+	return 0;
+}
+
 /* Everything that can fail before the master takes over, in order: log,
  * the workers' user, the limit on open files, pidfile, listeners, detach.
  * 0, or -1 after logging, with all undone. */
@@ -357,7 +401,7 @@ prepare(const struct options *opts, const struct config *conf,
 		goto out;
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
+	if (adopt_passed(listeners, conf, passed) == -1 ||
 	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
 	    daemon_pidfile_write(getpid()) == -1 ||
@@ -390,21 +434,33 @@ static int
 start(const struct options *opts, const char *config_path)
 {
 	struct listener_set listeners = { NULL, 0 };
+	struct upgrade_state *up;
 	struct worker_ids ids;
 	struct config *conf;
-	int passed = notify_listen_fds();
+	int passed = 0, prepared;
 
+	if (upgrade_inherited(&up) == -1)
+		return EXIT_START;
 	/*
 	 * Whatever else the caller left open (a pipe, a socket) would be held
 	 * by the master and every worker for as long as they run; only the
-	 * sockets a service manager passed, right after stderr, are kept.
+	 * sockets a service manager passed, right after stderr, are kept --
+	 * or, after an upgrade's exec, what the old image handed over.
 	 */
-	close_range(NOTIFY_FDS_START + (unsigned)passed, ~0U, 0);
+	if (up != NULL) {
+		upgrade_close_others(up);
+	} else {
+		passed = notify_listen_fds();
+		close_range(NOTIFY_FDS_START + (unsigned)passed, ~0U, 0);
+	}
 	if ((conf = config_load(config_path)) == NULL)
 		return load_failed();
 	master_signals_init();
 	notify_init();
-	if (prepare(opts, conf, &ids, &listeners, passed) == -1) {
+	prepared = up != NULL
+	               ? prepare_upgraded(opts, conf, &ids, &listeners, up)
+	               : prepare(opts, conf, &ids, &listeners, passed);
+	if (prepared == -1) {
 		config_free(conf);
 		log_close();
 		return EXIT_START;
@@ -413,12 +469,17 @@ start(const struct options *opts, const char *config_path)
 	 * over; detaching ends the copy otherwise. */
 	if (opts->foreground)
 		log_tee_stderr(0);
-	log_notice("preforkd %s starting", PREFORKD_VERSION);
+	if (up != NULL)
+		log_notice("preforkd %s taking over from preforkd %s (pid %ld "
+		           "stays): upgrade",
+		    PREFORKD_VERSION, upgrade_old_version(up), (long)getpid());
+	else
+		log_notice("preforkd %s starting", PREFORKD_VERSION);
 	report_files_limit();
 	daemon_worker_ids_log(conf->user, ids.change, ids.uid, ids.gid);
 	if (ids.change && ids.uid != 0)
 		log_check_dirs(ids.uid, ids.gid);
-	return master_run(conf, &listeners, &ids, opts->foreground);
+	return master_run(conf, &listeners, &ids, opts->foreground, up);
 }
 
 /*
@@ -445,6 +506,8 @@ main(int argc, char **argv)
 
 	open_standard_fds();
 	log_init();
+	/* Before getopt permutes argv and the title overwrites it. */
+	upgrade_remember(argc, argv);
 	parse_options(argc, argv, &opts);
 	if (opts.signal != NULL)
 		return send_signal(&opts);

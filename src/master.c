@@ -6,7 +6,7 @@
  * spawning.  The rooms it calls on: master_child.c (the children),
  * master_pool.c (the pools), master_watch.c (what workers may
  * do to it), master_stop.c,
- * master_reload.c.
+ * master_reload.c, master_upgrade.c.
  */
 #include <errno.h>
 #include <poll.h>
@@ -124,11 +124,13 @@ act_on_requests(struct master *m)
 		master_pool_resize(m, signo, 1);
 	if ((signo = master_signal_take(ACT_SHRINK)) != 0)
 		master_pool_resize(m, signo, -1);
+	if ((signo = master_signal_take(ACT_UPGRADE)) != 0)
+		master_upgrade(m, signo, clock_ms());
 }
 
 int
 master_run(struct config *conf, struct listener_set *listeners,
-    const struct worker_ids *ids, bool foreground)
+    const struct worker_ids *ids, bool foreground, struct upgrade_state *up)
 {
 	struct master *m = master_alloc(conf, listeners, ids, foreground);
 	sigset_t none;
@@ -137,15 +139,22 @@ master_run(struct config *conf, struct listener_set *listeners,
 	/* What a killed exec worker's program leaves comes to us, to be
 	 * swept (program_kill_strays), not to init. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
-	/* Let go of the terminal first: workers must not inherit it. */
-	if (!foreground)
-		daemon_ready(strcmp(log_target(), "stderr") == 0 &&
-		             daemon_stderr_is_file());
-	master_pool_publish(m);
-	master_pool_adjust(m, clock_ms());
-	log_notice(
-	    "started: %zu service(s), config %s", conf->nservices, conf->path);
-	master_pool_notify(m, NOTIFY_READY, "");
+	if (up != NULL) {
+		/* An upgrade: the terminal was let go of before the exec. */
+		master_upgrade_adopt(m, up, clock_ms());
+		reap(m, clock_ms()); /* those that exited during the exec */
+	} else {
+		/* Let go of the terminal first: workers must not inherit
+		 * it. */
+		if (!foreground)
+			daemon_ready(strcmp(log_target(), "stderr") == 0 &&
+			             daemon_stderr_is_file());
+		master_pool_publish(m);
+		master_pool_adjust(m, clock_ms());
+		log_notice("started: %zu service(s), config %s",
+		    conf->nservices, conf->path);
+		master_pool_notify(m, NOTIFY_READY, "");
+	}
 	while (!m->stopping || m->nchildren > 0) {
 		/* Workers of a dynamic pool poke this when they go busy or
 		 * idle, and any worker when it has served max_requests: the

@@ -107,6 +107,17 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 	return SPAWNED;
 }
 
+bool
+master_child_adopt(struct master *m, const struct child *c)
+{
+	if (m->nchildren >= m->children_room)
+		return false;
+	m->children[m->nchildren++] = *c;
+	if (c->timeout > 0)
+		watch_until(m, clock_ms());
+	return true;
+}
+
 static void
 describe_exit(const struct child *c, int status)
 {

@@ -24,6 +24,7 @@ static const struct {
 	{ SIGQUIT, "quit", ACT_QUIT },
 	{ SIGHUP, "reload", ACT_RELOAD },
 	{ SIGUSR1, "reopen", ACT_REOPEN },
+	{ SIGUSR2, "upgrade", ACT_UPGRADE },
 	{ SIGTTIN, NULL, ACT_GROW },
 	{ SIGTTOU, NULL, ACT_SHRINK },
 };

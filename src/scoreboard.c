@@ -49,7 +49,7 @@
 
 /* A new layout gets a new magic: -s status of another build refuses a
  * table it would misread. */
-#define MAGIC "preforkd-sb-2"
+#define MAGIC "preforkd-sb-3"
 
 /* The master's table, written through these pointers alone; what others
  * get of it is view, the same table read-only. */
@@ -88,6 +88,9 @@ struct own {
 static struct table board;
 static struct scoreboard view;
 static char *board_path;
+/* The table's file, kept open (close-on-exec) for one reason: an upgrade
+ * hands it to the new image, which maps the very same table. */
+static int board_fd = -1;
 static struct own *own; /* the master's alone; NULL in a worker's hands */
 static size_t own_size;
 /* Workers poke the master through this pipe when a dynamic pool's count
@@ -293,7 +296,7 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 		return -1;
 	}
 	remember_file(fd);
-	close(fd);
+	board_fd = fd;
 	/* The header before the name: -s status never finds a table
 	 * without its magic. */
 	lay_out(&board, mem, nslots, size);
@@ -306,6 +309,8 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	if (put_in_place(tmp, board_path) == -1) {
 		munmap(mem, size);
 		memset(&board, 0, sizeof(board));
+		close(board_fd);
+		board_fd = -1;
 		free(tmp);
 		return -1;
 	}
@@ -364,7 +369,9 @@ scoreboard_recreate(void)
 		log_bug("scoreboard %s: mmap over the old table: %s",
 		    board_path, strerror(errno));
 	remember_file(fd);
-	close(fd);
+	if (board_fd != -1)
+		close(board_fd);
+	board_fd = fd;
 	settle(&board.head->seq);
 	/* own->nslots, our own count: not the header's, which a worker can
 	 * write. */
@@ -390,6 +397,9 @@ scoreboard_remove(void)
 		if (poke_fds[i] != -1)
 			close(poke_fds[i]);
 	poke_fds[0] = poke_fds[1] = -1;
+	if (board_fd != -1)
+		close(board_fd);
+	board_fd = -1;
 	free(board_path);
 	if (own != NULL)
 		unforked_free(own, own_size);
@@ -418,6 +428,105 @@ scoreboard_worker_init(void)
 	if (poke_fds[0] != -1)
 		close(poke_fds[0]);
 	poke_fds[0] = -1;
+	/* The mapping stays; the file is the master's to hand over. */
+	if (board_fd != -1)
+		close(board_fd);
+}
+
+void
+scoreboard_handover(int *fd, int *poke_read, int *poke_write)
+{
+	*fd = board_fd;
+	*poke_read = poke_fds[0];
+	*poke_write = poke_fds[1];
+}
+
+const char *
+scoreboard_layout(void)
+{
+	return MAGIC;
+}
+
+int
+scoreboard_adopt(const char *pidfile, int fd, int poke_read, int poke_write)
+{
+	struct scoreboard_header head;
+	struct stat st;
+	void *mem;
+
+	if ((board_path = scoreboard_path(pidfile)) == NULL) {
+		log_error("scoreboard for %s", pidfile);
+		return -1;
+	}
+	/* The old master's own table: its size and magic are checked as
+	 * -s status checks them, the slot count then taken as the size. */
+	if (fstat(fd, &st) == -1 || (size_t)st.st_size < sizeof(head) ||
+	    pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0 ||
+	    board_size(head.nslots) != (size_t)st.st_size) {
+		log_errorx("scoreboard %s: the table handed over is not one "
+		           "of layout %s",
+		    board_path, MAGIC);
+		return -1;
+	}
+	if ((own = own_alloc(head.nslots)) == NULL) {
+		log_error("scoreboard %s", board_path);
+		return -1;
+	}
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    fd, 0);
+	if (mem == MAP_FAILED) {
+		log_error("scoreboard %s: mmap", board_path);
+		return -1;
+	}
+	board_fd = fd;
+	board_dev = st.st_dev;
+	board_ino = st.st_ino;
+	lay_out(&board, mem, head.nslots, (size_t)st.st_size);
+	view_of(&board, head.nslots, &view);
+	own->master = (int32_t)getpid();
+	poke_fds[0] = poke_read;
+	poke_fds[1] = poke_write;
+	return 0;
+}
+
+void
+scoreboard_adopt_slot(int slot, pid_t pid, size_t service, unsigned generation)
+{
+	if (own == NULL || slot < 0 || (unsigned)slot >= own->nslots)
+		return;
+	own->slots[slot] = (struct own_slot){ true, (int32_t)pid,
+		(uint32_t)service, (uint32_t)generation };
+	if ((unsigned)slot >= own->high_water)
+		own->high_water = (unsigned)slot + 1;
+}
+
+void
+scoreboard_upgrade_begin(void)
+{
+	struct scoreboard_header *h = board.head;
+
+	if (own == NULL)
+		return;
+	write_begin(&h->seq);
+	h->upgrading = 1;
+	write_end(&h->seq);
+}
+
+void
+scoreboard_upgrade_done(enum scoreboard_upgrade result, const char *message)
+{
+	struct scoreboard_header *h = board.head;
+
+	if (own == NULL)
+		return;
+	write_begin(&h->seq);
+	h->upgrade_result = (int32_t)result;
+	snprintf(h->upgrade_message, sizeof(h->upgrade_message), "%s",
+	    message != NULL ? message : "");
+	h->upgrading = 0;
+	h->upgrades++;
+	write_end(&h->seq);
 }
 
 /* Slot's service in the current generation's table, or NULL: a reload
@@ -916,6 +1025,7 @@ scoreboard_read_header(
 {
 	read_consistent(&sb->head->seq, sb->head, out, sizeof(*out));
 	out->reload_message[sizeof(out->reload_message) - 1] = '\0';
+	out->upgrade_message[sizeof(out->upgrade_message) - 1] = '\0';
 }
 
 long long

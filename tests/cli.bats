@@ -75,7 +75,7 @@ detached_workers_are() {
 	[ "$(worker_pids svc "$MASTER_PID" | wc -l)" -eq "$1" ]
 }
 
-USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-a\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\|status\] \[-w seconds\] \[-V\] \[-h\]$'
+USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-a\] \[-c file\] \[-p pidfile\] \[-s stop\|quit\|reload\|reopen\|upgrade\|status\] \[-w seconds\] \[-V\] \[-h\]$'
 
 # ---------------------------------------------------------------- options
 
@@ -115,7 +115,7 @@ USAGE_RE='^usage: preforkd \[-f\] \[-t \| -T\] \[-a\] \[-c file\] \[-p pidfile\]
 	run --separate-stderr "$PREFORKD" -s bogus -p "$PIDFILE"
 	[ "$status" -eq 2 ]
 	[ -z "$output" ]
-	[ "$stderr" = "preforkd: -s bogus: expected one of stop|quit|reload|reopen|status" ]
+	[ "$stderr" = "preforkd: -s bogus: expected one of stop|quit|reload|reopen|upgrade|status" ]
 }
 
 # usage_error MESSAGE ARGS...: preforkd ARGS exits 2, saying MESSAGE, then
