@@ -192,6 +192,11 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
     char *why, size_t size)
 {
 	char other_pidfile[PATH_MAX], other_config[PATH_MAX];
+	/* Both are the holder's word (its command line, the names of the
+	 * files it holds open), and anyone can start a process called
+	 * preforkd: escaped, as client data is, so that no newline forges a
+	 * line and no byte reaches the terminal raw. */
+	char pidfile_text[PATH_MAX], config_text[PATH_MAX];
 	bool has_pidfile = check_holder_pidfile(
 	                       pid, other_pidfile, sizeof(other_pidfile)) == 0;
 	int n;
@@ -201,15 +206,19 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
 		return true;
 	if (check_holder_config(pid, other_config, sizeof(other_config)) == -1)
 		snprintf(other_config, sizeof(other_config), "another file");
-	if (has_pidfile)
+	log_escape(other_config, strlen(other_config), config_text,
+	    sizeof(config_text));
+	if (has_pidfile) {
+		log_escape(other_pidfile, strlen(other_pidfile), pidfile_text,
+		    sizeof(pidfile_text));
 		n = snprintf(why, size,
 		    ": preforkd pid %ld holds it, running %s with pidfile %s "
 		    "(-p %s checks this file for it)",
-		    (long)pid, other_config, other_pidfile, other_pidfile);
-	else
+		    (long)pid, config_text, pidfile_text, pidfile_text);
+	} else
 		n = snprintf(why, size,
 		    ": preforkd pid %ld holds it, running %s", (long)pid,
-		    other_config);
+		    config_text);
 	if (n < 0 || (size_t)n >= size)
 		log_debug("check: a message was cut short");
 	return false;
