@@ -379,6 +379,19 @@ CONF
 	log_has "(warning|error): .*(world-writable|writable by|sticky|shared)"
 }
 
+@test "3 shared dir: a FIFO another user put where the pidfile goes does not hang -s" {
+	needs_nobody
+	shared_dir
+	local her="$SHARED/preforkd.pid" action
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkfifo "$her"
+	for action in stop quit reload reopen status; do
+		run timeout 5 "$PREFORKD" -s "$action" -p "$her"
+		echo "-s $action: $status: $output" >&2
+		[ "$status" -ne 124 ]
+		[ "$status" -ne 0 ]
+	done
+}
+
 @test "3 docs: the README, preforkd(8) and make run put no pidfile in /tmp" {
 	run grep -nE '/tmp/?[^ "]*\.pid' "$ROOT/README.md" "$ROOT/man/preforkd.8" \
 	    "$ROOT/Makefile"
