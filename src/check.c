@@ -148,6 +148,19 @@ same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * May the preforkd holding h's socket be the instance this check is for?
+ * Only when the socket is ours or root's: anyone can start a process
+ * called preforkd with a -c that leads to our file (or hold our pidfile
+ * open), and what another user's process says of itself proves nothing.
+ */
+static bool
+trusted_holder(const struct holder *h)
+{
+	return h->pid > 0 && (h->uid == 0 || h->uid == (long)geteuid()) &&
+	       check_holder_is_preforkd(h->pid);
+}
+
 /* Was preforkd pid started with conf's file?  Its path in buf, if known. */
 static bool
 runs_this_file(const struct config *conf, pid_t pid, char *buf, size_t size)
@@ -178,7 +191,7 @@ instance_runs(const struct config *conf, const char *pidfile)
 			    try_bind(&s->addrs[j]) != EADDRINUSE)
 				continue;
 			check_holder_find(&s->addrs[j], &h);
-			return h.pid > 0 && check_holder_is_preforkd(h.pid) &&
+			return trusted_holder(&h) &&
 			       runs_this_file(conf, h.pid, path, sizeof(path));
 		}
 	}
@@ -237,7 +250,7 @@ in_use_is_fine(const struct config *conf, const char *pidfile,
 	check_holder_find(a, &h);
 	if (h.pid > 0 && check_holder_is_ancestor(h.pid))
 		return true; /* the service manager that started us */
-	if (h.pid > 0 && check_holder_is_preforkd(h.pid))
+	if (trusted_holder(&h))
 		return preforkd_is_instance(conf, pidfile, h.pid, why, size);
 	if (h.pid > 0) {
 		char command[128];

@@ -211,3 +211,27 @@ fake_preforkd() {
 	refute grep -q "^FORGED" <<<"$stderr"
 	refute grep -q $'[\033\007]' <<<"$stderr"
 }
+
+@test "-t: another user's process that calls itself preforkd and claims this file is not taken for the instance" {
+	needs_nobody
+	# Her python3 under the name preforkd, run in a directory of hers as
+	# "preforkd -c CODE": CODE, read as a path from her directory, leads
+	# to this check's file through a directory she made of that name.
+	chmod 711 "$T"
+	mkdir "$T/her"
+	chown nobody "$T/her"
+	ln -s /usr/bin/python3 "$T/her/preforkd"
+	local code="import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('listening', flush=True); time.sleep(60) #"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir "$T/her/$code"
+	write_config 'protocol = "echo"'
+	chmod 644 "$CONF"
+	(cd "$T/her" && exec setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$T/her/preforkd" -c "$code/../../$(basename "$CONF")" \
+	    "$PORT" >"$T/fake.out" 3>&-) &
+	BACKGROUND="${BACKGROUND:-} $!"
+	wait_until grep -qx listening "$T/fake.out"
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"listen 127.0.0.1:$PORT: Address already in use"* ]]
+}
