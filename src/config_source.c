@@ -382,8 +382,13 @@ may_include(struct config_source *src, const char *path,
 		why = "includes nested too deep";
 	else if (on_chain(src, chain, st))
 		why = "an include loop: it is being read already";
-	else if (src->nfiles == CONFIG_INCLUDE_FILES)
-		why = "too many files";
+	else if (src->nfiles == CONFIG_INCLUDE_FILES && src->too_many)
+		return false; /* said once: ten thousand files are one
+		               * mistake, not ten thousand lines of it */
+	else if (src->nfiles == CONFIG_INCLUDE_FILES) {
+		src->too_many = true;
+		why = "too many files, it and every file after it left out";
+	}
 	if (why == NULL)
 		return true;
 	if (chain->depth > CONFIG_INCLUDE_DEPTH ||

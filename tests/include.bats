@@ -265,3 +265,16 @@ CONF
 	drop_in 10-first.conf first "$P2" "disable = true"
 	check_fails "$CONF: every service has disable = true: nothing to run"
 }
+
+@test "past the most files, one error, not one per file left out" {
+	main_config
+	local i
+	for ((i = 1; i <= 1100; i++)); do
+		: >"$T/conf.d/f$i.conf"
+	done
+	run --separate-stderr timeout 10 "$PREFORKD" -t -c "$CONF"
+	echo "${stderr_lines[0]}"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "$CONF:3: include \"conf.d/*.conf\": $T/conf.d/"*": too many files, it and every file after it left out (at most 1024)" ]]
+}
