@@ -278,3 +278,15 @@ CONF
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[[ "$stderr" == "$CONF:3: include \"conf.d/*.conf\": $T/conf.d/"*": too many files, it and every file after it left out (at most 1024)" ]]
 }
+
+@test "a drop-in whose name holds a newline or an escape is refused, its name escaped" {
+	main_config
+	printf 'bogus = 1\n' >"$T/conf.d/a"$'\n'"FORGED: syntax ok"$'\033'"[2J.conf"
+	run --separate-stderr timeout 10 "$PREFORKD" -t -c "$CONF"
+	echo "$stderr" | cat -v
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	refute grep -q '^FORGED' <<<"$stderr"
+	refute grep -q $'\033' <<<"$stderr"
+	[ "$stderr" = "$CONF:3: include \"conf.d/*.conf\": $T/conf.d/a\\nFORGED: syntax ok\\x1b[2J.conf: a control byte in its name: not read" ]
+}
