@@ -209,7 +209,7 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
 	 * files it holds open), and anyone can start a process called
 	 * preforkd: escaped, as client data is, so that no newline forges a
 	 * line and no byte reaches the terminal raw. */
-	char pidfile_text[PATH_MAX], config_text[PATH_MAX];
+	char config_text[PATH_MAX];
 	bool has_pidfile = check_holder_pidfile(
 	                       pid, other_pidfile, sizeof(other_pidfile)) == 0;
 	int n;
@@ -222,6 +222,7 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
 	log_escape(other_config, strlen(other_config), config_text,
 	    sizeof(config_text));
 	if (has_pidfile) {
+		char pidfile_text[PATH_MAX];
 		log_escape(other_pidfile, strlen(other_pidfile), pidfile_text,
 		    sizeof(pidfile_text));
 		n = snprintf(why, size,
