@@ -43,6 +43,7 @@ struct config_source {
 	struct source_span *spans;
 	size_t nspans, capspans;
 	const struct config_source_hooks *hooks;
+	bool too_many; /* CONFIG_INCLUDE_FILES was reached, and said */
 };
 
 /* Read path and every file it includes into src.  -1 when path itself

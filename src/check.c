@@ -149,6 +149,19 @@ same_file(const char *a, const char *b)
 	       sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/*
+ * May the preforkd holding h's socket be the instance this check is for?
+ * Only when the socket is ours or root's: anyone can start a process
+ * called preforkd with a -c that leads to our file (or hold our pidfile
+ * open), and what another user's process says of itself proves nothing.
+ */
+static bool
+trusted_holder(const struct holder *h)
+{
+	return h->pid > 0 && (h->uid == 0 || h->uid == (long)geteuid()) &&
+	       check_holder_is_preforkd(h->pid);
+}
+
 /* Was preforkd pid started with conf's file?  Its path in buf, if known. */
 static bool
 runs_this_file(const struct config *conf, pid_t pid, char *buf, size_t size)
@@ -179,7 +192,7 @@ instance_runs(const struct config *conf, const char *pidfile)
 			    try_bind(&s->addrs[j]) != EADDRINUSE)
 				continue;
 			check_holder_find(&s->addrs[j], &h);
-			return h.pid > 0 && check_holder_is_preforkd(h.pid) &&
+			return trusted_holder(&h) &&
 			       runs_this_file(conf, h.pid, path, sizeof(path));
 		}
 	}
@@ -193,6 +206,11 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
     char *why, size_t size)
 {
 	char other_pidfile[PATH_MAX], other_config[PATH_MAX];
+	/* Both are the holder's word (its command line, the names of the
+	 * files it holds open), and anyone can start a process called
+	 * preforkd: escaped, as client data is, so that no newline forges a
+	 * line and no byte reaches the terminal raw. */
+	char config_text[PATH_MAX];
 	bool has_pidfile = check_holder_pidfile(
 	                       pid, other_pidfile, sizeof(other_pidfile)) == 0;
 	int n;
@@ -202,15 +220,20 @@ preforkd_is_instance(const struct config *conf, const char *pidfile, pid_t pid,
 		return true;
 	if (check_holder_config(pid, other_config, sizeof(other_config)) == -1)
 		snprintf(other_config, sizeof(other_config), "another file");
-	if (has_pidfile)
+	log_escape(other_config, strlen(other_config), config_text,
+	    sizeof(config_text));
+	if (has_pidfile) {
+		char pidfile_text[PATH_MAX];
+		log_escape(other_pidfile, strlen(other_pidfile), pidfile_text,
+		    sizeof(pidfile_text));
 		n = snprintf(why, size,
 		    ": preforkd pid %ld holds it, running %s with pidfile %s "
 		    "(-p %s checks this file for it)",
-		    (long)pid, other_config, other_pidfile, other_pidfile);
-	else
+		    (long)pid, config_text, pidfile_text, pidfile_text);
+	} else
 		n = snprintf(why, size,
 		    ": preforkd pid %ld holds it, running %s", (long)pid,
-		    other_config);
+		    config_text);
 	if (n < 0 || (size_t)n >= size)
 		log_debug("check: a message was cut short");
 	return false;
@@ -229,7 +252,7 @@ in_use_is_fine(const struct config *conf, const char *pidfile,
 	check_holder_find(a, &h);
 	if (h.pid > 0 && check_holder_is_ancestor(h.pid))
 		return true; /* the service manager that started us */
-	if (h.pid > 0 && check_holder_is_preforkd(h.pid))
+	if (trusted_holder(&h))
 		return preforkd_is_instance(conf, pidfile, h.pid, why, size);
 	if (h.pid > 0) {
 		char command[128];

@@ -261,6 +261,29 @@ matched_none(struct config_source *src, const struct at *at, const char *path)
 	free(copy);
 }
 
+/*
+ * A name a glob matched that holds a control byte (a newline, an escape)
+ * is refused, escaped: every message about the file starts with its name,
+ * which would forge lines and reach the terminal raw.  No one names a
+ * drop-in so but to do that (run-parts skips such names too).
+ */
+static bool
+odd_name(struct config_source *src, const char *path, const struct at *at)
+{
+	char shown[4 * 256 + 1];
+
+	for (const char *p = path; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f) {
+			log_escape(path, strlen(path), shown, sizeof(shown));
+			report(src, at->from, at->line,
+			    "include \"%s\": %s: a control byte in its "
+			    "name: not read",
+			    at->pattern, shown);
+			return true;
+		}
+	return false;
+}
+
 /* The files of a pattern with a wildcard, in name order. */
 static void
 include_glob(struct config_source *src, const char *path, struct chain *chain,
@@ -277,7 +300,8 @@ include_glob(struct config_source *src, const char *path, struct chain *chain,
 	} else {
 		qsort(g.gl_pathv, g.gl_pathc, sizeof(*g.gl_pathv), by_name);
 		for (size_t i = 0; i < g.gl_pathc; i++)
-			include_file(src, g.gl_pathv[i], chain, at);
+			if (!odd_name(src, g.gl_pathv[i], at))
+				include_file(src, g.gl_pathv[i], chain, at);
 	}
 	if (rc != GLOB_NOMATCH)
 		globfree(&g);
@@ -382,8 +406,13 @@ may_include(struct config_source *src, const char *path,
 		why = "includes nested too deep";
 	else if (on_chain(src, chain, st))
 		why = "an include loop: it is being read already";
-	else if (src->nfiles == CONFIG_INCLUDE_FILES)
-		why = "too many files";
+	else if (src->nfiles == CONFIG_INCLUDE_FILES && src->too_many)
+		return false; /* said once: ten thousand files are one
+		               * mistake, not ten thousand lines of it */
+	else if (src->nfiles == CONFIG_INCLUDE_FILES) {
+		src->too_many = true;
+		why = "too many files, it and every file after it left out";
+	}
 	if (why == NULL)
 		return true;
 	if (chain->depth > CONFIG_INCLUDE_DEPTH ||

@@ -222,8 +222,12 @@ control_signal(const char *pidfile, int signo, int wait_s)
 	int fd;
 	pid_t pid;
 
-	/* Open before signalling: its lock is what tells us the end. */
-	if ((fd = open(pidfile, O_RDONLY | O_CLOEXEC)) == -1 ||
+	/* Open before signalling: its lock is what tells us the end.  As
+	 * daemon_pidfile_read opens it: never through a link, and never
+	 * waiting -- a FIFO someone put at the path would block the open
+	 * for ever, before any check could refuse it. */
+	if ((fd = open(pidfile,
+	         O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)) == -1 ||
 	    (pid = daemon_pidfile_read(pidfile)) == -1) {
 		if (fd == -1)
 			log_error("pidfile %s (is preforkd running?)", pidfile);

@@ -230,14 +230,14 @@ lo_packets() {
 	ip netns exec "$NS" cat /sys/class/net/lo/statistics/rx_packets
 }
 
-# forged_loop_ends SRC_PORT DST_PORT: one datagram from 127.0.0.1:SRC_PORT
-# to 127.0.0.1:DST_PORT; the packets on lo in the next second (every
+# forged_loop_ends SRC_PORT DST_PORT [SRC_ADDR]: one datagram from
+# SRC_ADDR (127.0.0.1):SRC_PORT to 127.0.0.1:DST_PORT; the packets on lo in the next second (every
 # answer crosses lo once) stay few, and none follow.
 forged_loop_ends() {
 	local before after later
 	before=$(lo_packets)
 	ip netns exec "$NS" timeout 10 python3 "$ROOT/tests/helper/forge_udp.py" \
-	    127.0.0.1 "$1" 127.0.0.1 "$2"
+	    "${3:-127.0.0.1}" "$1" 127.0.0.1 "$2"
 	sleep 1
 	after=$(lo_packets)
 	sleep 0.5
@@ -260,6 +260,24 @@ service echo {
 CONF
 	start_in_netns
 	forged_loop_ends "$PORT" "$PORT"
+}
+
+@test "2 forged UDP: on a wildcard listener, a datagram from another local address and the same port does not loop" {
+	netns_setup
+	# udp_rate = 0: the own-address rule alone must end it.  127.0.0.2
+	# is as much this host's as 127.0.0.1, and a wildcard socket answers
+	# from the address the datagram came to.
+	cat >"$CONF" <<CONF
+log_level = "notice"
+service echo {
+	listen = {"udp:0.0.0.0:$PORT"}
+	protocol = "echo"
+	workers = 1
+	udp_rate = 0
+}
+CONF
+	start_in_netns
+	forged_loop_ends "$PORT" "$PORT" 127.0.0.2
 }
 
 # The classic small services on their standard ports, and an echo on a
@@ -377,6 +395,19 @@ CONF
 	start_or_refuse
 	cat "$LOG" >&2
 	log_has "(warning|error): .*(world-writable|writable by|sticky|shared)"
+}
+
+@test "3 shared dir: a FIFO another user put where the pidfile goes does not hang -s" {
+	needs_nobody
+	shared_dir
+	local her="$SHARED/preforkd.pid" action
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkfifo "$her"
+	for action in stop quit reload reopen status; do
+		run timeout 5 "$PREFORKD" -s "$action" -p "$her"
+		echo "-s $action: $status: $output" >&2
+		[ "$status" -ne 124 ]
+		[ "$status" -ne 0 ]
+	done
 }
 
 @test "3 docs: the README, preforkd(8) and make run put no pidfile in /tmp" {

@@ -181,3 +181,57 @@ access_log = \"$T/access.d\""
 	echo "$stderr"
 	[ "$status" -eq 0 ]
 }
+
+# ------------------------------------------- what a holder says of itself
+
+# fake_preforkd PORT CODE: python3 under the name preforkd (its command
+# name, as -t tells a preforkd) holding 127.0.0.1:PORT, run as
+# "preforkd -c CODE": -t reads CODE from its command line as the holder's
+# configuration file.  Anyone can start one.  Its pid in HOLDER.
+fake_preforkd() {
+	ln -sf "$(python3 -c "import sys; print(sys.executable)")" "$T/preforkd"
+	(cd "$T" && exec "$T/preforkd" -c "$2" "$1" >"$T/fake.out" 3>&-) &
+	HOLDER=$!
+	BACKGROUND="${BACKGROUND:-} $HOLDER"
+	wait_until grep -qx listening "$T/fake.out"
+}
+
+@test "-t: what a holder's command line and files say is escaped, not printed raw" {
+	# A newline and a terminal escape in the "configuration file" and in
+	# the pidfile the holder holds open (its pid in it, as a master's).
+	local code
+	code=$(printf 'import os, socket, sys, time\nf = open(os.getcwd() + "/p\\nFORGED: syntax ok\\033[2J.pid", "w")\nf.write("%%d\\n" %% os.getpid()); f.flush()\ns = socket.socket()\ns.bind(("127.0.0.1", int(sys.argv[1])))\ns.listen()\nprint("listening", flush=True)\ntime.sleep(60)\n#\033]0;title\007\nFORGED: int = 1')
+	fake_preforkd "$PORT" "$code"
+	write_config 'protocol = "echo"'
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr" | cat -v
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"preforkd pid $HOLDER holds it"* ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	refute grep -q "^FORGED" <<<"$stderr"
+	refute grep -q $'[\033\007]' <<<"$stderr"
+}
+
+@test "-t: another user's process that calls itself preforkd and claims this file is not taken for the instance" {
+	needs_nobody
+	# Her python3 under the name preforkd, run in a directory of hers as
+	# "preforkd -c CODE": CODE, read as a path from her directory, leads
+	# to this check's file through a directory she made of that name.
+	chmod 711 "$T"
+	mkdir "$T/her"
+	chown nobody "$T/her"
+	ln -s /usr/bin/python3 "$T/her/preforkd"
+	local code="import socket, sys, time; s = socket.socket(); s.bind(('127.0.0.1', int(sys.argv[1]))); s.listen(); print('listening', flush=True); time.sleep(60) #"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups mkdir "$T/her/$code"
+	write_config 'protocol = "echo"'
+	chmod 644 "$CONF"
+	(cd "$T/her" && exec setpriv --reuid=nobody --regid=nogroup \
+	    --clear-groups "$T/her/preforkd" -c "$code/../../$(basename "$CONF")" \
+	    "$PORT" >"$T/fake.out" 3>&-) &
+	BACKGROUND="${BACKGROUND:-} $!"
+	wait_until grep -qx listening "$T/fake.out"
+	run --separate-stderr "$PREFORKD" -t -c "$CONF" -p "$PIDFILE"
+	echo "$stderr"
+	[ "$status" -eq 1 ]
+	[[ "$stderr" == *"listen 127.0.0.1:$PORT: Address already in use"* ]]
+}

@@ -265,3 +265,28 @@ CONF
 	drop_in 10-first.conf first "$P2" "disable = true"
 	check_fails "$CONF: every service has disable = true: nothing to run"
 }
+
+@test "past the most files, one error, not one per file left out" {
+	main_config
+	local i
+	for ((i = 1; i <= 1100; i++)); do
+		: >"$T/conf.d/f$i.conf"
+	done
+	run --separate-stderr timeout 10 "$PREFORKD" -t -c "$CONF"
+	echo "${stderr_lines[0]}"
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == "$CONF:3: include \"conf.d/*.conf\": $T/conf.d/"*": too many files, it and every file after it left out (at most 1024)" ]]
+}
+
+@test "a drop-in whose name holds a newline or an escape is refused, its name escaped" {
+	main_config
+	printf 'bogus = 1\n' >"$T/conf.d/a"$'\n'"FORGED: syntax ok"$'\033'"[2J.conf"
+	run --separate-stderr timeout 10 "$PREFORKD" -t -c "$CONF"
+	echo "$stderr" | cat -v
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	refute grep -q '^FORGED' <<<"$stderr"
+	refute grep -q $'\033' <<<"$stderr"
+	[ "$stderr" = "$CONF:3: include \"conf.d/*.conf\": $T/conf.d/a\\nFORGED: syntax ok\\x1b[2J.conf: a control byte in its name: not read" ]
+}
