@@ -200,7 +200,11 @@ add(struct listener_set *set, const struct addr *addr,
 
 	items = realloc(set->items, (set->count + 1) * sizeof(*items));
 	if (items == NULL) {
-		log_error("listeners");
+		char name[ADDR_NAMELEN];
+
+		addr_name(addr, name, sizeof(name));
+		log_error("listeners: table for %zu sockets (adding %s)",
+		    set->count + 1, name);
 		return -1;
 	}
 	set->items = items;

@@ -94,7 +94,8 @@ proto_status_serve(struct conn *conn, const struct service *svc)
 		return n == 0 ? END_CLOSED : conn->end;
 	req = classify(conn->chunk, (size_t)n);
 	if (sb == NULL || (out = open_memstream(&body, &len)) == NULL) {
-		log_warn("status: cannot build the answer");
+		log_warn("service %s: status: open_memstream for the answer",
+		    svc->name);
 		return END_ERROR;
 	}
 	if (req == HTTP_METRICS)
@@ -103,7 +104,8 @@ proto_status_serve(struct conn *conn, const struct service *svc)
 		status_print(out, sb, clock_ms(), svc->status_clients);
 	if (fclose(out) != 0) {
 		free(body);
-		log_warn("status: cannot build the answer");
+		log_warn("service %s: status: writing the answer (%zu bytes)",
+		    svc->name, len);
 		return END_ERROR;
 	}
 	end = send_answer(conn, req, body, len);

@@ -316,7 +316,8 @@ scoreboard_create(const char *pidfile, unsigned nslots, pid_t master)
 	}
 	free(tmp);
 	if (pipe2(poke_fds, O_CLOEXEC | O_NONBLOCK) == -1) {
-		log_error("scoreboard: pipe");
+		log_error(
+		    "scoreboard %s: the workers' wake-up pipe", board_path);
 		munmap(mem, size);
 		memset(&board, 0, sizeof(board));
 		unlink(board_path);

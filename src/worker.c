@@ -178,7 +178,9 @@ static void
 follow_master(pid_t master)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
-		fatal(WORKER_EXIT_FATAL, "prctl(PR_SET_PDEATHSIG)");
+		fatal(WORKER_EXIT_FATAL,
+		    "worker of master %ld: prctl(PR_SET_PDEATHSIG)",
+		    (long)master);
 	if (getppid() != master)
 		exit(WORKER_EXIT_OK);
 }
@@ -199,14 +201,15 @@ watch_listeners(const struct service *svc)
 	struct epoll_event ev = { .events = EPOLLIN | EPOLLEXCLUSIVE };
 
 	if ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) == -1)
-		fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
+		fatal(WORKER_EXIT_SICK, "service %s: epoll_create1", svc->name);
 	for (size_t i = 0; i < nlisten; i++) {
 		if (!watches(svc, i))
 			continue;
 		ev.data.u32 = (uint32_t)i;
 		if (epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listen_fds[i], &ev) ==
 		    -1)
-			fatal(WORKER_EXIT_SICK, "service %s: epoll", svc->name);
+			fatal(WORKER_EXIT_SICK, "service %s: epoll_ctl %s",
+			    svc->name, svc->listen[i]);
 	}
 }
 
@@ -221,7 +224,9 @@ own_listeners(const struct service *svc, const struct listener_set *all)
 	                       PROT_READ | PROT_WRITE,
 	                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (listen_fds == MAP_FAILED)
-		fatal(WORKER_EXIT_SICK, "service %s: listeners", svc->name);
+		fatal(WORKER_EXIT_SICK,
+		    "service %s: room for %zu listening descriptors", svc->name,
+		    svc->naddrs);
 	for (size_t i = 0; i < svc->naddrs; i++)
 		if ((listen_fds[i] = listener_fd(all, &svc->addrs[i])) == -1)
 			log_bug("service %s: %s was not bound", svc->name,
@@ -230,7 +235,8 @@ own_listeners(const struct service *svc, const struct listener_set *all)
 	listener_close_others(all, listen_fds, svc->naddrs);
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd == -1)
-		fatal(WORKER_EXIT_SICK, "open /dev/null");
+		fatal(
+		    WORKER_EXIT_SICK, "service %s: open /dev/null", svc->name);
 	for (size_t i = 0; i < nlisten; i++)
 		if (watches(svc, i)) {
 			only_watched = i;
@@ -515,7 +521,9 @@ worker_main(const struct config *conf, size_t index,
 	own_listeners(svc, listeners);
 	if (conn_buffers_init(
 	        &bufs, svc->buffer_size, proto_line_buffer(svc)) == -1)
-		fatal(WORKER_EXIT_SICK, "service %s: buffers", svc->name);
+		fatal(WORKER_EXIT_SICK,
+		    "service %s: connection buffers (buffer_size %zu)",
+		    svc->name, svc->buffer_size);
 	worker_stream_limits(&ws.limits, svc);
 	ws.stop = &stop_requested;
 	ws.quit = &quit_requested;
