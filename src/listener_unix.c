@@ -33,31 +33,32 @@
 int
 listener_unix_ids(const struct service *svc, struct listen_opts *opts)
 {
-	struct passwd *pw;
-	struct group *gr;
-
 	opts->socket_uid = opts->socket_gid = -1;
 	opts->socket_mode = svc->socket_mode;
-	errno = 0;
-	if (svc->socket_user != NULL &&
-	    (pw = getpwnam(svc->socket_user)) == NULL) {
-		log_errorx("service %s: socket_user \"%s\": %s", svc->name,
-		    svc->socket_user,
-		    errno != 0 ? strerror(errno) : "no such user");
-		return -1;
-	}
-	if (svc->socket_user != NULL)
+	if (svc->socket_user != NULL) {
+		struct passwd *pw;
+
+		errno = 0;
+		if ((pw = getpwnam(svc->socket_user)) == NULL) {
+			log_errorx("service %s: socket_user \"%s\": %s",
+			    svc->name, svc->socket_user,
+			    errno != 0 ? strerror(errno) : "no such user");
+			return -1;
+		}
 		opts->socket_uid = (long)pw->pw_uid;
-	errno = 0;
-	if (svc->socket_group != NULL &&
-	    (gr = getgrnam(svc->socket_group)) == NULL) {
-		log_errorx("service %s: socket_group \"%s\": %s", svc->name,
-		    svc->socket_group,
-		    errno != 0 ? strerror(errno) : "no such group");
-		return -1;
 	}
-	if (svc->socket_group != NULL)
+	if (svc->socket_group != NULL) {
+		struct group *gr;
+
+		errno = 0;
+		if ((gr = getgrnam(svc->socket_group)) == NULL) {
+			log_errorx("service %s: socket_group \"%s\": %s",
+			    svc->name, svc->socket_group,
+			    errno != 0 ? strerror(errno) : "no such group");
+			return -1;
+		}
 		opts->socket_gid = (long)gr->gr_gid;
+	}
 	return 0;
 }
 
