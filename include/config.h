@@ -88,6 +88,12 @@ struct service {
 	    limit_fsize;
 	int kill_timeout; /* seconds from SIGTERM to SIGKILL of its group */
 	int line;         /* of the service's closing brace, for -t */
+	/* accept = false (issue 18): a pool of programs that accept by
+	 * themselves on the listening sockets; stdin_socket puts the one
+	 * listener on their fd 0 too; quit_signal retires one. */
+	bool accept;
+	int stdin_socket;
+	int quit_signal;
 };
 
 struct config {

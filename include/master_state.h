@@ -57,6 +57,13 @@ struct child {
 	/* One of its service's datagram-only workers (udp_workers), not of
 	 * its pool. */
 	bool dgram;
+	/* accept = false (master_program.c): the service's program itself,
+	 * leader of its own process group, signalled as a group. */
+	bool program;
+	bool ready;      /* ready = "started": once its execve succeeded */
+	unsigned index;  /* PREFORKD_WORKER_INDEX, kept by a replacement */
+	int out_fd;      /* its stdout and stderr, read by the master; -1 */
+	int quit_signal; /* what retires it (quit_signal) */
 };
 
 /* Spawning state of one service of the current generation. */
@@ -102,6 +109,9 @@ struct master {
 	long long sweep_warned; /* ms: the last "scoreboard mended" line */
 	long long stop_warned;  /* ms: the last "worker stopped" line */
 	unsigned stops_unsaid;  /* stops since, not logged */
+	/* master_program.c's tables (output, poll set); NULL until a
+	 * program starts. */
+	struct program_table *programs;
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -176,6 +186,31 @@ void master_pool_notify(
     const struct master *m, enum notify_state state, const char *what);
 /* When a pool wants to be looked at next; -1: never. */
 long long master_pool_next(const struct master *m);
+
+/* master_program.c */
+
+/* Start a program of svc (accept = false) into a free slot and the
+ * lowest free index of its pool.  A start that failed before the
+ * program ran is logged and backed off, and counts as SPAWNED. */
+enum spawn_result master_program_spawn(
+    struct master *m, size_t svc, long long now);
+/* A program of the current generation died unasked: replace it at once,
+ * or back off after a failed start. */
+void master_program_died(
+    struct master *m, const struct child *c, int status, long long now);
+/* dead was reaped: read the rest of its output and close it. */
+void master_program_reaped(struct master *m, struct child *dead);
+/* c was told to quit: its slot says so. */
+void master_program_quitting(const struct child *c);
+/* program_kill_strays' keep: is pgid a live program's group? */
+bool master_program_keep(pid_t pgid, void *arg);
+/* The poll set of the loop: poke_fd first, then every program's output;
+ * NULL when no program ever started. */
+struct pollfd *master_program_poll(struct master *m, int poke_fd, size_t *n);
+/* After ppoll: log what the programs wrote (n as master_program_poll). */
+void master_program_output(struct master *m, size_t n);
+/* At exit. */
+void master_program_free(struct master *m);
 
 /* master_stop.c */
 

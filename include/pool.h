@@ -155,4 +155,21 @@ unsigned pool_ceiling(unsigned target, unsigned max_workers);
 unsigned pool_dgram_workers(
     unsigned udp_workers, bool has_streams, bool has_datagrams);
 
+/*
+ * A pool of programs (accept = false).  A program that dies after it was
+ * ready, and after POOL_LIVED_LONG_MS, is replaced at once; one that dies
+ * before (or missed ready_timeout) is a failed start, whatever its exit
+ * status: the next start of its pool waits, doubling from
+ * POOL_CRASH_BACKOFF_MIN_MS to POOL_CRASH_BACKOFF_MAX_MS, with jitter
+ * (random, any value: up to a quarter of the delay either way, never past
+ * the cap), and never gives up -- a program's exit status is its own, so
+ * WORKER_EXIT_FATAL means nothing here.  *failures counts the failed
+ * starts in a row; returns the delay in ms, 0 for at once.
+ */
+long long pool_program_after_death(
+    bool was_ready, long long lived, unsigned random, unsigned *failures);
+/* The back-off of the n-th failed start in a row (n >= 1), jittered by
+ * random. */
+long long pool_program_backoff(unsigned n, unsigned random);
+
 #endif

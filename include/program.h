@@ -43,7 +43,19 @@ struct program {
 	long limits[PROGRAM_NLIMITS]; /* -1: left as they are */
 	struct program_user user;
 	int death_signal; /* sent when the parent dies; 0: none */
+	/* A program that accepts by itself (accept = false): these become
+	 * fd 3, 4, ... in order, and listen_pid, when set, is the envp
+	 * string "LISTEN_PID=" with PROGRAM_PID_ROOM bytes after the '=',
+	 * which the child fills with its own pid before execve, as systemd
+	 * does. */
+	const int *listen_fds;
+	size_t nlisten;
+	char *listen_pid;
 };
+
+#define PROGRAM_PID_ROOM 24
+/* The most listeners a program may be given. */
+#define PROGRAM_MAX_LISTEN 64
 
 /* Why a start failed: what was being done, and errno. */
 struct program_failure {
@@ -73,9 +85,15 @@ int program_become(const struct program_user *u);
 /*
  * A subreaper's sweep: every child of ours that is in a process group
  * other than our own is left over from a program whose worker died, and
- * its whole group is killed.  Nothing else of ours runs in another group.
+ * its whole group is killed.  Nothing else of ours runs in another group
+ * but the programs of accept = false services, which keep(pgid, arg)
+ * says to leave alone (keep may be NULL).
  */
-void program_kill_strays(void);
+void program_kill_strays(bool (*keep)(pid_t pgid, void *arg), void *arg);
+/* The environment's fixed part for svc: pass_env's that are set, PATH,
+ * env, in a NULL-terminated array with room for extra more; *n counts
+ * those filled.  NULL when out of memory.  Free the array alone. */
+char **program_env(const struct service *svc, size_t extra, size_t *n);
 /* -t: every exec service's command exists and is a file its user may
  * execute, and every service's user and group exist; 0, or -1 after
  * logging each problem as FILE:LINE. */

@@ -47,6 +47,9 @@ struct scoreboard_slot {
 	uint64_t connections;         /* served to their end */
 	/* An exec worker's program (its process group too); 0: none. */
 	int32_t program_pid;
+	/* accept = false (issue 18): the slot is a program's, written by
+	 * the master alone: 1 + its PREFORKD_WORKER_INDEX; 0: a worker. */
+	int32_t program_index;
 };
 
 /* A service of the current generation, for counts against its limits. */
@@ -61,6 +64,9 @@ struct scoreboard_service {
 	 * client wakes the master, which then says the pool is full (set by
 	 * the master; a fixed pool has no timer to find out otherwise). */
 	int32_t wake_when_full;
+	/* accept = false: its programs' failed starts in a row (set by the
+	 * master); not 0: the service is degraded. */
+	uint32_t failed_starts;
 };
 
 struct scoreboard_header {
@@ -188,6 +194,11 @@ void scoreboard_reload_done(bool ok, const char *message);
  * generation), and clear every slot it has not handed out; the number of
  * slots it had to clear or mend. */
 unsigned scoreboard_sweep(void);
+
+/* Master: slot holds the program of index (accept = false). */
+void scoreboard_set_program(int slot, unsigned index);
+/* Master: the failed starts in a row of service svc's programs. */
+void scoreboard_set_failed_starts(size_t svc, unsigned n);
 
 /* Worker: change the state of its own slot. */
 void scoreboard_set_state(int slot, enum scoreboard_state state);

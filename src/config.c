@@ -190,6 +190,10 @@ check_udp_protocol(cfg_t *cfg, cfg_t *sec)
 	char err[128];
 	struct addr addr;
 
+	/* A program that accepts by itself (accept = false) takes any
+	 * socket it is given. */
+	if (cfg_getbool(sec, "accept") == cfg_false)
+		return;
 	for (unsigned i = 0;
 	     proto != NULL && !proto->udp && i < cfg_size(sec, "listen"); i++) {
 		const char *spec = cfg_getnstr(sec, "listen", i);
@@ -451,6 +455,38 @@ check_exec(cfg_t *cfg, cfg_t *sec)
 	check_env_lists(cfg, sec);
 }
 
+/*
+ * accept = false: a pool of programs, protocol "exec" only; the pool is
+ * fixed (nothing tells the master that a program is busy), and stdin =
+ * "socket" needs exactly one listener to put on fd 0.
+ */
+static void
+check_program(cfg_t *cfg, cfg_t *sec)
+{
+	const char *proto = cfg_getstr(sec, "protocol");
+	bool exec = proto != NULL && strcmp(proto, "exec") == 0;
+	bool programs = cfg_getbool(sec, "accept") == cfg_false;
+
+	if (programs && !exec)
+		cfg_error(cfg,
+		    "service %s: accept = false is for protocol \"exec\" only",
+		    cfg_title(sec));
+	if (programs &&
+	    (cfg_getint(sec, "min_spare") > 0 ||
+	        cfg_getint(sec, "max_spare") > 0 ||
+	        cfg_getint(sec, "max_workers") > cfg_getint(sec, "workers")))
+		cfg_error(cfg,
+		    "service %s: with accept = false the pool is fixed: "
+		    "min_spare, max_spare and max_workers do not apply",
+		    cfg_title(sec));
+	if (strcmp(cfg_getstr(sec, "stdin"), "socket") == 0 &&
+	    (!programs || cfg_size(sec, "listen") != 1))
+		cfg_error(cfg,
+		    "service %s: stdin = \"socket\" needs accept = false and "
+		    "exactly one listen address",
+		    cfg_title(sec));
+}
+
 /* Which file the service of index i came from, for -T; false when out
  * of memory. */
 static bool
@@ -504,6 +540,7 @@ check_service(cfg_t *cfg, cfg_opt_t *opt)
 	check_unix(cfg, sec);
 	check_worker_timeout(cfg, sec);
 	check_exec(cfg, sec);
+	check_program(cfg, sec);
 	if (!disabled(sec) && keep_addresses(sec, cfg->line) == -1)
 		report_nomem(cfg->line);
 	ld.enabled += !disabled(sec);
@@ -798,5 +835,7 @@ config_dgram_workers(const struct service *s)
 		streams |= s->addrs[i].socktype != SOCK_DGRAM;
 		datagrams |= s->addrs[i].socktype == SOCK_DGRAM;
 	}
+	if (!s->accept)
+		return 0; /* a program serves its sockets, all of them */
 	return pool_dgram_workers((unsigned)s->udp_workers, streams, datagrams);
 }

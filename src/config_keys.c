@@ -11,6 +11,7 @@
  * functions every row goes through; splitting it would spell keys twice.
  */
 #include <confuse.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@
 static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings, socket_modes;
+static const struct config_choice stdin_choices, quit_signals;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -164,6 +166,13 @@ const struct config_key config_keys[] = {
 	KEY_LIMIT("limit_core", limit_core),
 	KEY_LIMIT("limit_fsize", limit_fsize),
 	KEY_INT("kill_timeout", SVC(kill_timeout), 2, 0, 3600),
+	/* accept = false (issue 18): each worker is the program, started
+	 * with the listening sockets (config.c checks them together). */
+	KEY_BOOL("accept", SVC(accept), true),
+	KEY_CHOICE("stdin", SVC(stdin_socket), "null", stdin_choices,
+	    CONFIG_STORE_CHOICE),
+	KEY_CHOICE("quit_signal", SVC(quit_signal), "TERM", quit_signals,
+	    CONFIG_STORE_CHOICE),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -237,6 +246,51 @@ socket_mode_expected(void)
 	return "an octal mode from 0000 to 0777, such as \"0660\"";
 }
 
+/* stdin: a program's fd 0, /dev/null or its one listening socket
+ * (systemd's StandardInput=socket, inetd's wait daemons). */
+static int
+stdin_parse(const char *text)
+{
+	return strcmp(text, "null") == 0     ? 0
+	       : strcmp(text, "socket") == 0 ? 1
+	                                     : -1;
+}
+
+static const char *
+stdin_expected(void)
+{
+	return "null or socket";
+}
+
+/* quit_signal: what a program is asked to finish with; the signal's
+ * number is what is stored. */
+static const struct {
+	const char *name;
+	int signo;
+} quit_signal_names[] = { { "TERM", SIGTERM }, { "QUIT", SIGQUIT },
+	{ "INT", SIGINT }, { "HUP", SIGHUP }, { "USR1", SIGUSR1 },
+	{ "USR2", SIGUSR2 }, { "WINCH", SIGWINCH } };
+
+static int
+quit_signal_parse(const char *text)
+{
+	for (size_t i = 0;
+	     i < sizeof(quit_signal_names) / sizeof(quit_signal_names[0]); i++)
+		if (strcmp(text, quit_signal_names[i].name) == 0)
+			return quit_signal_names[i].signo;
+	return -1;
+}
+
+static const char *
+quit_signal_expected(void)
+{
+	return "TERM, QUIT, INT, HUP, USR1, USR2 or WINCH";
+}
+
+static const struct config_choice stdin_choices = { stdin_parse,
+	stdin_expected };
+static const struct config_choice quit_signals = { quit_signal_parse,
+	quit_signal_expected };
 static const struct config_choice protocols = { protocol_parse,
 	protocol_expected };
 static const struct config_choice framings = { framing_parse,

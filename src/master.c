@@ -69,6 +69,7 @@ master_alloc(struct config *conf, struct listener_set *listeners,
 static void
 master_free(struct master *m)
 {
+	master_program_free(m);
 	master_children_free(m);
 	free(m->pools);
 	config_free(m->conf);
@@ -102,7 +103,8 @@ reap(struct master *m, long long now)
 	while (master_child_reap(m, &dead, &status))
 		if (dead.stage == CHILD_RUNNING &&
 		    dead.generation == m->generation && !m->stopping)
-			master_pool_died(m, &dead, status, now);
+			(dead.program ? master_program_died : master_pool_died)(
+			    m, &dead, status, now);
 }
 
 static void
@@ -164,6 +166,9 @@ master_run(struct config *conf, struct listener_set *listeners,
 			.events = POLLIN };
 		struct timespec ts;
 		long long now = clock_ms();
+		/* Programs' output (accept = false), behind the poke. */
+		size_t nfds = 1;
+		struct pollfd *fds;
 
 		master_stop_drain(m, now);
 		master_child_escalate(m, now);
@@ -171,11 +176,14 @@ master_run(struct config *conf, struct listener_set *listeners,
 		master_watch_sweep(m, now);
 		master_pool_adjust(m, now);
 		master_pool_retire_old(m, now);
-		if (ppoll(&poke, 1, sleep_time(m, &ts, clock_ms()), &none) ==
+		if ((fds = master_program_poll(m, poke.fd, &nfds)) == NULL)
+			fds = &poke;
+		if (ppoll(fds, nfds, sleep_time(m, &ts, clock_ms()), &none) ==
 		        -1 &&
 		    errno != EINTR)
 			log_warn("ppoll on the workers' poke pipe");
-		if (poke.revents != 0) {
+		master_program_output(m, nfds);
+		if (fds[0].revents != 0) {
 			scoreboard_drain_pokes();
 			log_debug("woken by a worker");
 		}

@@ -73,6 +73,8 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 	pid_t pid;
 	int slot;
 
+	if (!s->accept)
+		return master_program_spawn(m, svc, now);
 	if ((slot = scoreboard_claim(svc, s->name, generation)) == -1)
 		return SPAWN_NO_SLOT;
 	if ((pid = fork()) == -1) {
@@ -113,6 +115,8 @@ master_child_adopt(struct master *m, const struct child *c)
 	if (m->nchildren >= m->children_room)
 		return false;
 	m->children[m->nchildren++] = *c;
+	/* A program's output pipe does not cross the exec. */
+	m->children[m->nchildren - 1].out_fd = -1;
 	if (c->timeout > 0)
 		watch_until(m, clock_ms());
 	return true;
@@ -143,7 +147,8 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 	 * comes for it: no SA_NOCLDSTOP), though not a death. */
 	while ((pid = waitpid(-1, status, WNOHANG | WUNTRACED)) > 0) {
 		size_t i;
-		program_kill_strays(); /* a worker's, or one of theirs, died */
+		/* A worker's, or one of theirs, died. */
+		program_kill_strays(master_program_keep, m);
 		for (i = 0; i < m->nchildren && m->children[i].pid != pid; i++)
 			;
 		if (i == m->nchildren)
@@ -156,6 +161,8 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 		*dead = m->children[i];
 		m->children[i] = m->children[--m->nchildren];
 		scoreboard_release(dead->slot);
+		if (dead->program)
+			master_program_reaped(m, dead);
 		describe_exit(dead, *status);
 		return true;
 	}
@@ -165,7 +172,9 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 static void
 send_signal(const struct child *c, int signo)
 {
-	if (kill(c->pid, signo) == -1 && errno != ESRCH)
+	/* A program (accept = false) leads a group of its own: the whole
+	 * tree is told. */
+	if (kill(c->program ? -c->pid : c->pid, signo) == -1 && errno != ESRCH)
 		log_warn(
 		    "kill -%s %ld", master_signal_name(signo), (long)c->pid);
 }
@@ -173,7 +182,9 @@ send_signal(const struct child *c, int signo)
 void
 master_child_retire(struct master *m, struct child *c, long long since)
 {
-	send_signal(c, SIGQUIT);
+	send_signal(c, c->program ? c->quit_signal : SIGQUIT);
+	if (c->program)
+		master_program_quitting(c);
 	c->stage = CHILD_QUITTING;
 	c->deadline = since + (long long)m->conf->shutdown_timeout * 1000;
 }

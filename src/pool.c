@@ -204,6 +204,32 @@ pool_after_death(
 	return d;
 }
 
+long long
+pool_program_backoff(unsigned n, unsigned random)
+{
+	long long delay = pool_backoff(
+	    n, POOL_CRASH_BACKOFF_MIN_MS, POOL_CRASH_BACKOFF_MAX_MS);
+	long long spread = delay / 4;
+
+	/* Programs that failed together do not all start again together. */
+	delay += (long long)(random % (unsigned)(2 * spread + 1)) - spread;
+	return delay < POOL_CRASH_BACKOFF_MAX_MS ? delay
+	                                         : POOL_CRASH_BACKOFF_MAX_MS;
+}
+
+long long
+pool_program_after_death(
+    bool was_ready, long long lived, unsigned random, unsigned *failures)
+{
+	if (was_ready && lived >= POOL_LIVED_LONG_MS) {
+		*failures = 0;
+		return 0;
+	}
+	if (*failures < UINT_MAX)
+		(*failures)++;
+	return pool_program_backoff(*failures, random);
+}
+
 bool
 pool_recycle_due(unsigned long served, unsigned long quota, bool idle)
 {

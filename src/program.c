@@ -73,36 +73,56 @@ static void __attribute__((noreturn)) child_fail(int report_fd, int step)
 }
 
 /*
- * fds[i] onto descriptor i, the rest closed.  Each source is first moved
- * above 2, so that putting one in place cannot overwrite another still to
- * be placed; dup2() leaves the copies at 0-2 without close-on-exec, the one
- * place a descriptor of ours is meant to cross execve.
+ * fds[i] onto descriptor i, then the listeners from 3 on, the rest closed.
+ * Each source is first moved above the last place, so that putting one in
+ * place cannot overwrite another still to be placed; dup2() leaves the
+ * copies without close-on-exec, the one place a descriptor of ours is
+ * meant to cross execve.  report_fd is above the places already.
  */
 static int
-place_fds(const int fds[3], int report_fd)
+place_fds(const struct program *p, int report_fd)
 {
-	int moved[3], null = -1;
+	int base = 3 + (int)p->nlisten, null = -1;
+	int moved[3 + PROGRAM_MAX_LISTEN];
 
-	for (int i = 0; i < 3; i++) {
-		int src = fds[i];
+	for (int i = 0; i < base; i++) {
+		int src = i < 3 ? p->fds[i] : p->listen_fds[i - 3];
 		if (src == -1) {
 			if (null == -1 && (null = open("/dev/null",
 			                       O_RDWR | O_CLOEXEC)) == -1)
 				return -1;
 			src = null;
 		}
-		if ((moved[i] = fcntl(src, F_DUPFD_CLOEXEC, 3)) == -1)
+		if ((moved[i] = fcntl(src, F_DUPFD_CLOEXEC, base)) == -1)
 			return -1;
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < base; i++)
 		if (dup2(moved[i], i) == -1)
 			return -1;
 	/* The report pipe goes last, by execve itself. */
-	if (report_fd > 3 && close_range(3, (unsigned)report_fd - 1, 0) == -1)
+	if (report_fd > base &&
+	    close_range((unsigned)base, (unsigned)report_fd - 1, 0) == -1)
 		return -1;
 	if (close_range((unsigned)report_fd + 1, ~0U, 0) == -1)
 		return -1;
 	return 0;
+}
+
+/* LISTEN_PID is the program's own pid, known only after fork().  Digits
+ * by hand: snprintf is not async-signal-safe. */
+static void
+write_pid(char *at, pid_t pid)
+{
+	char digits[PROGRAM_PID_ROOM];
+	size_t n = 0;
+	unsigned long v = (unsigned long)pid;
+
+	do
+		digits[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0 && n < sizeof(digits) - 1);
+	while (n > 0)
+		*at++ = digits[--n];
+	*at = '\0';
 }
 
 /* Every signal to its default, none blocked: SIGPIPE ignored by preforkd
@@ -143,14 +163,17 @@ child(const struct program *p, pid_t parent, int report_fd)
 	const struct program_user *u = &p->user;
 
 	/* Never 0-2 (a daemon keeps those open), but place_fds needs it
-	 * above them. */
-	if (report_fd < 3 &&
-	    (report_fd = fcntl(report_fd, F_DUPFD_CLOEXEC, 3)) == -1)
+	 * above them and the listeners. */
+	if (report_fd < 3 + (int)p->nlisten &&
+	    (report_fd = fcntl(
+	         report_fd, F_DUPFD_CLOEXEC, 3 + (int)p->nlisten)) == -1)
 		_exit(127);
 	if (setsid() == -1)
 		child_fail(report_fd, STEP_SETSID);
 	default_signals();
-	if (place_fds(p->fds, report_fd) == -1)
+	if (p->listen_pid != NULL)
+		write_pid(strchr(p->listen_pid, '=') + 1, getpid());
+	if (place_fds(p, report_fd) == -1)
 		child_fail(report_fd, STEP_DUP2);
 	if (set_limits(p->limits) == -1)
 		child_fail(report_fd, STEP_RLIMIT);
@@ -187,6 +210,11 @@ program_start(const struct program *p, struct program_failure *why)
 
 	why->step = "fork";
 	why->err = 0;
+	if (p->nlisten > PROGRAM_MAX_LISTEN) {
+		why->step = "listeners";
+		why->err = EMFILE;
+		return -1;
+	}
 	if (pipe2(pipefd, O_CLOEXEC) == -1) {
 		why->step = "pipe";
 		why->err = errno;
@@ -276,7 +304,7 @@ program_become(const struct program_user *u)
 }
 
 void
-program_kill_strays(void)
+program_kill_strays(bool (*keep)(pid_t pgid, void *arg), void *arg)
 {
 	char path[64], buf[4096];
 	pid_t own = getpgrp();
@@ -300,11 +328,46 @@ program_kill_strays(void)
 		/* Our child: a program (or what it forked) whose worker is
 		 * gone, in its own session, so its group is all its own. */
 		pgid = getpgid((pid_t)pid);
-		if (pgid > 1 && pgid != own && kill(-pgid, SIGKILL) == 0)
+		if (pgid > 1 && pgid != own &&
+		    (keep == NULL || !keep(pgid, arg)) &&
+		    kill(-pgid, SIGKILL) == 0)
 			log_notice("killed process group %ld, left over "
 			           "from a worker that died",
 			    (long)pgid);
 	}
+}
+
+/* "NAME=value" of preforkd's environment for pass_env's name, or NULL. */
+static char *
+passed(const char *name)
+{
+	extern char **environ;
+	size_t len = strlen(name);
+
+	for (char **e = environ; *e != NULL; e++)
+		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
+			return *e;
+	return NULL;
+}
+
+/* A later one of the same name is not dropped, so env wins by order. */
+char **
+program_env(const struct service *svc, size_t extra, size_t *n)
+{
+	static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	char **envp =
+	    calloc(1 + svc->nenv + svc->npass_env + extra + 1, sizeof(*envp));
+
+	*n = 0;
+	if (envp == NULL)
+		return NULL;
+	for (size_t i = 0; i < svc->npass_env; i++)
+		if ((envp[*n] = passed(svc->pass_env[i])) != NULL)
+			(*n)++;
+	envp[(*n)++] = path;
+	for (size_t i = 0; i < svc->nenv; i++)
+		envp[(*n)++] = svc->env[i];
+	return envp;
 }
 
 /* May uid, of group gid and its supplementary groups, execute st? */

@@ -49,7 +49,7 @@
 
 /* A new layout gets a new magic: -s status of another build refuses a
  * table it would misread. */
-#define MAGIC "preforkd-sb-3"
+#define MAGIC "preforkd-sb-4"
 
 /* The master's table, written through these pointers alone; what others
  * get of it is view, the same table read-only. */
@@ -577,6 +577,27 @@ scoreboard_set_wake_when_full(size_t svc, bool wake)
 	if (own != NULL && svc < own->nservices)
 		__atomic_store_n(&board.services[svc].wake_when_full,
 		    (int32_t)wake, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_set_failed_starts(size_t svc, unsigned n)
+{
+	if (own != NULL && svc < own->nservices)
+		__atomic_store_n(&board.services[svc].failed_starts,
+		    (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_set_program(int slot, unsigned index)
+{
+	struct scoreboard_slot *s;
+
+	if (!own_claimed(slot))
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->program_index = (int32_t)index + 1;
+	write_end(&s->seq);
 }
 
 void

@@ -190,6 +190,22 @@ print_worker(
 	char name[ESCAPED(sizeof(s->service_name))];
 	char client[ESCAPED(sizeof(s->client))];
 
+	/* A program of accept = false: its index, and "ready" for what a
+	 * worker's slot calls idle. */
+	if (s->program_index > 0) {
+		fprintf(out,
+		    "program pid=%" PRId32 " service=%s generation=%" PRIu32
+		    " index=%" PRId32 " state=%s time=%.3fs\n",
+		    s->pid,
+		    escaped(s->service_name, sizeof(s->service_name), name,
+		        sizeof(name)),
+		    s->generation, s->program_index - 1,
+		    s->state == SB_IDLE ? "ready"
+		                        : scoreboard_state_name(
+		                              (enum scoreboard_state)s->state),
+		    (double)scoreboard_elapsed(now, s->changed) / 1000);
+		return;
+	}
 	fprintf(out,
 	    "worker pid=%" PRId32 " service=%s generation=%" PRIu32
 	    " state=%s client=%s time=%.3fs in=%" PRIu64 " out=%" PRIu64
@@ -244,11 +260,16 @@ status_print(
 		char name[ESCAPED(sizeof(svc->name))];
 		fprintf(out,
 		    "service name=%s idle=%u busy=%u starting=%u "
-		    "quitting=%u total=%u max=%" PRIu32 "\n",
+		    "quitting=%u total=%u max=%" PRIu32,
 		    escaped(svc->name, sizeof(svc->name), name, sizeof(name)),
 		    n->idle, n->busy, n->starting, n->quitting,
 		    n->idle + n->busy + n->starting + n->quitting,
 		    svc->max_workers);
+		/* Programs that keep failing their start (accept = false). */
+		if (svc->failed_starts > 0)
+			fprintf(out, " degraded failed_starts=%" PRIu32,
+			    svc->failed_starts);
+		fputc('\n', out);
 		print_workers(out, &c, i, now, clients);
 	}
 	print_workers(out, &c, c.nservices, now, clients);

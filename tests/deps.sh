@@ -104,6 +104,12 @@ pkg opt haproxy cmd haproxy
 pkg opt ucspi-tcp cmd tcpserver
 pkg opt git cmd git
 pkg opt rsync cmd rsync
+# accept = false's programs (tests/pool_program.bats), and curl for them.
+pkg opt gunicorn cmd gunicorn
+pkg opt lighttpd cmd lighttpd
+pkg opt tftpd-hpa cmd in.tftpd
+pkg opt tftp-hpa cmd tftp
+pkg opt curl cmd curl
 # The Debian package, for /usr/bin/python3 (not a pyenv python3).
 pkg opt python3-prometheus-client \
     /usr/bin/python3 -c 'import prometheus_client.parser'

@@ -1,5 +1,6 @@
 /* The pool's policy -- sizing, back-off, recycling -- with made-up counts,
  * exit statuses and clock. */
+#include <limits.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -265,9 +266,49 @@ resizing(void)
 	    "udp_workers = 0: the stream workers answer datagrams too");
 }
 
+/* accept = false: failed starts back off with jitter, never give up. */
+static void
+program_deaths(void)
+{
+	unsigned failures = 0;
+	long long d, lo = LLONG_MAX, hi = 0;
+	bool bounded = true;
+
+	d = pool_program_after_death(true, 5000, 0, &failures);
+	CHECK(d == 0 && failures == 0,
+	    "programs: one that died after it was ready is replaced at once");
+	d = pool_program_after_death(false, 5000, 0, &failures);
+	CHECK(failures == 1 && d >= 75 && d <= 125,
+	    "programs: one that died before ready is a failed start, ~100 ms");
+	d = pool_program_after_death(true, 10, 0, &failures);
+	CHECK(failures == 2 && d >= 150 && d <= 250,
+	    "programs: ready but dead within a second: a failed start too, "
+	    "the wait doubled");
+	for (unsigned i = 0; i < 60; i++)
+		d = pool_program_after_death(false, 0, i * 7919u, &failures);
+	CHECK(failures == 62 && d > 0 && d <= POOL_CRASH_BACKOFF_MAX_MS,
+	    "programs: never given up on, the wait capped at 30 s");
+	for (unsigned r = 0; r < 1000; r++) {
+		long long b = pool_program_backoff(3, r * 2654435761u);
+		lo = b < lo ? b : lo;
+		hi = b > hi ? b : hi;
+		bounded &= b >= 300 && b <= 500;
+	}
+	CHECK(bounded && hi - lo >= 150,
+	    "programs: the back-off is jittered by a quarter either way");
+	for (unsigned r = 0; r < 1000; r++)
+		bounded &= pool_program_backoff(20, r * 2654435761u) <=
+		           POOL_CRASH_BACKOFF_MAX_MS;
+	CHECK(bounded, "programs: jitter never goes past the cap");
+	d = pool_program_after_death(true, POOL_LIVED_LONG_MS, 1, &failures);
+	CHECK(d == 0 && failures == 0,
+	    "programs: a start that lasted ends the failures in a row");
+}
+
 void
 test_pool(void)
 {
+	program_deaths();
 	fixed_pool();
 	growth();
 	limits();

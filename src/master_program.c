@@ -1,0 +1,493 @@
+/*
+ * A pool of programs (accept = false, issue 18): each worker of the pool
+ * is the service's program itself, started by program.c with the
+ * service's listening sockets from fd 3 on and the variables systemd
+ * (LISTEN_FDS, LISTEN_PID, LISTEN_FDNAMES) and einhorn (EINHORN_FD_*)
+ * pass, so it accepts by itself.  This room starts one into a scoreboard
+ * slot and a stable index of its pool, reads what it writes on stdout and
+ * stderr into the log (line by line, escaped, rate-bounded), and says
+ * what its death means: a program that was ready is replaced at once, one
+ * that died before is a failed start, backed off (pool.c's
+ * pool_program_after_death) and never given up on.
+ *
+ * The program writes nothing into the scoreboard: the master writes its
+ * slot (starting, ready, quitting) and is its only writer.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "master_state.h"
+#include "pool.h"
+#include "program.h"
+#include "rand.h"
+#include "scoreboard.h"
+#include "unforked.h"
+
+/* A line of a program's output is logged up to this long. */
+#define OUT_LINE 512
+/* Lines a second a program may log; the rest are counted, and said. */
+#define OUT_LINES_PER_SEC 50
+
+/* What the master holds of a program's output, per scoreboard slot. */
+struct program_io {
+	char line[OUT_LINE]; /* the line so far */
+	size_t len;
+	char last[OUT_LINE]; /* its last whole line, for a failed start */
+	long long window;    /* ms: the second lines are counted in */
+	unsigned lines;      /* logged in it */
+	unsigned long dropped;
+};
+
+/* The table, one per slot, and the poll set (the poke pipe first). */
+struct program_table {
+	struct program_io *io;
+	struct pollfd *fds;
+	int *fd_slot; /* fds[i + 1] is the output of the program in slot */
+	size_t room;
+};
+
+static struct program_table *
+table(struct master *m)
+{
+	struct program_table *t = m->programs;
+	size_t room = m->children_room;
+
+	if (t != NULL)
+		return t;
+	if ((t = unforked_alloc(sizeof(*t))) == NULL)
+		return NULL;
+	t->io = unforked_alloc(room * sizeof(*t->io));
+	t->fds = unforked_alloc((room + 1) * sizeof(*t->fds));
+	t->fd_slot = unforked_alloc(room * sizeof(*t->fd_slot));
+	if (t->io == NULL || t->fds == NULL || t->fd_slot == NULL) {
+		log_error("programs: mmap of the tables for %zu slots", room);
+		unforked_free(t->io, room * sizeof(*t->io));
+		unforked_free(t->fds, (room + 1) * sizeof(*t->fds));
+		unforked_free(t->fd_slot, room * sizeof(*t->fd_slot));
+		unforked_free(t, sizeof(*t));
+		return NULL;
+	}
+	t->room = room;
+	m->programs = t;
+	return t;
+}
+
+void
+master_program_free(struct master *m)
+{
+	struct program_table *t = m->programs;
+
+	if (t == NULL)
+		return;
+	unforked_free(t->io, t->room * sizeof(*t->io));
+	unforked_free(t->fds, (t->room + 1) * sizeof(*t->fds));
+	unforked_free(t->fd_slot, t->room * sizeof(*t->fd_slot));
+	unforked_free(t, sizeof(*t));
+	m->programs = NULL;
+}
+
+/* The lowest index of svc's pool that no live program of the current
+ * generation holds: a replacement takes the index of the one it
+ * replaces. */
+static unsigned
+free_index(const struct master *m, size_t svc)
+{
+	for (unsigned i = 0;; i++) {
+		size_t k;
+		for (k = 0; k < m->nchildren; k++) {
+			const struct child *c = &m->children[k];
+			if (c->program && c->generation == m->generation &&
+			    c->service == svc && c->stage == CHILD_RUNNING &&
+			    c->index == i)
+				break;
+		}
+		if (k == m->nchildren)
+			return i;
+	}
+}
+
+/* svc's listening sockets, in listen order; how many. */
+static size_t
+listen_fds(const struct master *m, const struct service *s, int *fds)
+{
+	size_t n = 0;
+
+	for (size_t a = 0; a < s->naddrs && n < PROGRAM_MAX_LISTEN; a++)
+		for (size_t i = 0; i < m->listeners->count; i++) {
+			const struct listener *l = &m->listeners->items[i];
+			if (addr_equal(&l->addr, &s->addrs[a])) {
+				fds[n++] = l->fd;
+				break;
+			}
+		}
+	return n;
+}
+
+/* The variables of a program that accepts by itself, after the fixed
+ * part: as systemd and einhorn pass them, and who it is in the pool. */
+#define PROGRAM_VARS 6
+#define VAR_TEXT (PROGRAM_MAX_LISTEN * (SCOREBOARD_NAME_LEN + 24) + 512)
+
+struct program_env {
+	char **envp;
+	char text[VAR_TEXT];
+	size_t used;
+	size_t n;
+};
+
+static void add_var(struct program_env *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+add_var(struct program_env *e, const char *fmt, ...)
+{
+	va_list ap;
+	int len;
+
+	va_start(ap, fmt);
+	len = vsnprintf(e->text + e->used, sizeof(e->text) - e->used, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= sizeof(e->text) - e->used)
+		return; /* cannot happen: VAR_TEXT is sized for the most */
+	e->envp[e->n++] = e->text + e->used;
+	e->used += (size_t)len + 1;
+}
+
+/* LISTEN_FDNAMES: each socket named after its service, as systemd names
+ * a socket unit's sockets by default. */
+static int
+build_env(struct program_env *e, const struct service *s, size_t nfds,
+    unsigned index, char **listen_pid)
+{
+	char names[PROGRAM_MAX_LISTEN * (SCOREBOARD_NAME_LEN + 1) + 1];
+	size_t at = 0;
+
+	e->used = 0;
+	if ((e->envp = program_env(s, PROGRAM_VARS + nfds, &e->n)) == NULL)
+		return -1;
+	add_var(e, "LISTEN_FDS=%zu", nfds);
+	/* Filled in by the child with its own pid (program.c). */
+	*listen_pid = e->text + e->used;
+	add_var(e, "LISTEN_PID=%0*d", PROGRAM_PID_ROOM - 1, 0);
+	names[0] = '\0';
+	for (size_t i = 0; i < nfds; i++)
+		at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s",
+		    i > 0 ? ":" : "", s->name);
+	add_var(e, "LISTEN_FDNAMES=%s", names);
+	add_var(e, "EINHORN_FD_COUNT=%zu", nfds);
+	for (size_t i = 0; i < nfds; i++)
+		add_var(e, "EINHORN_FD_%zu=%zu", i, 3 + i);
+	add_var(e, "PREFORKD_WORKER_INDEX=%u", index);
+	add_var(e, "PREFORKD_SERVICE=%s", s->name);
+	e->envp[e->n] = NULL;
+	return 0;
+}
+
+/* A start that did not get as far as the program: a failed start. */
+static void
+start_failed(struct master *m, size_t svc, const char *step, int err,
+    unsigned index, long long now)
+{
+	struct service_pool *p = &m->pools[svc];
+	long long delay = pool_program_after_death(
+	    false, 0, rand_u32(&m->random), &p->quick_deaths);
+
+	p->next_spawn = now + delay;
+	scoreboard_set_failed_starts(svc, p->quick_deaths);
+	log_errorx("service %s: program %s (index %u): %s: %s; failed start "
+	           "%u in a row, next in %.3fs",
+	    m->conf->services[svc].name, m->conf->services[svc].command[0],
+	    index, step, strerror(err), p->quick_deaths, (double)delay / 1000);
+}
+
+enum spawn_result
+master_program_spawn(struct master *m, size_t svc, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	struct program_table *t = table(m);
+	struct program prog;
+	struct program_failure why;
+	struct program_env *e;
+	int fds[PROGRAM_MAX_LISTEN], out[2];
+	unsigned index = free_index(m, svc);
+	size_t nfds = listen_fds(m, s, fds);
+	struct child *c;
+	pid_t pid;
+	int slot;
+
+	if (t == NULL)
+		return SPAWN_NO_FORK;
+	if ((slot = scoreboard_claim(svc, s->name, m->generation)) == -1)
+		return SPAWN_NO_SLOT;
+	memset(&prog, 0, sizeof(prog));
+	if ((e = malloc(sizeof(*e))) == NULL ||
+	    build_env(e, s, nfds, index, &prog.listen_pid) == -1 ||
+	    pipe2(out, O_CLOEXEC) == -1) {
+		int err = errno;
+		if (e != NULL)
+			free(e->envp);
+		free(e);
+		scoreboard_release(slot);
+		errno = err;
+		return SPAWN_NO_FORK;
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	prog.argv = s->command;
+	prog.envp = e->envp;
+	prog.dir = s->working_directory;
+	prog.fds[0] = s->stdin_socket && nfds == 1 ? fds[0] : -1;
+	prog.fds[1] = prog.fds[2] = out[1];
+	program_limits_of(s, prog.limits);
+	if (m->ids.change && program_user_of(m->conf, s, &prog.user) == -1)
+		prog.user.change = false; /* -t and the reload checked it */
+	/* A killed master leaves no program: KILL, which none can catch. */
+	prog.death_signal = SIGKILL;
+	prog.listen_fds = fds;
+	prog.nlisten = nfds;
+	pid = program_start(&prog, &why);
+	close(out[1]);
+	free(e->envp);
+	free(e);
+	if (pid == -1) {
+		close(out[0]);
+		scoreboard_release(slot);
+		if (strcmp(why.step, "fork") == 0) {
+			errno = why.err;
+			return SPAWN_NO_FORK;
+		}
+		start_failed(m, svc, why.step, why.err, index, now);
+		/* Not a fork() that failed: the pool's back-off is set. */
+		return SPAWNED;
+	}
+	scoreboard_set_pid(slot, pid);
+	scoreboard_set_program(slot, index);
+	/* ready = "started": ready once execve() succeeded. */
+	scoreboard_set_state(slot, SB_IDLE);
+	memset(&t->io[slot], 0, sizeof(t->io[slot]));
+	c = &m->children[m->nchildren++];
+	memset(c, 0, sizeof(*c));
+	c->pid = pid;
+	c->service = svc;
+	snprintf(c->name, sizeof(c->name), "%s", s->name);
+	c->generation = m->generation;
+	c->started = now;
+	c->stage = CHILD_RUNNING;
+	c->slot = slot;
+	c->program = true;
+	c->ready = true;
+	c->index = index;
+	c->out_fd = out[0];
+	c->quit_signal = s->quit_signal;
+	log_info("started program %ld (index %u) for service %s "
+	         "(generation %u): %s with %zu socket(s)",
+	    (long)pid, index, s->name, m->generation, s->command[0], nfds);
+	return SPAWNED;
+}
+
+/* ------------------------------------------------------------ output */
+
+/* Log one line of c's output, within its rate. */
+static void
+log_line(struct program_io *io, const struct child *c, long long now)
+{
+	char shown[4 * OUT_LINE + 1];
+
+	memcpy(io->last, io->line, io->len);
+	io->last[io->len] = '\0';
+	if (now - io->window >= 1000) {
+		if (io->dropped > 0)
+			log_notice("service %s: program %ld: %lu line(s) of "
+			           "output dropped (more than %d a second)",
+			    c->name, (long)c->pid, io->dropped,
+			    OUT_LINES_PER_SEC);
+		io->window = now;
+		io->lines = 0;
+		io->dropped = 0;
+	}
+	if (io->lines >= OUT_LINES_PER_SEC) {
+		io->dropped++;
+		return;
+	}
+	io->lines++;
+	log_escape(io->line, io->len, shown, sizeof(shown));
+	log_notice("service %s: program %ld: %s", c->name, (long)c->pid, shown);
+}
+
+/* Each whole line of what came, the rest kept for later; a line too long
+ * is cut into pieces. */
+static void
+take(struct program_io *io, const struct child *c, const char *data, size_t len,
+    long long now)
+{
+	while (len > 0) {
+		const char *nl = memchr(data, '\n', len);
+		size_t n = nl != NULL ? (size_t)(nl - data) : len;
+		size_t room = sizeof(io->line) - 1 - io->len;
+
+		if (n > room)
+			n = room;
+		memcpy(io->line + io->len, data, n);
+		io->len += n;
+		data += n;
+		len -= n;
+		if (len > 0 && *data == '\n') {
+			data++;
+			len--;
+		} else if (io->len < sizeof(io->line) - 1) {
+			break;
+		}
+		log_line(io, c, now);
+		io->len = 0;
+	}
+}
+
+/* Read what c's output has, at most a few buffers a turn (a chatty
+ * program cannot hold the master); at EOF, the last piece, and close. */
+static void
+drain(struct program_table *t, struct child *c, long long now)
+{
+	struct program_io *io = &t->io[c->slot];
+	char buf[4096];
+
+	for (int turn = 0; turn < 16 && c->out_fd != -1; turn++) {
+		ssize_t n = read(c->out_fd, buf, sizeof(buf));
+		if (n > 0) {
+			take(io, c, buf, (size_t)n, now);
+			continue;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (io->len > 0)
+			log_line(io, c, now);
+		io->len = 0;
+		close(c->out_fd);
+		c->out_fd = -1;
+	}
+}
+
+struct pollfd *
+master_program_poll(struct master *m, int poke_fd, size_t *n)
+{
+	struct program_table *t = m->programs;
+
+	if (t == NULL)
+		return NULL;
+	t->fds[0] = (struct pollfd){ .fd = poke_fd, .events = POLLIN };
+	*n = 1;
+	for (size_t i = 0; i < m->nchildren && *n <= t->room; i++) {
+		const struct child *c = &m->children[i];
+		if (!c->program || c->out_fd == -1)
+			continue;
+		t->fd_slot[*n - 1] = c->slot;
+		t->fds[(*n)++] =
+		    (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
+	}
+	return t->fds;
+}
+
+void
+master_program_output(struct master *m, size_t n)
+{
+	struct program_table *t = m->programs;
+	long long now = clock_ms();
+
+	for (size_t k = 1; t != NULL && k < n; k++) {
+		if (t->fds[k].revents == 0)
+			continue;
+		for (size_t i = 0; i < m->nchildren; i++)
+			if (m->children[i].program &&
+			    m->children[i].slot == t->fd_slot[k - 1] &&
+			    m->children[i].out_fd == t->fds[k].fd)
+				drain(t, &m->children[i], now);
+	}
+}
+
+/* ---------------------------------------------------------- the end */
+
+void
+master_program_reaped(struct master *m, struct child *dead)
+{
+	struct program_table *t = m->programs;
+
+	if (dead->out_fd == -1)
+		return;
+	if (t != NULL)
+		drain(t, dead, clock_ms());
+	/* What its own children (still alive, or swept) wrote after this
+	 * is not read: the pipe goes with the program. */
+	if (dead->out_fd != -1)
+		close(dead->out_fd);
+	dead->out_fd = -1;
+}
+
+/* How a program ended, for a log line. */
+static void
+describe(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(
+		    buf, size, "exited with status %d", WEXITSTATUS(status));
+	else
+		snprintf(buf, size, "was killed by signal %s",
+		    master_signal_name(WTERMSIG(status)));
+}
+
+void
+master_program_died(
+    struct master *m, const struct child *c, int status, long long now)
+{
+	struct service_pool *p = &m->pools[c->service];
+	struct program_table *t = m->programs;
+	long long lived = now - c->started;
+	long long delay = pool_program_after_death(
+	    c->ready, lived, rand_u32(&m->random), &p->quick_deaths);
+	char how[64], last[4 * OUT_LINE + 1] = "";
+
+	scoreboard_set_failed_starts(c->service, p->quick_deaths);
+	describe(status, how, sizeof(how));
+	if (delay == 0) {
+		log_notice("service %s: program %ld (index %u) %s after "
+		           "%.3fs; replacing it",
+		    c->name, (long)c->pid, c->index, how, (double)lived / 1000);
+		return;
+	}
+	if (now + delay > p->next_spawn)
+		p->next_spawn = now + delay;
+	if (t != NULL && t->io[c->slot].last[0] != '\0')
+		log_escape(t->io[c->slot].last, strlen(t->io[c->slot].last),
+		    last, sizeof(last));
+	log_warnx("service %s: program %ld (index %u) %s %.3fs after its "
+	          "start: failed start %u in a row, next in %.3fs%s%s",
+	    c->name, (long)c->pid, c->index, how, (double)lived / 1000,
+	    p->quick_deaths, (double)delay / 1000,
+	    last[0] != '\0' ? "; its last line: " : "", last);
+}
+
+void
+master_program_quitting(const struct child *c)
+{
+	scoreboard_set_state(c->slot, SB_QUITTING);
+}
+
+bool
+master_program_keep(pid_t pgid, void *arg)
+{
+	const struct master *m = arg;
+
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].program && m->children[i].pid == pgid)
+			return true;
+	return false;
+}
