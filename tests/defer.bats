@@ -2,6 +2,7 @@
 # defer_accept: where the client speaks first, the kernel holds a new
 # connection until its first bytes arrive, so a worker wakes once per
 # client; a silent client still reaches a worker, and its idle_timeout.
+# And what else a worker spends per connection.
 
 load helpers
 
@@ -80,4 +81,27 @@ stays_idle() {
 	wait_until busy_is 0
 	open_client b
 	stays_idle
+}
+
+# A worker knows which listener took the client: it asks the socket for
+# its local address only on a wildcard listener, where the client chose it.
+@test "local=: the listener's address, asked of the socket only on a wildcard" {
+	need_tool strace
+	local other worker
+	other=$(free_port)
+	write_config 'protocol = "echo"
+	workers = 1'
+	sed -i "s|listen = .*|listen = {\"*:$PORT\", \"127.0.0.1:$other\"}|" "$CONF"
+	start_daemon
+	wait_until busy_is 0
+	worker=$(pgrep -P "$DPID" | head -n 1)
+	strace -f -qq -e trace=getsockname -p "$worker" -o "$T/strace" &
+	BACKGROUND="${BACKGROUND:-} $!"
+	sleep 0.3 # strace attached
+	echo one | "$PFCLIENT" -t 5 127.0.0.1 "$other" | grep -qx one
+	wait_log "access service=svc .* local=127\.0\.0\.1:$other "
+	refute grep -q getsockname "$T/strace"
+	echo two | "$PFCLIENT" -t 5 127.0.0.2 "$PORT" | grep -qx two
+	wait_log "access service=svc .* local=127\.0\.0\.2:$PORT "
+	wait_until grep -q getsockname "$T/strace"
 }
