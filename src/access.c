@@ -128,8 +128,9 @@ note_queued(int fd, struct access *a)
 	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tlen) == 0 &&
 	    tlen >= offsetof(struct tcp_info, tcpi_last_data_sent) +
 	                sizeof(ti.tcpi_last_data_sent))
-		snprintf(a->queued, sizeof(a->queued), "%.3fs",
-		    (double)ti.tcpi_last_data_sent / 1000);
+		snprintf(a->queued, sizeof(a->queued), "%u.%03us",
+		    ti.tcpi_last_data_sent / 1000,
+		    ti.tcpi_last_data_sent % 1000);
 	else
 		snprintf(a->queued, sizeof(a->queued), "-");
 }
@@ -149,14 +150,19 @@ access_begin(struct access *a, struct conn *conn, const struct addr *bound)
 	note_queued(conn->fd, a);
 }
 
+/* Milliseconds as seconds in integers: printf's floating point is a
+ * measurable part of a line that is written per connection. */
 void
 access_log(const struct access *a, const struct service *svc,
     const struct conn *conn, const struct client *c, const char *end)
 {
+	long long ms = clock_ms() - a->start_ms;
+
+	if (ms < 0)
+		ms = 0;
 	log_access("access service=%s client=%s%s%s in=%llu out=%llu "
-	           "time=%.3fs end=%s local=%s queued=%s start=%s id=%s",
+	           "time=%lld.%03llds end=%s local=%s queued=%s start=%s id=%s",
 	    svc->name, c->name, c->proxy[0] != '\0' ? " proxy=" : "", c->proxy,
-	    conn->bytes_in, conn->bytes_out,
-	    (double)(clock_ms() - a->start_ms) / 1000, end, a->local, a->queued,
-	    a->start, conn->id);
+	    conn->bytes_in, conn->bytes_out, ms / 1000, ms % 1000, end,
+	    a->local, a->queued, a->start, conn->id);
 }
