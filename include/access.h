@@ -18,15 +18,18 @@ struct service;
 #define ACCESS_TIME_LEN 30
 
 struct access {
-	long long start_ms;          /* clock_ms() at accept, for time= */
-	char start[ACCESS_TIME_LEN]; /* the wall-clock time then */
-	char local[ADDR_NAMELEN];    /* the address the client reached */
-	char queued[24];             /* "0.012s", or "-" when unknown */
+	long long start_ms;           /* clock_ms() at accept, for time= */
+	char start[ACCESS_TIME_LEN];  /* the wall-clock time then */
+	const char *local;            /* the address the client reached */
+	char local_buf[ADDR_NAMELEN]; /* where local is, when asked of it */
+	char queued[24];              /* "0.012s", or "-" when unknown */
 };
 
-/* A connection just accepted on conn: note its start, local address and
- * time in the listen queue, and give it the next id (conn->id). */
-void access_begin(struct access *a, struct conn *conn);
+/* A connection just accepted on conn from the listener bound to bound
+ * (NULL: unknown): note its start, local address and time in the listen
+ * queue, and give it the next id (conn->id). */
+void access_begin(
+    struct access *a, struct conn *conn, const struct addr *bound);
 /* Log the connection's access line (log_access: to access_log, or with
  * the daemon's lines at level info); end is the word for how it ended
  * (conn_end_name, or admission's word for a refusal). */

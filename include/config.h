@@ -16,6 +16,12 @@ enum framing {
 	FRAMING_LINE,  /* each line: one answer, whatever the reads */
 };
 
+enum defer_accept {
+	DEFER_ACCEPT_NO,
+	DEFER_ACCEPT_YES,
+	DEFER_ACCEPT_AUTO,
+};
+
 struct service {
 	char *name;
 	/* Its name and flags; proto_of(svc) has its code. */
@@ -94,6 +100,9 @@ struct service {
 	bool accept;
 	int stdin_socket;
 	int quit_signal;
+	/* defer_accept (issue 21): the accept waits for the client's first
+	 * bytes (TCP_DEFER_ACCEPT); auto: where the client speaks first. */
+	enum defer_accept defer_accept;
 };
 
 struct config {

@@ -18,6 +18,7 @@ struct listen_opts {
 	int idle_timeout; /* seconds, inherited by accepted sockets; 0: none */
 	int send_timeout; /* the same, for sending */
 	bool nonblocking; /* the service has several listeners */
+	int defer_accept; /* TCP_DEFER_ACCEPT's seconds; 0: off */
 	/* A Unix socket's file: owner and group (-1: the master's), mode. */
 	long socket_uid, socket_gid;
 	int socket_mode;

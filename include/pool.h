@@ -23,9 +23,11 @@
 /* pool_decision.next of a fixed pool with nothing to watch. */
 #define POOL_NEVER LLONG_MAX
 
-/* A service's live workers of the current generation, by state. */
+/* A service's live workers of the current generation, by state, and the
+ * clients waiting in its listen queues (0 when not counted). */
 struct pool_counts {
 	unsigned starting, idle, busy;
+	unsigned queued;
 };
 
 /* What the configuration (and SIGTTIN/SIGTTOU) allow. */

@@ -27,6 +27,9 @@ struct proto_info {
 	const char *name;
 	bool framed; /* honours the service's framing (chunk or line) */
 	bool udp;    /* has a datagram form: may listen on udp: */
+	/* The client speaks first, the server waits for it: the accept may
+	 * wait for its first bytes (defer_accept = auto). */
+	bool client_first;
 };
 
 extern const struct proto_info proto_info[PROTO_COUNT];

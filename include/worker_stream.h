@@ -38,10 +38,12 @@ struct worker_stream_conn {
 /* The limits of svc, as conn.c wants them. */
 void worker_stream_limits(
     struct conn_limits *limits, const struct service *svc);
-/* Take the client accepted as fd from peer into sc: name it, start its
- * access line and its limits, and show the worker busy with it. */
+/* Take the client accepted as fd from peer, on the listener bound to
+ * bound, into sc: name it, start its access line and its limits, and show
+ * the worker busy with it. */
 void worker_stream_open(const struct worker_stream *ws,
-    struct worker_stream_conn *sc, int fd, const struct sockaddr_storage *peer);
+    struct worker_stream_conn *sc, int fd, const struct sockaddr_storage *peer,
+    const struct addr *bound);
 /* Serve it: the banner, if any, then the protocol to its end (sc->end). */
 void worker_stream_serve(
     const struct worker_stream *ws, struct worker_stream_conn *sc);

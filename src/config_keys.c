@@ -34,7 +34,7 @@
 static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings, socket_modes;
-static const struct config_choice stdin_choices, quit_signals;
+static const struct config_choice stdin_choices, quit_signals, defer_accepts;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -173,6 +173,9 @@ const struct config_key config_keys[] = {
 	    CONFIG_STORE_CHOICE),
 	KEY_CHOICE("quit_signal", SVC(quit_signal), "TERM", quit_signals,
 	    CONFIG_STORE_CHOICE),
+	/* auto: where the protocol waits for the client (listener.c). */
+	KEY_CHOICE("defer_accept", SVC(defer_accept), "auto", defer_accepts,
+	    CONFIG_STORE_CHOICE),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -281,6 +284,23 @@ quit_signal_parse(const char *text)
 	return -1;
 }
 
+static const char *const defer_accept_names[] = {
+	[DEFER_ACCEPT_NO] = "no",
+	[DEFER_ACCEPT_YES] = "yes",
+	[DEFER_ACCEPT_AUTO] = "auto",
+};
+
+static int
+defer_accept_parse(const char *name)
+{
+	for (size_t i = 0;
+	     i < sizeof(defer_accept_names) / sizeof(defer_accept_names[0]);
+	     i++)
+		if (strcmp(name, defer_accept_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const char *
 quit_signal_expected(void)
 {
@@ -291,6 +311,15 @@ static const struct config_choice stdin_choices = { stdin_parse,
 	stdin_expected };
 static const struct config_choice quit_signals = { quit_signal_parse,
 	quit_signal_expected };
+
+static const char *
+defer_accept_expected(void)
+{
+	return "auto, yes or no";
+}
+
+static const struct config_choice defer_accepts = { defer_accept_parse,
+	defer_accept_expected };
 static const struct config_choice protocols = { protocol_parse,
 	protocol_expected };
 static const struct config_choice framings = { framing_parse,

@@ -24,6 +24,17 @@
 #include "listener.h"
 #include "listener_unix.h"
 #include "log.h"
+#include "proto_info.h"
+
+/*
+ * The longest the kernel holds a connection that has sent nothing before
+ * it hands it to accept() anyway (defer_accept): a client that asks at
+ * once -- nearly all do -- has asked within it, and a silent one reaches
+ * a worker and its idle_timeout about this late.  Linux counts it in
+ * SYN-ACK retransmissions: 1 s is one, the first being a second after
+ * the handshake.
+ */
+#define DEFER_ACCEPT_MAX_S 1
 
 static int
 set_options(int fd, const struct addr *addr)
@@ -56,16 +67,24 @@ set_options(int fd, const struct addr *addr)
 /*
  * What the service asks of its socket, set on the listener because Linux
  * copies these options to every socket accept() returns: the workers then
- * spend no system call per client on them.
+ * spend no system call per client on them.  Set again on every reload, so
+ * a changed value (defer_accept's too: 0 turns it off) takes effect.
  */
 static int
-set_service_options(int fd, int socktype, const struct listen_opts *opts)
+set_service_options(
+    int fd, const struct addr *addr, const struct listen_opts *opts)
 {
 	struct timeval idle = { .tv_sec = opts->idle_timeout };
 	struct timeval send = { .tv_sec = opts->send_timeout };
+	int socktype = addr->socktype;
 	int flags = fcntl(fd, F_GETFL);
 
 	if (flags == -1)
+		return -1;
+	/* A worker woken once per client, its request there already. */
+	if (socktype == SOCK_STREAM && !addr_is_unix(addr) &&
+	    setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &opts->defer_accept,
+	        sizeof(opts->defer_accept)) == -1)
 		return -1;
 	/* A datagram socket has no connections to time out. */
 	if (socktype == SOCK_STREAM &&
@@ -134,7 +153,7 @@ listener_open(
 		return -1;
 	}
 	if (set_options(fd, addr) == -1 ||
-	    set_service_options(fd, addr->socktype, opts) == -1) {
+	    set_service_options(fd, addr, opts) == -1) {
 		log_error("socket options for %s", name);
 		close(fd);
 		return -1;
@@ -241,14 +260,37 @@ roll_back(struct listener_set *set)
 	listener_commit_closed(set);
 }
 
-/* What svc asks of each of its sockets. */
+/*
+ * defer_accept's seconds on svc's socket at addr.  auto defers where the
+ * client speaks first: its protocol waits for it and no banner goes first
+ * -- or a PROXY header comes first whatever the protocol.  Never longer
+ * than idle_timeout, which then still bounds a silent client (the two
+ * add up: see preforkd.conf(5)).
+ */
+static int
+defer_seconds(const struct service *svc, const struct addr *addr)
+{
+	bool on = svc->defer_accept == DEFER_ACCEPT_YES;
+
+	if (svc->defer_accept == DEFER_ACCEPT_AUTO)
+		on = svc->proxy_protocol || addr->proxy ||
+		     (svc->protocol->client_first && svc->banner == NULL);
+	if (!on)
+		return 0;
+	return svc->idle_timeout > 0 && svc->idle_timeout < DEFER_ACCEPT_MAX_S
+	           ? svc->idle_timeout
+	           : DEFER_ACCEPT_MAX_S;
+}
+
+/* What svc asks of its socket at addr. */
 static struct listen_opts
-service_opts(const struct service *svc)
+service_opts(const struct service *svc, const struct addr *addr)
 {
 	struct listen_opts opts = { .backlog = svc->backlog,
 		.idle_timeout = svc->idle_timeout,
 		.send_timeout = svc->send_timeout,
-		.nonblocking = svc->naddrs > 1 };
+		.nonblocking = svc->naddrs > 1,
+		.defer_accept = defer_seconds(svc, addr) };
 
 	return opts;
 }
@@ -262,13 +304,14 @@ listener_apply(struct listener_set *set, const struct config *conf)
 	}
 	for (size_t s = 0; s < conf->nservices; s++) {
 		const struct service *svc = &conf->services[s];
-		struct listen_opts opts = service_opts(svc);
+		struct listen_opts opts = service_opts(svc, &svc->addrs[0]);
 		if (listener_unix_ids(svc, &opts) == -1) {
 			roll_back(set);
 			return -1;
 		}
 		for (size_t a = 0; a < svc->naddrs; a++) {
 			struct listener *l = find(set, &svc->addrs[a]);
+			opts.defer_accept = defer_seconds(svc, &svc->addrs[a]);
 			if (l != NULL) {
 				l->wanted = true;
 				l->opts = opts;
@@ -330,7 +373,7 @@ prepare_passed(int fd, const struct addr *addr, const struct listen_opts *opts)
 {
 	int on = 1;
 
-	if (set_service_options(fd, addr->socktype, opts) == -1)
+	if (set_service_options(fd, addr, opts) == -1)
 		return -1;
 	if (addr->socktype == SOCK_DGRAM)
 		return 0;
@@ -374,7 +417,7 @@ adopt(struct listener_set *set, const struct config *conf,
 		close(fd);
 		return 0;
 	}
-	opts = service_opts(svc);
+	opts = service_opts(svc, &addr);
 	if (prepare_passed(fd, &addr, &opts) == -1)
 		log_warn("%s socket %s: socket options", kind, name);
 	items = realloc(set->items, (set->count + 1) * sizeof(*items));
@@ -426,8 +469,8 @@ listener_commit(struct listener_set *set)
 			/* listen() again only updates the backlog. */
 			if (l->addr.socktype == SOCK_STREAM)
 				listen(l->fd, l->opts.backlog);
-			if (set_service_options(
-			        l->fd, l->addr.socktype, &l->opts) == -1)
+			if (set_service_options(l->fd, &l->addr, &l->opts) ==
+			    -1)
 				log_warn("listener %s: socket options",
 				    addr_name(&l->addr, name, sizeof(name)));
 			if (addr_is_unix(&l->addr))

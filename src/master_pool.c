@@ -293,6 +293,10 @@ adjust(struct master *m, size_t svc, long long now)
 	struct pool_decision d;
 
 	count_pool(m, svc, false, &pc);
+	/* A pool that grows forks a worker for each client queued (a
+	 * getsockopt per listener); a fixed one has no use for the count. */
+	if (s->min_spare > 0)
+		pc.queued = master_pool_queued(m, s, false);
 	pool_decide(&pc, &limits, &p->policy, now, &d);
 	p->next_check = d.next;
 	if (d.add > 0 && pc.starting + pc.idle + pc.busy >= p->target)

@@ -3,8 +3,11 @@
  * and max_spare workers idle, within workers and max_workers.  Growth
  * reacts at once to the master's wake-up, and adds 1, 2, 4 ... workers per
  * step while the pool stays short (a burst is met in a few steps without
- * forking a crowd for one client); shrinking is slow, one idle worker per
- * POOL_RETIRE_MS, so a pool does not flap between two bursts.  With both
+ * forking a crowd for one client) -- but clients already waiting in the
+ * listen queue are no guess: a worker for each of them, and min_spare
+ * beside, is forked at once, up to max_workers (issue 21: 64 clients at
+ * once, served in one step rather than six); shrinking is slow, one idle worker
+ * per POOL_RETIRE_MS, so a pool does not flap between two bursts.  With both
  * spare counts 0 the pool is fixed: exactly `workers`.  SIGTTIN and
  * SIGTTOU move that floor (pool_resize), past max_workers too, within
  * what the scoreboard can spare; a service on streams and datagrams both
@@ -33,7 +36,11 @@ min_u(unsigned a, unsigned b)
 	return a < b ? a : b;
 }
 
-/* Growth: back to the floor at once, then towards min_spare idle. */
+/*
+ * Growth: back to the floor at once, then towards min_spare idle; with
+ * clients queued, towards one spare worker for each of them and min_spare
+ * more, at once.
+ */
 static void
 grow(const struct pool_counts *c, const struct pool_limits *l,
     struct pool_state *st, long long now, struct pool_decision *out)
@@ -45,12 +52,18 @@ grow(const struct pool_counts *c, const struct pool_limits *l,
 
 	if (total < l->workers)
 		out->add = min_u(l->workers - total, room);
-	if (l->min_spare == 0 || spare + out->add >= l->min_spare) {
+	if (l->min_spare == 0 || spare + out->add >= l->min_spare + c->queued) {
 		st->rate = 1;
 		return;
 	}
-	short_by = l->min_spare - spare - out->add;
+	short_by = l->min_spare + c->queued - spare - out->add;
 	room -= out->add;
+	if (c->queued > 0) {
+		/* Clients wait now: no step, no doubling, all at once. */
+		out->add += min_u(short_by, room);
+		st->rate = 1;
+		return;
+	}
 	if (now < st->next_grow) {
 		out->next = st->next_grow;
 		return;

@@ -9,17 +9,20 @@
 
 #include "proto_info.h"
 
+/* name, framed, udp, client_first: daytime, time and chargen speak as
+ * soon as a client connects. */
 const struct proto_info proto_info[PROTO_COUNT] = {
-	[PROTO_ECHO] = { "echo", false, true },
-	[PROTO_DISCARD] = { "discard", false, true },
-	[PROTO_PREFIX] = { "prefix", true, true },
-	[PROTO_TIMESTAMP] = { "timestamp", true, true },
-	[PROTO_DAYTIME] = { "daytime", false, true },
-	[PROTO_TIME] = { "time", false, true },
-	[PROTO_CHARGEN] = { "chargen", false, true },
-	[PROTO_STATUS] = { "status", false, false },
-	/* A program per connection (worker_exec.c): a stream only. */
-	[PROTO_EXEC] = { "exec", false, false },
+	[PROTO_ECHO] = { "echo", false, true, true },
+	[PROTO_DISCARD] = { "discard", false, true, true },
+	[PROTO_PREFIX] = { "prefix", true, true, true },
+	[PROTO_TIMESTAMP] = { "timestamp", true, true, true },
+	[PROTO_DAYTIME] = { "daytime", false, true, false },
+	[PROTO_TIME] = { "time", false, true, false },
+	[PROTO_CHARGEN] = { "chargen", false, true, false },
+	[PROTO_STATUS] = { "status", false, false, true },
+	/* A program per connection (worker_exec.c): a stream only, and it
+	 * may speak first. */
+	[PROTO_EXEC] = { "exec", false, false, false },
 };
 
 const struct proto_info *

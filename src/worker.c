@@ -328,12 +328,12 @@ accept_works(const struct service *svc)
  */
 static void
 take_client(const struct worker_stream *ws, int fd,
-    const struct sockaddr_storage *peer, bool proxied)
+    const struct sockaddr_storage *peer, const struct addr *bound, bool proxied)
 {
 	struct worker_stream_conn sc;
 	enum admit_end admitted;
 
-	worker_stream_open(ws, &sc, fd, peer);
+	worker_stream_open(ws, &sc, fd, peer, bound);
 	if (stop_requested) {
 		sc.conn.end = END_SHUTDOWN; /* told before client_fd was set */
 		admitted = ADMIT_CONN;
@@ -361,7 +361,8 @@ take_client(const struct worker_stream *ws, int fd,
 /* Accept on lfd and serve the client, after its PROXY header when
  * proxied; 0, or -1 when accept() failed. */
 static int
-accept_one(const struct worker_stream *ws, int lfd, bool proxied)
+accept_one(const struct worker_stream *ws, int lfd, const struct addr *bound,
+    bool proxied)
 {
 	struct sockaddr_storage peer;
 	socklen_t len = sizeof(peer);
@@ -372,7 +373,7 @@ accept_one(const struct worker_stream *ws, int lfd, bool proxied)
 		return -1;
 	}
 	accept_works(ws->svc);
-	take_client(ws, fd, &peer, proxied);
+	take_client(ws, fd, &peer, bound, proxied);
 	return 0;
 }
 
@@ -406,8 +407,8 @@ serve_listener(const struct worker_stream *ws, size_t i)
 
 	if (svc->addrs[i].socktype == SOCK_DGRAM)
 		return receive_one(ws, listen_fds[i]);
-	return accept_one(
-	    ws, listen_fds[i], svc->proxy_protocol || svc->addrs[i].proxy);
+	return accept_one(ws, listen_fds[i], &svc->addrs[i],
+	    svc->proxy_protocol || svc->addrs[i].proxy);
 }
 
 /*

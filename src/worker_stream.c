@@ -59,7 +59,8 @@ unix_timeouts(int fd, const struct conn_limits *limits)
 
 void
 worker_stream_open(const struct worker_stream *ws,
-    struct worker_stream_conn *sc, int fd, const struct sockaddr_storage *peer)
+    struct worker_stream_conn *sc, int fd, const struct sockaddr_storage *peer,
+    const struct addr *bound)
 {
 	struct conn *conn = &sc->conn;
 
@@ -71,7 +72,7 @@ worker_stream_open(const struct worker_stream *ws,
 	snprintf(conn->peer, sizeof(conn->peer), "%s", sc->client.name);
 	if (peer->ss_family == AF_UNIX)
 		unix_timeouts(fd, &ws->limits);
-	access_begin(&sc->access, conn);
+	access_begin(&sc->access, conn, bound);
 	conn_limit(conn, &ws->limits, sc->access.start_ms);
 	worker_slot_busy(ws->slot, sc->client.name, sc->access.start_ms);
 	sc->end = END_CLOSED;

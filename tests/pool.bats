@@ -68,13 +68,16 @@ busy() {
 	workers = 1
 	min_spare = 1
 	max_spare = 1
-	max_workers = 3'
+	max_workers = 3
+	defer_accept = "no"'
 	start_daemon
 	local i
 	for i in 1 2 3; do
 		busy "$i"
 	done
 	# Two more wait in the queue, unserved: that is what is warned of.
+	# In the order they connected (deferred, the order of their first
+	# bytes, which c4 and c5 race for).
 	open_client c4
 	open_client c5
 	send_line c4 "four"

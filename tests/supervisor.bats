@@ -236,6 +236,9 @@ service svc {
 	listen = {"$listen:$PORT"}
 	protocol = "echo"
 	workers = 1
+	# b and c are silent while queued, and served in the order they
+	# connected: not deferred.
+	defer_accept = "no"
 }
 CONF
 	start_daemon

@@ -17,6 +17,11 @@
  *   loadgen -m respawn -k PID HOST PORT
  *       SIGKILL the worker PID, then connect and time until the answer to a
  *       line arrives.  Prints milliseconds.
+ *   loadgen -m burst -c C HOST PORT
+ *       C clients connect at once, from one process, each sends a 32-byte
+ *       line and keeps its connection open once answered, as a session
+ *       would: a server needs C workers at once.  Prints the milliseconds
+ *       from the first connect() to the last answer.
  *
  * An answer must end with the line sent: echo, prefix and timestamp all
  * answer so.  On 127.0.0.1 the client sockets are bound to source addresses
@@ -34,6 +39,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -421,6 +427,108 @@ run_respawn(pid_t pid)
 	return 0;
 }
 
+/* One client of a burst: its socket, what it has read, whether it has
+ * sent its line. */
+struct burst_client {
+	int fd;
+	bool sent;
+	size_t got;
+	char buf[CONN_LINE * 2];
+};
+
+/* Advance client b after poll() said revents: 1 once answered, 0 while
+ * not yet, -1 on a failure, 3 on a wrong answer. */
+static int
+burst_step(struct burst_client *b, short revents, const char *line)
+{
+	ssize_t n;
+
+	if (revents & (POLLERR | POLLHUP) && !(revents & POLLIN))
+		return -1;
+	if (!b->sent && (revents & POLLOUT)) {
+		if (send(b->fd, line, CONN_LINE, MSG_NOSIGNAL) != CONN_LINE)
+			return -1;
+		b->sent = true;
+	}
+	if (!(revents & POLLIN))
+		return 0;
+	n = recv(b->fd, b->buf + b->got, sizeof(b->buf) - b->got, 0);
+	if (n <= 0)
+		return n == -1 && errno == EAGAIN ? 0 : -1;
+	b->got += (size_t)n;
+	if (b->buf[b->got - 1] != '\n')
+		return b->got < sizeof(b->buf) ? 0 : 3;
+	return b->got >= CONN_LINE &&
+	               memcmp(b->buf + b->got - CONN_LINE, line, CONN_LINE) == 0
+	           ? 1
+	           : 3;
+}
+
+static int
+run_burst(unsigned clients)
+{
+	static struct burst_client b[MAX_CLIENTS];
+	struct pollfd p[MAX_CLIENTS];
+	char line[CONN_LINE];
+	unsigned answered = 0, wrong = 0;
+	double start, deadline;
+
+	make_line(line, sizeof(line), 0);
+	start = now();
+	deadline = start + IO_TIMEOUT;
+	for (unsigned i = 0; i < clients; i++) {
+		b[i].fd = socket(target.ss_family,
+		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (b[i].fd == -1) {
+			perror("loadgen: socket");
+			return 1;
+		}
+		bind_source(b[i].fd, i);
+		if (connect(b[i].fd, (struct sockaddr *)&target, target_len) ==
+		        -1 &&
+		    errno != EINPROGRESS) {
+			perror("loadgen: connect");
+			return 1;
+		}
+		p[i] = (struct pollfd){ .fd = b[i].fd, .events = POLLOUT };
+	}
+	while (answered + wrong < clients && now() < deadline) {
+		if (poll(p, clients, 100) == -1 && errno != EINTR)
+			break;
+		for (unsigned i = 0; i < clients; i++) {
+			int r;
+			if (p[i].fd < 0 || p[i].revents == 0)
+				continue;
+			r = burst_step(&b[i], p[i].revents, line);
+			if (r == 0) {
+				p[i].events = b[i].sent ? POLLIN : POLLOUT;
+				continue;
+			}
+			if (r == -1) {
+				fprintf(stderr,
+				    "loadgen: burst: client %u "
+				    "failed\n",
+				    i);
+				return 1;
+			}
+			if (r == 1)
+				answered++;
+			else
+				wrong++;
+			p[i].fd = -1; /* kept open, no longer watched */
+		}
+	}
+	if (answered + wrong < clients) {
+		fprintf(stderr, "loadgen: burst: %u of %u answered\n", answered,
+		    clients);
+		return 1;
+	}
+	printf("%.2f\n", (now() - start) * 1e3);
+	for (unsigned i = 0; i < clients; i++)
+		close(b[i].fd);
+	return wrong > 0 ? 3 : 0;
+}
+
 static int
 write_all(int fd, const void *p, size_t len)
 {
@@ -554,8 +662,9 @@ usage(void)
 	fprintf(stderr,
 	    "usage: loadgen -m conn|req|stream [-c 1-%d] "
 	    "[-d secs] host port\n"
-	    "       loadgen -m respawn -k pid host port\n",
-	    MAX_CLIENTS);
+	    "       loadgen -m respawn -k pid host port\n"
+	    "       loadgen -m burst [-c 1-%d] host port\n",
+	    MAX_CLIENTS, MAX_CLIENTS);
 	return 2;
 }
 
@@ -609,6 +718,8 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "respawn") == 0)
 		return victim > 0 ? run_respawn(victim) : usage();
+	if (strcmp(mode, "burst") == 0)
+		return run_burst((unsigned)clients);
 	if ((run = mode_by_name(mode)) == NULL)
 		return usage();
 	end = now() + seconds;

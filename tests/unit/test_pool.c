@@ -14,7 +14,7 @@ static struct pool_decision
 ask(unsigned starting, unsigned idle, unsigned busy,
     const struct pool_limits *l, struct pool_state *st, long long now)
 {
-	struct pool_counts c = { starting, idle, busy };
+	struct pool_counts c = { starting, idle, busy, 0 };
 	struct pool_decision d;
 
 	pool_decide(&c, l, st, now, &d);
@@ -73,6 +73,44 @@ growth(void)
 	CHECK(st.rate == 1, "and the next burst starts at one again");
 	CHECK(ask(3, 0, 30, &l, &st, now + 1000).add == 1,
 	    "workers still starting count as spare");
+}
+
+/* The pool of issue 21's burst: workers 4, min_spare 2, max_workers 64. */
+static struct pool_decision
+ask_queued(unsigned starting, unsigned idle, unsigned busy, unsigned queued,
+    struct pool_state *st, long long now)
+{
+	struct pool_limits l = { 4, 2, 0, 64 };
+	struct pool_counts c = { starting, idle, busy, queued };
+	struct pool_decision d;
+
+	pool_decide(&c, &l, st, now, &d);
+	return d;
+}
+
+static void
+queued_growth(void)
+{
+	struct pool_state st = { 0 };
+	struct pool_decision d;
+
+	d = ask_queued(0, 0, 4, 10, &st, 1000);
+	CHECK(d.add == 12, "10 queued: a worker each and min_spare, at once");
+	d = ask_queued(12, 0, 4, 10, &st, 1000);
+	CHECK(d.add == 0, "the ones starting count for the queue");
+	d = ask_queued(0, 0, 16, 30, &st, 1001);
+	CHECK(d.add == 32, "more queued: no POOL_STEP_MS to wait for");
+	memset(&st, 0, sizeof(st));
+	d = ask_queued(0, 1, 3, 60, &st, 2000);
+	CHECK(d.add == 60, "60 queued: up to max_workers in one step");
+	d = ask_queued(0, 0, 64, 5, &st, 2000);
+	CHECK(d.add == 0 && d.saturated, "at max_workers: none, and said");
+	memset(&st, 0, sizeof(st));
+	d = ask_queued(0, 1, 3, 0, &st, 3000);
+	CHECK(
+	    d.add == 1, "nothing queued: one step of the doubling, as before");
+	d = ask_queued(0, 0, 4, 2, &st, 3000);
+	CHECK(d.add == 4, "a step pending does not hold back queued clients");
 }
 
 static void
@@ -311,6 +349,7 @@ test_pool(void)
 	program_deaths();
 	fixed_pool();
 	growth();
+	queued_growth();
 	limits();
 	shrinking();
 	backoff();
