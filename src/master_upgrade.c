@@ -5,6 +5,9 @@
  * service manager's main pid stay right -- as HAProxy's master-worker mode
  * and einhorn do, not by forking a second master as nginx does.
  *
+ * Why this file is long: the writer and the reader of the hand-over share
+ * its format, which must change in one place for both (more below).
+ *
  * Three steps, the first two changing nothing:
  *  1. pre-flight: the new binary runs as a child, "-t -c CONF -p PIDFILE",
  *     with $PREFORKD_UPGRADE_CHECK naming the hand-over format and the

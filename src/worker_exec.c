@@ -5,6 +5,8 @@
  * the program (program.c) and watches it to its end, without relaying a
  * byte:
  *
+ * Why this file is long: one run's parts share struct run (more below).
+ *
  *   - the program's group gets SIGTERM, then SIGKILL after kill_timeout,
  *     when max_session, idle_timeout or min_rate is hit -- progress is
  *     read from the socket's TCP_INFO, whoever holds the socket -- or when
