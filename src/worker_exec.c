@@ -3,9 +3,8 @@
  * socket, its stderr a pipe into our log.  The worker accepts and admits
  * the client as for any service (worker.c, worker_admit.c), then starts
  * the program (program.c) and watches it to its end, without relaying a
- * byte:
- *
- * Why this file is long: one run's parts share struct run (more below).
+ * byte (why this file is long: one run's parts share struct run, more
+ * below):
  *
  *   - the program's group gets SIGTERM, then SIGKILL after kill_timeout,
  *     when max_session, idle_timeout or min_rate is hit -- progress is
