@@ -66,6 +66,9 @@ struct service {
 	/* Sent to a client refused by allow/deny or max_per_source; NULL:
 	 * nothing (allow/deny), a built-in line (max_per_source). */
 	char *refusal_message;
+	/* enum sandbox_mode (sandbox.h): the global one unless the service
+	 * has its own (issue 20). */
+	int sandbox;
 };
 
 struct config {
@@ -80,6 +83,7 @@ struct config {
 	unsigned max_slots; /* scoreboard size, fixed at start */
 	struct service *services;
 	size_t nservices;
+	int sandbox; /* enum sandbox_mode: the services' default */
 };
 
 /* Parse and validate path.  Returns a new config, or NULL after logging

@@ -45,6 +45,13 @@ struct scoreboard_slot {
 	uint64_t bytes_in, bytes_out; /* finished connections, in total */
 	uint64_t conn_in, conn_out;   /* the current connection's, so far */
 	uint64_t connections;         /* served to their end */
+	/* Written by the worker as the sandbox kills it (sandbox.c, from
+	 * its SIGSYS handler): 1 with the call it refused, by number and
+	 * AUDIT_ARCH_*; read by the master as it reaps a worker that died
+	 * of SIGSYS, to name the call (a worker's word, shown only). */
+	uint32_t sandbox_trapped;
+	int32_t sandbox_call;
+	uint32_t sandbox_arch;
 };
 
 /* A service of the current generation, for counts against its limits. */
@@ -77,6 +84,9 @@ struct scoreboard_header {
 	uint32_t reloads;
 	int32_t reload_ok;
 	char reload_message[SCOREBOARD_MESSAGE_LEN];
+	/* Workers the sandbox killed since the master started (as reloads,
+	 * under seq). */
+	uint32_t sandbox_kills;
 };
 
 /*
@@ -152,6 +162,12 @@ void scoreboard_reload_done(bool ok, const char *message);
  * generation), and clear every slot it has not handed out; the number of
  * slots it had to clear or mend. */
 unsigned scoreboard_sweep(void);
+
+/* Worker, from a signal handler (plain stores only): the sandbox refused
+ * call number call of architecture arch (AUDIT_ARCH_*), and kills it. */
+void scoreboard_sandbox_trapped(int slot, uint32_t arch, int32_t call);
+/* Master: count a worker the sandbox killed. */
+void scoreboard_count_sandbox_kill(void);
 
 /* Worker: change the state of its own slot. */
 void scoreboard_set_state(int slot, enum scoreboard_state state);

@@ -20,6 +20,7 @@
 #include "config_scan.h"
 #include "log.h"
 #include "proto_info.h"
+#include "sandbox.h"
 
 #ifndef PIDFILE_DEFAULT
 #define PIDFILE_DEFAULT "/run/preforkd.pid"
@@ -30,6 +31,7 @@
 static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings, socket_modes;
+static const struct config_choice sandbox_modes;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -78,6 +80,9 @@ const struct config_key config_keys[] = {
 	KEY_INT("shutdown_timeout", TOP(shutdown_timeout), 30, 0, 86400),
 	/* As many as one service may have workers. */
 	KEY_INT("max_slots", TOP(max_slots), 1024, 1, 65536),
+	/* The workers' sandbox (sandbox.c); a service may have its own. */
+	KEY_CHOICE("sandbox", TOP(sandbox), "auto", sandbox_modes,
+	    CONFIG_STORE_CHOICE),
 
 	{ .name = "listen",
 	    .type = CONFIG_KEY_LIST,
@@ -132,6 +137,9 @@ const struct config_key config_keys[] = {
 	    CONFIG_STORE_CHOICE),
 	/* One send into a fresh socket's buffer: a few lines at most. */
 	KEY_STR("refusal_message", SVC(refusal_message), NULL, 512, NULL),
+	/* Unset: the global sandbox's (config_keys_inherit). */
+	KEY_CHOICE(
+	    "sandbox", SVC(sandbox), NULL, sandbox_modes, CONFIG_STORE_CHOICE),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -205,6 +213,30 @@ socket_mode_expected(void)
 	return "an octal mode from 0000 to 0777, such as \"0660\"";
 }
 
+static const char *const sandbox_names[] = {
+	[SANDBOX_AUTO] = "auto",
+	[SANDBOX_ON] = "on",
+	[SANDBOX_LOG] = "log",
+	[SANDBOX_OFF] = "off",
+};
+
+static int
+sandbox_parse(const char *name)
+{
+	for (size_t i = 0; name != NULL &&
+	                   i < sizeof(sandbox_names) / sizeof(sandbox_names[0]);
+	     i++)
+		if (strcmp(name, sandbox_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static const char *
+sandbox_expected(void)
+{
+	return "auto, on, log or off";
+}
+
 static const struct config_choice protocols = { protocol_parse,
 	protocol_expected };
 static const struct config_choice framings = { framing_parse,
@@ -213,6 +245,8 @@ static const struct config_choice log_levels = { log_level_parse,
 	log_level_expected };
 static const struct config_choice socket_modes = { socket_mode_parse,
 	socket_mode_expected };
+static const struct config_choice sandbox_modes = { sandbox_parse,
+	sandbox_expected };
 
 /* -------------------------------------------------------------- checks */
 
@@ -364,6 +398,32 @@ check_value(cfg_t *cfg, cfg_opt_t *opt)
 		break;
 	}
 	return k->check != NULL ? k->check(cfg, opt) : 0;
+}
+
+/*
+ * A key with a row in both places (sandbox): a service that does not set
+ * it gets the global value, written into its section, so that conversion
+ * and -T see the value it runs with.  After the whole file is read: the
+ * global may come after the service.
+ */
+void
+config_keys_inherit(cfg_t *cfg)
+{
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *value;
+		if (k->scope != CONFIG_KEY_SERVICE ||
+		    k->type != CONFIG_KEY_STR ||
+		    !(config_keys_place(k->name, strlen(k->name)) &
+		        CONFIG_SCAN_TOP) ||
+		    (value = cfg_getstr(cfg, k->name)) == NULL)
+			continue;
+		for (unsigned j = 0; j < cfg_size(cfg, CONFIG_SECTION); j++) {
+			cfg_t *sec = cfg_getnsec(cfg, CONFIG_SECTION, j);
+			if (cfg_size(sec, k->name) == 0)
+				cfg_setstr(sec, k->name, value);
+		}
+	}
 }
 
 /* -------------------------------------------------------------- schema */

@@ -27,6 +27,7 @@
 #include "log.h"
 #include "master.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -222,7 +223,8 @@ check_config(const struct options *opts)
 		status = EXIT_CONFIG;
 	else if (check_environment(conf,
 	             pidfile != NULL ? pidfile : conf->pidfile,
-	             opts->manager) == -1)
+	             opts->manager) == -1 ||
+	         sandbox_check(conf) == -1)
 		status = EXIT_CONFIG;
 	else if (opts->print) {
 		printed = pidfile != NULL
@@ -353,7 +355,8 @@ prepare(const struct options *opts, const struct config *conf,
 
 	if (open_log(conf, opts->foreground) == -1 ||
 	    worker_ids(conf, ids) == -1 ||
-	    daemon_files_limit(config_addresses(conf)) == -1)
+	    daemon_files_limit(config_addresses(conf)) == -1 ||
+	    sandbox_check(conf) == -1)
 		goto out;
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
