@@ -100,8 +100,10 @@ $(BIN): $(OBJS) | $(B)/paths
 
 # The same program with the test hooks of sandbox.c compiled in (a worker
 # that makes a forbidden call on SIGUSR2), for tests/sandbox.bats alone:
-# never the binary that is installed or that the other tests run.
-$(B)/preforkd-testhooks: $(SRCS) $(wildcard include/*.h) | $(B)
+# never the binary that is installed or that the other tests run.  Called
+# preforkd, as -s looks for a master by that name.
+$(B)/testhooks/preforkd: $(SRCS) $(wildcard include/*.h) | $(B)
+	@mkdir -p $(B)/testhooks
 	$(CC) $(ALL_CFLAGS) -DPREFORKD_TEST_HOOKS $(ALL_LDFLAGS) -o $@ \
 	    $(SRCS) $(LIBS)
 
@@ -150,14 +152,14 @@ run: check-deps $(BIN)
 # `make test` installs nothing: it stops, naming the packages, if what it
 # cannot run without is missing; a test that needs an optional tool skips.
 TEST_ENV = PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
-	UNIT_BIN=$(B)/unit PREFORKD_TESTHOOKS_BIN=$(abspath $(B)/preforkd-testhooks)
+	UNIT_BIN=$(B)/unit PREFORKD_TESTHOOKS_BIN=$(abspath $(B)/testhooks/preforkd)
 
-test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient $(B)/preforkd-testhooks
+test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient $(B)/testhooks/preforkd
 	$(TEST_ENV) tests/run
 
 # The soaks and storms that `make test` leaves out (tests/long/), as CI runs.
 check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient \
-    $(B)/preforkd-testhooks
+    $(B)/testhooks/preforkd
 	$(TEST_ENV) tests/run --long
 
 # Figures, not a test: preforkd against an epoll echo server, a naive

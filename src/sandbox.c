@@ -296,11 +296,11 @@ add_call(scmp_filter_ctx ctx, int nr, enum rule rule, bool log_only)
 		cmp[0] = SCMP_A1(SCMP_CMP_EQ, SIOCOUTQ);
 		if ((rc = add(ctx, allow, nr, 1, cmp)) < 0)
 			return rc;
-		/* Any other request is a probe (isatty): ENOTTY. */
+		/* Any other request is a probe (isatty): ENOTTY; in mode log
+		 * the default action, for which libseccomp takes no rule. */
 		cmp[0] = SCMP_A1(SCMP_CMP_NE, SIOCOUTQ);
-		return add(ctx,
-		    log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(ENOTTY), nr, 1,
-		    cmp);
+		return log_only ? 0
+		                : add(ctx, SCMP_ACT_ERRNO(ENOTTY), nr, 1, cmp);
 	case SELF:
 		cmp[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
 		return add(ctx, allow, nr, 1, cmp);
@@ -342,17 +342,18 @@ add_calls(scmp_filter_ctx ctx, const struct call *list, size_t n, bool log_only)
 	return 0;
 }
 
+/* The probes' errnos; in mode log, the default action is theirs. */
 static int
 add_probes(scmp_filter_ctx ctx, bool log_only)
 {
+	if (log_only)
+		return 0;
 	for (size_t i = 0; i < sizeof(probes) / sizeof(probes[0]); i++) {
 		int nr = seccomp_syscall_resolve_name(probes[i].name);
 		int rc;
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		rc = add(ctx,
-		    log_only ? SCMP_ACT_LOG : SCMP_ACT_ERRNO(probes[i].err), nr,
-		    0, NULL);
+		rc = add(ctx, SCMP_ACT_ERRNO(probes[i].err), nr, 0, NULL);
 		if (rc < 0 && rc != -EDOM && rc != -EOPNOTSUPP) {
 			errno = -rc;
 			log_warn("sandbox: rule for %s", probes[i].name);
