@@ -355,12 +355,12 @@ prepare(const struct options *opts, const struct config *conf,
 
 	if (open_log(conf, opts->foreground) == -1 ||
 	    worker_ids(conf, ids) == -1 ||
-	    daemon_files_limit(config_addresses(conf)) == -1 ||
-	    sandbox_check(conf) == -1)
+	    daemon_files_limit(config_addresses(conf)) == -1)
 		goto out;
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
+	if (sandbox_check(conf) == -1 ||
+	    listener_adopt(listeners, conf, NOTIFY_FDS_START, passed) == -1 ||
 	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
 	    daemon_pidfile_write(getpid()) == -1 ||
