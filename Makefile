@@ -331,7 +331,7 @@ LINT_C      = $(SRCS) $(wildcard tests/helper/*.c)
 CPPCHECK    = cppcheck -q --std=c11 -D_GNU_SOURCE -Iinclude \
               --enable=warning,style,performance,portability \
               --error-exitcode=1 --inline-suppr
-SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run \
+SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run tests/bench/sandbox .ci/run \
               $(wildcard tests/lint.sh)
 # In bats files, checks that misread bats itself: each @test runs in a
 # process of its own, not a subshell that loses what it sets (SC2030,

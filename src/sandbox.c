@@ -335,7 +335,8 @@ add_calls(scmp_filter_ctx ctx, const struct call *list, size_t n, bool log_only)
 			continue;
 		if (rc < 0) {
 			errno = -rc;
-			log_warn("sandbox: rule for %s", list[i].name);
+			log_warn("sandbox: rule for %s (%s)", list[i].name,
+			    list[i].why);
 			return -1;
 		}
 	}
@@ -356,7 +357,8 @@ add_probes(scmp_filter_ctx ctx, bool log_only)
 		rc = add(ctx, SCMP_ACT_ERRNO(probes[i].err), nr, 0, NULL);
 		if (rc < 0 && rc != -EDOM && rc != -EOPNOTSUPP) {
 			errno = -rc;
-			log_warn("sandbox: rule for %s", probes[i].name);
+			log_warn("sandbox: rule for %s (%s)", probes[i].name,
+			    probes[i].why);
 			return -1;
 		}
 	}
@@ -405,13 +407,10 @@ landlock_abi(void)
 #endif
 }
 
-/* struct landlock_ruleset_attr as the newest ABI lays it out; the kernel
- * is given as much of it as its ABI knows. */
-struct ruleset_attr {
-	uint64_t handled_access_fs;
-	uint64_t handled_access_net; /* ABI 4 */
-	uint64_t scoped;             /* ABI 6 */
-};
+/* struct landlock_ruleset_attr as the newest ABI lays it out, as three
+ * words: handled_access_fs, handled_access_net (ABI 4), scoped (ABI 6);
+ * the kernel is given as much of it as its ABI knows. */
+enum { RULESET_FS, RULESET_NET, RULESET_SCOPED, RULESET_WORDS };
 
 /* Every file system right of ABI abi: bits 0-12 (v1), REFER (v2),
  * TRUNCATE (v3), IOCTL_DEV (v5). */
@@ -438,21 +437,21 @@ landlock_lock(void)
 {
 #if defined(SYS_landlock_create_ruleset) && defined(SYS_landlock_restrict_self)
 	int abi = landlock_abi();
-	struct ruleset_attr attr = { .handled_access_fs = fs_rights(abi) };
-	size_t size = sizeof(uint64_t);
+	uint64_t attr[RULESET_WORDS] = { [RULESET_FS] = fs_rights(abi) };
+	size_t size = sizeof(attr[0]);
 	int fd;
 
 	if (abi < 1)
 		return 0;
 	if (abi >= 4) {
-		attr.handled_access_net = 3; /* BIND_TCP | CONNECT_TCP */
-		size = 2 * sizeof(uint64_t);
+		attr[RULESET_NET] = 3; /* BIND_TCP | CONNECT_TCP */
+		size = 2 * sizeof(attr[0]);
 	}
 	if (abi >= 6) {
-		attr.scoped = 3; /* ABSTRACT_UNIX_SOCKET | SIGNAL */
+		attr[RULESET_SCOPED] = 3; /* ABSTRACT_UNIX_SOCKET | SIGNAL */
 		size = sizeof(attr);
 	}
-	fd = (int)syscall(SYS_landlock_create_ruleset, &attr, size, 0);
+	fd = (int)syscall(SYS_landlock_create_ruleset, attr, size, 0);
 	if (fd == -1) {
 		log_warn("sandbox: landlock (ABI %d)", abi);
 		return 0;
