@@ -367,19 +367,27 @@ add_probes(scmp_filter_ctx ctx, bool log_only)
 
 /* ------------------------------------------------------------- kernel */
 
-/* Why this process cannot have a seccomp filter, or NULL when it can. */
+/* Why the kernel cannot give this process a seccomp filter, or NULL. */
+static const char *
+kernel_lacks(void)
+{
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == -1)
+		return "the kernel has no seccomp (CONFIG_SECCOMP_FILTER)";
+	if (seccomp_api_get() < 1)
+		return "libseccomp finds no seccomp filter in the kernel";
+	return NULL;
+}
+
+/* Why a worker cannot have its allow-list, or NULL when it can. */
 static const char *
 unavailable(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
 	return "this build has AddressSanitizer (make sanitize), whose "
 	       "run-time makes calls no allow-list has";
+#else
+	return kernel_lacks();
 #endif
-	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == -1)
-		return "the kernel has no seccomp (CONFIG_SECCOMP_FILTER)";
-	if (seccomp_api_get() < 1)
-		return "libseccomp finds no seccomp filter in the kernel";
-	return NULL;
 }
 
 /* Mode log needs SECCOMP_RET_LOG (Linux 4.14). */
@@ -668,7 +676,10 @@ sandbox_check(const struct config *conf)
 	}
 	if (rc == -1)
 		return -1;
-	if (without > 0 && why != NULL)
+	if (without > 0 && why != NULL && kernel_lacks() == NULL)
+		/* A choice made at build time, not a fault of the host. */
+		log_notice("sandbox: off: %s", why);
+	else if (without > 0 && why != NULL)
 		log_warnx("sandbox: %s: the workers of %zu service(s) run "
 		          "without one",
 		    why, without);
@@ -767,7 +778,8 @@ sandbox_program_denylist(enum sandbox_mode mode)
 	/* A set-uid binary the program runs gains nothing. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		return -1;
-	if (unavailable() != NULL || (mode == SANDBOX_LOG && !can_log())) {
+	/* A deny-list hinders no sanitizer: only the kernel matters. */
+	if (kernel_lacks() != NULL || (mode == SANDBOX_LOG && !can_log())) {
 		if (mode != SANDBOX_ON)
 			return 0;
 		errno = ENOSYS;
