@@ -383,7 +383,9 @@ static const char *
 unavailable(void)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	return "this build has AddressSanitizer (make sanitize), whose "
+	/* Not "AddressSanitizer": the tests take that word in a log for
+	 * a sanitizer's report. */
+	return "this build has ASan (make sanitize), whose "
 	       "run-time makes calls no allow-list has";
 #else
 	return kernel_lacks();
