@@ -197,6 +197,23 @@ hooked() {
 	wait_log "worker $pid \(service svc\) killed by the sandbox: system call x32:getpid \(1073741863\)$"
 }
 
+@test "an i386 call (int 0x80 on x86_64) kills the worker too" {
+	local pid
+	[ "$(uname -m)" = x86_64 ] || skip "not x86_64"
+	hooked
+	allow_worker_crash
+	write_config 'protocol = "echo"
+	workers = 1'
+	PREFORKD_TEST_SYSCALL=i386 start_daemon
+	wait_until every_worker_locked svc
+	pid=$(worker_pids svc)
+	kill -USR2 "$pid"
+	wait_log "worker $pid \(service svc\) killed by (the sandbox|signal)"
+	log_has "worker $pid \(service svc\) killed by signal SEGV" &&
+	    skip "this kernel has no i386 emulation (int 0x80 faults)"
+	log_has "worker $pid \(service svc\) killed by the sandbox: system call i386:getpid \(20\)$"
+}
+
 @test "sandbox = log denies nothing: the call goes through and the worker lives" {
 	local pid
 	hooked
