@@ -54,13 +54,16 @@ DEFINES    = -D_GNU_SOURCE -DPREFORKD_VERSION='"$(VERSION)"' \
 PKG_CONFIG ?= pkg-config
 CONFUSE_CFLAGS := $(shell $(PKG_CONFIG) --cflags libconfuse 2>/dev/null)
 CONFUSE_LIBS := $(or $(shell $(PKG_CONFIG) --libs libconfuse 2>/dev/null),-lconfuse)
+# libseccomp, for the workers' sandbox (sandbox.c), found the same way.
+SECCOMP_CFLAGS := $(shell $(PKG_CONFIG) --cflags libseccomp 2>/dev/null)
+SECCOMP_LIBS := $(or $(shell $(PKG_CONFIG) --libs libseccomp 2>/dev/null),-lseccomp)
 # The caller's flags come last, so that they win.
 ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude \
-             $(CONFUSE_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+             $(CONFUSE_CFLAGS) $(SECCOMP_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS   ?=
 LDLIBS    ?=
 ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
-LIBS       = $(CONFUSE_LIBS) $(LDLIBS)
+LIBS       = $(CONFUSE_LIBS) $(SECCOMP_LIBS) $(LDLIBS)
 
 # V=1: every command as it runs, not "  CC file".
 ifneq ($(V),1)
@@ -94,6 +97,15 @@ BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
 # CFLAGS at the link too, as make's own rule has it: -flto must reach it.
 $(BIN): $(OBJS) | $(B)/paths
 	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+# The same program with the test hooks of sandbox.c compiled in (a worker
+# that makes a forbidden call on SIGUSR2), for tests/sandbox.bats alone:
+# never the binary that is installed or that the other tests run.  Called
+# preforkd, as -s looks for a master by that name.
+$(B)/testhooks/preforkd: $(SRCS) $(wildcard include/*.h) | $(B)
+	@mkdir -p $(B)/testhooks
+	$(CC) $(ALL_CFLAGS) -DPREFORKD_TEST_HOOKS $(ALL_LDFLAGS) -o $@ \
+	    $(SRCS) $(LIBS)
 
 $(B)/paths: $(B)/flags
 	@echo '$(strip $(BUILT_FOR))' >$@
@@ -140,13 +152,14 @@ run: check-deps $(BIN)
 # `make test` installs nothing: it stops, naming the packages, if what it
 # cannot run without is missing; a test that needs an optional tool skips.
 TEST_ENV = PREFORKD_BIN=$(abspath $(BIN)) PFCLIENT_BIN=$(abspath $(B)/pfclient) \
-	UNIT_BIN=$(B)/unit
+	UNIT_BIN=$(B)/unit PREFORKD_TESTHOOKS_BIN=$(abspath $(B)/testhooks/preforkd)
 
-test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+test: check-test-deps $(BIN) $(B)/unit $(B)/pfclient $(B)/testhooks/preforkd
 	$(TEST_ENV) tests/run
 
 # The soaks and storms that `make test` leaves out (tests/long/), as CI runs.
-check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient
+check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient \
+    $(B)/testhooks/preforkd
 	$(TEST_ENV) tests/run --long
 
 # Figures, not a test: preforkd against an epoll echo server, a naive
@@ -319,7 +332,7 @@ LINT_C      = $(SRCS) $(wildcard tests/helper/*.c)
 CPPCHECK    = cppcheck -q --std=c11 -D_GNU_SOURCE -Iinclude \
               --enable=warning,style,performance,portability \
               --error-exitcode=1 --inline-suppr
-SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run .ci/run \
+SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run tests/bench/sandbox .ci/run \
               $(wildcard tests/lint.sh)
 # In bats files, checks that misread bats itself: each @test runs in a
 # process of its own, not a subshell that loses what it sets (SC2030,

@@ -103,6 +103,9 @@ struct service {
 	/* defer_accept (issue 21): the accept waits for the client's first
 	 * bytes (TCP_DEFER_ACCEPT); auto: where the client speaks first. */
 	enum defer_accept defer_accept;
+	/* enum sandbox_mode (sandbox.h): the global one unless the service
+	 * has its own (issue 20). */
+	int sandbox;
 };
 
 struct config {
@@ -117,6 +120,7 @@ struct config {
 	unsigned max_slots; /* scoreboard size, fixed at start */
 	struct service *services;
 	size_t nservices;
+	int sandbox; /* enum sandbox_mode: the services' default */
 };
 
 /* Parse and validate path.  Returns a new config, or NULL after logging

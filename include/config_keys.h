@@ -87,6 +87,9 @@ const char *config_keys_closest(const char *key, size_t len, unsigned place);
 int config_keys_convert(cfg_t *sec, enum config_key_scope scope, void *base);
 /* Release what config_keys_convert allocated in base; zeroed base is fine. */
 void config_keys_free(enum config_key_scope scope, void *base);
+/* Give each service the global value of a key it may override (a row
+ * in both places) where it does not set it; after the parse. */
+void config_keys_inherit(cfg_t *cfg);
 /* Forget what the checks kept during a parse; call when one is done. */
 void config_keys_forget(void);
 

@@ -51,6 +51,9 @@ struct program {
 	const int *listen_fds;
 	size_t nlisten;
 	char *listen_pid;
+	/* enum sandbox_mode: the deny-list of calls no service needs,
+	 * loaded last before execve (sandbox_program_denylist). */
+	int sandbox;
 };
 
 #define PROGRAM_PID_ROOM 24

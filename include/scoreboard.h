@@ -50,6 +50,13 @@ struct scoreboard_slot {
 	/* accept = false (issue 18): the slot is a program's, written by
 	 * the master alone: 1 + its PREFORKD_WORKER_INDEX; 0: a worker. */
 	int32_t program_index;
+	/* Written by the worker as the sandbox kills it (sandbox.c, from
+	 * its SIGSYS handler): 1 with the call it refused, by number and
+	 * AUDIT_ARCH_*; read by the master as it reaps a worker that died
+	 * of SIGSYS, to name the call (a worker's word, shown only). */
+	uint32_t sandbox_trapped;
+	int32_t sandbox_call;
+	uint32_t sandbox_arch;
 };
 
 /* A service of the current generation, for counts against its limits. */
@@ -92,6 +99,9 @@ struct scoreboard_header {
 	int32_t upgrade_result;
 	int32_t upgrading;
 	char upgrade_message[SCOREBOARD_MESSAGE_LEN];
+	/* Workers the sandbox killed since the master started (as reloads,
+	 * under seq). */
+	uint32_t sandbox_kills;
 };
 
 /* How an upgrade request was answered. */
@@ -199,6 +209,11 @@ unsigned scoreboard_sweep(void);
 void scoreboard_set_program(int slot, unsigned index);
 /* Master: the failed starts in a row of service svc's programs. */
 void scoreboard_set_failed_starts(size_t svc, unsigned n);
+/* Worker, from a signal handler (plain stores only): the sandbox refused
+ * call number call of architecture arch (AUDIT_ARCH_*), and kills it. */
+void scoreboard_sandbox_trapped(int slot, uint32_t arch, int32_t call);
+/* Master: count a worker the sandbox killed. */
+void scoreboard_count_sandbox_kill(void);
 
 /* Worker: change the state of its own slot. */
 void scoreboard_set_state(int slot, enum scoreboard_state state);

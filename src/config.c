@@ -665,6 +665,7 @@ check_whole(cfg_t *cfg)
 	if (cfg_getstr(cfg, "group") != NULL && cfg_getstr(cfg, "user") == NULL)
 		report_line(0, "group is set but user is not");
 	check_slots(cfg);
+	config_keys_inherit(cfg);
 }
 
 /*

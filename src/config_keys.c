@@ -24,6 +24,7 @@
 #include "config_scan.h"
 #include "log.h"
 #include "proto_info.h"
+#include "sandbox.h"
 
 #ifndef PIDFILE_DEFAULT
 #define PIDFILE_DEFAULT "/run/preforkd.pid"
@@ -34,7 +35,8 @@
 static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings, socket_modes;
-static const struct config_choice stdin_choices, quit_signals, defer_accepts;
+static const struct config_choice stdin_choices, quit_signals, defer_accepts,
+    sandbox_modes;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -93,6 +95,9 @@ const struct config_key config_keys[] = {
 	KEY_INT("shutdown_timeout", TOP(shutdown_timeout), 30, 0, 86400),
 	/* As many as one service may have workers. */
 	KEY_INT("max_slots", TOP(max_slots), 1024, 1, 65536),
+	/* The workers' sandbox (sandbox.c); a service may have its own. */
+	KEY_CHOICE("sandbox", TOP(sandbox), "auto", sandbox_modes,
+	    CONFIG_STORE_CHOICE),
 
 	{ .name = "listen",
 	    .type = CONFIG_KEY_LIST,
@@ -176,6 +181,9 @@ const struct config_key config_keys[] = {
 	/* auto: where the protocol waits for the client (listener.c). */
 	KEY_CHOICE("defer_accept", SVC(defer_accept), "auto", defer_accepts,
 	    CONFIG_STORE_CHOICE),
+	/* Unset: the global sandbox's (config_keys_inherit). */
+	KEY_CHOICE(
+	    "sandbox", SVC(sandbox), NULL, sandbox_modes, CONFIG_STORE_CHOICE),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -301,6 +309,24 @@ defer_accept_parse(const char *name)
 	return -1;
 }
 
+static const char *const sandbox_names[] = {
+	[SANDBOX_AUTO] = "auto",
+	[SANDBOX_ON] = "on",
+	[SANDBOX_LOG] = "log",
+	[SANDBOX_OFF] = "off",
+};
+
+static int
+sandbox_parse(const char *name)
+{
+	for (size_t i = 0; name != NULL &&
+	                   i < sizeof(sandbox_names) / sizeof(sandbox_names[0]);
+	     i++)
+		if (strcmp(name, sandbox_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 static const char *
 quit_signal_expected(void)
 {
@@ -320,6 +346,13 @@ defer_accept_expected(void)
 
 static const struct config_choice defer_accepts = { defer_accept_parse,
 	defer_accept_expected };
+
+static const char *
+sandbox_expected(void)
+{
+	return "auto, on, log or off";
+}
+
 static const struct config_choice protocols = { protocol_parse,
 	protocol_expected };
 static const struct config_choice framings = { framing_parse,
@@ -328,6 +361,8 @@ static const struct config_choice log_levels = { log_level_parse,
 	log_level_expected };
 static const struct config_choice socket_modes = { socket_mode_parse,
 	socket_mode_expected };
+static const struct config_choice sandbox_modes = { sandbox_parse,
+	sandbox_expected };
 
 /* -------------------------------------------------------------- checks */
 
@@ -480,6 +515,32 @@ check_value(cfg_t *cfg, cfg_opt_t *opt)
 		break;
 	}
 	return k->check != NULL ? k->check(cfg, opt) : 0;
+}
+
+/*
+ * A key with a row in both places (sandbox): a service that does not set
+ * it gets the global value, written into its section, so that conversion
+ * and -T see the value it runs with.  After the whole file is read: the
+ * global may come after the service.
+ */
+void
+config_keys_inherit(cfg_t *cfg)
+{
+	for (size_t i = 0; i < config_nkeys; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *value;
+		if (k->scope != CONFIG_KEY_SERVICE ||
+		    k->type != CONFIG_KEY_STR ||
+		    !(config_keys_place(k->name, strlen(k->name)) &
+		        CONFIG_SCAN_TOP) ||
+		    (value = cfg_getstr(cfg, k->name)) == NULL)
+			continue;
+		for (unsigned j = 0; j < cfg_size(cfg, CONFIG_SECTION); j++) {
+			cfg_t *sec = cfg_getnsec(cfg, CONFIG_SECTION, j);
+			if (cfg_size(sec, k->name) == 0)
+				cfg_setstr(sec, k->name, value);
+		}
+	}
 }
 
 /* -------------------------------------------------------------- schema */

@@ -28,6 +28,7 @@
 #include "master.h"
 #include "master_upgrade.h"
 #include "notify.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
 
@@ -223,7 +224,8 @@ check_config(const struct options *opts)
 		status = EXIT_CONFIG;
 	else if (check_environment(conf,
 	             pidfile != NULL ? pidfile : conf->pidfile,
-	             opts->manager) == -1)
+	             opts->manager) == -1 ||
+	         sandbox_check(conf) == -1)
 		status = EXIT_CONFIG;
 	else if (opts->print) {
 		printed = pidfile != NULL
@@ -401,7 +403,8 @@ prepare(const struct options *opts, const struct config *conf,
 		goto out;
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (adopt_passed(listeners, conf, passed) == -1 ||
+	if (sandbox_check(conf) == -1 ||
+	    adopt_passed(listeners, conf, passed) == -1 ||
 	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||
 	    daemon_pidfile_write(getpid()) == -1 ||

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "master_state.h"
 #include "program.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 #include "unforked.h"
 #include "worker.h"
@@ -122,10 +123,40 @@ master_child_adopt(struct master *m, const struct child *c)
 	return true;
 }
 
+/*
+ * A worker dead of SIGSYS whose slot names a call: the sandbox killed it
+ * (sandbox.c).  The name is the worker's word, resolved from a number and
+ * only shown.  A crash as any other, for the pool.
+ */
+static bool
+sandbox_killed(const struct child *c, int status)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct scoreboard_slot slot;
+	char name[64];
+
+	if (WIFEXITED(status) || WTERMSIG(status) != SIGSYS || sb == NULL)
+		return false;
+	scoreboard_read_slot(sb, (unsigned)c->slot, &slot);
+	if (slot.sandbox_trapped != 1 || slot.pid != c->pid)
+		return false;
+	scoreboard_count_sandbox_kill();
+	log_warnx("worker %ld (service %s) killed by the sandbox: system "
+	          "call %s (%" PRId32 ")",
+	    (long)c->pid, c->name,
+	    sandbox_call_name(
+	        slot.sandbox_arch, slot.sandbox_call, name, sizeof(name)),
+	    slot.sandbox_call);
+	return true;
+}
+
+/* Before its slot is cleared: the slot may say more. */
 static void
 describe_exit(const struct child *c, int status)
 {
 	/* A stopped child is not reaped: this one exited or was killed. */
+	if (sandbox_killed(c, status))
+		return;
 	if (!WIFEXITED(status))
 		log_notice("worker %ld (service %s) killed by signal %s",
 		    (long)c->pid, c->name,
@@ -160,10 +191,10 @@ master_child_reap(struct master *m, struct child *dead, int *status)
 		}
 		*dead = m->children[i];
 		m->children[i] = m->children[--m->nchildren];
+		describe_exit(dead, *status);
 		scoreboard_release(dead->slot);
 		if (dead->program)
 			master_program_reaped(m, dead);
-		describe_exit(dead, *status);
 		return true;
 	}
 	return false;

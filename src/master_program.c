@@ -252,6 +252,7 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 		prog.user.change = false; /* -t and the reload checked it */
 	/* A killed master leaves no program: KILL, which none can catch. */
 	prog.death_signal = SIGKILL;
+	prog.sandbox = s->sandbox;
 	prog.listen_fds = fds;
 	prog.nlisten = nfds;
 	pid = program_start(&prog, &why);

@@ -30,6 +30,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "program.h"
+#include "sandbox.h"
 
 /* What the child writes on the pipe when it cannot go on. */
 struct child_report {
@@ -38,7 +39,8 @@ struct child_report {
 };
 
 static const char *const steps[] = { "setsid", "dup2", "setrlimit",
-	"initgroups", "setgid", "setuid", "prctl", "chdir", "execve" };
+	"initgroups", "setgid", "setuid", "prctl", "chdir", "the sandbox",
+	"execve" };
 
 enum {
 	STEP_SETSID,
@@ -49,6 +51,7 @@ enum {
 	STEP_SETUID,
 	STEP_PRCTL,
 	STEP_CHDIR,
+	STEP_SANDBOX,
 	STEP_EXEC
 };
 
@@ -195,6 +198,9 @@ child(const struct program *p, pid_t parent, int report_fd)
 		_exit(127); /* the parent is gone already: nobody to serve */
 	if (chdir(p->dir != NULL ? p->dir : "/") == -1)
 		child_fail(report_fd, STEP_CHDIR);
+	/* Last: the filter would refuse nothing above, but keep it clear. */
+	if (sandbox_program_denylist((enum sandbox_mode)p->sandbox) == -1)
+		child_fail(report_fd, STEP_SANDBOX);
 	execve(p->argv[0], p->argv, p->envp);
 	child_fail(report_fd, STEP_EXEC);
 }

@@ -49,7 +49,7 @@
 
 /* A new layout gets a new magic: -s status of another build refuses a
  * table it would misread. */
-#define MAGIC "preforkd-sb-4"
+#define MAGIC "preforkd-sb-5"
 
 /* The master's table, written through these pointers alone; what others
  * get of it is view, the same table read-only. */
@@ -732,6 +732,33 @@ scoreboard_reload_done(bool ok, const char *message)
 	    message != NULL ? message : "");
 	h->reloads++;
 	write_end(&h->seq);
+}
+
+void
+scoreboard_count_sandbox_kill(void)
+{
+	struct scoreboard_header *h = board.head;
+
+	if (own == NULL)
+		return;
+	write_begin(&h->seq);
+	h->sandbox_kills++;
+	write_end(&h->seq);
+}
+
+void
+scoreboard_sandbox_trapped(int slot, uint32_t arch, int32_t call)
+{
+	struct scoreboard_slot *s;
+
+	if (board.head == NULL || slot < 0 || (unsigned)slot >= view.nslots)
+		return;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->sandbox_call = call;
+	s->sandbox_arch = arch;
+	s->sandbox_trapped = 1;
+	write_end(&s->seq);
 }
 
 /* Mend the header's fields the master owns; 1 when one was wrong. */

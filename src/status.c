@@ -250,10 +250,10 @@ status_print(
 	}
 	fprintf(out,
 	    "master pid=%" PRId32 " generation=%" PRIu32
-	    " uptime=%llds slots=%u/%u reload=%s\n",
+	    " uptime=%llds slots=%u/%u reload=%s sandbox_kills=%" PRIu32 "\n",
 	    c.h.master, c.h.generation,
 	    scoreboard_elapsed(now, c.h.started) / 1000, c.used, sb->nslots,
-	    reload_outcome(&c.h));
+	    reload_outcome(&c.h), c.h.sandbox_kills);
 	for (unsigned i = 0; i < c.nservices; i++) {
 		const struct scoreboard_service *svc = &sb->services[i];
 		const struct status_counts *n = &c.counts[i];
@@ -372,6 +372,10 @@ status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 	    "1 when the last reload succeeded (or there was none), else 0.");
 	fprintf(out, "preforkd_last_reload_ok %d\n",
 	    c.h.reloads == 0 || c.h.reload_ok);
+	family(out, "preforkd_sandbox_kills_total", "counter",
+	    "Workers the sandbox killed for a call it does not allow.");
+	fprintf(out, "preforkd_sandbox_kills_total %" PRIu32 "\n",
+	    c.h.sandbox_kills);
 	family(out, "preforkd_uptime_seconds", "gauge",
 	    "Seconds since the master started.");
 	fprintf(out, "preforkd_uptime_seconds %.3f\n",

@@ -55,6 +55,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proto.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 #include "worker.h"
 #include "worker_admit.h"
@@ -542,6 +543,8 @@ worker_main(const struct config *conf, size_t index,
 		          "(max_requests %d)",
 		    quota, svc->max_requests);
 	worker_dgram_start(svc, listen_fds, nlisten);
+	/* Everything it needs is open and its privileges are gone. */
+	sandbox_enter(svc, slot);
 	worker_slot_ready(&me);
 	/* Only the accept loop's own frames from here until a client comes. */
 	release_stack_below(1);

@@ -179,6 +179,7 @@ worker_exec_init(const struct config *conf, const struct service *svc,
 	prog.dir = svc->working_directory;
 	program_limits_of(svc, prog.limits);
 	prog.death_signal = SIGKILL;
+	prog.sandbox = svc->sandbox;
 	return 0;
 }
 

@@ -29,7 +29,7 @@ status_has() {
 	run --separate-stderr "$PREFORKD" -s status -p "$PIDFILE"
 	[ "$status" -eq 0 ]
 	echo "$output"
-	[[ "${lines[0]}" =~ ^master\ pid=$DPID\ generation=1\ uptime=[0-9]+s\ slots=3/1024\ reload=none$ ]]
+	[[ "${lines[0]}" =~ ^master\ pid=$DPID\ generation=1\ uptime=[0-9]+s\ slots=3/1024\ reload=none\ sandbox_kills=0$ ]]
 	[ "${lines[1]}" = "service name=svc idle=2 busy=1 starting=0 quitting=0 total=3 max=3" ]
 	[ "$(grep -c "^worker " <<<"$output")" -eq 3 ]
 	local busy
@@ -115,7 +115,7 @@ status_has() {
 	# No wait here: when -s returned, the new pool was up.
 	run status
 	echo "$output"
-	[[ "${lines[0]}" == *" generation=2 "*" reload=ok" ]]
+	[[ "${lines[0]}" == *" generation=2 "*" reload=ok sandbox_kills=0" ]]
 	[ "${lines[1]}" = "service name=svc idle=5 busy=0 starting=0 quitting=0 total=5 max=5" ]
 }
 
@@ -129,7 +129,7 @@ status_has() {
 	[ -z "$output" ]
 	[[ "$stderr" == "preforkd: reload failed: $CONF:3: unknown protocol \"chat\""* ]]
 	run status
-	[[ "${lines[0]}" == *" generation=1 "*" reload=failed" ]]
+	[[ "${lines[0]}" == *" generation=1 "*" reload=failed sandbox_kills=0" ]]
 	run talk <<<"kept"
 	[ "$output" = "kept" ]
 }

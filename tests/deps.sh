@@ -78,6 +78,7 @@ pkg build gcc cmd cc
 pkg build make cmd make
 pkg build libc6-dev test -e /usr/include/stdio.h
 pkg build libconfuse-dev test -e /usr/include/confuse.h
+pkg build libseccomp-dev test -e /usr/include/seccomp.h
 pkg run bats cmd bats
 pkg run python3 cmd python3
 pkg run procps cmd pgrep

@@ -394,3 +394,19 @@ RSYNC
 	[ "$(cat "$T/got.txt")" = "some data" ]
 	wait_log 'access service=svc .*exit=0'
 }
+
+# PTRACE_TRACEME from the program: "RESULT ERRNO".
+ptrace_probe='"/usr/bin/python3", "-c", "import ctypes; c = ctypes.CDLL(None, use_errno=True); r = c.ptrace(0, 0, 0, 0); print(r, ctypes.get_errno())"'
+
+@test "exec: the program cannot ptrace (the sandbox's deny-list), unless sandbox = off" {
+	[ -x /usr/bin/python3 ] || skip "no /usr/bin/python3"
+	exec_config "$ptrace_probe"
+	start_daemon
+	run talk </dev/null
+	[ "$output" = "-1 1" ] # EPERM
+	stop_daemon
+	exec_config "$ptrace_probe" 'sandbox = "off"'
+	start_daemon
+	run talk </dev/null
+	[ "$output" = "0 0" ]
+}

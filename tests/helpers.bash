@@ -65,7 +65,7 @@ log_is_clean() {
 		return 1
 	fi
 	if [ -z "${WORKER_CRASH_ALLOWED:-}" ] && grep -E \
-	    "worker [0-9]+ \(service .*\) killed by signal ($CRASH_SIGNALS)\$" \
+	    "worker [0-9]+ \(service .*\) killed by (signal ($CRASH_SIGNALS)\$|the sandbox:)" \
 	    "$1" >&2; then
 		echo "a worker crashed (allow_worker_crash if the test sent it)" >&2
 		return 1
