@@ -62,7 +62,7 @@ hold_two() {
 	run from_source 127.0.0.2
 	[ "$status" -eq 0 ]
 	[ "$output" = "hello" ]
-	log_has "access service=svc client=127\.0\.0\.2:[0-9]+ in=6 out=6 .*end=closed"
+	wait_log "access service=svc client=127\.0\.0\.2:[0-9]+ in=6 out=6 .*end=closed"
 	# A client that leaves frees its place.
 	close_client a
 	wait_log "access service=svc client=127\.0\.0\.1:[0-9]+ in=4 out=4 .*end=closed"
