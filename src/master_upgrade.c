@@ -311,7 +311,7 @@ preflight_verdict(int status, bool timed_out, char *out, char *version,
 	if (timed_out)
 		snprintf(why, WHY_LEN, "%s -t did not finish within %d s",
 		    origin.binary, PREFLIGHT_MS / 1000);
-	else if (WIFSIGNALED(status))
+	else if (!WIFEXITED(status))
 		snprintf(why, WHY_LEN, "%s -t was killed by signal %s",
 		    origin.binary, master_signal_name(WTERMSIG(status)));
 	else if (WEXITSTATUS(status) != 0)

@@ -4,6 +4,9 @@
  * there, and the lock-down that applies them.  It knows the protocols by
  * their ids (proto_info.h), never their code.
  *
+ * Why this file is long: the lists and the code that applies them stay
+ * together, so that a call is allowed in one place (more below).
+ *
  * A built-in worker locks itself down after it holds everything it needs
  * (its listeners, the scoreboard, the log descriptors, the time zone data,
  * its random seed) and has dropped its privileges, in this order:
