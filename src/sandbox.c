@@ -694,8 +694,9 @@ sandbox_check(const struct config *conf)
 	if (rc == -1)
 		return -1;
 	if (without > 0 && why != NULL && kernel_lacks() == NULL)
-		/* A choice made at build time, not a fault of the host. */
-		log_notice("sandbox: off: %s", why);
+		/* A choice made at build time, not a fault of the host:
+		 * info, so that -t stays as quiet as in any other build. */
+		log_info("sandbox: off: %s", why);
 	else if (without > 0 && why != NULL)
 		log_warnx("sandbox: %s: the workers of %zu service(s) run "
 		          "without one",
