@@ -6,6 +6,7 @@
 #ifndef PREFORKD_SANDBOX_H
 #define PREFORKD_SANDBOX_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,8 +22,9 @@ enum sandbox_mode {
 
 /* Master, at start (and -t): can each service's mode be had here?  Says
  * once what the workers get, warns once when auto must run without; 0,
- * or -1 after logging when a service says on and cannot have it. */
-int sandbox_check(const struct config *conf);
+ * or -1 after logging when a service says on and cannot have it.
+ * starting: also say that this build runs without one (-t does not). */
+int sandbox_check(const struct config *conf, bool starting);
 /* Worker, set up and with its privileges dropped: lock itself down as
  * svc->sandbox says, a kill recorded in scoreboard slot slot.  Returns
  * locked, or unlocked where the mode allows; exits WORKER_EXIT_FATAL

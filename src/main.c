@@ -225,7 +225,7 @@ check_config(const struct options *opts)
 	else if (check_environment(conf,
 	             pidfile != NULL ? pidfile : conf->pidfile,
 	             opts->manager) == -1 ||
-	         sandbox_check(conf) == -1)
+	         sandbox_check(conf, false) == -1)
 		status = EXIT_CONFIG;
 	else if (opts->print) {
 		printed = pidfile != NULL
@@ -403,7 +403,7 @@ prepare(const struct options *opts, const struct config *conf,
 		goto out;
 	if (daemon_pidfile_lock(pidfile) == -1)
 		goto out;
-	if (sandbox_check(conf) == -1 ||
+	if (sandbox_check(conf, true) == -1 ||
 	    adopt_passed(listeners, conf, passed) == -1 ||
 	    listener_apply(listeners, conf) == -1 ||
 	    (!opts->foreground && daemon_detach() == -1) ||

@@ -663,7 +663,7 @@ sandbox_enter(const struct service *svc, int slot)
 /* -------------------------------------------------------------- check */
 
 int
-sandbox_check(const struct config *conf)
+sandbox_check(const struct config *conf, bool starting)
 {
 	const char *why = unavailable();
 	size_t without = 0, with = 0;
@@ -693,11 +693,12 @@ sandbox_check(const struct config *conf)
 	}
 	if (rc == -1)
 		return -1;
-	if (without > 0 && why != NULL && kernel_lacks() == NULL)
-		/* A choice made at build time, not a fault of the host:
-		 * info, so that -t stays as quiet as in any other build. */
-		log_info("sandbox: off: %s", why);
-	else if (without > 0 && why != NULL)
+	if (without > 0 && why != NULL && kernel_lacks() == NULL) {
+		/* A choice made at build time, not a fault of the host or
+		 * the file: said at start, not by -t. */
+		if (starting)
+			log_notice("sandbox: off: %s", why);
+	} else if (without > 0 && why != NULL)
 		log_warnx("sandbox: %s: the workers of %zu service(s) run "
 		          "without one",
 		    why, without);
