@@ -74,6 +74,9 @@ struct scoreboard_service {
 	/* accept = false: its programs' failed starts in a row (set by the
 	 * master); not 0: the service is degraded. */
 	uint32_t failed_starts;
+	/* Keeps the entry a multiple of 8 bytes: the slots that follow the
+	 * nslots entries need their 8-byte alignment. */
+	uint32_t pad;
 };
 
 struct scoreboard_header {

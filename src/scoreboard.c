@@ -125,6 +125,10 @@ lay_out(struct table *t, void *mem, unsigned nslots, size_t size)
 	t->head = mem;
 	t->services = (struct scoreboard_service *)(t->head + 1);
 	t->slots = (struct scoreboard_slot *)(t->services + nslots);
+	_Static_assert(sizeof(struct scoreboard_service) %
+	                       _Alignof(struct scoreboard_slot) ==
+	                   0,
+	    "the slots after the service table must stay aligned");
 	t->size = size;
 }
 

@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static void
 check_addr(const char *spec)
 {
-	char err[128] = "", name[ADDR_STRLEN];
+	char err[128] = "", name[ADDR_NAMELEN];
 	struct addr a, b;
 
 	if (addr_parse(spec, &a, err, sizeof(err)) != 0) {

@@ -10,7 +10,7 @@
  * page right after it: a read past it faults under ASan as anywhere else.
  * The master's side is set up once: two services published, four slots
  * claimed with pids.  Each input starts from that table, then is a list
- * of stores, each two bytes of offset (little-endian, into the 64 KiB
+ * of stores, each two bytes of offset (little-endian, into the 48 KiB
  * table), one of length, then that many bytes.  The readers then run:
  * release and claim of a slot (the idle_hint decrement), the pool's
  * counts of its children (scoreboard_read_slot of each), the per-source
@@ -33,8 +33,9 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* 576 + 232 * (56 + 224) bytes: 64 KiB, 16 pages on x86-64. */
-#define NSLOTS 232
+/* 1104 + 154 * (64 + 248) bytes: 48 KiB, 12 pages on x86-64, all of it in
+ * reach of a two-byte offset. */
+#define NSLOTS 154
 #define NCLAIMED 4
 
 static char dir[] = "/tmp/fuzz_scoreboard.XXXXXX";
