@@ -697,7 +697,7 @@ sandbox_check(const struct config *conf, bool starting)
 		/* A choice made at build time, not a fault of the host or
 		 * the file: said at start, not by -t. */
 		if (starting)
-			log_info("sandbox: off: %s", why);
+			log_debug("sandbox: off: %s", why);
 	} else if (without > 0 && why != NULL)
 		log_warnx("sandbox: %s: the workers of %zu service(s) run "
 		          "without one",

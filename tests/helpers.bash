@@ -302,10 +302,15 @@ wait_log() {
 }
 
 # Start preforkd in the foreground with $CONF; wait until it says started.
+# The log may hold an earlier start's line (a test that restarts it):
+# this start's is one more.
 start_daemon() {
+	local before
+	before=$(log_count "master: notice: started")
+	before=${before:-0}
 	"$PREFORKD" -f -c "$CONF" -p "$PIDFILE" "$@" >>"$LOG" 2>&1 3>&- &
 	DPID=$!
-	wait_log "master: notice: started"
+	wait_until test_log_count_above "master: notice: started" "$before"
 }
 
 # Stop the daemon: TERM, then KILL after a deadline.  Safe to call twice.
