@@ -120,39 +120,13 @@ worker_exec_is(const struct service *svc)
 	return svc->protocol == &proto_info[PROTO_EXEC];
 }
 
-/* "NAME=value" of preforkd's environment for pass_env's name, or NULL. */
-static char *
-passed(const char *name)
-{
-	extern char **environ;
-	size_t len = strlen(name);
-
-	for (char **e = environ; *e != NULL; e++)
-		if (strncmp(*e, name, len) == 0 && (*e)[len] == '=')
-			return *e;
-	return NULL;
-}
-
-/* The environment's fixed part: PATH, env, then pass_env's that are set;
- * a later one of the same name is not dropped, so env wins by order. */
+/* The environment's fixed part (program_env: pass_env's that are set,
+ * PATH, env), with room after it for the connection's. */
 static int
 fixed_env(const struct service *svc)
 {
-	static char path[] = "PATH=/usr/local/bin:/usr/bin:/bin";
-	size_t n = 0;
-
-	envp = calloc(
-	    1 + svc->nenv + svc->npass_env + CONN_VARS + 1, sizeof(*envp));
-	if (envp == NULL)
-		return -1;
-	for (size_t i = 0; i < svc->npass_env; i++)
-		if ((envp[n] = passed(svc->pass_env[i])) != NULL)
-			n++;
-	envp[n++] = path;
-	for (size_t i = 0; i < svc->nenv; i++)
-		envp[n++] = svc->env[i];
-	env_fixed = n;
-	return 0;
+	envp = program_env(svc, CONN_VARS, &env_fixed);
+	return envp != NULL ? 0 : -1;
 }
 
 int
