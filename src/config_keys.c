@@ -207,6 +207,19 @@ protocol_expected(void)
 	return text;
 }
 
+/* The index of name in a table of n names, or -1. */
+static int
+index_of(const char *const *names, size_t n, const char *name)
+{
+	for (size_t i = 0; name != NULL && i < n; i++)
+		if (names[i] != NULL && strcmp(name, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+#define INDEX_OF(names, name)                                                  \
+	index_of((names), sizeof(names) / sizeof((names)[0]), (name))
+
 static const char *const framing_names[] = {
 	[FRAMING_CHUNK] = "chunk",
 	[FRAMING_LINE] = "line",
@@ -215,11 +228,7 @@ static const char *const framing_names[] = {
 static int
 framing_parse(const char *name)
 {
-	for (size_t i = 0; i < sizeof(framing_names) / sizeof(framing_names[0]);
-	     i++)
-		if (strcmp(name, framing_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return INDEX_OF(framing_names, name);
 }
 
 static const char *
@@ -301,12 +310,7 @@ static const char *const defer_accept_names[] = {
 static int
 defer_accept_parse(const char *name)
 {
-	for (size_t i = 0;
-	     i < sizeof(defer_accept_names) / sizeof(defer_accept_names[0]);
-	     i++)
-		if (strcmp(name, defer_accept_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return INDEX_OF(defer_accept_names, name);
 }
 
 static const char *const sandbox_names[] = {
@@ -319,12 +323,7 @@ static const char *const sandbox_names[] = {
 static int
 sandbox_parse(const char *name)
 {
-	for (size_t i = 0; name != NULL &&
-	                   i < sizeof(sandbox_names) / sizeof(sandbox_names[0]);
-	     i++)
-		if (strcmp(name, sandbox_names[i]) == 0)
-			return (int)i;
-	return -1;
+	return INDEX_OF(sandbox_names, name);
 }
 
 static const char *
