@@ -22,6 +22,13 @@ enum defer_accept {
 	DEFER_ACCEPT_AUTO,
 };
 
+/* ready: once execve() succeeded, or once the program sent READY=1 on
+ * its NOTIFY_SOCKET (master_notify.c), as systemd's Type=notify. */
+enum ready_mode {
+	READY_STARTED,
+	READY_NOTIFY,
+};
+
 struct service {
 	char *name;
 	/* Its name and flags; proto_of(svc) has its code. */
@@ -106,6 +113,10 @@ struct service {
 	/* enum sandbox_mode (sandbox.h): the global one unless the service
 	 * has its own (issue 20). */
 	int sandbox;
+	/* accept = false: when a program is ready (enum ready_mode), and
+	 * how long it may take to say so with ready = "notify" (seconds). */
+	int ready;
+	int ready_timeout;
 };
 
 struct config {

@@ -458,7 +458,8 @@ check_exec(cfg_t *cfg, cfg_t *sec)
 /*
  * accept = false: a pool of programs, protocol "exec" only; the pool is
  * fixed (nothing tells the master that a program is busy), and stdin =
- * "socket" needs exactly one listener to put on fd 0.
+ * "socket" needs exactly one listener to put on fd 0; ready = "notify" is
+ * for such programs alone.
  */
 static void
 check_program(cfg_t *cfg, cfg_t *sec)
@@ -484,6 +485,14 @@ check_program(cfg_t *cfg, cfg_t *sec)
 		cfg_error(cfg,
 		    "service %s: stdin = \"socket\" needs accept = false and "
 		    "exactly one listen address",
+		    cfg_title(sec));
+	/* Only "notify": -T prints ready = "started" for every service,
+	 * and what it prints must load. */
+	if (strcmp(cfg_getstr(sec, "ready"), "notify") == 0 && !programs)
+		cfg_error(cfg,
+		    "service %s: ready = \"notify\" needs accept = false: "
+		    "only a program that accepts by itself is told "
+		    "NOTIFY_SOCKET",
 		    cfg_title(sec));
 }
 

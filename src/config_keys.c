@@ -36,7 +36,7 @@ static int check_path(cfg_t *, cfg_opt_t *);
 static int check_time_format(cfg_t *, cfg_opt_t *);
 static const struct config_choice log_levels, protocols, framings, socket_modes;
 static const struct config_choice stdin_choices, quit_signals, defer_accepts,
-    sandbox_modes;
+    sandbox_modes, ready_modes;
 
 #define FIELD(type, f)                                                         \
 	.offset = offsetof(type, f), .size = sizeof(((type *)0)->f)
@@ -184,6 +184,11 @@ const struct config_key config_keys[] = {
 	/* Unset: the global sandbox's (config_keys_inherit). */
 	KEY_CHOICE(
 	    "sandbox", SVC(sandbox), NULL, sandbox_modes, CONFIG_STORE_CHOICE),
+	/* accept = false: ready at execve, or at READY=1 (config.c checks
+	 * it with accept; master_notify.c hears it). */
+	KEY_CHOICE(
+	    "ready", SVC(ready), "started", ready_modes, CONFIG_STORE_CHOICE),
+	KEY_INT("ready_timeout", SVC(ready_timeout), 30, 1, 3600),
 };
 
 const size_t config_nkeys = sizeof(config_keys) / sizeof(config_keys[0]);
@@ -332,6 +337,24 @@ quit_signal_expected(void)
 	return "TERM, QUIT, INT, HUP, USR1, USR2 or WINCH";
 }
 
+static const char *const ready_names[] = {
+	[READY_STARTED] = "started",
+	[READY_NOTIFY] = "notify",
+};
+
+static int
+ready_parse(const char *name)
+{
+	return INDEX_OF(ready_names, name);
+}
+
+static const char *
+ready_expected(void)
+{
+	return "started or notify";
+}
+
+static const struct config_choice ready_modes = { ready_parse, ready_expected };
 static const struct config_choice stdin_choices = { stdin_parse,
 	stdin_expected };
 static const struct config_choice quit_signals = { quit_signal_parse,
