@@ -37,6 +37,13 @@ struct dgram {
  * waiting or a signal interrupted the wait, -1 on another failure (errno
  * set).  A zero-length datagram is a datagram. */
 int dgram_recv(struct dgram *d, int fd, char *buf, size_t size);
+/* Receive one datagram from fd, a Unix socket with SO_PASSCRED, into buf
+ * (size bytes; *full_len says its own length, more when cut), and its
+ * sender as the kernel tells it in *cred (pid 0 when it does not);
+ * descriptors sent with it are closed, never kept.  1, 0 or -1 as
+ * dgram_recv. */
+int dgram_recv_cred(
+    int fd, char *buf, size_t size, size_t *full_len, struct ucred *cred);
 /* Have each datagram on fd (a socket of family) say the address it was
  * sent to, in d->local: one setsockopt(), once per socket; 0 or -1. */
 int dgram_want_local(int fd, int family);

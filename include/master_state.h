@@ -64,6 +64,14 @@ struct child {
 	unsigned index;  /* PREFORKD_WORKER_INDEX, kept by a replacement */
 	int out_fd;      /* its stdout and stderr, read by the master; -1 */
 	int quit_signal; /* what retires it (quit_signal) */
+	/* ready = "notify" (master_notify.c): it was given NOTIFY_SOCKET,
+	 * has until ready_by (ms; 0: no longer waited for) to send READY=1,
+	 * and once it sent WATCHDOG=1 (at watchdog_at, ms; 0: never), must
+	 * send it again within watchdog_ms (worker_timeout; 0: no watch). */
+	bool notify;
+	long long ready_by;
+	long long watchdog_at;
+	long long watchdog_ms;
 };
 
 /* Spawning state of one service of the current generation. */
@@ -112,6 +120,9 @@ struct master {
 	/* master_program.c's tables (output, poll set); NULL until a
 	 * program starts. */
 	struct program_table *programs;
+	/* master_notify.c's socket; NULL until a program of ready =
+	 * "notify" starts. */
+	struct notify_server *notify;
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -211,6 +222,29 @@ struct pollfd *master_program_poll(struct master *m, int poke_fd, size_t *n);
 void master_program_output(struct master *m, size_t n);
 /* At exit. */
 void master_program_free(struct master *m);
+/* c says it is ready (READY=1), or, with ready = "started", its execve
+ * succeeded: its slot says ready, and with ready = "notify" its
+ * service's streak of failed starts ends. */
+void master_program_became_ready(
+    struct master *m, struct child *c, long long now);
+
+/* master_notify.c: the NOTIFY_SOCKET of ready = "notify" */
+
+/* NOTIFY_SOCKET for a program ("@name", abstract), the socket made the
+ * first time; NULL (errno set) when it cannot be. */
+const char *master_notify_socket(struct master *m);
+/* The socket, for the poll set; -1 when there is none. */
+int master_notify_fd(const struct master *m);
+/* Take the datagrams waiting (a bounded number a turn), each only from
+ * the pid of a program of a ready = "notify" service. */
+void master_notify_read(struct master *m, long long now);
+/* Kill the programs past ready_timeout without READY=1, or past
+ * worker_timeout since their last WATCHDOG=1. */
+void master_notify_check(struct master *m, long long now);
+/* When master_notify_check is due next; -1: never. */
+long long master_notify_next(const struct master *m);
+/* At exit. */
+void master_notify_free(struct master *m);
 
 /* master_stop.c */
 

@@ -51,6 +51,8 @@ struct program {
 	const int *listen_fds;
 	size_t nlisten;
 	char *listen_pid;
+	/* The same for "WATCHDOG_PID=" (ready = "notify"); NULL: none. */
+	char *watchdog_pid;
 	/* enum sandbox_mode: the deny-list of calls no service needs,
 	 * loaded last before execve (sandbox_program_denylist). */
 	int sandbox;

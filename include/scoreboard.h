@@ -11,6 +11,9 @@
 
 #define SCOREBOARD_NAME_LEN 40
 #define SCOREBOARD_MESSAGE_LEN 512
+/* A program's STATUS= text, its NUL included: sized so that a slot stays
+ * a multiple of 8 bytes (and the fuzz target's table ends on a page). */
+#define SCOREBOARD_STATUS_LEN 112
 
 enum scoreboard_state {
 	SB_FREE,     /* no worker */
@@ -57,6 +60,11 @@ struct scoreboard_slot {
 	uint32_t sandbox_trapped;
 	int32_t sandbox_call;
 	uint32_t sandbox_arch;
+	/* accept = false, ready = "notify": the last STATUS= its program
+	 * sent (master_notify.c), cut to fit, NUL-terminated; written by
+	 * the master alone, raw: escaped wherever it is shown, as any
+	 * string of the table. */
+	char program_status[SCOREBOARD_STATUS_LEN];
 };
 
 /* A service of the current generation, for counts against its limits. */
@@ -210,6 +218,9 @@ unsigned scoreboard_sweep(void);
 
 /* Master: slot holds the program of index (accept = false). */
 void scoreboard_set_program(int slot, unsigned index);
+/* Master: the STATUS= text (len bytes, cut to fit) of the program in
+ * slot. */
+void scoreboard_set_program_status(int slot, const char *text, size_t len);
 /* Master: the failed starts in a row of service svc's programs. */
 void scoreboard_set_failed_starts(size_t svc, unsigned n);
 /* Worker, from a signal handler (plain stores only): the sandbox refused

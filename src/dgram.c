@@ -7,11 +7,13 @@
  * and an answer longer than the largest datagram is cut to fit, never
  * dropped; both are counted so the log can say so.  Nothing here can take
  * a worker down: a sender that has gone (ICMP unreachable) only fails the
- * one send.
+ * one send.  The master's notify socket (master_notify.c) reads here too,
+ * with each sender's credentials.
  */
 #include <errno.h>
 #include <netinet/in.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "dgram.h"
 
@@ -88,6 +90,56 @@ dgram_recv(struct dgram *d, int fd, char *buf, size_t size)
 	d->len = (size_t)n < size ? (size_t)n : size;
 	addr_format((const struct sockaddr *)&d->peer, d->peer_name,
 	    sizeof(d->peer_name));
+	return 1;
+}
+
+/*
+ * A sender may attach descriptors (SCM_RIGHTS) to fill our table: those
+ * that fit the control buffer are installed close-on-exec and closed at
+ * once; the kernel drops the rest (MSG_CTRUNC).  The credentials are the
+ * kernel's, whatever the sender wrote: only a sender with CAP_SYS_ADMIN
+ * may claim another pid.
+ */
+int
+dgram_recv_cred(
+    int fd, char *buf, size_t size, size_t *full_len, struct ucred *cred)
+{
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(sizeof(struct ucred)) +
+		         CMSG_SPACE(8 * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = buf, .iov_len = size };
+	struct msghdr msg = { .msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf) };
+	ssize_t n;
+
+	memset(cred, 0, sizeof(*cred));
+	n = recvmsg(fd, &msg, MSG_TRUNC | MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n == -1)
+		return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+		           ? 0
+		           : -1;
+	*full_len = (size_t)n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
+	     c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_CREDENTIALS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(*cred)))
+			memcpy(cred, CMSG_DATA(c), sizeof(*cred));
+		else if (c->cmsg_type == SCM_RIGHTS)
+			for (size_t at = 0;
+			     CMSG_LEN((at + 1) * sizeof(int)) <= c->cmsg_len;
+			     at++) {
+				int passed;
+				memcpy(&passed, CMSG_DATA(c) + at * sizeof(int),
+				    sizeof(int));
+				close(passed);
+			}
+	}
 	return 1;
 }
 

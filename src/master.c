@@ -6,7 +6,8 @@
  * spawning.  The rooms it calls on: master_child.c (the children),
  * master_pool.c (the pools), master_watch.c (what workers may
  * do to it), master_stop.c,
- * master_reload.c, master_upgrade.c.
+ * master_reload.c, master_upgrade.c, master_program.c and
+ * master_notify.c (programs of accept = false, their notify socket).
  */
 #include <errno.h>
 #include <poll.h>
@@ -70,6 +71,7 @@ static void
 master_free(struct master *m)
 {
 	master_program_free(m);
+	master_notify_free(m);
 	master_children_free(m);
 	free(m->pools);
 	config_free(m->conf);
@@ -84,6 +86,7 @@ sleep_time(const struct master *m, struct timespec *ts, long long now)
 
 	next = master_earliest(next, master_stop_next(m, now));
 	next = master_earliest(next, master_pool_next(m));
+	next = master_earliest(next, master_notify_next(m));
 	if (next == -1)
 		return NULL;
 	next = next > now ? next - now : 0;
@@ -166,13 +169,15 @@ master_run(struct config *conf, struct listener_set *listeners,
 			.events = POLLIN };
 		struct timespec ts;
 		long long now = clock_ms();
-		/* Programs' output (accept = false), behind the poke. */
+		/* Programs' output (accept = false), behind the poke, and
+		 * their notify socket last. */
 		size_t nfds = 1;
 		struct pollfd *fds;
 
 		master_stop_drain(m, now);
 		master_child_escalate(m, now);
 		master_child_kill_stuck(m, now);
+		master_notify_check(m, now);
 		master_watch_sweep(m, now);
 		master_pool_adjust(m, now);
 		master_pool_retire_old(m, now);

@@ -48,7 +48,8 @@ struct program_io {
 	unsigned long dropped;
 };
 
-/* The table, one per slot, and the poll set (the poke pipe first). */
+/* The table, one per slot, and the poll set (the poke pipe first, the
+ * notify socket last). */
 struct program_table {
 	struct program_io *io;
 	struct pollfd *fds;
@@ -67,12 +68,12 @@ table(struct master *m)
 	if ((t = unforked_alloc(sizeof(*t))) == NULL)
 		return NULL;
 	t->io = unforked_alloc(room * sizeof(*t->io));
-	t->fds = unforked_alloc((room + 1) * sizeof(*t->fds));
+	t->fds = unforked_alloc((room + 2) * sizeof(*t->fds));
 	t->fd_slot = unforked_alloc(room * sizeof(*t->fd_slot));
 	if (t->io == NULL || t->fds == NULL || t->fd_slot == NULL) {
 		log_error("programs: mmap of the tables for %zu slots", room);
 		unforked_free(t->io, room * sizeof(*t->io));
-		unforked_free(t->fds, (room + 1) * sizeof(*t->fds));
+		unforked_free(t->fds, (room + 2) * sizeof(*t->fds));
 		unforked_free(t->fd_slot, room * sizeof(*t->fd_slot));
 		unforked_free(t, sizeof(*t));
 		return NULL;
@@ -90,7 +91,7 @@ master_program_free(struct master *m)
 	if (t == NULL)
 		return;
 	unforked_free(t->io, t->room * sizeof(*t->io));
-	unforked_free(t->fds, (t->room + 1) * sizeof(*t->fds));
+	unforked_free(t->fds, (t->room + 2) * sizeof(*t->fds));
 	unforked_free(t->fd_slot, t->room * sizeof(*t->fd_slot));
 	unforked_free(t, sizeof(*t));
 	m->programs = NULL;
@@ -134,9 +135,10 @@ listen_fds(const struct master *m, const struct service *s, int *fds)
 }
 
 /* The variables of a program that accepts by itself, after the fixed
- * part: as systemd and einhorn pass them, and who it is in the pool. */
-#define PROGRAM_VARS 6
-#define VAR_TEXT (PROGRAM_MAX_LISTEN * (SCOREBOARD_NAME_LEN + 24) + 512)
+ * part: as systemd and einhorn pass them, and who it is in the pool;
+ * with ready = "notify", NOTIFY_SOCKET and the watchdog's two. */
+#define PROGRAM_VARS 9
+#define VAR_TEXT (PROGRAM_MAX_LISTEN * (SCOREBOARD_NAME_LEN + 24) + 768)
 
 struct program_env {
 	char **envp;
@@ -163,11 +165,20 @@ add_var(struct program_env *e, const char *fmt, ...)
 	e->used += (size_t)len + 1;
 }
 
+/* What a program of ready = "notify" is told: where to send (NULL: it
+ * is not), and worker_timeout for its WATCHDOG=1. */
+struct notify_vars {
+	const char *socket;
+	long long watchdog_usec; /* 0: not watched */
+	char *watchdog_pid;      /* set to "WATCHDOG_PID=000...", as
+	                          * LISTEN_PID, for the child to fill */
+};
+
 /* LISTEN_FDNAMES: each socket named after its service, as systemd names
  * a socket unit's sockets by default. */
 static int
 build_env(struct program_env *e, const struct service *s, size_t nfds,
-    unsigned index, char **listen_pid)
+    unsigned index, char **listen_pid, struct notify_vars *nv)
 {
 	char names[PROGRAM_MAX_LISTEN * (SCOREBOARD_NAME_LEN + 1) + 1];
 	size_t at = 0;
@@ -189,6 +200,16 @@ build_env(struct program_env *e, const struct service *s, size_t nfds,
 		add_var(e, "EINHORN_FD_%zu=%zu", i, 3 + i);
 	add_var(e, "PREFORKD_WORKER_INDEX=%u", index);
 	add_var(e, "PREFORKD_SERVICE=%s", s->name);
+	/* sd_watchdog_enabled() wants WATCHDOG_PID to be the caller's, so
+	 * that the program's own children do not think they are watched:
+	 * the child writes its pid, as for LISTEN_PID. */
+	if (nv->socket != NULL)
+		add_var(e, "NOTIFY_SOCKET=%s", nv->socket);
+	if (nv->socket != NULL && nv->watchdog_usec > 0) {
+		add_var(e, "WATCHDOG_USEC=%lld", nv->watchdog_usec);
+		nv->watchdog_pid = e->text + e->used;
+		add_var(e, "WATCHDOG_PID=%0*d", PROGRAM_PID_ROOM - 1, 0);
+	}
 	e->envp[e->n] = NULL;
 	return 0;
 }
@@ -218,6 +239,7 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 	struct program prog;
 	struct program_failure why;
 	struct program_env *e;
+	struct notify_vars nv = { NULL, 0, NULL };
 	int fds[PROGRAM_MAX_LISTEN], out[2];
 	unsigned index = free_index(m, svc);
 	size_t nfds = listen_fds(m, s, fds);
@@ -227,11 +249,18 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 
 	if (t == NULL)
 		return SPAWN_NO_FORK;
+	/* No socket, no READY=1: a failed start, as an exec that failed. */
+	if (s->ready == READY_NOTIFY &&
+	    (nv.socket = master_notify_socket(m)) == NULL) {
+		start_failed(m, svc, "notify socket", errno, index, now);
+		return SPAWNED;
+	}
+	nv.watchdog_usec = (long long)s->worker_timeout * 1000000;
 	if ((slot = scoreboard_claim(svc, s->name, m->generation)) == -1)
 		return SPAWN_NO_SLOT;
 	memset(&prog, 0, sizeof(prog));
 	if ((e = malloc(sizeof(*e))) == NULL ||
-	    build_env(e, s, nfds, index, &prog.listen_pid) == -1 ||
+	    build_env(e, s, nfds, index, &prog.listen_pid, &nv) == -1 ||
 	    pipe2(out, O_CLOEXEC) == -1) {
 		int err = errno;
 		if (e != NULL)
@@ -255,6 +284,7 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 	prog.sandbox = s->sandbox;
 	prog.listen_fds = fds;
 	prog.nlisten = nfds;
+	prog.watchdog_pid = nv.watchdog_pid;
 	pid = program_start(&prog, &why);
 	close(out[1]);
 	free(e->envp);
@@ -272,8 +302,6 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 	}
 	scoreboard_set_pid(slot, pid);
 	scoreboard_set_program(slot, index);
-	/* ready = "started": ready once execve() succeeded. */
-	scoreboard_set_state(slot, SB_IDLE);
 	memset(&t->io[slot], 0, sizeof(t->io[slot]));
 	c = &m->children[m->nchildren++];
 	memset(c, 0, sizeof(*c));
@@ -285,13 +313,21 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 	c->stage = CHILD_RUNNING;
 	c->slot = slot;
 	c->program = true;
-	c->ready = true;
 	c->index = index;
 	c->out_fd = out[0];
 	c->quit_signal = s->quit_signal;
+	/* ready = "notify": starting until READY=1 (master_notify.c). */
+	c->notify = nv.socket != NULL;
+	if (c->notify) {
+		c->ready_by = now + (long long)s->ready_timeout * 1000;
+		c->watchdog_ms = (long long)s->worker_timeout * 1000;
+	}
 	log_info("started program %ld (index %u) for service %s "
 	         "(generation %u): %s with %zu socket(s)",
 	    (long)pid, index, s->name, m->generation, s->command[0], nfds);
+	/* ready = "started": ready once execve() succeeded. */
+	if (!c->notify)
+		master_program_became_ready(m, c, now);
 	return SPAWNED;
 }
 
@@ -395,6 +431,10 @@ master_program_poll(struct master *m, int poke_fd, size_t *n)
 		t->fds[(*n)++] =
 		    (struct pollfd){ .fd = c->out_fd, .events = POLLIN };
 	}
+	/* The notify socket (master_notify.c), made after this table. */
+	if (master_notify_fd(m) != -1)
+		t->fds[(*n)++] = (struct pollfd){ .fd = master_notify_fd(m),
+			.events = POLLIN };
 	return t->fds;
 }
 
@@ -407,6 +447,12 @@ master_program_output(struct master *m, size_t n)
 	for (size_t k = 1; t != NULL && k < n; k++) {
 		if (t->fds[k].revents == 0)
 			continue;
+		/* Before any reap: a READY=1 and then an exit is a program
+		 * that was ready. */
+		if (t->fds[k].fd == master_notify_fd(m)) {
+			master_notify_read(m, now);
+			continue;
+		}
 		for (size_t i = 0; i < m->nchildren; i++)
 			if (m->children[i].program &&
 			    m->children[i].slot == t->fd_slot[k - 1] &&
@@ -491,4 +537,24 @@ master_program_keep(pid_t pgid, void *arg)
 		if (m->children[i].program && m->children[i].pid == pgid)
 			return true;
 	return false;
+}
+
+/*
+ * c is ready: with ready = "started" once its execve() succeeded, with
+ * "notify" once it sent READY=1.  Only READY=1 ends its service's streak
+ * of failed starts: an execve that succeeded says nothing of a program
+ * that exits at once (pool_program_after_death's rule then decides).
+ */
+void
+master_program_became_ready(struct master *m, struct child *c, long long now)
+{
+	c->ready = true;
+	c->ready_by = 0;
+	scoreboard_set_state(c->slot, SB_IDLE);
+	log_info("program %ld (index %u) of service %s ready after %.3fs",
+	    (long)c->pid, c->index, c->name, (double)(now - c->started) / 1000);
+	if (!c->notify || c->generation != m->generation)
+		return;
+	m->pools[c->service].quick_deaths = 0;
+	scoreboard_set_failed_starts(c->service, 0);
 }

@@ -176,6 +176,8 @@ child(const struct program *p, pid_t parent, int report_fd)
 	default_signals();
 	if (p->listen_pid != NULL)
 		write_pid(strchr(p->listen_pid, '=') + 1, getpid());
+	if (p->watchdog_pid != NULL)
+		write_pid(strchr(p->watchdog_pid, '=') + 1, getpid());
 	if (place_fds(p, report_fd) == -1)
 		child_fail(report_fd, STEP_DUP2);
 	if (set_limits(p->limits) == -1)

@@ -49,7 +49,7 @@
 
 /* A new layout gets a new magic: -s status of another build refuses a
  * table it would misread. */
-#define MAGIC "preforkd-sb-5"
+#define MAGIC "preforkd-sb-6"
 
 /* The master's table, written through these pointers alone; what others
  * get of it is view, the same table read-only. */
@@ -601,6 +601,22 @@ scoreboard_set_program(int slot, unsigned index)
 	s = &board.slots[slot];
 	write_begin(&s->seq);
 	s->program_index = (int32_t)index + 1;
+	write_end(&s->seq);
+}
+
+void
+scoreboard_set_program_status(int slot, const char *text, size_t len)
+{
+	struct scoreboard_slot *s;
+
+	if (!own_claimed(slot))
+		return;
+	if (len > sizeof(s->program_status) - 1)
+		len = sizeof(s->program_status) - 1;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	memcpy(s->program_status, text, len);
+	s->program_status[len] = '\0';
 	write_end(&s->seq);
 }
 

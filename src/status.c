@@ -191,11 +191,13 @@ print_worker(
 	char client[ESCAPED(sizeof(s->client))];
 
 	/* A program of accept = false: its index, and "ready" for what a
-	 * worker's slot calls idle. */
+	 * worker's slot calls idle; last, what it said of itself (STATUS=,
+	 * ready = "notify"), quoted, as it may hold spaces. */
 	if (s->program_index > 0) {
+		char said[ESCAPED(sizeof(s->program_status))];
 		fprintf(out,
 		    "program pid=%" PRId32 " service=%s generation=%" PRIu32
-		    " index=%" PRId32 " state=%s time=%.3fs\n",
+		    " index=%" PRId32 " state=%s time=%.3fs",
 		    s->pid,
 		    escaped(s->service_name, sizeof(s->service_name), name,
 		        sizeof(name)),
@@ -204,6 +206,11 @@ print_worker(
 		                        : scoreboard_state_name(
 		                              (enum scoreboard_state)s->state),
 		    (double)scoreboard_elapsed(now, s->changed) / 1000);
+		if (s->program_status[0] != '\0')
+			fprintf(out, " status=\"%s\"",
+			    escaped(s->program_status,
+			        sizeof(s->program_status), said, sizeof(said)));
+		fputc('\n', out);
 		return;
 	}
 	fprintf(out,
