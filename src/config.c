@@ -380,10 +380,14 @@ check_pool(cfg_t *cfg, cfg_t *sec)
 	}
 }
 
-/* The waits worker_timeout must outlast (see worker_outlasts). */
+/* The waits worker_timeout must outlast (see worker_outlasts).  A program
+ * of accept = false has none of them: its clients are its own, and its
+ * worker_timeout bounds the time between two WATCHDOG=1. */
 static void
 check_worker_timeout(cfg_t *cfg, cfg_t *sec)
 {
+	if (cfg_getbool(sec, "accept") == cfg_false)
+		return;
 	worker_outlasts(cfg, sec, "idle_timeout", 1, "on a silent client");
 	/* A client that stops reading is cut after one to two send_timeouts
 	 * (see conn.c), with no byte moved meanwhile. */

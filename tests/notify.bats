@@ -1,0 +1,172 @@
+#!/usr/bin/env bats
+# ready = "notify" (issue 18): a program of accept = false is ready when it
+# sends READY=1 on the NOTIFY_SOCKET the master owns, as systemd's
+# Type=notify; STATUS= shows in -s status, WATCHDOG=1 puts it under
+# worker_timeout, ready_timeout bounds its start, and a datagram from any
+# other process is ignored.
+
+load helpers
+
+setup() {
+	common_setup
+	# As root the programs run as nobody: they must reach their files.
+	chmod 711 "$T"
+}
+teardown() { common_teardown; }
+
+HELPER="$BATS_TEST_DIRNAME/helper"
+NOTIFYSERVER="$HELPER/notifyserver.py"
+
+# notify_config ARGS [KEYS]: a pool of notifyserver.py ARGS (each quoted,
+# comma-separated) with ready = "notify".
+notify_config() {
+	write_config "protocol = \"exec\"
+	accept = false
+	ready = \"notify\"
+	command = {\"$NOTIFYSERVER\"${1:+, $1}}
+	${2:-workers = 1}"
+}
+
+status_text() {
+	"$PREFORKD" -c "$CONF" -p "$PIDFILE" -s status
+}
+
+# status_says TEXT: -s status has TEXT.
+status_says() {
+	status_text | grep -qF -- "$1"
+}
+
+# programs_in STATE [N]: N programs (1) say STATE in -s status.
+programs_in() {
+	[ "$(status_text | grep -c "^program .*state=$1")" -eq "${2:-1}" ]
+}
+
+# The pid of the program of index 0.
+program_pid() {
+	status_text | sed -nE 's/^program pid=([0-9]+) .*index=0 .*/\1/p'
+}
+
+# The NOTIFY_SOCKET in the environment of process $1, as a stranger who
+# may read it finds it.
+notify_socket_of() {
+	tr '\0' '\n' <"/proc/$1/environ" | sed -n 's/^NOTIFY_SOCKET=//p'
+}
+
+@test "ready = \"notify\" -t: only with accept = false, FILE:LINE; ready_timeout from 1" {
+	cat >"$CONF" <<CONF
+service a {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	ready = "notify"
+}
+service b {
+	listen = {"127.0.0.1:$((PORT + 1))"}
+	protocol = "exec"
+	command = {"/bin/cat"}
+	accept = false
+	ready = "notify"
+	ready_timeout = 0
+}
+CONF
+	run "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"preforkd.conf:5: service a: ready = \"notify\" needs accept = false"* ]]
+	[[ "$output" == *"ready_timeout"* ]]
+	refute grep -q "service b: ready" <<<"$output"
+	# What -T prints, ready = "started" everywhere, loads.
+	write_config 'protocol = "echo"'
+	"$PREFORKD" -T -c "$CONF" >"$T/printed.conf"
+	grep -q 'ready = "started"' "$T/printed.conf"
+	"$PREFORKD" -t -c "$T/printed.conf"
+}
+
+@test "a program is starting until READY=1, then ready, with its STATUS= in -s status" {
+	notify_config "\"--wait\", \"$T/go\", \"--status\", \"serving \\\"all\\\" of it\""
+	start_daemon
+	wait_until programs_in starting
+	# It accepts already, but is not ready for the pool until it says so.
+	sleep 0.3
+	programs_in starting
+	refute log_has "ready after"
+	pid=$(program_pid)
+	[[ "$(notify_socket_of "$pid")" == @preforkd-notify-* ]]
+	touch "$T/go"
+	wait_until programs_in ready
+	status_says "index=0 state=ready time="
+	status_says 'status="serving \"all\" of it"'
+	log_has "program $pid \(index 0\) of service svc ready after 0\.[3-9]"
+	talk </dev/null | grep -qx "pid=$pid"
+}
+
+@test "a program that never sends READY=1 is a failed start after ready_timeout, and the log says why" {
+	notify_config '"--never"' 'workers = 1
+	ready_timeout = 1'
+	start_daemon
+	wait_until programs_in starting
+	pid=$(program_pid)
+	wait_log "program $pid \(index 0\) did not send READY=1 within 1s: killing its process group, a failed start"
+	wait_log "program $pid \(index 0\) was killed by signal KILL 1\.[0-9]*s after its start: failed start 1 in a row"
+	status_text | grep -qE '^service name=svc .* degraded failed_starts=1'
+	# Backed off, then started again, starting again.
+	wait_until test_log_count_above "started program" 1
+}
+
+@test "a forged READY=1 and STATUS= from a process preforkd did not start are ignored" {
+	notify_config "\"--wait\", \"$T/go\", \"--status\", \"mine\""
+	start_daemon
+	wait_until programs_in starting
+	sock=$(notify_socket_of "$(program_pid)")
+	[ -n "$sock" ]
+	/usr/bin/python3 -c '
+import socket, sys
+addr = sys.argv[1]
+if addr.startswith("@"):
+    addr = "\0" + addr[1:]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.sendto(b"READY=1\nSTATUS=pwned", addr)
+print("sent")' "$sock" | grep -qx sent
+	wait_log "notify socket: ignored a datagram from pid [0-9]+ \(uid [0-9]+\): not the pid of a program"
+	programs_in starting
+	refute status_says pwned
+	# The program's own word still counts.
+	touch "$T/go"
+	wait_until programs_in ready
+	status_says 'status="mine"'
+}
+
+@test "WATCHDOG=1 once, then silence: killed after worker_timeout and replaced" {
+	notify_config '"--watchdog"' 'workers = 1
+	worker_timeout = 1'
+	start_daemon
+	wait_until programs_in ready
+	pid=$(program_pid)
+	log_has "program $pid: notifyserver $pid up, .* WATCHDOG_USEC=1000000 WATCHDOG_PID=$pid\$"
+	wait_log "program $pid \(index 0\) sent no WATCHDOG=1 for 1\.[0-9]*s \(worker_timeout 1s\): killing its process group"
+	wait_log "program $pid \(index 0\) was killed by signal KILL"
+	# Its replacement, with the same index, is ready in turn.
+	wait_until test_log_count_above "ready after" 1
+	refute log_has "program .* sent no WATCHDOG=1 for 0\."
+}
+
+@test "gunicorn with ready = \"notify\": ready by its own READY=1, its STATUS= in -s status" {
+	need_tool gunicorn
+	need_tool curl
+	cat >"$T/app.py" <<'PY'
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [b"hello from gunicorn\n"]
+PY
+	# Python lists the directory it imports from.
+	chmod 755 "$T"
+	chmod 644 "$T/app.py"
+	write_config "protocol = \"exec\"
+	accept = false
+	ready = \"notify\"
+	command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$T\", \"-w\", \"1\", \"app:app\"}
+	workers = 1"
+	start_daemon
+	wait_until programs_in ready
+	status_says 'status="Gunicorn arbiter booted"'
+	curl_ok() { [ "$(curl -sf -m 2 "http://127.0.0.1:$PORT/")" = "hello from gunicorn" ]; }
+	wait_until curl_ok
+}
