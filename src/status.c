@@ -194,7 +194,6 @@ print_worker(
 	 * worker's slot calls idle; last, what it said of itself (STATUS=,
 	 * ready = "notify"), quoted, as it may hold spaces. */
 	if (s->program_index > 0) {
-		char said[ESCAPED(sizeof(s->program_status))];
 		fprintf(out,
 		    "program pid=%" PRId32 " service=%s generation=%" PRIu32
 		    " index=%" PRId32 " state=%s time=%.3fs",
@@ -206,10 +205,12 @@ print_worker(
 		                        : scoreboard_state_name(
 		                              (enum scoreboard_state)s->state),
 		    (double)scoreboard_elapsed(now, s->changed) / 1000);
-		if (s->program_status[0] != '\0')
+		if (s->program_status[0] != '\0') {
+			char said[ESCAPED(sizeof(s->program_status))];
 			fprintf(out, " status=\"%s\"",
 			    escaped(s->program_status,
 			        sizeof(s->program_status), said, sizeof(said)));
+		}
 		fputc('\n', out);
 		return;
 	}
