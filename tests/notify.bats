@@ -134,6 +134,44 @@ print("sent")' "$sock" | grep -qx sent
 	status_says 'status="mine"'
 }
 
+@test "READY=1 from a child of the program is not the program's: ignored" {
+	notify_config '"--from-child"'
+	start_daemon
+	wait_until programs_in starting
+	wait_log "notify socket: ignored a datagram from pid [0-9]+ \(uid [0-9]+\): not the pid of a program"
+	programs_in starting
+	refute log_has "ready after"
+}
+
+@test "STOPPING=1: quitting, replaced at once, its exit no failed start" {
+	notify_config "\"--stop\", \"$T/stop\""
+	start_daemon
+	wait_until programs_in ready
+	pid=$(program_pid)
+	touch "$T/stop"
+	wait_log "program $pid \(index 0\) sent STOPPING=1; replacing it"
+	wait_log "worker $pid \(service svc\) exited"
+	# Its replacement took index 0 and is ready in turn; the service is
+	# not degraded.
+	wait_until test_log_count_above "ready after" 1
+	[ "$(program_pid)" != "$pid" ]
+	refute log_has "failed start"
+	refute status_says degraded
+}
+
+@test "ready = \"started\", the default: no NOTIFY_SOCKET, ready at its exec" {
+	write_config "protocol = \"exec\"
+	accept = false
+	command = {\"$HELPER/pidserver.py\"}
+	workers = 1"
+	NOTIFY_SOCKET=@not-for-programs start_daemon
+	wait_until programs_in ready
+	pid=$(program_pid)
+	log_has "program $pid \(index 0\) of service svc ready after 0\.0"
+	refute grep -qa NOTIFY_SOCKET "/proc/$pid/environ"
+	refute log_has "notify socket @"
+}
+
 @test "WATCHDOG=1 once, then silence: killed after worker_timeout and replaced" {
 	notify_config '"--watchdog"' 'workers = 1
 	worker_timeout = 1'

@@ -5,11 +5,14 @@ is over $NOTIFY_SOCKET as sd_notify(3) does (a path, or "@name" for an
 abstract socket).
 
   notifyserver.py [--wait FILE] [--status TEXT] [--never] [--watchdog]
+                  [--from-child] [--stop FILE]
 
 --wait FILE   send READY=1 only once FILE exists (default: at once)
 --status TEXT send STATUS=TEXT with READY=1
 --never       never send READY=1
 --watchdog    send WATCHDOG=1 once, with READY=1, then never again
+--from-child  send READY=1 from a child of its own, not from itself
+--stop FILE   once FILE exists, send STOPPING=1 and exit 0.2 s later
 """
 import os
 import socket
@@ -36,7 +39,8 @@ def serve(sock):
 
 args = sys.argv[1:]
 wait = status = None
-never = watchdog = False
+stop = None
+never = watchdog = from_child = False
 while args:
     arg = args.pop(0)
     if arg == "--wait":
@@ -47,6 +51,10 @@ while args:
         never = True
     elif arg == "--watchdog":
         watchdog = True
+    elif arg == "--from-child":
+        from_child = True
+    elif arg == "--stop":
+        stop = args.pop(0)
     else:
         sys.exit("notifyserver: unknown argument " + arg)
 if "NOTIFY_SOCKET" not in os.environ:
@@ -64,6 +72,18 @@ if not never:
         lines.append("STATUS=" + status)
     if watchdog:
         lines.append("WATCHDOG=1")
-    notify("\n".join(lines))
+    if not from_child:
+        notify("\n".join(lines))
+    elif os.fork() == 0:
+        notify("\n".join(lines))
+        os._exit(0)
+    else:
+        os.wait()
+while stop is not None and not os.path.exists(stop):
+    time.sleep(0.02)
+if stop is not None:
+    notify("STOPPING=1")
+    time.sleep(0.2)
+    sys.exit(0)
 while True:
     time.sleep(3600)
