@@ -70,6 +70,9 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 	struct listener_set *listeners = m->listeners;
 	struct worker_ids ids = m->ids;
 	unsigned generation = m->generation;
+	/* The programs' notify socket (master_notify.c) is the master's
+	 * alone: a worker could read the datagrams meant for it. */
+	int notify_fd = master_notify_fd(m);
 	struct child *c;
 	pid_t pid;
 	int slot;
@@ -85,9 +88,12 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 		errno = err;
 		return SPAWN_NO_FORK;
 	}
-	if (pid == 0)
+	if (pid == 0) {
+		if (notify_fd != -1)
+			close(notify_fd);
 		worker_main(conf, svc, listeners, &ids, master, generation,
 		    slot, quota, dgram);
+	}
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */

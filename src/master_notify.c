@@ -191,7 +191,8 @@ take_line(struct master *m, struct child *c, const char *line, size_t n,
     long long now)
 {
 	if (is(line, n, "READY=1")) {
-		if (c->stage == CHILD_RUNNING && !c->ready)
+		/* Not after ready_timeout: killed, it failed its start. */
+		if (c->stage == CHILD_RUNNING && c->ready_by != 0)
 			master_program_became_ready(m, c, now);
 	} else if (n >= 7 && memcmp(line, "STATUS=", 7) == 0) {
 		scoreboard_set_program_status(c->slot, line + 7, n - 7);

@@ -46,6 +46,15 @@ program_pid() {
 	status_text | sed -nE 's/^program pid=([0-9]+) .*index=0 .*/\1/p'
 }
 
+# holds_socket PID INODE: process PID has the socket INODE open.
+holds_socket() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd")" = "socket:[$2]" ] && return 0
+	done
+	return 1
+}
+
 # The NOTIFY_SOCKET in the environment of process $1, as a stranger who
 # may read it finds it.
 notify_socket_of() {
@@ -170,6 +179,43 @@ print("sent")' "$sock" | grep -qx sent
 	log_has "program $pid \(index 0\) of service svc ready after 0\.0"
 	refute grep -qa NOTIFY_SOCKET "/proc/$pid/environ"
 	refute log_has "notify socket @"
+}
+
+@test "the notify socket is the master's: a worker forked after it does not hold it" {
+	local port2
+	port2=$(free_port)
+	cat >"$CONF" <<CONF
+log_level = "debug"
+service prog {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "exec"
+	accept = false
+	ready = "notify"
+	command = {"$NOTIFYSERVER"}
+	workers = 1
+}
+service echo {
+	listen = {"127.0.0.1:$port2"}
+	protocol = "echo"
+	workers = 2
+}
+CONF
+	start_daemon
+	wait_until programs_in ready
+	wait_until has_workers 2 echo
+	name=$(sed -nE 's/.*notify socket (@preforkd-notify-[0-9]+-[0-9a-f]+): .*/\1/p' "$LOG")
+	[ -n "$name" ]
+	inode=$(awk -v n="$name" '$8 == n { print $7 }' /proc/net/unix)
+	[ -n "$inode" ]
+	# The master holds it ...
+	holds_socket "$DPID" "$inode"
+	# ... and none of its workers.
+	checked=0
+	for w in $(worker_pids echo); do
+		refute holds_socket "$w" "$inode"
+		checked=$((checked + 1))
+	done
+	[ "$checked" -eq 2 ]
 }
 
 @test "WATCHDOG=1 once, then silence: killed after worker_timeout and replaced" {
