@@ -106,6 +106,9 @@ struct service {
 	/* enum sandbox_mode (sandbox.h): the global one unless the service
 	 * has its own (issue 20). */
 	int sandbox;
+	/* accept = false: programs a rolling reload may start beyond
+	 * workers before it retires as many old ones (issue 18). */
+	int max_surge;
 };
 
 struct config {
