@@ -568,6 +568,10 @@ master_program_died(
 	b->next = now + delay;
 	if (b == &none && now + delay > p->next_spawn)
 		p->next_spawn = now + delay;
+	/* The pool may have been told to wait for another index's turn
+	 * (pick_index): this one's may come sooner. */
+	if (b != &none && b->next < p->next_spawn)
+		p->next_spawn = b->next;
 	p->restarts++;
 	scoreboard_set_restarts(c->service, p->restarts);
 	publish_failures(m, c->service);
