@@ -84,8 +84,8 @@ struct service_pool {
 	/* The datagram-only workers, a fixed pool of their own. */
 	struct pool_state dgram_policy;
 	/* accept = false: the back-off of each index (nbackoff of them,
-	 * grown on demand), programs replaced after dying unasked since the
-	 * master started (carried across reloads), and whether a reload's
+	 * one per scoreboard slot), programs replaced after dying unasked since
+	 * the master started (carried across reloads), and whether a reload's
 	 * new programs are still taking over from the old ones. */
 	struct pool_slot_backoff *backoff;
 	unsigned nbackoff;
@@ -234,8 +234,8 @@ void master_program_became_ready(
  * failures end, and a rolling reload goes on; when the next is due, -1
  * for none. */
 long long master_program_settle(struct master *m, long long now);
-/* The back-off of index i of svc's pool, grown on demand; NULL when out
- * of memory. */
+/* The back-off of index i of svc's pool; NULL when there is none (out
+ * of memory, or i past the slots). */
 struct pool_slot_backoff *master_program_backoff(
     struct master *m, size_t svc, unsigned i);
 /* program_kill_strays' keep: is pgid a live program's group? */

@@ -450,12 +450,37 @@ master_pool_adjust(struct master *m, long long now)
 	}
 }
 
+/*
+ * A pool of programs keeps a back-off per index; an index never reaches
+ * the count of slots (each live program holds one).  GCC's analyzer takes
+ * the store into the next pool's fields as one that may overwrite the
+ * pointer stored into this one's, and calls that a leak (as in
+ * config_keys.c); master_pools_free releases every one.
+ */
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 void
 master_pools_init(struct master *m)
 {
-	for (size_t i = 0; i < m->conf->nservices; i++)
-		m->pools[i].target = (unsigned)m->conf->services[i].workers;
+	size_t room = m->children_room;
+
+	for (size_t i = 0; i < m->conf->nservices; i++) {
+		struct service_pool *p = &m->pools[i];
+		struct pool_slot_backoff *b;
+		p->target = (unsigned)m->conf->services[i].workers;
+		if (m->conf->services[i].accept || p->backoff != NULL)
+			continue;
+		/* Without, the pool's own back-off (master_program.c). */
+		b = calloc(room, sizeof(*b));
+		p->nbackoff = b != NULL ? (unsigned)room : 0;
+		p->backoff = b;
+	}
 }
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 void
 master_pools_free(struct service_pool *pools, size_t n)

@@ -128,18 +128,8 @@ struct pool_slot_backoff *
 master_program_backoff(struct master *m, size_t svc, unsigned i)
 {
 	struct service_pool *p = &m->pools[svc];
-	struct pool_slot_backoff *b;
-	unsigned n;
 
-	if (i < p->nbackoff)
-		return &p->backoff[i];
-	n = i + 1 > 2 * p->nbackoff ? i + 1 : 2 * p->nbackoff;
-	if ((b = realloc(p->backoff, n * sizeof(*b))) == NULL)
-		return NULL;
-	memset(b + p->nbackoff, 0, (n - p->nbackoff) * sizeof(*b));
-	p->backoff = b;
-	p->nbackoff = n;
-	return &b[i];
+	return i < p->nbackoff ? &p->backoff[i] : NULL;
 }
 
 /*

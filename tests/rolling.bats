@@ -107,8 +107,8 @@ live_programs() {
 	[ "$fails" -eq 0 ]
 	# The sampler never saw more than 2 + max_surge (1), and looked.
 	[ "$(sort -n "$T/alive" | tail -n 1)" -le 3 ]
-	[ "$(wc -l <"$T/alive")" -gt 20 ]
-	[ "$asked" -gt 20 ]
+	[ "$(wc -l <"$T/alive")" -gt 5 ]
+	[ "$asked" -gt 5 ]
 	for p in $old; do wait_until is_gone "$p"; done
 	[ "$(ask | sed -E 's/.* tag=([a-z]+) .*/\1/')" = b ]
 	wait_until ready_programs 2
@@ -145,7 +145,7 @@ live_programs() {
 		line=$(ask)
 		[[ "$line" == *"tag=a "* ]]
 	done
-	[ "$(status | sed -nE 's/^program pid=([0-9]+) .*state=ready.*/\1/p' | sort -n)" = "$old" ]
+	[ "$(status | sed -nE 's/^program pid=([0-9]+) service=svc generation=1 .*state=ready.*/\1/p' | sort -n)" = "$old" ]
 	status | grep -q '^master .* reload=failed'
 	status | grep -Eq '^service name=svc .* degraded failed_starts=[0-9]+'
 }
