@@ -12,6 +12,11 @@
  *
  * The program writes nothing into the scoreboard: the master writes its
  * slot (starting, ready, quitting) and is its only writer.
+ *
+ * Longer than 600 lines because a program's whole life is here, start,
+ * output, death and readiness (with the per-index back-off), each of
+ * which needs the others' tables; the readiness protocol's socket has a
+ * room of its own (master_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
