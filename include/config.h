@@ -117,6 +117,9 @@ struct service {
 	 * how long it may take to say so with ready = "notify" (seconds). */
 	int ready;
 	int ready_timeout;
+	/* accept = false: programs a rolling reload may start beyond
+	 * workers before it retires as many old ones (issue 18). */
+	int max_surge;
 };
 
 struct config {

@@ -16,8 +16,10 @@ enum preforkd_exit {
 	EXIT_START = 3,    /* could not start: pidfile, bind, user, log */
 	EXIT_SIGNAL = 4,   /* -s: no running master to signal */
 	EXIT_TIMEOUT = 5,  /* -s: the master did not finish within -w */
-	EXIT_REFUSED = 6,  /* -s reload: the new configuration was refused;
-	                    * -s upgrade: the new binary was */
+	EXIT_REFUSED = 6,  /* -s reload: the new configuration was refused,
+	                    * or a new program (accept = false) failed its
+	                    * start, the old ones serving on; -s upgrade:
+	                    * the new binary was refused */
 	EXIT_RESOURCE = 7, /* out of memory or another resource, at any time */
 	EXIT_BUSY = 8,     /* -s upgrade: an upgrade or reload was under way */
 };

@@ -72,6 +72,9 @@ struct child {
 	long long ready_by;
 	long long watchdog_at;
 	long long watchdog_ms;
+	/* Ready and past the time within which a death is a failed start
+	 * (pool_program_settled): what a rolling reload waits for. */
+	bool settled;
 };
 
 /* Spawning state of one service of the current generation. */
@@ -88,6 +91,14 @@ struct service_pool {
 	bool full_said;           /* this burst's warning was given */
 	/* The datagram-only workers, a fixed pool of their own. */
 	struct pool_state dgram_policy;
+	/* accept = false: the back-off of each index (nbackoff of them,
+	 * one per scoreboard slot), programs replaced after dying unasked since
+	 * the master started (carried across reloads), and whether a reload's
+	 * new programs are still taking over from the old ones. */
+	struct pool_slot_backoff *backoff;
+	unsigned nbackoff;
+	unsigned restarts;
+	bool rolling;
 };
 
 /*
@@ -123,6 +134,9 @@ struct master {
 	/* master_notify.c's socket; NULL until a program of ready =
 	 * "notify" starts. */
 	struct notify_server *notify;
+	/* A reload's outcome waits for its new programs to settle, or for
+	 * one to fail its start (-s reload is told then). */
+	bool reload_pending;
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -145,7 +159,7 @@ bool master_child_adopt(struct master *m, const struct child *c);
 void master_children_alloc(struct master *m, size_t room);
 void master_children_free(struct master *m);
 /* What master_child_spawn did. */
-enum spawn_result { SPAWNED, SPAWN_NO_SLOT, SPAWN_NO_FORK };
+enum spawn_result { SPAWNED, SPAWN_NO_SLOT, SPAWN_NO_FORK, SPAWN_WAIT };
 /* Fork a worker of service svc into a free scoreboard slot, quota
  * connections before it asks to be recycled; one of its datagram-only
  * workers when dgram.  SPAWN_NO_FORK leaves errno as fork() set it. */
@@ -175,6 +189,15 @@ long long master_child_next(const struct master *m);
 
 /* Every pool at its configured size, nothing to wait for. */
 void master_pools_init(struct master *m);
+/* Free pools, n of them, and what each holds. */
+void master_pools_free(struct service_pool *pools, size_t n);
+/* A reload: move what the old pools (of old) must keep into m's new ones
+ * -- restart counts, and the back-off of a pool whose programs stay. */
+void master_pools_carry(
+    struct master *m, const struct config *old, struct service_pool *old_pools);
+/* accept = false: retire the old programs that the settled new ones of
+ * svc's pool let go (pool_roll_retire); end the roll when none is left. */
+void master_pool_roll(struct master *m, size_t svc, long long now);
 /* Recycle and spawn or retire what the policy says, for every service. */
 void master_pool_adjust(struct master *m, long long now);
 /* A worker of the current generation died unasked: plan its
@@ -213,6 +236,19 @@ void master_program_died(
 void master_program_reaped(struct master *m, struct child *dead);
 /* c was told to quit: its slot says so. */
 void master_program_quitting(const struct child *c);
+/* Ready: ready = "started" once execve() succeeded, "notify" at READY=1.
+ * Settles it at once when it has lived long enough, else at the next
+ * master_program_settle. */
+void master_program_became_ready(
+    struct master *m, struct child *c, long long now);
+/* Settle the ready programs past a failed start's time: their index's
+ * failures end, and a rolling reload goes on; when the next is due, -1
+ * for none. */
+long long master_program_settle(struct master *m, long long now);
+/* The back-off of index i of svc's pool; NULL when there is none (out
+ * of memory, or i past the slots). */
+struct pool_slot_backoff *master_program_backoff(
+    struct master *m, size_t svc, unsigned i);
 /* program_kill_strays' keep: is pgid a live program's group? */
 bool master_program_keep(pid_t pgid, void *arg);
 /* The poll set of the loop: poke_fd first, then every program's output;
@@ -272,6 +308,16 @@ void master_watch_stopped(
 void master_reload(struct master *m, int signo, long long now);
 /* SIGUSR1: reopen the logs, and a new generation to hold them. */
 void master_reopen(struct master *m, int signo, long long now);
+/* Do two programs' services (accept = false) of configs ca and cb differ
+ * in what their programs were started with: command, env, pass_env,
+ * limits, user and group, working_directory, stdin, quit_signal, sandbox,
+ * the listen set?  A reload replaces the programs of a service that does
+ * and leaves the others alone. */
+bool master_program_differs(const struct config *ca, const struct service *a,
+    const struct config *cb, const struct service *b);
+/* A reload's new programs settled (ok), or one failed its start (why):
+ * -s reload is told. */
+void master_reload_outcome(struct master *m, bool ok, const char *why);
 
 /* master_upgrade.c */
 

@@ -174,4 +174,39 @@ long long pool_program_after_death(
  * random. */
 long long pool_program_backoff(unsigned n, unsigned random);
 
+/*
+ * Is a program that is ready (execve succeeded, or READY=1) and has lived
+ * lived ms past its start?  Until then its death is a failed start
+ * (pool_program_after_death), so until then it neither ends the failed
+ * starts in a row nor lets a rolling reload retire an old program.
+ */
+bool pool_program_settled(bool ready, long long lived);
+
+/* The back-off of one index of a pool of programs (back-off is per index:
+ * one that keeps failing does not hold the others back); zeroed to begin
+ * with. */
+struct pool_slot_backoff {
+	unsigned failures; /* failed starts in a row */
+	long long next;    /* ms: no start of this index before */
+};
+
+/*
+ * The index of a pool of n programs to start now: the lowest of 0 to n - 1
+ * that no live program holds (held[i]) and whose back-off b[i] is over;
+ * -1 when none is, with *next the earliest time one will be (POOL_NEVER
+ * when every index is held).
+ */
+int pool_program_pick(const bool *held, const struct pool_slot_backoff *b,
+    unsigned n, long long now, long long *next);
+
+/*
+ * A rolling reload of a pool of programs (accept = false) whose floor is
+ * target: how many old programs to retire now, when settled new ones and
+ * old ones still run -- as many as keeps settled + old at target or more.
+ */
+unsigned pool_roll_retire(unsigned settled, unsigned old, unsigned target);
+/* How many programs may start now beside live ones (of every generation
+ * and stage, until reaped): never more than target + surge alive. */
+unsigned pool_roll_room(unsigned live, unsigned target, unsigned surge);
+
 #endif

@@ -82,9 +82,11 @@ struct scoreboard_service {
 	/* accept = false: its programs' failed starts in a row (set by the
 	 * master); not 0: the service is degraded. */
 	uint32_t failed_starts;
-	/* Keeps the entry a multiple of 8 bytes: the slots that follow the
-	 * nslots entries need their 8-byte alignment. */
-	uint32_t pad;
+	/* accept = false: its programs replaced after dying unasked, since
+	 * the master started (set by the master).  It also keeps the entry
+	 * a multiple of 8 bytes: the slots that follow the nslots entries
+	 * need their 8-byte alignment. */
+	uint32_t restarts;
 };
 
 struct scoreboard_header {
@@ -223,6 +225,11 @@ void scoreboard_set_program(int slot, unsigned index);
 void scoreboard_set_program_status(int slot, const char *text, size_t len);
 /* Master: the failed starts in a row of service svc's programs. */
 void scoreboard_set_failed_starts(size_t svc, unsigned n);
+/* Master: the programs of service svc replaced so far. */
+void scoreboard_set_restarts(size_t svc, unsigned n);
+/* Master: the program in slot carries on into generation, as its
+ * service of index service there (a reload that leaves it alone). */
+void scoreboard_move_slot(int slot, size_t service, unsigned generation);
 /* Worker, from a signal handler (plain stores only): the sandbox refused
  * call number call of architecture arch (AUDIT_ARCH_*), and kills it. */
 void scoreboard_sandbox_trapped(int slot, uint32_t arch, int32_t call);

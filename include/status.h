@@ -13,6 +13,9 @@
 /* Counts of one service's workers of the current generation. */
 struct status_counts {
 	unsigned starting, idle, busy, quitting;
+	/* accept = false: its slots that hold a program, and of those the
+	 * ready ones. */
+	unsigned programs, ready;
 };
 
 /* Count the workers of service svc (index) of generation gen in sb. */

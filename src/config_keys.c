@@ -178,6 +178,8 @@ const struct config_key config_keys[] = {
 	    CONFIG_STORE_CHOICE),
 	KEY_CHOICE("quit_signal", SVC(quit_signal), "TERM", quit_signals,
 	    CONFIG_STORE_CHOICE),
+	/* A rolling reload's new programs beside the old (master_pool.c). */
+	KEY_INT("max_surge", SVC(max_surge), 1, 1, 1024),
 	/* auto: where the protocol waits for the client (listener.c). */
 	KEY_CHOICE("defer_accept", SVC(defer_accept), "auto", defer_accepts,
 	    CONFIG_STORE_CHOICE),

@@ -73,7 +73,7 @@ master_free(struct master *m)
 	master_program_free(m);
 	master_notify_free(m);
 	master_children_free(m);
-	free(m->pools);
+	master_pools_free(m->pools, m->conf->nservices);
 	config_free(m->conf);
 	unforked_free(m, sizeof(*m));
 }

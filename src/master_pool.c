@@ -3,6 +3,12 @@
  * counts each service's workers by their scoreboard slots, asks, and
  * spawns, retires or recycles; it backs off after failures for as long as
  * the policy says.  The rules themselves live in pool.c, unit-tested.
+ *
+ * Longer than 600 lines because a pool of programs (accept = false) rolls
+ * over here too, at a reload: master_pool_roll retires the old programs
+ * that the settled new ones let go, and adjust never starts more than
+ * max_surge beyond the floor -- the same counts and retirements as any
+ * pool's, so they live with them.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -85,7 +91,94 @@ spawn(struct master *m, size_t svc, bool dgram, long long now)
 	case SPAWN_NO_FORK:
 		fork_failed(m, svc, now);
 		break;
+	case SPAWN_WAIT:
+		/* Every free index of a pool of programs backs off: its
+		 * next_spawn says until when. */
+		break;
 	}
+}
+
+/* Is c of the service named name? */
+static bool
+named(const struct child *c, const char *name)
+{
+	return strncmp(c->name, name, sizeof(c->name)) == 0;
+}
+
+/*
+ * A child of an older generation that a rolling reload replaces: one of
+ * a service of that name which is now a pool of programs.  The roll
+ * retires it (master_pool_roll), not master_pool_retire_old.
+ */
+static bool
+rolled_over(const struct master *m, const struct child *c, size_t *svc)
+{
+	if (c->generation >= m->generation)
+		return false;
+	for (size_t i = 0; i < m->conf->nservices; i++)
+		if (!m->conf->services[i].accept &&
+		    named(c, m->conf->services[i].name)) {
+			*svc = i;
+			return true;
+		}
+	return false;
+}
+
+/* Every child of svc's name still alive, of any generation and stage
+ * (until reaped): what max_surge bounds. */
+static unsigned
+alive(const struct master *m, size_t svc)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < m->nchildren; i++)
+		n += named(&m->children[i], m->conf->services[svc].name);
+	return n;
+}
+
+void
+master_pool_roll(struct master *m, size_t svc, long long now)
+{
+	const struct service *s = &m->conf->services[svc];
+	struct service_pool *p = &m->pools[svc];
+	unsigned settled = 0, old = 0, out;
+	size_t other;
+
+	if (s->accept)
+		return;
+	for (size_t i = 0; i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (c->stage != CHILD_RUNNING)
+			continue;
+		if (c->generation == m->generation && c->service == svc)
+			settled += c->program && c->settled;
+		else if (rolled_over(m, c, &other) && other == svc)
+			old++;
+	}
+	out = pool_roll_retire(settled, old, p->target);
+	for (size_t i = 0; i < m->nchildren && out > 0; i++) {
+		struct child *c = &m->children[i];
+		if (c->stage != CHILD_RUNNING || !rolled_over(m, c, &other) ||
+		    other != svc)
+			continue;
+		log_info("service %s: retiring %s %ld (generation %u): %u new "
+		         "program(s) settled",
+		    s->name, c->program ? "program" : "worker", (long)c->pid,
+		    c->generation, settled);
+		master_child_retire(m, c, now);
+		out--;
+		old--;
+	}
+	if (!p->rolling || old > 0 || settled < p->target)
+		return;
+	p->rolling = false;
+	log_notice("service %s: its %u program(s) are of generation %u now",
+	    s->name, settled, m->generation);
+	for (size_t i = 0; i < m->conf->nservices; i++)
+		if (m->pools[i].rolling)
+			return;
+	if (m->reload_pending)
+		master_reload_outcome(m, true, "");
 }
 
 /* The live workers of svc of the current generation, of its pool or its
@@ -130,6 +223,26 @@ master_pool_queued(
 	return n;
 }
 
+/* Retire the program of svc's pool with the highest index (SIGTTOU, a
+ * smaller pool at reload), so the indexes left stay 0 to target - 1. */
+static void
+retire_program(struct master *m, size_t svc, long long now)
+{
+	struct child *last = NULL;
+
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+		if (current(m, c, svc) && c->stage == CHILD_RUNNING &&
+		    (last == NULL || c->index > last->index))
+			last = c;
+	}
+	if (last == NULL)
+		return;
+	log_info("service %s: retiring program %ld (index %u)", last->name,
+	    (long)last->pid, last->index);
+	master_child_retire(m, last, now);
+}
+
 /* Retire n workers of svc of one kind, idle ones first. */
 static void
 retire_some(struct master *m, size_t svc, bool dgram, unsigned n, long long now)
@@ -137,6 +250,11 @@ retire_some(struct master *m, size_t svc, bool dgram, unsigned n, long long now)
 	const struct scoreboard *sb = scoreboard_get();
 	struct scoreboard_slot slot;
 
+	if (!m->conf->services[svc].accept) {
+		while (n-- > 0)
+			retire_program(m, svc, now);
+		return;
+	}
 	for (int pass = 0; pass < 2 && n > 0; pass++)
 		for (size_t i = 0; i < m->nchildren && n > 0; i++) {
 			struct child *c = &m->children[i];
@@ -299,6 +417,14 @@ adjust(struct master *m, size_t svc, long long now)
 		pc.queued = master_pool_queued(m, s, false);
 	pool_decide(&pc, &limits, &p->policy, now, &d);
 	p->next_check = d.next;
+	/* A pool of programs never has more than max_surge beyond its floor
+	 * alive, old ones on their way out included. */
+	if (!s->accept) {
+		unsigned room = pool_roll_room(
+		    alive(m, svc), p->target, (unsigned)s->max_surge);
+		if (d.add > room)
+			d.add = room;
+	}
 	if (d.add > 0 && pc.starting + pc.idle + pc.busy >= p->target)
 		log_info("service %s: %u idle, %u busy: forking %u more",
 		    s->name, pc.idle, pc.busy, d.add);
@@ -322,17 +448,65 @@ master_pool_adjust(struct master *m, long long now)
 {
 	if (m->stopping)
 		return;
+	master_program_settle(m, now);
 	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
 		recycle(m, svc, now);
 		adjust(m, svc, now);
+		master_pool_roll(m, svc, now);
 	}
 }
 
+/*
+ * A pool of programs keeps a back-off per index; an index never reaches
+ * the count of slots (each live program holds one).  GCC's analyzer takes
+ * the store into the next pool's fields as one that may overwrite the
+ * pointer stored into this one's, and calls that a leak (as in
+ * config_keys.c); master_pools_free releases every one.
+ */
+#if !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
+#endif
 void
 master_pools_init(struct master *m)
 {
+	size_t room = m->children_room;
+
+	for (size_t i = 0; i < m->conf->nservices; i++) {
+		struct service_pool *p = &m->pools[i];
+		struct pool_slot_backoff *b;
+		p->target = (unsigned)m->conf->services[i].workers;
+		if (m->conf->services[i].accept || p->backoff != NULL)
+			continue;
+		/* Without, the pool's own back-off (master_program.c). */
+		b = calloc(room, sizeof(*b));
+		p->nbackoff = b != NULL ? (unsigned)room : 0;
+		p->backoff = b;
+	}
+}
+#if !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+void
+master_pools_free(struct service_pool *pools, size_t n)
+{
+	for (size_t i = 0; pools != NULL && i < n; i++)
+		free(pools[i].backoff);
+	free(pools);
+}
+
+/* The back-off starts afresh: a reload is what an operator does after
+ * fixing what made a program fail. */
+void
+master_pools_carry(
+    struct master *m, const struct config *old, struct service_pool *old_pools)
+{
 	for (size_t i = 0; i < m->conf->nservices; i++)
-		m->pools[i].target = (unsigned)m->conf->services[i].workers;
+		for (size_t k = 0; k < old->nservices; k++)
+			if (strcmp(m->conf->services[i].name,
+			        old->services[k].name) == 0)
+				m->pools[i].restarts = old_pools[k].restarts;
 }
 
 void
@@ -422,15 +596,20 @@ master_pool_resize(struct master *m, int signo, int delta)
 void
 master_pool_retire_old(struct master *m, long long now)
 {
-	for (size_t svc = 0; svc < m->conf->nservices; svc++)
-		if (!m->pools[svc].disabled &&
+	size_t svc;
+
+	/* A pool of programs rolls over by itself (master_pool_roll): it
+	 * holds no other pool's old workers back. */
+	for (svc = 0; svc < m->conf->nservices; svc++)
+		if (m->conf->services[svc].accept && !m->pools[svc].disabled &&
 		    (master_child_running(m, svc) < m->pools[svc].target ||
 		        master_child_dgram(m, svc) <
 		            config_dgram_workers(&m->conf->services[svc])))
 			return;
 	for (size_t i = 0; i < m->nchildren; i++)
 		if (m->children[i].generation < m->generation &&
-		    m->children[i].stage == CHILD_RUNNING)
+		    m->children[i].stage == CHILD_RUNNING &&
+		    !rolled_over(m, &m->children[i], &svc))
 			master_child_retire(m, &m->children[i], now);
 }
 
@@ -455,6 +634,7 @@ master_pool_publish(const struct master *m)
 		 * for it. */
 		t[i].max_workers =
 		    (uint32_t)s->max_workers + config_dgram_workers(s);
+		t[i].restarts = m->pools[i].restarts;
 	}
 	scoreboard_set_services(t, n, m->generation);
 	free(t);
@@ -492,6 +672,14 @@ master_pool_next(const struct master *m)
 			next = master_earliest(next, p->next_check);
 		if (p->next_recycle != 0)
 			next = master_earliest(next, p->next_recycle);
+	}
+	/* Ready programs settle (master_program_settle) on time. */
+	for (size_t i = 0; !m->stopping && i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (c->program && c->ready && !c->settled &&
+		    c->stage == CHILD_RUNNING && c->generation == m->generation)
+			next = master_earliest(
+			    next, c->started + POOL_LIVED_LONG_MS);
 	}
 	return next;
 }

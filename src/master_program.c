@@ -12,6 +12,11 @@
  *
  * The program writes nothing into the scoreboard: the master writes its
  * slot (starting, ready, quitting) and is its only writer.
+ *
+ * Longer than 600 lines because a program's whole life is here, start,
+ * output, death and readiness (with the per-index back-off), each of
+ * which needs the others' tables; the readiness protocol's socket has a
+ * room of its own (master_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -97,24 +102,99 @@ master_program_free(struct master *m)
 	m->programs = NULL;
 }
 
+/* Does a live program of svc's pool of the current generation hold
+ * index i? */
+static bool
+index_held(const struct master *m, size_t svc, unsigned i)
+{
+	for (size_t k = 0; k < m->nchildren; k++) {
+		const struct child *c = &m->children[k];
+		if (c->program && c->generation == m->generation &&
+		    c->service == svc && c->stage == CHILD_RUNNING &&
+		    c->index == i)
+			return true;
+	}
+	return false;
+}
+
 /* The lowest index of svc's pool that no live program of the current
  * generation holds: a replacement takes the index of the one it
  * replaces. */
 static unsigned
 free_index(const struct master *m, size_t svc)
 {
-	for (unsigned i = 0;; i++) {
-		size_t k;
-		for (k = 0; k < m->nchildren; k++) {
-			const struct child *c = &m->children[k];
-			if (c->program && c->generation == m->generation &&
-			    c->service == svc && c->stage == CHILD_RUNNING &&
-			    c->index == i)
-				break;
-		}
-		if (k == m->nchildren)
-			return i;
-	}
+	unsigned i = 0;
+
+	while (index_held(m, svc, i))
+		i++;
+	return i;
+}
+
+struct pool_slot_backoff *
+master_program_backoff(struct master *m, size_t svc, unsigned i)
+{
+	struct service_pool *p = &m->pools[svc];
+
+	return i < p->nbackoff ? &p->backoff[i] : NULL;
+}
+
+/*
+ * The index to start next (pool.c's pool_program_pick): the lowest free
+ * one of the pool whose back-off is over, so that one index that keeps
+ * failing holds no other back; -1 when every free one waits, with
+ * next_spawn set to when the first may start.
+ */
+static int
+pick_index(struct master *m, size_t svc, long long now)
+{
+	struct service_pool *p = &m->pools[svc];
+	unsigned n = p->target;
+	long long next;
+	bool *held;
+	int i;
+
+	if (n == 0 || master_program_backoff(m, svc, n - 1) == NULL ||
+	    (held = calloc(n, sizeof(*held))) == NULL)
+		return (int)free_index(m, svc); /* no back-off, no memory */
+	for (unsigned k = 0; k < n; k++)
+		held[k] = index_held(m, svc, k);
+	i = pool_program_pick(held, p->backoff, n, now, &next);
+	free(held);
+	if (i >= 0)
+		return i;
+	if (next == POOL_NEVER) /* an index above the floor is free */
+		return (int)free_index(m, svc);
+	p->next_spawn = next;
+	return -1;
+}
+
+/* svc's failed starts in a row, as the scoreboard shows them (degraded
+ * when not 0): those of its index that fails most. */
+static void
+publish_failures(const struct master *m, size_t svc)
+{
+	const struct service_pool *p = &m->pools[svc];
+	unsigned most = 0;
+
+	for (unsigned i = 0; i < p->nbackoff; i++)
+		if (p->backoff[i].failures > most)
+			most = p->backoff[i].failures;
+	scoreboard_set_failed_starts(svc, most);
+}
+
+/* A failed start of svc's pool while a reload's programs take over: the
+ * reload failed, and -s reload says why.  The roll goes on, backed off. */
+static void
+roll_failed(struct master *m, size_t svc, const char *why)
+{
+	char message[2 * SCOREBOARD_MESSAGE_LEN];
+
+	if (!m->reload_pending || !m->pools[svc].rolling)
+		return;
+	snprintf(message, sizeof(message),
+	    "service %s: %s; the old programs keep serving",
+	    m->conf->services[svc].name, why);
+	master_reload_outcome(m, false, message);
 }
 
 /* svc's listening sockets, in listen order; how many. */
@@ -214,21 +294,31 @@ build_env(struct program_env *e, const struct service *s, size_t nfds,
 	return 0;
 }
 
-/* A start that did not get as far as the program: a failed start. */
+/* A start that did not get as far as the program: a failed start of
+ * its index. */
 static void
 start_failed(struct master *m, size_t svc, const char *step, int err,
     unsigned index, long long now)
 {
-	struct service_pool *p = &m->pools[svc];
-	long long delay = pool_program_after_death(
-	    false, 0, rand_u32(&m->random), &p->quick_deaths);
+	const struct service *s = &m->conf->services[svc];
+	struct pool_slot_backoff *b = master_program_backoff(m, svc, index);
+	struct pool_slot_backoff none = { 0, 0 };
+	char why[SCOREBOARD_MESSAGE_LEN];
+	long long delay;
 
-	p->next_spawn = now + delay;
-	scoreboard_set_failed_starts(svc, p->quick_deaths);
-	log_errorx("service %s: program %s (index %u): %s: %s; failed start "
-	           "%u in a row, next in %.3fs",
-	    m->conf->services[svc].name, m->conf->services[svc].command[0],
-	    index, step, strerror(err), p->quick_deaths, (double)delay / 1000);
+	if (b == NULL)
+		b = &none; /* no memory: the pool's own back-off then */
+	delay = pool_program_after_death(
+	    false, 0, rand_u32(&m->random), &b->failures);
+	b->next = now + delay;
+	if (b == &none)
+		m->pools[svc].next_spawn = b->next;
+	publish_failures(m, svc);
+	snprintf(why, sizeof(why), "program %s (index %u): %s: %s",
+	    s->command[0], index, step, strerror(err));
+	log_errorx("service %s: %s; failed start %u in a row, next in %.3fs",
+	    s->name, why, b->failures, (double)delay / 1000);
+	roll_failed(m, svc, why);
 }
 
 enum spawn_result
@@ -241,12 +331,15 @@ master_program_spawn(struct master *m, size_t svc, long long now)
 	struct program_env *e;
 	struct notify_vars nv = { NULL, 0, NULL };
 	int fds[PROGRAM_MAX_LISTEN], out[2];
-	unsigned index = free_index(m, svc);
+	int picked = pick_index(m, svc, now);
+	unsigned index = (unsigned)picked;
 	size_t nfds = listen_fds(m, s, fds);
 	struct child *c;
 	pid_t pid;
 	int slot;
 
+	if (picked == -1)
+		return SPAWN_WAIT;
 	if (t == NULL)
 		return SPAWN_NO_FORK;
 	/* No socket, no READY=1: a failed start, as an exec that failed. */
@@ -491,18 +584,39 @@ describe(int status, char *buf, size_t size)
 		    master_signal_name(WTERMSIG(status)));
 }
 
+/*
+ * Back-off is per index (pool_program_pick): a failed start delays the
+ * next start of its own index only, so one index that keeps failing
+ * holds no other back.
+ */
 void
 master_program_died(
     struct master *m, const struct child *c, int status, long long now)
 {
 	struct service_pool *p = &m->pools[c->service];
 	struct program_table *t = m->programs;
+	struct pool_slot_backoff *b =
+	    master_program_backoff(m, c->service, c->index);
+	struct pool_slot_backoff none = { 0, 0 };
 	long long lived = now - c->started;
-	long long delay = pool_program_after_death(
-	    c->ready, lived, rand_u32(&m->random), &p->quick_deaths);
+	long long delay;
 	char how[64], last[4 * OUT_LINE + 1] = "";
+	char why[SCOREBOARD_MESSAGE_LEN];
 
-	scoreboard_set_failed_starts(c->service, p->quick_deaths);
+	if (b == NULL)
+		b = &none; /* no memory: the pool's own back-off then */
+	delay = pool_program_after_death(
+	    c->ready, lived, rand_u32(&m->random), &b->failures);
+	b->next = now + delay;
+	if (b == &none && now + delay > p->next_spawn)
+		p->next_spawn = now + delay;
+	/* The pool may have been told to wait for another index's turn
+	 * (pick_index): this one's may come sooner. */
+	if (b != &none && b->next < p->next_spawn)
+		p->next_spawn = b->next;
+	p->restarts++;
+	scoreboard_set_restarts(c->service, p->restarts);
+	publish_failures(m, c->service);
 	describe(status, how, sizeof(how));
 	if (delay == 0) {
 		log_notice("service %s: program %ld (index %u) %s after "
@@ -510,16 +624,20 @@ master_program_died(
 		    c->name, (long)c->pid, c->index, how, (double)lived / 1000);
 		return;
 	}
-	if (now + delay > p->next_spawn)
-		p->next_spawn = now + delay;
 	if (t != NULL && t->io[c->slot].last[0] != '\0')
 		log_escape(t->io[c->slot].last, strlen(t->io[c->slot].last),
 		    last, sizeof(last));
+	snprintf(why, sizeof(why),
+	    "program %ld (index %u) %s %.3fs after its "
+	    "start%s%s",
+	    (long)c->pid, c->index, how, (double)lived / 1000,
+	    last[0] != '\0' ? "; its last line: " : "", last);
 	log_warnx("service %s: program %ld (index %u) %s %.3fs after its "
 	          "start: failed start %u in a row, next in %.3fs%s%s",
 	    c->name, (long)c->pid, c->index, how, (double)lived / 1000,
-	    p->quick_deaths, (double)delay / 1000,
+	    b->failures, (double)delay / 1000,
 	    last[0] != '\0' ? "; its last line: " : "", last);
+	roll_failed(m, c->service, why);
 }
 
 void
@@ -539,22 +657,68 @@ master_program_keep(pid_t pgid, void *arg)
 	return false;
 }
 
+/* ------------------------------------------------------- readiness */
+
+/* c is ready and past a failed start's time: its index's failures end,
+ * and a rolling reload may retire an old program for it. */
+static void
+settle(struct master *m, struct child *c, long long now)
+{
+	struct pool_slot_backoff *b =
+	    master_program_backoff(m, c->service, c->index);
+
+	c->settled = true;
+	if (b != NULL && b->failures > 0) {
+		log_notice("service %s: program %ld (index %u) is up after "
+		           "%u failed start(s)",
+		    c->name, (long)c->pid, c->index, b->failures);
+		b->failures = 0;
+		publish_failures(m, c->service);
+	}
+	master_pool_roll(m, c->service, now);
+}
+
+long long
+master_program_settle(struct master *m, long long now)
+{
+	long long next = -1;
+
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+		if (!c->program || !c->ready || c->settled ||
+		    c->stage != CHILD_RUNNING || c->generation != m->generation)
+			continue;
+		if (pool_program_settled(true, now - c->started))
+			settle(m, c, now);
+		else
+			next = master_earliest(
+			    next, c->started + POOL_LIVED_LONG_MS);
+	}
+	return next;
+}
+
 /*
- * c is ready: with ready = "started" once its execve() succeeded, with
- * "notify" once it sent READY=1.  Only READY=1 ends its service's streak
- * of failed starts: an execve that succeeded says nothing of a program
- * that exits at once (pool_program_after_death's rule then decides).
+ * Ready is an event: ready = "started" calls this once execve()
+ * succeeded, ready = "notify" at READY=1.  The failed starts in a row of
+ * its index end, and a rolling reload retires an old program for it, only
+ * once it has settled -- lived past POOL_LIVED_LONG_MS, within which its
+ * death still counts as a failed start (pool_program_settled): a program
+ * that execs and exits 1 at once must neither reset the back-off nor
+ * cost the pool an old program that serves.  READY=1 is the program's
+ * own word that it serves: it settles at once.
  */
 void
 master_program_became_ready(struct master *m, struct child *c, long long now)
 {
+	if (c->ready || c->stage != CHILD_RUNNING)
+		return;
 	c->ready = true;
 	c->ready_by = 0;
 	scoreboard_set_state(c->slot, SB_IDLE);
 	log_info("program %ld (index %u) of service %s ready after %.3fs",
 	    (long)c->pid, c->index, c->name, (double)(now - c->started) / 1000);
-	if (!c->notify || c->generation != m->generation)
-		return;
-	m->pools[c->service].quick_deaths = 0;
-	scoreboard_set_failed_starts(c->service, 0);
+	/* An older generation's c->service names a config freed since. */
+	if (c->generation == m->generation &&
+	    (c->notify || pool_program_settled(true, now - c->started)))
+		settle(m, c, now);
 }

@@ -4,6 +4,14 @@
  * and exit (master_pool_retire_old).  A reload builds the complete new
  * state first and swaps only when it is valid: a bad file changes nothing,
  * and -s reload is told through the scoreboard.
+ *
+ * A pool of programs (accept = false) is not replaced at once: a program
+ * whose settings the reload leaves as they were carries on into the new
+ * generation, untouched (master_program_differs); the others roll over,
+ * one new program, then one old one retired once the new one settled
+ * (master_pool_roll).  Such a reload's outcome waits for the roll: -s
+ * reload hears "ok" once every new program settled, or why not as soon
+ * as one failed its start, while the old ones keep serving.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,24 +88,177 @@ reload_slots(const struct master *m, const struct config *next)
 	return 0;
 }
 
-static void
-reload_failed(const struct master *m)
+/* Two optional strings (paths, names) say the same. */
+static bool
+same_text(const char *a, const char *b)
 {
+	return same_path(a, b);
+}
+
+/* Two NULL-terminated lists (argv, env) say the same. */
+static bool
+same_list(char *const *a, char *const *b)
+{
+	if (a == NULL || b == NULL)
+		return a == b;
+	for (; *a != NULL && *b != NULL; a++, b++)
+		if (strcmp(*a, *b) != 0)
+			return false;
+	return *a == NULL && *b == NULL;
+}
+
+/* The user and group a program of s runs as, as program_user_of picks
+ * them: the service's own, else the global ones. */
+static void
+program_ids(const struct config *c, const struct service *s, const char **user,
+    const char **group)
+{
+	*user = s->user != NULL ? s->user : c->user;
+	*group = s->group != NULL  ? s->group
+	         : s->user != NULL ? NULL
+	                           : c->group;
+}
+
+/* WATCHDOG_USEC in a program's environment (ready = "notify" with a
+ * worker_timeout); 0 when it gets none. */
+static int
+watchdog_of(const struct service *s)
+{
+	return s->ready == READY_NOTIFY ? s->worker_timeout : 0;
+}
+
+bool
+master_program_differs(const struct config *ca, const struct service *a,
+    const struct config *cb, const struct service *b)
+{
+	const char *ua, *ga, *ub, *gb;
+
+	program_ids(ca, a, &ua, &ga);
+	program_ids(cb, b, &ub, &gb);
+	if (a->accept != b->accept || !same_list(a->command, b->command) ||
+	    !same_list(a->env, b->env) ||
+	    !same_list(a->pass_env, b->pass_env) || !same_text(ua, ub) ||
+	    !same_text(ga, gb) ||
+	    !same_path(a->working_directory, b->working_directory) ||
+	    a->stdin_socket != b->stdin_socket ||
+	    a->quit_signal != b->quit_signal || a->sandbox != b->sandbox ||
+	    a->ready != b->ready || watchdog_of(a) != watchdog_of(b) ||
+	    a->limit_as != b->limit_as || a->limit_cpu != b->limit_cpu ||
+	    a->limit_nofile != b->limit_nofile ||
+	    a->limit_nproc != b->limit_nproc ||
+	    a->limit_core != b->limit_core ||
+	    a->limit_fsize != b->limit_fsize || a->naddrs != b->naddrs)
+		return true;
+	/* The sockets from fd 3 on, in listen order. */
+	for (size_t i = 0; i < a->naddrs; i++)
+		if (!addr_equal(&a->addrs[i], &b->addrs[i]))
+			return true;
+	return false;
+}
+
+/*
+ * The programs of the generation before (of config old) whose service
+ * the new one has with the same settings carry on into it, as they are:
+ * not signalled, same pid, same index; their slot shows the new
+ * generation.  The others stay in theirs, to be rolled over or retired.
+ */
+static void
+keep_programs(struct master *m, const struct config *old)
+{
+	for (size_t i = 0; i < m->nchildren; i++) {
+		struct child *c = &m->children[i];
+		if (!c->program || c->stage != CHILD_RUNNING ||
+		    c->generation + 1 != m->generation ||
+		    c->service >= old->nservices)
+			continue;
+		for (size_t k = 0; k < m->conf->nservices; k++) {
+			const struct service *s = &m->conf->services[k];
+			if (strcmp(s->name, old->services[c->service].name) !=
+			        0 ||
+			    master_program_differs(
+			        old, &old->services[c->service], m->conf, s))
+				continue;
+			c->service = k;
+			c->generation = m->generation;
+			scoreboard_move_slot(c->slot, k, m->generation);
+			break;
+		}
+	}
+}
+
+/* Which pools of programs the reload starts programs for: those short of
+ * their floor once the kept ones are counted, and those with old ones to
+ * replace.  True when there is one: the reload's outcome waits. */
+static bool
+mark_rolls(struct master *m)
+{
+	bool any = false;
+
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		const struct service *s = &m->conf->services[svc];
+		bool old = false;
+		if (s->accept)
+			continue;
+		for (size_t i = 0; i < m->nchildren; i++)
+			old |= m->children[i].generation < m->generation &&
+			       m->children[i].stage == CHILD_RUNNING &&
+			       strncmp(m->children[i].name, s->name,
+			           sizeof(m->children[i].name)) == 0;
+		m->pools[svc].rolling =
+		    old || master_child_running(m, svc) < m->pools[svc].target;
+		any |= m->pools[svc].rolling;
+	}
+	return any;
+}
+
+void
+master_reload_outcome(struct master *m, bool ok, const char *why)
+{
+	if (!m->reload_pending)
+		return;
+	m->reload_pending = false;
+	if (ok) {
+		log_notice("reload: every new program of generation %u "
+		           "settled",
+		    m->generation);
+		scoreboard_reload_done(true, "");
+		master_pool_notify(m, NOTIFY_READY, "");
+		return;
+	}
+	log_errorx("reload failed: %s", why);
+	scoreboard_reload_done(false, why);
+	master_pool_notify(m, NOTIFY_READY, "reload failed: ");
+}
+
+static void
+reload_failed(struct master *m)
+{
+	/* This answer is the one -s reload waits for now. */
+	m->reload_pending = false;
 	log_errorx("reload failed: still running generation %u", m->generation);
 	scoreboard_reload_done(false, log_error_first());
 	master_pool_notify(m, NOTIFY_READY, "reload failed: ");
 }
 
-/* The generation after this one takes over: publish it, fork its
- * workers, and retire the old ones as soon as it is complete. */
-static void
-next_generation(struct master *m, long long now)
+/* The generation after this one takes over from the one of config old:
+ * publish it, fork its workers, and retire the old ones as soon as it is
+ * complete (a pool of programs: one by one).  A reload's outcome then
+ * waits for new programs (true), a reopen's never does. */
+static bool
+next_generation(
+    struct master *m, const struct config *old, bool reload, long long now)
 {
+	bool waits;
+
 	scoreboard_recreate(); /* one that tmpfiles cleaning removed */
 	m->generation++;
+	keep_programs(m, old);
+	waits = reload && mark_rolls(m);
+	m->reload_pending = waits || (!reload && m->reload_pending);
 	master_pool_publish(m);
 	master_pool_adjust(m, now);
 	master_pool_retire_old(m, now);
+	return waits;
 }
 
 void
@@ -105,7 +266,8 @@ master_reload(struct master *m, int signo, long long now)
 {
 	struct worker_ids ids;
 	struct config *next, *old;
-	struct service_pool *pools;
+	struct service_pool *pools, *old_pools;
+	bool waits;
 
 	if (m->stopping)
 		return;
@@ -135,17 +297,26 @@ master_reload(struct master *m, int signo, long long now)
 	m->conf = next;
 	m->ids = ids;
 	daemon_worker_ids_log(next->user, ids.change, ids.uid, ids.gid);
-	free(m->pools);
+	old_pools = m->pools;
 	m->pools = pools;
 	master_pools_init(m);
+	master_pools_carry(m, old, old_pools);
+	master_pools_free(old_pools, old->nservices);
 	/* Before the new workers fork: they must not accept a client on a
 	 * socket that still has the old options. */
 	listener_commit(m->listeners);
-	next_generation(m, now);
+	waits = next_generation(m, old, true, now);
 	config_free(old);
 	log_notice("reloaded %s: generation %u, %zu service(s)", m->conf->path,
 	    m->generation, m->conf->nservices);
 	log_error_first();
+	/* Told already when a new program failed at once. */
+	if (waits) {
+		if (m->reload_pending)
+			log_info("reload: waiting for the new programs to "
+			         "settle");
+		return;
+	}
 	scoreboard_reload_done(true, "");
 	master_pool_notify(m, NOTIFY_READY, "");
 }
@@ -196,5 +367,5 @@ master_reopen(struct master *m, int signo, long long now)
 	log_notice("log reopened: generation %u takes over from the "
 	           "workers that hold the old file",
 	    m->generation + 1);
-	next_generation(m, now);
+	next_generation(m, m->conf, false, now);
 }

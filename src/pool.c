@@ -15,9 +15,12 @@
  * their own.
  *
  * After failures it backs off on one schedule (pool_backoff), for a fork()
- * that fails and for workers that crash right after start; a worker that
- * has served max_requests is recycled while few enough are on their way
- * out.
+ * that fails and for workers that crash right after start (for a pool of
+ * programs, per index: pool_program_pick); a worker that has served
+ * max_requests is recycled while few enough are on their way out.  A
+ * pool of programs rolls over at a reload: a new program first, an old
+ * one retired once the new one has settled, never more than max_surge
+ * beyond workers alive (pool_roll_retire, pool_roll_room).
  *
  * Nothing here knows a process or a socket, nor reads the clock: the
  * master counts, asks and acts, and the unit tests ask the same questions
@@ -230,17 +233,55 @@ pool_program_backoff(unsigned n, unsigned random)
 	                                         : POOL_CRASH_BACKOFF_MAX_MS;
 }
 
+bool
+pool_program_settled(bool ready, long long lived)
+{
+	return ready && lived >= POOL_LIVED_LONG_MS;
+}
+
 long long
 pool_program_after_death(
     bool was_ready, long long lived, unsigned random, unsigned *failures)
 {
-	if (was_ready && lived >= POOL_LIVED_LONG_MS) {
+	if (pool_program_settled(was_ready, lived)) {
 		*failures = 0;
 		return 0;
 	}
 	if (*failures < UINT_MAX)
 		(*failures)++;
 	return pool_program_backoff(*failures, random);
+}
+
+int
+pool_program_pick(const bool *held, const struct pool_slot_backoff *b,
+    unsigned n, long long now, long long *next)
+{
+	*next = POOL_NEVER;
+	for (unsigned i = 0; i < n; i++) {
+		if (held[i])
+			continue;
+		if (b[i].next <= now)
+			return (int)i;
+		if (b[i].next < *next)
+			*next = b[i].next;
+	}
+	return -1;
+}
+
+unsigned
+pool_roll_retire(unsigned settled, unsigned old, unsigned target)
+{
+	if (old == 0 || settled + old <= target)
+		return 0;
+	return min_u(old, settled + old - target);
+}
+
+unsigned
+pool_roll_room(unsigned live, unsigned target, unsigned surge)
+{
+	unsigned most = target + surge;
+
+	return live < most ? most - live : 0;
 }
 
 bool

@@ -592,6 +592,30 @@ scoreboard_set_failed_starts(size_t svc, unsigned n)
 }
 
 void
+scoreboard_set_restarts(size_t svc, unsigned n)
+{
+	if (own != NULL && svc < own->nservices)
+		__atomic_store_n(&board.services[svc].restarts, (uint32_t)n,
+		    __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_move_slot(int slot, size_t service, unsigned generation)
+{
+	struct scoreboard_slot *s;
+
+	if (!own_claimed(slot))
+		return;
+	own->slots[slot].service = (uint32_t)service;
+	own->slots[slot].generation = (uint32_t)generation;
+	s = &board.slots[slot];
+	write_begin(&s->seq);
+	s->service = (uint32_t)service;
+	s->generation = (uint32_t)generation;
+	write_end(&s->seq);
+}
+
+void
 scoreboard_set_program(int slot, unsigned index)
 {
 	struct scoreboard_slot *s;

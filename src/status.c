@@ -72,6 +72,11 @@ count_slot(const struct scoreboard_slot *s, struct status_counts *c)
 		c->quitting++;
 		break;
 	}
+	if (s->program_index > 0 && s->state >= SB_STARTING &&
+	    s->state <= SB_QUITTING) {
+		c->programs++;
+		c->ready += s->state == SB_IDLE;
+	}
 }
 
 /* Does s hold a worker?  (A state no worker has is a worker's scribble.) */
@@ -345,6 +350,56 @@ n_max(const struct status_counts *c, const struct scoreboard_service *s)
 	return s->max_workers;
 }
 
+/* A pool of programs (accept = false): one whose slots hold programs, or
+ * whose programs have failed or died -- the table has no other mark of
+ * one that has none running now. */
+static bool
+of_programs(const struct status_counts *c, const struct scoreboard_service *s)
+{
+	return c->programs > 0 || s->failed_starts > 0 || s->restarts > 0;
+}
+
+static unsigned
+n_ready(const struct status_counts *c, const struct scoreboard_service *s)
+{
+	(void)s;
+	return c->ready;
+}
+
+static unsigned
+n_restarts(const struct status_counts *c, const struct scoreboard_service *s)
+{
+	(void)c;
+	return s->restarts;
+}
+
+static unsigned
+n_failed_starts(
+    const struct status_counts *c, const struct scoreboard_service *s)
+{
+	(void)c;
+	return s->failed_starts;
+}
+
+/* One sample per pool of programs of the current generation. */
+static void
+per_program_service(FILE *out, const struct scoreboard *sb,
+    const struct census *c, const char *name,
+    unsigned (*value)(
+        const struct status_counts *, const struct scoreboard_service *))
+{
+	for (unsigned i = 0; i < c->nservices; i++) {
+		const struct scoreboard_service *svc = &sb->services[i];
+		char label[2 * ESCAPED(sizeof(svc->name))];
+		if (!of_programs(&c->counts[i], svc))
+			continue;
+		fprintf(out, "%s{service=\"%s\"} %u\n", name,
+		    label_value(
+		        svc->name, sizeof(svc->name), label, sizeof(label)),
+		    value(&c->counts[i], svc));
+	}
+}
+
 void
 status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 {
@@ -364,6 +419,19 @@ status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 	family(out, "preforkd_workers_max", "gauge",
 	    "The most workers a service may have (max_workers).");
 	per_service(out, sb, &c, "preforkd_workers_max", NULL, n_max);
+	family(out, "preforkd_programs_ready", "gauge",
+	    "Ready programs of a pool of programs (accept = false).");
+	per_program_service(out, sb, &c, "preforkd_programs_ready", n_ready);
+	family(out, "preforkd_program_restarts_total", "counter",
+	    "Programs replaced after they died unasked, failed starts "
+	    "included.");
+	per_program_service(
+	    out, sb, &c, "preforkd_program_restarts_total", n_restarts);
+	family(out, "preforkd_program_failed_starts", "gauge",
+	    "Failed starts in a row of the pool's most failing index; not 0: "
+	    "degraded.");
+	per_program_service(
+	    out, sb, &c, "preforkd_program_failed_starts", n_failed_starts);
 	family(out, "preforkd_scoreboard_slots", "gauge",
 	    "Slots of the scoreboard (max_slots).");
 	fprintf(out, "preforkd_scoreboard_slots %u\n", sb->nslots);

@@ -343,10 +343,79 @@ program_deaths(void)
 	    "programs: a start that lasted ends the failures in a row");
 }
 
+/* Back-off per index: one that keeps failing holds no other back. */
+static void
+program_slots(void)
+{
+	struct pool_slot_backoff b[3] = { { 0, 0 }, { 0, 0 }, { 0, 0 } };
+	bool held[3] = { false, false, false };
+	long long next;
+	unsigned random = 12345;
+
+	CHECK(pool_program_pick(held, b, 3, 0, &next) == 0,
+	    "slots: the lowest free index first");
+	/* Index 0 fails again and again; 1 and 2 run. */
+	for (int i = 0; i < 6; i++)
+		b[0].next = 1000 + pool_program_after_death(
+		                       false, 10, random, &b[0].failures);
+	CHECK(b[0].failures == 6 && b[0].next > 1000 + 2000,
+	    "slots: the failing index backs off, doubling");
+	CHECK(pool_program_pick(held, b, 3, 1000, &next) == 1,
+	    "slots: another free index starts at once");
+	held[1] = true;
+	CHECK(pool_program_pick(held, b, 3, 1000, &next) == 2,
+	    "slots: and the next");
+	held[2] = true;
+	CHECK(pool_program_pick(held, b, 3, 1000, &next) == -1 &&
+	          next == b[0].next,
+	    "slots: only the failing one free: wait for its back-off");
+	CHECK(pool_program_pick(held, b, 3, b[0].next, &next) == 0,
+	    "slots: its turn comes");
+	held[0] = true;
+	CHECK(pool_program_pick(held, b, 3, 1000, &next) == -1 &&
+	          next == POOL_NEVER,
+	    "slots: every index held: nothing to wait for");
+	/* Index 1 dies after it settled: replaced at once, whatever index 0
+	 * is going through. */
+	held[1] = false;
+	b[1].next = 5000 + pool_program_after_death(
+	                       true, 60000, random, &b[1].failures);
+	CHECK(b[1].failures == 0 &&
+	          pool_program_pick(held, b, 3, 5000, &next) == 1,
+	    "slots: a settled death elsewhere is replaced at once");
+	CHECK(b[0].failures == 6, "slots: the failing index keeps its count");
+}
+
+/* A rolling reload: a new program first, an old one out per settled new
+ * one, never below the floor nor above floor + surge. */
+static void
+rolling(void)
+{
+	CHECK(pool_roll_retire(0, 3, 3) == 0,
+	    "roll: no old one goes before a new one settled");
+	CHECK(pool_roll_retire(1, 3, 3) == 1, "roll: one out per settled one");
+	CHECK(pool_roll_retire(3, 0, 3) == 0, "roll: nothing old left");
+	CHECK(pool_roll_retire(0, 4, 2) == 2,
+	    "roll: a smaller floor: the old ones above it go at once");
+	CHECK(pool_roll_retire(2, 1, 5) == 0,
+	    "roll: a larger floor: the old ones stay until it is met");
+	CHECK(pool_roll_room(3, 3, 1) == 1, "roll: one more beside the floor");
+	CHECK(pool_roll_room(4, 3, 1) == 0,
+	    "roll: never more than floor + surge alive");
+	CHECK(pool_roll_room(5, 3, 1) == 0, "roll: nor after TTOU");
+	CHECK(pool_roll_room(0, 3, 2) == 5, "roll: an empty pool starts all");
+	CHECK(!pool_program_settled(true, POOL_LIVED_LONG_MS - 1) &&
+	          pool_program_settled(true, POOL_LIVED_LONG_MS) &&
+	          !pool_program_settled(false, 60000),
+	    "roll: settled once ready and past a failed start's time");
+}
+
 void
 test_pool(void)
 {
 	program_deaths();
+	program_slots();
+	rolling();
 	fixed_pool();
 	growth();
 	queued_growth();
