@@ -72,6 +72,10 @@ struct child {
 	long long ready_by;
 	long long watchdog_at;
 	long long watchdog_ms;
+	/* Why master_notify.c killed it, for the line its death logs and a
+	 * reload's answer: it missed ready_timeout, or its watchdog. */
+	enum { KILLED_NOT, KILLED_NOT_READY, KILLED_WATCHDOG } killed_for;
+	long long killed_limit; /* ms: the bound it missed */
 	/* Ready and past the time within which a death is a failed start
 	 * (pool_program_settled): what a rolling reload waits for. */
 	bool settled;

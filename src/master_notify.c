@@ -274,6 +274,8 @@ master_notify_check(struct master *m, long long now)
 			          "process group, a failed start",
 			    c->name, (long)c->pid, c->index,
 			    (c->ready_by - c->started) / 1000);
+			c->killed_for = KILLED_NOT_READY;
+			c->killed_limit = c->ready_by - c->started;
 			c->ready_by = 0;
 			kill_group(c);
 		}
@@ -286,6 +288,8 @@ master_notify_check(struct master *m, long long now)
 			    c->name, (long)c->pid, c->index,
 			    (double)(now - c->watchdog_at) / 1000,
 			    c->watchdog_ms / 1000);
+			c->killed_for = KILLED_WATCHDOG;
+			c->killed_limit = c->watchdog_ms;
 			c->watchdog_at = 0;
 			kill_group(c);
 		}

@@ -572,11 +572,20 @@ master_program_reaped(struct master *m, struct child *dead)
 	dead->out_fd = -1;
 }
 
-/* How a program ended, for a log line. */
+/* How a program ended, for a log line: by its own hand, or killed, and
+ * when master_notify.c killed it, why. */
 static void
-describe(int status, char *buf, size_t size)
+describe(const struct child *c, int status, char *buf, size_t size)
 {
-	if (WIFEXITED(status))
+	if (c->killed_for == KILLED_NOT_READY)
+		snprintf(buf, size,
+		    "was killed for sending no READY=1 within %llds,",
+		    c->killed_limit / 1000);
+	else if (c->killed_for == KILLED_WATCHDOG)
+		snprintf(buf, size,
+		    "was killed for sending no WATCHDOG=1 within %llds,",
+		    c->killed_limit / 1000);
+	else if (WIFEXITED(status))
 		snprintf(
 		    buf, size, "exited with status %d", WEXITSTATUS(status));
 	else
@@ -600,7 +609,7 @@ master_program_died(
 	struct pool_slot_backoff none = { 0, 0 };
 	long long lived = now - c->started;
 	long long delay;
-	char how[64], last[4 * OUT_LINE + 1] = "";
+	char how[80], last[4 * OUT_LINE + 1] = "";
 	char why[SCOREBOARD_MESSAGE_LEN];
 
 	if (b == NULL)
@@ -617,7 +626,7 @@ master_program_died(
 	p->restarts++;
 	scoreboard_set_restarts(c->service, p->restarts);
 	publish_failures(m, c->service);
-	describe(status, how, sizeof(how));
+	describe(c, status, how, sizeof(how));
 	if (delay == 0) {
 		log_notice("service %s: program %ld (index %u) %s after "
 		           "%.3fs; replacing it",

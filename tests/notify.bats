@@ -114,7 +114,7 @@ CONF
 	wait_until programs_in starting
 	pid=$(program_pid)
 	wait_log "program $pid \(index 0\) did not send READY=1 within 1s: killing its process group, a failed start"
-	wait_log "program $pid \(index 0\) was killed by signal KILL 1\.[0-9]*s after its start: failed start 1 in a row"
+	wait_log "program $pid \(index 0\) was killed for sending no READY=1 within 1s, 1\.[0-9]*s after its start: failed start 1 in a row"
 	status_text | grep -qE '^service name=svc .* degraded failed_starts=1'
 	# Backed off, then started again, starting again.
 	wait_until test_log_count_above "started program" 1
@@ -226,7 +226,7 @@ CONF
 	pid=$(program_pid)
 	log_has "program $pid: notifyserver $pid up, .* WATCHDOG_USEC=1000000 WATCHDOG_PID=$pid\$"
 	wait_log "program $pid \(index 0\) sent no WATCHDOG=1 for 1\.[0-9]*s \(worker_timeout 1s\): killing its process group"
-	wait_log "program $pid \(index 0\) was killed by signal KILL"
+	wait_log "program $pid \(index 0\) was killed for sending no WATCHDOG=1 within 1s,"
 	# Its replacement, with the same index, is ready in turn.
 	wait_until test_log_count_above "ready after" 1
 	refute log_has "program .* sent no WATCHDOG=1 for 0\."
@@ -253,4 +253,65 @@ PY
 	status_says 'status="Gunicorn arbiter booted"'
 	curl_ok() { [ "$(curl -sf -m 2 "http://127.0.0.1:$PORT/")" = "hello from gunicorn" ]; }
 	wait_until curl_ok
+}
+
+@test "a reload to a program that never sends READY=1: the old ones keep serving, -s reload fails with the reason" {
+	notify_config '' 'workers = 2
+	ready_timeout = 1'
+	start_daemon
+	wait_until programs_in ready 2
+	old=$(status_text | sed -nE 's/^program pid=([0-9]+) .*/\1/p' | sort -n)
+	notify_config '"--never"' 'workers = 2
+	ready_timeout = 1'
+	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s reload
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"reload failed: service svc: program "*"was killed for sending no READY=1 within 1s, 1."*"the old programs keep serving"* ]]
+	# Clients are answered (a starting program accepts too: the
+	# sockets are the pool's), and the same two old programs are ready.
+	for _ in 1 2 3 4; do
+		talk </dev/null | grep -q "^pid="
+	done
+	[ "$(status_text | sed -nE 's/^program pid=([0-9]+) .* generation=1 .*state=ready.*/\1/p' | sort -n)" = "$old" ]
+}
+
+@test "gunicorn, ready = \"notify\": a reload with a changed argument under a curl loop fails no request, and every old gunicorn is gone" {
+	need_tool gunicorn
+	need_tool curl
+	cat >"$T/app.py" <<'PY'
+import os
+def app(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain")])
+    return [("hello %s\n" % os.environ.get("TAG", "-")).encode()]
+PY
+	chmod 755 "$T"
+	chmod 644 "$T/app.py"
+	gunicorn_config() {
+		write_config "protocol = \"exec\"
+		accept = false
+		ready = \"notify\"
+		env = {\"TAG=$1\"}
+		command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$T\", \"-w\", \"1\", \"--graceful-timeout\", \"5\", \"app:app\"}
+		workers = 2"
+	}
+	gunicorn_config a
+	start_daemon
+	wait_until programs_in ready 2
+	# Every process of the old arbiters' groups: arbiter and worker.
+	old=$(status_text | sed -nE 's/^program pid=([0-9]+) .*/\1/p')
+	old_tree=$(for p in $old; do pgrep -g "$p"; done | sort -n)
+	[ "$(wc -w <<<"$old_tree")" -ge 4 ]
+	gunicorn_config b
+	("$PREFORKD" -c "$CONF" -p "$PIDFILE" -s reload; echo "$?" >"$T/rc") &
+	BACKGROUND="$!"
+	asked=0 failed=0
+	while [ ! -s "$T/rc" ]; do
+		curl -sf -m 3 "http://127.0.0.1:$PORT/" >>"$T/answers" || failed=$((failed + 1))
+		asked=$((asked + 1))
+	done
+	[ "$(cat "$T/rc")" -eq 0 ]
+	[ "$failed" -eq 0 ]
+	[ "$asked" -gt 5 ]
+	grep -qx "hello a" "$T/answers"
+	[ "$(curl -sf -m 3 "http://127.0.0.1:$PORT/")" = "hello b" ]
+	for p in $old_tree; do wait_until is_gone "$p"; done
 }
