@@ -42,11 +42,12 @@
  *   loadgen -m respawn -k PID HOST PORT
  *       SIGKILL the worker PID, then connect and time until the answer to a
  *       line arrives.  Prints milliseconds.
- *   loadgen -m burst -c C HOST PORT
+ *   loadgen -m burst -c C [-d D] HOST PORT
  *       C clients connect at once, from one process, each sends a 32-byte
  *       line and keeps its connection open once answered, as a session
  *       would: a server needs C workers at once.  Prints the milliseconds
- *       from the first connect() to the last answer.
+ *       from the first connect() to the last answer, which must come
+ *       within D seconds (default IO_TIMEOUT).
  *
  * An answer must end with the line sent: echo, prefix and timestamp all
  * answer so.  On 127.0.0.1 the client sockets are bound to source addresses
@@ -523,7 +524,7 @@ burst_step(struct burst_client *b, short revents, const char *line)
 }
 
 static int
-run_burst(unsigned clients)
+run_burst(unsigned clients, double wait)
 {
 	static struct burst_client b[MAX_CLIENTS];
 	struct pollfd p[MAX_CLIENTS];
@@ -533,7 +534,7 @@ run_burst(unsigned clients)
 
 	make_line(line, sizeof(line), 0);
 	start = now();
-	deadline = start + IO_TIMEOUT;
+	deadline = start + wait;
 	for (unsigned i = 0; i < clients; i++) {
 		b[i].fd = socket(target.ss_family,
 		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -1081,7 +1082,7 @@ usage(void)
 	    "       loadgen -m udp -x echo|daytime|time [-w window] "
 	    "[-n datagrams] [-c clients] [-d secs] host port\n"
 	    "       loadgen -m respawn -k pid host port\n"
-	    "       loadgen -m burst [-c 1-%d] host port\n",
+	    "       loadgen -m burst [-c 1-%d] [-d secs] host port\n",
 	    MAX_CLIENTS, MAX_CLIENTS);
 	return 2;
 }
@@ -1127,6 +1128,7 @@ main(int argc, char **argv)
 	int ch, clients = 4, fds[MAX_CLIENTS];
 	double seconds = 3, end;
 	pid_t victim = 0;
+	bool seconds_given = false;
 	struct tally total = { 0 };
 	mode_fn *run;
 
@@ -1137,6 +1139,7 @@ main(int argc, char **argv)
 			break;
 		case 'd':
 			seconds = atof(optarg);
+			seconds_given = true;
 			break;
 		case 'k':
 			victim = (pid_t)atoi(optarg);
@@ -1169,7 +1172,8 @@ main(int argc, char **argv)
 	if (strcmp(mode, "respawn") == 0)
 		return victim > 0 ? run_respawn(victim) : usage();
 	if (strcmp(mode, "burst") == 0)
-		return run_burst((unsigned)clients);
+		return run_burst(
+		    (unsigned)clients, seconds_given ? seconds : IO_TIMEOUT);
 	if ((run = mode_by_name(mode)) == NULL)
 		return usage();
 	/* -n is for all the clients together. */
