@@ -60,6 +60,10 @@
  * Exit status: 0; 1 when nothing could be measured; 2 usage; 3 when an
  * answer was wrong (the figures are printed all the same).  Every wait is
  * bounded: a run ends at most IO_TIMEOUT seconds after its time is up.
+ *
+ * Over 600 lines: one program, a mode per workload of the benchmark, each
+ * with the check of its answers; they share the clients, the tally and the
+ * report, and the bench builds it as one file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -731,8 +735,6 @@ ring_make(struct ring *r, char low, int size, int lines)
 {
 	size_t first = (size_t)('!' - low);
 
-	r->low = low;
-	r->size = size;
 	r->period = (size_t)lines * LINE_SIZE;
 	if ((r->text = malloc(r->period + CHUNK)) == NULL)
 		return -1;
