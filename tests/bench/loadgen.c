@@ -119,10 +119,8 @@ enum expect {
 	EXPECT_TEXT
 };
 
-/* A chargen stream's ring: its lowest character and its size. */
+/* A chargen stream, as one of its rings makes it. */
 struct ring {
-	char low;
-	int size;
 	size_t period;       /* bytes before the stream repeats */
 	unsigned char *text; /* the stream, period + CHUNK bytes */
 };
