@@ -14,23 +14,56 @@
  *       64 KiB writes through an echo service while reading what comes back;
  *       at the end every byte must have come back, in order (checksummed).
  *       Prints MB/s echoed.
+ *   loadgen -m first -x daytime|time|text:STRING -c C -d D HOST PORT
+ *       a service that speaks first: connect, read its answer (until the
+ *       server closes, or the STRING's length for text:), close.  daytime
+ *       must be one printable line naming this year, time 4 bytes within a
+ *       minute of the clock, text: STRING itself.  Prints connections per
+ *       second.
+ *   loadgen -m sink -c C -d D HOST PORT
+ *       a byte sink (discard): connect, send a 32-byte line, shut the
+ *       sending side, read until the server closes; any byte back is a
+ *       wrong answer.  Prints connections per second.
+ *   loadgen -m chargen -c C -d D HOST PORT
+ *       read a chargen stream per client for D seconds, each byte checked
+ *       against RFC 864's ring of 95 characters (or xinetd's of 93, which
+ *       lacks ' ' and '~', and starts over every 95 lines).  Prints MB/s
+ *       read.
+ *   loadgen -m status -c C -d D HOST PORT
+ *       GET /metrics per connection, answer read until the server closes:
+ *       an HTTP 200 naming preforkd_workers.  Prints requests per second.
+ *   loadgen -m udp -x echo|daytime|time [-w W] [-n N] -c C -d D HOST PORT
+ *       C clients, each from its own socket and source address, keep at
+ *       most W datagrams (default 4) unanswered; one not answered within
+ *       UDP_WAIT_MS is lost.  At most N datagrams in all (default: as many
+ *       as D seconds take).  echo's answer must be a datagram sent, the
+ *       others as for first.  Prints datagrams sent and answers received
+ *       per second.
  *   loadgen -m respawn -k PID HOST PORT
  *       SIGKILL the worker PID, then connect and time until the answer to a
  *       line arrives.  Prints milliseconds.
- *   loadgen -m burst -c C HOST PORT
+ *   loadgen -m burst -c C [-d D] HOST PORT
  *       C clients connect at once, from one process, each sends a 32-byte
  *       line and keeps its connection open once answered, as a session
  *       would: a server needs C workers at once.  Prints the milliseconds
- *       from the first connect() to the last answer.
+ *       from the first connect() to the last answer, which must come
+ *       within D seconds (default IO_TIMEOUT).
  *
  * An answer must end with the line sent: echo, prefix and timestamp all
  * answer so.  On 127.0.0.1 the client sockets are bound to source addresses
  * 127.0.0.1 to 127.0.0.64 in turn: from one address, TIME_WAIT caps the
  * connection rate at the same figure for every server.
  *
+ * With -v, conn, first, sink and status print after their rate the totals:
+ * connections made, failed (refused, reset, timed out) and wrong.
+ *
  * Exit status: 0; 1 when nothing could be measured; 2 usage; 3 when an
  * answer was wrong (the figures are printed all the same).  Every wait is
  * bounded: a run ends at most IO_TIMEOUT seconds after its time is up.
+ *
+ * Over 600 lines: one program, a mode per workload of the benchmark, each
+ * with the check of its answers; they share the clients, the tally and the
+ * report, and the bench builds it as one file.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,6 +93,13 @@
  * write lines up with it and a lost or doubled piece shows. */
 #define PERIOD 65521
 #define MAX_CLIENTS 256
+#define UDP_WAIT_MS 50   /* an unanswered datagram is lost after this */
+#define ANSWER_MAX 65536 /* of a status or server-first answer */
+/* RFC 864's lines: 72 characters of a ring, then CR LF; line N + 1 starts
+ * one character further on. */
+#define LINE_CHARS 72
+#define LINE_SIZE (LINE_CHARS + 2)
+#define NTP_EPOCH 2208988800u /* 1900 to 1970, in seconds (RFC 868) */
 
 /* What one client did; sent to the parent with its latencies after it. */
 struct tally {
@@ -67,6 +107,22 @@ struct tally {
 	uint64_t failed; /* connects or answers that did not come */
 	uint64_t wrong;  /* answers that came back different */
 	uint64_t nlat;   /* latencies (ns) that follow on the pipe */
+	uint64_t sent;   /* datagrams sent (udp) */
+};
+
+/* What an answer must be (-x). */
+enum expect {
+	EXPECT_NONE,
+	EXPECT_ECHO,
+	EXPECT_DAYTIME,
+	EXPECT_TIME,
+	EXPECT_TEXT
+};
+
+/* A chargen stream, as one of its rings makes it. */
+struct ring {
+	size_t period;       /* bytes before the stream repeats */
+	unsigned char *text; /* the stream, period + CHUNK bytes */
 };
 
 /* A running FNV-1a over 64-bit words of a byte stream cut anywhere. */
@@ -81,6 +137,11 @@ static socklen_t target_len;
 static uint64_t *lat; /* this client's latencies, in ns */
 static size_t nlat, lat_cap;
 static unsigned char pattern[PERIOD + CHUNK];
+static enum expect expect;
+static const char *expect_text;
+static size_t expect_len;
+static unsigned window = 4;
+static uint64_t max_datagrams; /* per client; 0: no bound */
 
 static double
 now(void)
@@ -465,7 +526,7 @@ burst_step(struct burst_client *b, short revents, const char *line)
 }
 
 static int
-run_burst(unsigned clients)
+run_burst(unsigned clients, double wait)
 {
 	static struct burst_client b[MAX_CLIENTS];
 	struct pollfd p[MAX_CLIENTS];
@@ -475,7 +536,7 @@ run_burst(unsigned clients)
 
 	make_line(line, sizeof(line), 0);
 	start = now();
-	deadline = start + IO_TIMEOUT;
+	deadline = start + wait;
 	for (unsigned i = 0; i < clients; i++) {
 		b[i].fd = socket(target.ss_family,
 		    SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -527,6 +588,339 @@ run_burst(unsigned clients)
 	for (unsigned i = 0; i < clients; i++)
 		close(b[i].fd);
 	return wrong > 0 ? 3 : 0;
+}
+
+/* This year, as gmtime and localtime both may name it. */
+static bool
+names_this_year(const char *text)
+{
+	time_t t = time(NULL);
+	struct tm tm;
+	char year[16];
+
+	gmtime_r(&t, &tm);
+	snprintf(year, sizeof(year), "%d", 1900 + tm.tm_year);
+	if (strstr(text, year) != NULL)
+		return true;
+	localtime_r(&t, &tm);
+	snprintf(year, sizeof(year), "%d", 1900 + tm.tm_year);
+	return strstr(text, year) != NULL;
+}
+
+/* RFC 867 leaves the format open: one printable line that names the year
+ * (xinetd's and preforkd's: "08 DEC 2026 01:19:37 UTC\r\n"). */
+static bool
+daytime_ok(const char *buf, size_t len)
+{
+	char text[128];
+
+	if (len < 8 || len >= sizeof(text) || buf[len - 2] != '\r' ||
+	    buf[len - 1] != '\n')
+		return false;
+	for (size_t i = 0; i < len - 2; i++)
+		if (buf[i] < ' ' || buf[i] > '~')
+			return false;
+	memcpy(text, buf, len);
+	text[len] = '\0';
+	return names_this_year(text);
+}
+
+/* RFC 868: 32 bits, big-endian, seconds since 1900; within a minute. */
+static bool
+time_ok(const unsigned char *buf, size_t len)
+{
+	uint32_t t, clock = (uint32_t)time(NULL) + NTP_EPOCH;
+
+	if (len != 4)
+		return false;
+	t = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
+	    (uint32_t)buf[2] << 8 | buf[3];
+	return t - clock + 60 <= 120; /* |t - clock| <= 60, mod 2^32 */
+}
+
+/* Whether an answer of len bytes is what -x asks for. */
+static bool
+answer_ok(const char *buf, size_t len)
+{
+	switch (expect) {
+	case EXPECT_DAYTIME:
+		return daytime_ok(buf, len);
+	case EXPECT_TIME:
+		return time_ok((const unsigned char *)buf, len);
+	case EXPECT_TEXT:
+		return len == expect_len && memcmp(buf, expect_text, len) == 0;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Read until the server closes, up to want bytes, or until size bytes came
+ * (then 1: more than an answer may be).  Returns 0 with *got set, -1 when
+ * the connection failed or timed out first.
+ */
+static int
+read_answer(int fd, char *buf, size_t size, size_t want, size_t *got)
+{
+	*got = 0;
+	while (*got < want) {
+		ssize_t n = recv(fd, buf + *got, size - *got, 0);
+		if (n == 0)
+			return 0;
+		if (n < 0)
+			return -1;
+		*got += (size_t)n;
+		if (*got == size)
+			return 1;
+	}
+	return 0;
+}
+
+/* A service that speaks first: connect, read its answer, close. */
+static void
+run_first(unsigned client, unsigned clients, double end, struct tally *t)
+{
+	static char buf[4096];
+	size_t want = expect == EXPECT_TEXT ? expect_len : sizeof(buf);
+
+	for (unsigned long n = 0; now() < end; n++) {
+		size_t got;
+		int fd = dial(client + clients * (unsigned)n), r;
+
+		if (fd == -1) {
+			backoff(t);
+			continue;
+		}
+		r = read_answer(fd, buf, sizeof(buf), want, &got);
+		count(t, r == -1 ? -1 : r == 0 && answer_ok(buf, got) ? 0 : 1);
+		close(fd);
+	}
+}
+
+/* A byte sink: a line in, nothing back, the server closes after us. */
+static void
+run_sink(unsigned client, unsigned clients, double end, struct tally *t)
+{
+	char line[CONN_LINE], buf[256];
+
+	for (unsigned long n = 0; now() < end; n++) {
+		size_t got;
+		int fd = dial(client + clients * (unsigned)n), r = -1;
+
+		if (fd == -1) {
+			backoff(t);
+			continue;
+		}
+		make_line(line, sizeof(line), n);
+		if (send(fd, line, sizeof(line), MSG_NOSIGNAL) ==
+		        (ssize_t)sizeof(line) &&
+		    shutdown(fd, SHUT_WR) == 0)
+			r = read_answer(
+			    fd, buf, sizeof(buf), sizeof(buf), &got);
+		count(t, r == -1 ? -1 : r == 0 && got == 0 ? 0 : 1);
+		close(fd);
+	}
+}
+
+/*
+ * The stream of a ring of size characters from low on, in lines of
+ * period lines that start over, the first one at '!', as preforkd and
+ * xinetd both start; repeated so that any CHUNK from any offset of the
+ * period can be compared in one memcmp.
+ */
+static int
+ring_make(struct ring *r, char low, int size, int lines)
+{
+	size_t first = (size_t)('!' - low);
+
+	r->period = (size_t)lines * LINE_SIZE;
+	if ((r->text = malloc(r->period + CHUNK)) == NULL)
+		return -1;
+	for (size_t i = 0; i < r->period + CHUNK; i++) {
+		size_t line = i / LINE_SIZE % (size_t)lines,
+		       col = i % LINE_SIZE;
+
+		r->text[i] = col == LINE_CHARS ? '\r'
+		             : col == LINE_CHARS + 1
+		                 ? '\n'
+		                 : (unsigned char)(low + (first + line + col) %
+		                                             (size_t)size);
+	}
+	return 0;
+}
+
+/* Read a chargen stream until the time is up; each piece must be the next
+ * bytes of a ring (RFC 864's or xinetd's): of the ones the stream matched
+ * so far, which agree for its first 22 lines. */
+static void
+run_chargen(unsigned client, unsigned clients, double end, struct tally *t)
+{
+	static unsigned char buf[CHUNK];
+	struct ring rings[2];
+	bool fits[2] = { true, true };
+	uint64_t pos = 0;
+	int fd;
+
+	(void)clients;
+	/* RFC 864's: 95 lines of the 95 printable characters; xinetd's: 95
+	 * lines too, of 93 (no ' ' or '~'), so each period starts at '!'. */
+	if (ring_make(&rings[0], ' ', 95, 95) == -1 ||
+	    ring_make(&rings[1], '!', 93, 95) == -1 ||
+	    (fd = dial(client)) == -1) {
+		t->failed++;
+		return;
+	}
+	while (now() < end) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+
+		if (n <= 0) {
+			t->failed++;
+			break;
+		}
+		for (int i = 0; i < 2; i++)
+			fits[i] =
+			    fits[i] &&
+			    memcmp(buf, rings[i].text + pos % rings[i].period,
+			        (size_t)n) == 0;
+		if (!fits[0] && !fits[1]) {
+			t->wrong++;
+			break;
+		}
+		pos += (uint64_t)n;
+	}
+	t->done = (double)pos;
+	close(fd);
+	free(rings[0].text);
+	free(rings[1].text);
+}
+
+/* One GET /metrics per connection, the answer read to the server's close. */
+static void
+run_status(unsigned client, unsigned clients, double end, struct tally *t)
+{
+	static const char get[] = "GET /metrics HTTP/1.0\r\n\r\n";
+	static char buf[ANSWER_MAX + 1];
+
+	for (unsigned long n = 0; now() < end; n++) {
+		size_t got;
+		int fd = dial(client + clients * (unsigned)n), r = -1;
+
+		if (fd == -1) {
+			backoff(t);
+			continue;
+		}
+		if (send(fd, get, sizeof(get) - 1, MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(get) - 1)
+			r = read_answer(fd, buf, ANSWER_MAX, ANSWER_MAX, &got);
+		if (r == 0) {
+			buf[got] = '\0';
+			r = strncmp(buf, "HTTP/1.", 7) == 0 &&
+			            strncmp(buf + 8, " 200", 4) == 0 &&
+			            strstr(buf, "\npreforkd_workers") != NULL
+			        ? 0
+			        : 1;
+		}
+		count(t, r);
+		close(fd);
+	}
+}
+
+/* A UDP socket from 127.0.0.(1 + k % 64) when the target is on loopback,
+ * connected, so that only the target's datagrams come in; -1 on failure. */
+static int
+dial_udp(unsigned k)
+{
+	const struct sockaddr_in *dst = (const struct sockaddr_in *)&target;
+	struct sockaddr_in src = { .sin_family = AF_INET };
+	int fd = socket(target.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd == -1)
+		return -1;
+	if (target.ss_family == AF_INET &&
+	    (ntohl(dst->sin_addr.s_addr) >> 24) == 127) {
+		src.sin_addr.s_addr = htonl(0x7f000001 + k % SOURCES);
+		bind(fd, (struct sockaddr *)&src, sizeof(src));
+	}
+	if (connect(fd, (struct sockaddr *)&target, target_len) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* An echo answer is a datagram sent: line n, n below next. */
+static bool
+udp_echo_ok(const char *buf, size_t len, unsigned long next)
+{
+	char line[CONN_LINE];
+	unsigned long n;
+	char *end;
+
+	if (len != CONN_LINE)
+		return false;
+	n = strtoul(buf, &end, 10);
+	if (end == buf || *end != ' ' || n >= next)
+		return false;
+	make_line(line, sizeof(line), n);
+	return memcmp(buf, line, sizeof(line)) == 0;
+}
+
+/* Take every answer waiting; the window opens by one per answer. */
+static void
+udp_take(int fd, unsigned long next, unsigned *unanswered, struct tally *t)
+{
+	static char buf[2048];
+	ssize_t n;
+
+	while ((n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 0) {
+		bool ok = expect == EXPECT_ECHO
+		              ? udp_echo_ok(buf, (size_t)n, next)
+		              : answer_ok(buf, (size_t)n);
+		if (ok)
+			t->done++;
+		else
+			t->wrong++;
+		if (*unanswered > 0)
+			(*unanswered)--;
+	}
+}
+
+/*
+ * At most window datagrams unanswered at once; when none comes back for
+ * UDP_WAIT_MS, the ones out are lost and the window is whole again.  Then
+ * a last UDP_WAIT_MS for answers still on their way.
+ */
+static void
+run_udp(unsigned client, unsigned clients, double end, struct tally *t)
+{
+	struct pollfd p = { .events = POLLIN };
+	char line[CONN_LINE];
+	unsigned unanswered = 0;
+	unsigned long next = 0;
+
+	(void)clients;
+	if ((p.fd = dial_udp(client)) == -1) {
+		t->failed++;
+		return;
+	}
+	while (now() < end && (max_datagrams == 0 || t->sent < max_datagrams)) {
+		while (unanswered < window &&
+		       (max_datagrams == 0 || t->sent < max_datagrams)) {
+			make_line(line, sizeof(line), next);
+			if (send(p.fd, line, sizeof(line), 0) != sizeof(line))
+				break;
+			next++;
+			t->sent++;
+			unanswered++;
+		}
+		if (poll(&p, 1, UDP_WAIT_MS) == 1)
+			udp_take(p.fd, next, &unanswered, t);
+		else
+			unanswered = 0; /* lost */
+	}
+	while (unanswered > 0 && poll(&p, 1, UDP_WAIT_MS) == 1)
+		udp_take(p.fd, next, &unanswered, t);
+	close(p.fd);
 }
 
 static int
@@ -601,6 +995,7 @@ collect(int fd, struct tally *total)
 	total->done += t.done;
 	total->failed += t.failed;
 	total->wrong += t.wrong;
+	total->sent += t.sent;
 	if (t.nlat > 0 && lat_reserve(t.nlat) == 0 &&
 	    read_all(fd, lat + nlat, t.nlat * sizeof(*lat)) == 0)
 		nlat += t.nlat;
@@ -627,6 +1022,8 @@ percentile(double q)
 	return (double)lat[rank - 1] / 1e3;
 }
 
+static bool totals; /* -v */
+
 static void
 report(const char *mode, const struct tally *t, double seconds)
 {
@@ -638,8 +1035,15 @@ report(const char *mode, const struct tally *t, double seconds)
 		qsort(lat, nlat, sizeof(*lat), cmp_u64);
 		printf("%.0f %.1f %.1f\n", t->done / seconds, percentile(0.50),
 		    percentile(0.99));
-	} else if (strcmp(mode, "stream") == 0)
+	} else if (strcmp(mode, "stream") == 0 || strcmp(mode, "chargen") == 0)
 		printf("%.1f\n", t->done / seconds / 1e6);
+	else if (strcmp(mode, "udp") == 0)
+		printf("%.0f %.0f\n", (double)t->sent / seconds,
+		    t->done / seconds);
+	else if (totals)
+		printf("%.0f %.0f %llu %llu\n", t->done / seconds, t->done,
+		    (unsigned long long)t->failed,
+		    (unsigned long long)t->wrong);
 	else
 		printf("%.0f\n", t->done / seconds);
 }
@@ -653,6 +1057,17 @@ mode_by_name(const char *mode)
 		return run_req;
 	if (strcmp(mode, "stream") == 0)
 		return run_stream;
+	if (strcmp(mode, "first") == 0)
+		return expect >= EXPECT_DAYTIME ? run_first : NULL;
+	if (strcmp(mode, "sink") == 0)
+		return run_sink;
+	if (strcmp(mode, "chargen") == 0)
+		return run_chargen;
+	if (strcmp(mode, "status") == 0)
+		return run_status;
+	if (strcmp(mode, "udp") == 0)
+		return expect >= EXPECT_ECHO && expect <= EXPECT_TIME ? run_udp
+		                                                      : NULL;
 	return NULL;
 }
 
@@ -660,12 +1075,35 @@ static int
 usage(void)
 {
 	fprintf(stderr,
-	    "usage: loadgen -m conn|req|stream [-c 1-%d] "
-	    "[-d secs] host port\n"
+	    "usage: loadgen -m conn|req|stream|sink|chargen|status [-v] "
+	    "[-c 1-%d] [-d secs] host port\n"
+	    "       loadgen -m first -x daytime|time|text:STRING [-v] "
+	    "[-c clients] [-d secs] host port\n"
+	    "       loadgen -m udp -x echo|daytime|time [-w window] "
+	    "[-n datagrams] [-c clients] [-d secs] host port\n"
 	    "       loadgen -m respawn -k pid host port\n"
-	    "       loadgen -m burst [-c 1-%d] host port\n",
+	    "       loadgen -m burst [-c 1-%d] [-d secs] host port\n",
 	    MAX_CLIENTS, MAX_CLIENTS);
 	return 2;
+}
+
+/* -x: what an answer must be. */
+static int
+parse_expect(const char *arg)
+{
+	if (strcmp(arg, "echo") == 0)
+		expect = EXPECT_ECHO;
+	else if (strcmp(arg, "daytime") == 0)
+		expect = EXPECT_DAYTIME;
+	else if (strcmp(arg, "time") == 0)
+		expect = EXPECT_TIME;
+	else if (strncmp(arg, "text:", 5) == 0 && arg[5] != '\0') {
+		expect = EXPECT_TEXT;
+		expect_text = arg + 5;
+		expect_len = strlen(expect_text);
+	} else
+		return -1;
+	return 0;
 }
 
 static int
@@ -690,16 +1128,18 @@ main(int argc, char **argv)
 	int ch, clients = 4, fds[MAX_CLIENTS];
 	double seconds = 3, end;
 	pid_t victim = 0;
+	bool seconds_given = false;
 	struct tally total = { 0 };
 	mode_fn *run;
 
-	while ((ch = getopt(argc, argv, "c:d:k:m:")) != -1) {
+	while ((ch = getopt(argc, argv, "c:d:k:m:n:vw:x:")) != -1) {
 		switch (ch) {
 		case 'c':
 			clients = atoi(optarg);
 			break;
 		case 'd':
 			seconds = atof(optarg);
+			seconds_given = true;
 			break;
 		case 'k':
 			victim = (pid_t)atoi(optarg);
@@ -707,21 +1147,38 @@ main(int argc, char **argv)
 		case 'm':
 			mode = optarg;
 			break;
+		case 'n':
+			max_datagrams = strtoull(optarg, NULL, 10);
+			break;
+		case 'v':
+			totals = true;
+			break;
+		case 'w':
+			window = (unsigned)atoi(optarg);
+			break;
+		case 'x':
+			if (parse_expect(optarg) == -1)
+				return usage();
+			break;
 		default:
 			return usage();
 		}
 	}
 	if (argc - optind != 2 || clients < 1 || clients > MAX_CLIENTS ||
-	    seconds <= 0 || seconds > 60 ||
+	    window < 1 || window > 1024 || seconds <= 0 || seconds > 60 ||
 	    resolve(argv[optind], argv[optind + 1]) == -1)
 		return usage();
 	signal(SIGPIPE, SIG_IGN);
 	if (strcmp(mode, "respawn") == 0)
 		return victim > 0 ? run_respawn(victim) : usage();
 	if (strcmp(mode, "burst") == 0)
-		return run_burst((unsigned)clients);
+		return run_burst(
+		    (unsigned)clients, seconds_given ? seconds : IO_TIMEOUT);
 	if ((run = mode_by_name(mode)) == NULL)
 		return usage();
+	/* -n is for all the clients together. */
+	max_datagrams =
+	    (max_datagrams + (uint64_t)clients - 1) / (uint64_t)clients;
 	end = now() + seconds;
 	for (int i = 0; i < clients; i++)
 		fds[i] = start_client(run, (unsigned)i, (unsigned)clients, end);
@@ -735,6 +1192,9 @@ main(int argc, char **argv)
 	}
 	while (wait(NULL) > 0)
 		;
+	/* N datagrams may take less than the time given. */
+	if (max_datagrams > 0 && now() < end)
+		seconds -= end - now();
 	report(mode, &total, seconds);
 	return total.wrong > 0 ? 3 : total.done > 0 ? 0 : 1;
 }
