@@ -103,11 +103,23 @@ median() {
 	    END { if (NR) print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-# The median of the figures in FILE, rounded, or nothing.
+# The median of the figures in FILE (lines "ROUND FIGURE", or "FIGURE"),
+# rounded, or nothing.
 fig() {
-	[ -s "$1" ] && median <"$1" |
+	[ -s "$1" ] && awk '{ print $NF }' "$1" | median |
 	    awk '{ printf ($1 < 100) ? "%.1f\n" : "%.0f\n", $1 }'
 	return 0
+}
+
+# The median of each round's own A / B, from two files of lines "ROUND
+# FIGURE": on a busy machine, steadier than the ratio of the medians, as
+# the two runs of a round were made seconds apart.  Nothing when no round
+# has both.
+paired() { # A_FILE B_FILE
+	[ -s "$1" ] && [ -s "$2" ] || return 0
+	awk 'NR == FNR { a[$1] = $2; next }
+	    ($1 in a) && $2 > 0 { print a[$1] / $2 }' "$1" "$2" | median |
+	    awk '{ printf "%.2f", $1 }'
 }
 
 ratio() { # A B: A / B, or nothing
