@@ -16,7 +16,8 @@
  *       do (src/worker_exec.c), without the rest of preforkd.
  *
  * Listens on 127.0.0.1:PORT.  Every child has the parent-death signal; on
- * SIGTERM or SIGINT the parent signals its process group and exits.
+ * SIGTERM or SIGINT the parent signals its process group (its own) and
+ * exits.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -149,6 +150,10 @@ main(int argc, char **argv)
 		perror("execref: listen");
 		return 1;
 	}
+	/* A group of our own, so that the kill(0, ...) at the end reaches
+	 * what we forked and nothing of whoever started us (a session
+	 * leader, under setsid, has one already and gets EPERM). */
+	setpgid(0, 0);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	/* The programs end by themselves: the kernel reaps what we fork. */
