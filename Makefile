@@ -168,6 +168,21 @@ check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient \
 bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho $(B)/epollecho \
     $(B)/preforkecho
 	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/run
+	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/exec
+	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/programs
+	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/upgrade
+
+# The bench's own tables of issues 17, 18 and 19, one at a time: make
+# bench-exec, bench-programs, bench-upgrade (each takes RESULTS=FILE too).
+BENCH_PARTS = exec programs upgrade
+.PHONY: $(addprefix bench-,$(BENCH_PARTS))
+bench: $(B)/conntime $(B)/execref
+$(addprefix bench-,$(BENCH_PARTS)): bench-%: all $(B)/pfclient $(B)/loadgen \
+    $(B)/conntime $(B)/execref
+	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/$*
+
+$(B)/conntime $(B)/execref: $(B)/%: tests/bench/%.c | $(B)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
 
 $(B)/loadgen $(B)/forkecho $(B)/epollecho $(B)/preforkecho: $(B)/%: \
     tests/bench/%.c | $(B)
@@ -333,6 +348,8 @@ CPPCHECK    = cppcheck -q --std=c11 -D_GNU_SOURCE -Iinclude \
               --enable=warning,style,performance,portability \
               --error-exitcode=1 --inline-suppr
 SHELL_SCRIPTS = tests/run tests/deps.sh tests/bench/run tests/bench/sandbox .ci/run \
+              tests/bench/common.bash tests/bench/exec tests/bench/programs \
+              tests/bench/upgrade \
               $(wildcard tests/lint.sh)
 # In bats files, checks that misread bats itself: each @test runs in a
 # process of its own, not a subshell that loses what it sets (SC2030,

@@ -4,7 +4,8 @@
 # both, send-proxy (v1) to one.  The clients' own addresses must reach
 # preforkd's access log, the load must spread over both instances, and
 # stopping one gracefully (-s quit) must lose no client.  The same under a
-# steady stream of new clients: tests/long/haproxy_load.bats.
+# steady stream of new clients: tests/long/haproxy_load.bats.  Last, an
+# exec service behind it (issue 17): the program sees the real client.
 
 load helpers
 load helper/haproxy
@@ -106,4 +107,80 @@ teardown() {
 	grep -q "master: notice: stopped" "$B_LOG"
 	# Both of its clients, to the end: two lines each way.
 	[ "$(grep -cE "access service=svc client=127\.0\.0\.[2-5]:[0-9]+ proxy=127\.0\.0\.1:[0-9]+ in=([0-9]+) out=\1 .*end=closed" "$B_LOG")" -eq 2 ]
+}
+
+# haproxy_exec: a private HAProxy whose frontend v1 sends PROXY v1
+# (send-proxy) and v2 sends PROXY v2 (send-proxy-v2) to the exec service
+# on $PORT; no health checks, so each connection is a client's.
+haproxy_exec() {
+	cat >"$T/haproxy.cfg" <<CFG
+global
+	maxconn 64
+defaults
+	mode tcp
+	timeout connect 2s
+	timeout client 5s
+	timeout server 5s
+frontend v1
+	bind 127.0.0.1:$FRONT1
+	default_backend v1
+frontend v2
+	bind 127.0.0.1:$FRONT2
+	default_backend v2
+backend v1
+	server a 127.0.0.1:$PORT send-proxy
+backend v2
+	server a 127.0.0.1:$PORT send-proxy-v2
+CFG
+	"$HAPROXY" -c -q -f "$T/haproxy.cfg"
+	"$HAPROXY" -db -f "$T/haproxy.cfg" >"$T/haproxy.out" 2>&1 3>&- &
+	HA_PID=$!
+	wait_until listening "$FRONT1"
+	wait_until listening "$FRONT2"
+}
+
+# from_127_0_0_2 PORT: connect to 127.0.0.1:PORT from 127.0.0.2, send two
+# lines at once and shut down; print our source port, then the answer.
+from_127_0_0_2() {
+	python3 - "$1" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2,
+                             source_address=("127.0.0.2", 0))
+print(s.getsockname()[1])
+s.sendall(b"first bytes\nsecond line\n")
+s.shutdown(socket.SHUT_WR)
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+sys.stdout.write(data.decode())
+PY
+}
+
+@test "HAProxy send-proxy and send-proxy-v2 in front of an exec service: the program sees the real client and its first bytes intact" {
+	chmod 711 "$T"
+	# shellcheck disable=SC2016 # the program's variables
+	printf '#!/bin/sh\nread -r line\necho "$TCPREMOTEIP $TCPREMOTEPORT $PREFORKD_PROXY_IP [$line]"\nexec cat\n' >"$T/who.sh"
+	chmod 755 "$T/who.sh"
+	write_config "protocol = \"exec\"
+	command = {\"$T/who.sh\"}
+	workers = 2
+	proxy_protocol = true"
+	start_daemon
+	haproxy_exec
+	local front port
+	for front in "$FRONT1" "$FRONT2"; do
+		run from_127_0_0_2 "$front"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		port=${lines[0]}
+		[ "${lines[1]}" = "127.0.0.2 $port 127.0.0.1 [first bytes]" ]
+		[ "${lines[2]}" = "second line" ]
+		[ "${#lines[@]}" -eq 3 ]
+		wait_log "access service=svc client=127\.0\.0\.2:$port proxy=127\.0\.0\.1:[0-9]+ .*exit=0"
+	done
+	wait_log "PROXY v1 header from 127\.0\.0\.1:[0-9]+: client 127\.0\.0\.2:"
+	wait_log "PROXY v2 header from 127\.0\.0\.1:[0-9]+: client 127\.0\.0\.2:"
 }
