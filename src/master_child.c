@@ -10,6 +10,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -59,6 +60,34 @@ watch_until(struct master *m, long long due)
 	m->watch_next = master_earliest(m->watch_next, due);
 }
 
+/*
+ * The master's descriptors no worker may hold, for a worker to close
+ * after fork(): the programs' notify socket (master_notify.c), where it
+ * could read the datagrams meant for the master, and the read end of
+ * every program's output (master_program.c), where it could take lines
+ * meant for the log.  NULL with *n = 0 when there are none; NULL with
+ * *n > 0 when there was no memory for them.
+ */
+static int *
+private_fds(const struct master *m, size_t *n)
+{
+	int notify_fd = master_notify_fd(m);
+	size_t room = notify_fd != -1, k = 0;
+	int *fds;
+
+	for (size_t i = 0; i < m->nchildren; i++)
+		room += m->children[i].out_fd != -1;
+	*n = room;
+	if (room == 0 || (fds = malloc(room * sizeof(*fds))) == NULL)
+		return NULL;
+	if (notify_fd != -1)
+		fds[k++] = notify_fd;
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].out_fd != -1)
+			fds[k++] = m->children[i].out_fd;
+	return fds;
+}
+
 enum spawn_result
 master_child_spawn(struct master *m, size_t svc, unsigned long quota,
     bool dgram, long long now)
@@ -70,9 +99,8 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 	struct listener_set *listeners = m->listeners;
 	struct worker_ids ids = m->ids;
 	unsigned generation = m->generation;
-	/* The programs' notify socket (master_notify.c) is the master's
-	 * alone: a worker could read the datagrams meant for it. */
-	int notify_fd = master_notify_fd(m);
+	size_t nprivate;
+	int *private = private_fds(m, &nprivate);
 	struct child *c;
 	pid_t pid;
 	int slot;
@@ -81,19 +109,26 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 		return master_program_spawn(m, svc, now);
 	if ((slot = scoreboard_claim(svc, s->name, generation)) == -1)
 		return SPAWN_NO_SLOT;
+	if (private == NULL && nprivate > 0) {
+		scoreboard_release(slot);
+		return SPAWN_NO_FORK; /* errno: ENOMEM */
+	}
 	if ((pid = fork()) == -1) {
 		int err = errno;
 
+		free(private);
 		scoreboard_release(slot);
 		errno = err;
 		return SPAWN_NO_FORK;
 	}
 	if (pid == 0) {
-		if (notify_fd != -1)
-			close(notify_fd);
+		for (size_t i = 0; i < nprivate; i++)
+			close(private[i]);
+		free(private);
 		worker_main(conf, svc, listeners, &ids, master, generation,
 		    slot, quota, dgram);
 	}
+	free(private);
 	scoreboard_set_pid(slot, pid);
 	/* A worker holds a slot, so the table, sized by the slots, has
 	 * room. */
@@ -111,6 +146,7 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 		watch_until(m, now + c->timeout); /* should it never start */
 	c->quota = quota;
 	c->dgram = dgram;
+	c->out_fd = -1; /* a program's (master_program.c); none */
 	log_info("spawned %sworker %ld for service %s (generation %u)",
 	    dgram ? "datagram " : "", (long)pid, s->name, generation);
 	return SPAWNED;

@@ -218,6 +218,48 @@ CONF
 	[ "$checked" -eq 2 ]
 }
 
+@test "a program's output pipe is the master's: a worker forked after it does not hold its read end" {
+	local port2
+	port2=$(free_port)
+	cat >"$CONF" <<CONF
+service prog {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "exec"
+	accept = false
+	ready = "notify"
+	command = {"$NOTIFYSERVER"}
+	workers = 1
+}
+service echo {
+	listen = {"127.0.0.1:$port2"}
+	protocol = "echo"
+	workers = 2
+}
+CONF
+	start_daemon
+	wait_until programs_in ready
+	wait_until has_workers 2 echo
+	pid=$(program_pid)
+	pipe=$(readlink "/proc/$pid/fd/1")
+	[[ "$pipe" == pipe:* ]]
+	holds() {
+		local fd
+		for fd in /proc/"$1"/fd/*; do
+			[ "$(readlink "$fd")" = "$pipe" ] && return 0
+		done
+		return 1
+	}
+	# The master holds the read end ...
+	holds "$DPID"
+	# ... and none of the workers forked after the program.
+	checked=0
+	for w in $(worker_pids echo); do
+		refute holds "$w"
+		checked=$((checked + 1))
+	done
+	[ "$checked" -eq 2 ]
+}
+
 @test "WATCHDOG=1 once, then silence: killed after worker_timeout and replaced" {
 	notify_config '"--watchdog"' 'workers = 1
 	worker_timeout = 1'
