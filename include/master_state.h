@@ -211,6 +211,10 @@ struct pollfd *master_program_poll(struct master *m, int poke_fd, size_t *n);
 void master_program_output(struct master *m, size_t n);
 /* At exit. */
 void master_program_free(struct master *m);
+/* c, a program the image before this one started (an upgrade), is about
+ * to be adopted with its output pipe (c->out_fd, or -1): its slot's
+ * output made ready to read.  false when the table cannot be made. */
+bool master_program_adopt(struct master *m, const struct child *c);
 
 /* master_stop.c */
 

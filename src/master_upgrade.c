@@ -32,6 +32,7 @@
  * (the old image's side, then the new one's) share its format, which must
  * change in one place for both.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -43,6 +44,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -59,8 +61,12 @@
 #define PREFORKD_VERSION "unknown"
 #endif
 
-/* The hand-over text's format: a new one for any change in its lines. */
-#define HANDOVER_FORMAT 1
+/* The hand-over text's format: a new one for any change in its lines.
+ * 2 added a child's dgram, program, ready, index, quit_signal and output
+ * pipe to 1's lines; 1 is still read (what it lacks taken as a built-in
+ * worker's), so that the image before 2 can upgrade to this one. */
+#define HANDOVER_FORMAT 2
+#define HANDOVER_OLDEST 1
 #define HANDOVER_MAX (1 << 20)
 #define ENV_FD "PREFORKD_UPGRADE_FD"
 #define ENV_CHECK "PREFORKD_UPGRADE_CHECK"
@@ -77,6 +83,8 @@ static struct {
 	char *binary; /* absolute; NULL: not found at start */
 } origin;
 
+/* A child as the hand-over names it: struct child's fields, each one
+ * checked against its bounds as it is read. */
 struct upgrade_child {
 	pid_t pid;
 	int slot;
@@ -85,11 +93,15 @@ struct upgrade_child {
 	int stage;
 	long long started, deadline, timeout;
 	unsigned long quota;
-	int recycling;
+	bool recycling, dgram, program, ready;
+	unsigned index;
+	int quit_signal;
+	int out_fd; /* a program's output pipe, crossing the exec; -1 */
 	char name[40];
 };
 
 struct upgrade_state {
+	int format; /* HANDOVER_OLDEST to HANDOVER_FORMAT */
 	char version[32];
 	unsigned generation;
 	long long began; /* ms, monotonic: when the old image was asked */
@@ -401,12 +413,17 @@ handover_write(const struct master *m, long long began)
 			    (int)l->passed, (uintmax_t)l->dev,
 			    (uintmax_t)l->ino);
 	}
+	/* The fields in parse_child's order. */
 	for (size_t i = 0; i < m->nchildren; i++) {
 		const struct child *c = &m->children[i];
-		dprintf(fd, "child %ld %d %zu %u %d %lld %lld %lld %lu %d %s\n",
+		dprintf(fd,
+		    "child %ld %d %zu %u %d %lld %lld %lld %lu %d %d %d %d "
+		    "%u %d %d %s\n",
 		    (long)c->pid, c->slot, c->service, c->generation,
 		    (int)c->stage, c->started, c->deadline, c->timeout,
-		    c->quota, (int)c->recycling, c->name);
+		    c->quota, (int)c->recycling, (int)c->dgram, (int)c->program,
+		    (int)c->ready, c->index, c->quit_signal,
+		    c->program ? c->out_fd : -1, c->name);
 	}
 	if (dprintf(fd, "end\n") < 0 || lseek(fd, 0, SEEK_SET) == -1) {
 		close(fd);
@@ -418,8 +435,10 @@ handover_write(const struct master *m, long long began)
 /* The descriptors that cross the exec: the hand-over, the pidfile (its
  * locks go with the descriptor and the process), the scoreboard and the
  * poke pipe (the old workers keep writing to both), the listeners (their
- * queues must never close).  Everything else stays close-on-exec and is
- * opened again by the new image.  Their number. */
+ * queues must never close), and each program's output pipe (a program
+ * writes on, and a pipe made again would not reach it).  Everything else
+ * stays close-on-exec and is opened again by the new image.  Their
+ * number. */
 static size_t
 crossing(const struct master *m, int handover, int *fds, size_t room)
 {
@@ -435,6 +454,9 @@ crossing(const struct master *m, int handover, int *fds, size_t room)
 	for (size_t i = 0; i < m->listeners->count && n < room; i++)
 		if (m->listeners->items[i].fd != -1)
 			fds[n++] = m->listeners->items[i].fd;
+	for (size_t i = 0; i < m->nchildren && n < room; i++)
+		if (m->children[i].program && m->children[i].out_fd != -1)
+			fds[n++] = m->children[i].out_fd;
 	return n;
 }
 
@@ -454,7 +476,7 @@ mark(const int *fds, size_t n, bool cross)
 static void
 exec_new(const struct master *m, long long began, char *why)
 {
-	size_t room = m->listeners->count + 5, n;
+	size_t room = m->listeners->count + m->nchildren + 5, n;
 	int handover, *fds = calloc(room, sizeof(*fds)), err;
 	char var[32], **env;
 
@@ -551,72 +573,258 @@ upgrade_check_answer(void)
 
 	if (asked == NULL)
 		return 1;
+	/* The answer names the format asked, which the asker checks. */
 	if (sscanf(asked, "%u %31s", &format, layout) == 2 &&
-	    format == HANDOVER_FORMAT &&
+	    format >= HANDOVER_OLDEST && format <= HANDOVER_FORMAT &&
 	    strcmp(layout, scoreboard_layout()) == 0) {
-		printf("upgrade-check: ok preforkd %s format %d %s\n",
-		    PREFORKD_VERSION, HANDOVER_FORMAT, scoreboard_layout());
+		printf("upgrade-check: ok preforkd %s format %u %s\n",
+		    PREFORKD_VERSION, format, scoreboard_layout());
 		return 0;
 	}
-	printf("upgrade-check: preforkd %s reads hand-over format %d and "
-	       "scoreboard %s, not \"%.40s\"\n",
-	    PREFORKD_VERSION, HANDOVER_FORMAT, scoreboard_layout(), asked);
+	printf("upgrade-check: preforkd %s reads hand-over formats %d to %d "
+	       "and scoreboard %s, not \"%.40s\"\n",
+	    PREFORKD_VERSION, HANDOVER_OLDEST, HANDOVER_FORMAT,
+	    scoreboard_layout(), asked);
 	return -1;
 }
 
-/* One line of the hand-over into up; -1 when it is not one we know. */
-static int
-parse_line(struct upgrade_state *up, const char *line)
-{
-	struct upgrade_child c = { 0 };
-	struct listener_inherited l = { 0 };
-	uintmax_t dev, ino;
-	long pid;
-	int passed, n = 0;
+/*
+ * Reading the hand-over.  It comes from the old image (root, a memfd made
+ * for this exec), yet a line cut short or garbled must be refused, not
+ * read as numbers it does not hold: every field is a whole number within
+ * its bounds, every line we know is there once (a child or a listener
+ * line as often as it comes), and the text ends with "end".
+ */
 
-	if (sscanf(line, "version %31s", up->version) == 1 ||
-	    sscanf(line, "generation %u", &up->generation) == 1 ||
-	    sscanf(line, "began %lld", &up->began) == 1 ||
-	    sscanf(line, "scoreboard %d %d %d", &up->board_fd, &up->poke[0],
-	        &up->poke[1]) == 3)
-		return 0;
-	if (strncmp(line, "binary /", 8) == 0) {
+/* Times in ms (monotonic), bounded so that sums of two cannot overflow. */
+#define TIME_MAX (LLONG_MAX / 4)
+
+/* The lines that come once; all of them must. */
+enum {
+	SEEN_VERSION = 1 << 0,
+	SEEN_GENERATION = 1 << 1,
+	SEEN_BEGAN = 1 << 2,
+	SEEN_BOARD = 1 << 3,
+	SEEN_PIDFILE = 1 << 4,
+	SEEN_BINARY = 1 << 5,
+	SEEN_END = 1 << 6,
+	SEEN_ALL = (1 << 7) - 1
+};
+
+/* The next field of *p: a decimal number in [lo, hi] followed by one
+ * space or the end of the line, *p then past it; -1 when there is none,
+ * it is garbled or out of bounds. */
+static int
+number(const char **p, long long lo, long long hi, long long *v)
+{
+	const char *s = *p;
+	char *end;
+	long long n;
+
+	if (!isdigit((unsigned char)s[s[0] == '-']))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	if (errno != 0 || n < lo || n > hi || (*end != ' ' && *end != '\0'))
+		return -1;
+	*p = end + (*end == ' ');
+	*v = n;
+	return 0;
+}
+
+/* The same for a device or inode number, unsigned, of any size. */
+static int
+unsigned_number(const char **p, uintmax_t *v)
+{
+	char *end;
+
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	errno = 0;
+	*v = strtoumax(*p, &end, 10);
+	if (errno != 0 || (*end != ' ' && *end != '\0'))
+		return -1;
+	*p = end + (*end == ' ');
+	return 0;
+}
+
+/* The rest of a line as a word of printable bytes, 1 to size - 1 long,
+ * into out; -1 when it is not one. */
+static int
+word(const char *p, char *out, size_t size)
+{
+	size_t len = strlen(p);
+
+	if (len == 0 || len >= size)
+		return -1;
+	for (size_t i = 0; i < len; i++)
+		if (!isgraph((unsigned char)p[i]))
+			return -1;
+	memcpy(out, p, len + 1);
+	return 0;
+}
+
+/* "child" and the fields handover_write writes, in its order; format 1
+ * ends after recycling. */
+static int
+parse_child(struct upgrade_state *up, const char *p)
+{
+	static const long long bounds[][2] = {
+		{ 1, INT_MAX },                  /* pid */
+		{ 0, INT_MAX },                  /* slot, checked at adoption */
+		{ 0, INT_MAX },                  /* service */
+		{ 1, UINT_MAX },                 /* generation */
+		{ CHILD_RUNNING, CHILD_KILLED }, /* stage */
+		{ 0, TIME_MAX },                 /* started */
+		{ 0, TIME_MAX },                 /* deadline */
+		{ 0, TIME_MAX },                 /* timeout */
+		{ 0, LONG_MAX },                 /* quota */
+		{ 0, 1 },                        /* recycling */
+		{ 0, 1 },                        /* dgram */
+		{ 0, 1 },                        /* program */
+		{ 0, 1 },                        /* ready */
+		{ 0, UINT_MAX },                 /* index */
+		{ 0, 64 },                       /* quit_signal */
+		{ -1, INT_MAX },                 /* out_fd */
+	};
+	enum { N = sizeof(bounds) / sizeof(*bounds) };
+	struct upgrade_child c = { 0 }, *more;
+	/* A format 1 worker: no program, no datagram-only worker. */
+	long long v[N] = { [15] = -1 };
+	size_t fields = up->format == 1 ? 10 : N;
+
+	for (size_t i = 0; i < fields; i++)
+		if (number(&p, bounds[i][0], bounds[i][1], &v[i]) == -1)
+			return -1;
+	c = (struct upgrade_child){ .pid = (pid_t)v[0],
+		.slot = (int)v[1],
+		.service = (size_t)v[2],
+		.generation = (unsigned)v[3],
+		.stage = (int)v[4],
+		.started = v[5],
+		.deadline = v[6],
+		.timeout = v[7],
+		.quota = (unsigned long)v[8],
+		.recycling = v[9] != 0,
+		.dgram = v[10] != 0,
+		.program = v[11] != 0,
+		.ready = v[12] != 0,
+		.index = (unsigned)v[13],
+		.quit_signal = (int)v[14],
+		.out_fd = (int)v[15] };
+	if (word(p, c.name, sizeof(c.name)) == -1)
+		return -1;
+	/* Only a program has an output pipe, never on stdio, and is told
+	 * to quit by a signal. */
+	if ((c.out_fd != -1 && (!c.program || c.out_fd <= STDERR_FILENO)) ||
+	    (c.program && c.quit_signal == 0))
+		return -1;
+	if ((more = realloc(
+	         up->children, (up->nchildren + 1) * sizeof(*more))) == NULL)
+		return -1;
+	up->children = more;
+	up->children[up->nchildren++] = c;
+	return 0;
+}
+
+/* "listener FD PASSED DEV INO". */
+static int
+parse_listener(struct upgrade_state *up, const char *p)
+{
+	struct listener_inherited l = { 0 }, *more;
+	uintmax_t dev, ino;
+	long long fd, passed;
+
+	if (number(&p, 0, INT_MAX, &fd) == -1 ||
+	    number(&p, 0, 1, &passed) == -1 ||
+	    unsigned_number(&p, &dev) == -1 ||
+	    unsigned_number(&p, &ino) == -1 || *p != '\0')
+		return -1;
+	if ((more = realloc(
+	         up->listeners, (up->nlisteners + 1) * sizeof(*more))) == NULL)
+		return -1;
+	l.fd = (int)fd;
+	l.passed = passed != 0;
+	l.dev = (dev_t)dev;
+	l.ino = (ino_t)ino;
+	up->listeners = more;
+	up->listeners[up->nlisteners++] = l;
+	return 0;
+}
+
+/* The lines that come once: which one line is (a SEEN_ bit), 0 when it
+ * is none of them, -1 when it is one but garbled. */
+static int
+parse_once(struct upgrade_state *up, const char *line)
+{
+	const char *p;
+	long long v[3];
+
+	if (strncmp(line, "version ", 8) == 0)
+		return word(line + 8, up->version, sizeof(up->version)) == 0
+		           ? SEEN_VERSION
+		           : -1;
+	if (strncmp(line, "generation ", 11) == 0) {
+		p = line + 11;
+		if (number(&p, 1, UINT_MAX - 1, &v[0]) == -1 || *p != '\0')
+			return -1;
+		up->generation = (unsigned)v[0];
+		return SEEN_GENERATION;
+	}
+	if (strncmp(line, "began ", 6) == 0) {
+		p = line + 6;
+		if (number(&p, 0, TIME_MAX, &up->began) == -1 || *p != '\0')
+			return -1;
+		return SEEN_BEGAN;
+	}
+	if (strncmp(line, "scoreboard ", 11) == 0) {
+		p = line + 11;
+		for (int i = 0; i < 3; i++)
+			if (number(&p, 0, INT_MAX, &v[i]) == -1)
+				return -1;
+		if (*p != '\0')
+			return -1;
+		up->board_fd = (int)v[0];
+		up->poke[0] = (int)v[1];
+		up->poke[1] = (int)v[2];
+		return SEEN_BOARD;
+	}
+	if (strncmp(line, "pidfile ", 8) == 0) {
+		p = line + 8;
+		if (number(&p, 0, INT_MAX, &v[0]) == -1 || *p != '/' ||
+		    strlen(p) >= sizeof(up->pidfile))
+			return -1;
+		up->pidfile_fd = (int)v[0];
+		memcpy(up->pidfile, p, strlen(p) + 1);
+		return SEEN_PIDFILE;
+	}
+	if (strncmp(line, "binary ", 7) == 0) {
+		if (line[7] != '/' || strlen(line + 7) >= PATH_MAX)
+			return -1;
 		free(origin.binary);
 		origin.binary = copy(line + 7);
-		return 0;
+		return SEEN_BINARY;
 	}
-	if (sscanf(line, "pidfile %d %n", &up->pidfile_fd, &n) == 1 && n > 0) {
-		snprintf(up->pidfile, sizeof(up->pidfile), "%s", line + n);
-		return 0;
-	}
-	if (sscanf(line, "listener %d %d %ju %ju", &l.fd, &passed, &dev,
-	        &ino) == 4) {
-		struct listener_inherited *more = realloc(
-		    up->listeners, (up->nlisteners + 1) * sizeof(*more));
-		if (more == NULL)
-			return -1;
-		l.passed = passed != 0;
-		l.dev = (dev_t)dev;
-		l.ino = (ino_t)ino;
-		up->listeners = more;
-		up->listeners[up->nlisteners++] = l;
-		return 0;
-	}
-	if (sscanf(line, "child %ld %d %zu %u %d %lld %lld %lld %lu %d %n",
-	        &pid, &c.slot, &c.service, &c.generation, &c.stage, &c.started,
-	        &c.deadline, &c.timeout, &c.quota, &c.recycling, &n) == 10 &&
-	    n > 0) {
-		struct upgrade_child *more =
-		    realloc(up->children, (up->nchildren + 1) * sizeof(*more));
-		if (more == NULL)
-			return -1;
-		c.pid = (pid_t)pid;
-		snprintf(c.name, sizeof(c.name), "%s", line + n);
-		up->children = more;
-		up->children[up->nchildren++] = c;
-		return 0;
-	}
-	return strcmp(line, "end") == 0 ? 0 : -1;
+	return strcmp(line, "end") == 0 ? SEEN_END : 0;
+}
+
+/* One line of the hand-over into up, *seen told which it was; -1 when it
+ * is not one we know, garbled, a second of its kind, or after "end". */
+static int
+parse_line(struct upgrade_state *up, const char *line, int *seen)
+{
+	int once;
+
+	if (*seen & SEEN_END)
+		return -1;
+	if (strncmp(line, "child ", 6) == 0)
+		return parse_child(up, line + 6);
+	if (strncmp(line, "listener ", 9) == 0)
+		return parse_listener(up, line + 9);
+	if ((once = parse_once(up, line)) <= 0 || (*seen & once) != 0)
+		return -1;
+	*seen |= once;
+	return 0;
 }
 
 static void
@@ -631,7 +839,7 @@ upgrade_free(struct upgrade_state *up)
 
 /* The hand-over's text from fd, NUL-terminated; NULL after logging. */
 static char *
-read_handover(int fd)
+read_handover(int fd, size_t *length)
 {
 	char *text = malloc(HANDOVER_MAX + 1);
 	size_t len = 0;
@@ -642,10 +850,83 @@ read_handover(int fd)
 		return NULL;
 	}
 	while (len < HANDOVER_MAX &&
-	       (n = read(fd, text + len, HANDOVER_MAX - len)) > 0)
-		len += (size_t)n;
+	       ((n = read(fd, text + len, HANDOVER_MAX - len)) > 0 ||
+	           (n == -1 && errno == EINTR)))
+		len += n > 0 ? (size_t)n : 0;
 	text[len] = '\0';
+	*length = len;
 	return text;
+}
+
+/* Check the text's lines into up; 0, or -1 after saying which line is
+ * wrong (line number 0: something is missing). */
+static int
+parse_text(struct upgrade_state *up, char *text, size_t len)
+{
+	char shown[4 * 80 + 1];
+	char *line, *next;
+	int seen = 0, format = -1;
+	unsigned number_of = 0;
+
+	/* A NUL inside would hide what follows it from the checks. */
+	if (strlen(text) != len) {
+		log_errorx("upgrade: the hand-over holds a NUL byte");
+		return -1;
+	}
+	for (line = text; *line != '\0'; line = next) {
+		size_t n = strcspn(line, "\n");
+		int rc;
+
+		next = line + n + (line[n] == '\n');
+		line[n] = '\0';
+		number_of++;
+		if (number_of == 1) {
+			const char *p = line + 17;
+			long long v;
+			rc = strncmp(line, "preforkd-upgrade ", 17) == 0 &&
+			             number(&p, 0, INT_MAX, &v) == 0 &&
+			             *p == '\0'
+			         ? 0
+			         : -1;
+			format = rc == 0 ? (int)v : -1;
+			if (format < HANDOVER_OLDEST ||
+			    format > HANDOVER_FORMAT)
+				rc = -1;
+			up->format = format;
+		} else {
+			rc = parse_line(up, line, &seen);
+		}
+		if (rc == -1) {
+			log_escape(line, n < 80 ? n : 80, shown, sizeof(shown));
+			if (number_of == 1 && format != -1)
+				log_errorx(
+				    "upgrade: the hand-over is of format "
+				    "%d; this preforkd reads formats %d "
+				    "to %d",
+				    format, HANDOVER_OLDEST, HANDOVER_FORMAT);
+			else
+				log_errorx(
+				    "upgrade: the hand-over's line %u is "
+				    "not one of format %d: \"%s\"",
+				    number_of, up->format, shown);
+			return -1;
+		}
+	}
+	if (seen != SEEN_ALL) {
+		log_errorx("upgrade: the hand-over is cut short: %s",
+		    !(seen & SEEN_END) ? "no \"end\" line"
+		                       : "a line that must come is missing");
+		return -1;
+	}
+	for (size_t i = 0; i < up->nchildren; i++)
+		if (up->children[i].generation > up->generation) {
+			log_errorx("upgrade: the hand-over's worker %ld is of "
+			           "generation %u, after the last (%u)",
+			    (long)up->children[i].pid,
+			    up->children[i].generation, up->generation);
+			return -1;
+		}
+	return 0;
 }
 
 int
@@ -653,34 +934,33 @@ upgrade_inherited(struct upgrade_state **out)
 {
 	const char *var = getenv(ENV_FD);
 	struct upgrade_state *up;
-	char *text, *line, *save = NULL;
-	int fd, format = 0, bad = 0;
+	char *text, *end;
+	size_t len;
+	long fd;
+	int rc;
 
 	*out = NULL;
 	if (var == NULL)
 		return 0;
-	fd = atoi(var);
-	unsetenv(ENV_FD);
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (text = read_handover(fd)) == NULL) {
-		free(up);
-		close(fd);
+	errno = 0;
+	fd = strtol(var, &end, 10);
+	if (errno != 0 || end == var || *end != '\0' || fd < 0 ||
+	    fd > INT_MAX) {
+		log_errorx("upgrade: " ENV_FD " is not a descriptor");
 		return -1;
 	}
-	close(fd);
+	unsetenv(ENV_FD);
+	if ((up = calloc(1, sizeof(*up))) == NULL ||
+	    (text = read_handover((int)fd, &len)) == NULL) {
+		free(up);
+		close((int)fd);
+		return -1;
+	}
+	close((int)fd);
 	up->pidfile_fd = up->board_fd = up->poke[0] = up->poke[1] = -1;
-	line = strtok_r(text, "\n", &save);
-	if (line == NULL || sscanf(line, "preforkd-upgrade %d", &format) != 1 ||
-	    format != HANDOVER_FORMAT)
-		bad = 1;
-	while (!bad && (line = strtok_r(NULL, "\n", &save)) != NULL)
-		bad = parse_line(up, line) == -1;
+	rc = parse_text(up, text, len);
 	free(text);
-	if (bad || up->pidfile_fd == -1 || up->board_fd == -1 ||
-	    up->pidfile[0] != '/') {
-		log_errorx("upgrade: the hand-over in descriptor %d is not "
-		           "one of format %d",
-		    fd, HANDOVER_FORMAT);
+	if (rc == -1) {
 		upgrade_free(up);
 		return -1;
 	}
@@ -700,7 +980,7 @@ by_value(const void *a, const void *b)
 void
 upgrade_close_others(const struct upgrade_state *up)
 {
-	size_t n = 0, room = up->nlisteners + 4;
+	size_t n = 0, room = up->nlisteners + up->nchildren + 4;
 	int *keep = calloc(room, sizeof(*keep));
 	unsigned from = 3;
 
@@ -712,6 +992,9 @@ upgrade_close_others(const struct upgrade_state *up)
 	keep[n++] = up->poke[1];
 	for (size_t i = 0; i < up->nlisteners; i++)
 		keep[n++] = up->listeners[i].fd;
+	for (size_t i = 0; i < up->nchildren; i++)
+		if (up->children[i].out_fd != -1)
+			keep[n++] = up->children[i].out_fd;
 	qsort(keep, n, sizeof(*keep), by_value);
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < (int)from)
@@ -745,6 +1028,9 @@ reclaim(const struct upgrade_state *up)
 	mark(fds, 4, false);
 	for (size_t i = 0; i < up->nlisteners; i++)
 		mark(&up->listeners[i].fd, 1, false);
+	for (size_t i = 0; i < up->nchildren; i++)
+		if (up->children[i].out_fd != -1)
+			mark(&up->children[i].out_fd, 1, false);
 }
 
 int
@@ -760,6 +1046,81 @@ upgrade_take_over(struct upgrade_state *up, struct listener_set *set,
 	    up->pidfile, up->board_fd, up->poke[0], up->poke[1]);
 }
 
+/* Is pid a child of this process (alive or not yet reaped)? */
+static bool
+our_child(pid_t pid)
+{
+	siginfo_t info = { 0 };
+
+	return waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) ==
+	       0;
+}
+
+/* u's output pipe, when it is one and no other adopted program's;
+ * else -1. */
+static int
+output_pipe(const struct master *m, const struct upgrade_child *u)
+{
+	struct stat st;
+
+	if (u->out_fd == -1)
+		return -1;
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].out_fd == u->out_fd)
+			return -1;
+	if (fstat(u->out_fd, &st) == -1 || !S_ISFIFO(st.st_mode)) {
+		log_warnx("upgrade: program %ld: descriptor %d handed over "
+		          "is not a pipe: its output is not read",
+		    (long)u->pid, u->out_fd);
+		return -1;
+	}
+	return u->out_fd;
+}
+
+/* Take u into the table; false when it is not one the master can: a slot
+ * outside the scoreboard or taken, a pid not our child. */
+static bool
+adopt_child(struct master *m, const struct upgrade_child *u)
+{
+	const struct scoreboard *sb = scoreboard_get();
+	struct child c = {
+		.pid = u->pid,
+		.service = u->service,
+		.generation = u->generation,
+		.started = u->started,
+		.stage = (enum child_stage)u->stage,
+		.deadline = u->deadline,
+		.slot = u->slot,
+		.timeout = u->timeout,
+		.quota = u->quota,
+		.recycling = u->recycling,
+		.dgram = u->dgram,
+		.program = u->program,
+		.ready = u->ready,
+		.index = u->index,
+		.quit_signal = u->quit_signal,
+		.out_fd = output_pipe(m, u),
+	};
+
+	snprintf(c.name, sizeof(c.name), "%s", u->name);
+	if (sb == NULL || (unsigned)u->slot >= sb->nslots || !our_child(u->pid))
+		return false;
+	for (size_t i = 0; i < m->nchildren; i++)
+		if (m->children[i].slot == u->slot ||
+		    m->children[i].pid == u->pid)
+			return false;
+	/* Its output goes on into the log, through master_program.c's
+	 * table as a program this image started. */
+	if (c.program && !master_program_adopt(m, &c) && c.out_fd != -1) {
+		close(c.out_fd);
+		c.out_fd = -1;
+	}
+	if (!master_child_adopt(m, &c))
+		return false;
+	scoreboard_adopt_slot(u->slot, u->pid, u->service, u->generation);
+	return true;
+}
+
 void
 master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
 {
@@ -768,30 +1129,18 @@ master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
 
 	for (size_t i = 0; i < up->nchildren; i++) {
 		const struct upgrade_child *u = &up->children[i];
-		struct child c = {
-			.pid = u->pid,
-			.service = u->service,
-			.generation = u->generation,
-			.started = u->started,
-			.stage = (enum child_stage)u->stage,
-			.deadline = u->deadline,
-			.slot = u->slot,
-			.timeout = u->timeout,
-			.quota = u->quota,
-			.recycling = u->recycling != 0,
-		};
-		snprintf(c.name, sizeof(c.name), "%s", u->name);
-		if (u->stage < CHILD_RUNNING || u->stage > CHILD_KILLED ||
-		    !master_child_adopt(m, &c)) {
-			log_warnx(
-			    "upgrade: worker %ld handed over with slot %d "
-			    "not adopted",
-			    (long)u->pid, u->slot);
+		if (adopt_child(m, u)) {
+			adopted++;
 			continue;
 		}
-		scoreboard_adopt_slot(
-		    u->slot, u->pid, u->service, u->generation);
-		adopted++;
+		/* Our child, unsupervised, would serve on with nobody to
+		 * reap or stop it. */
+		log_warnx("upgrade: worker %ld handed over with slot %d not "
+		          "adopted%s",
+		    (long)u->pid, u->slot,
+		    our_child(u->pid) ? ": told to stop" : "");
+		if (our_child(u->pid))
+			kill(u->program ? -u->pid : u->pid, SIGTERM);
 	}
 	/* A generation after every one the old image had: its workers are
 	 * all older, and retired once the new pools are complete. */

@@ -133,7 +133,14 @@ exe_of() {
 	printf '#!/bin/sh\nexit 0\n' >"$BIN"
 	run upgrade
 	[ "$status" -eq 6 ]
-	[[ "$output" == *"does not say it reads hand-over format 1"* ]]
+	[[ "$output" == *"does not say it reads hand-over format 2"* ]]
+	# One that reads only the format before: it could not read ours.
+	printf '#!/bin/sh\necho "upgrade-check: ok preforkd 0.0.9 format 1 %s"\n' \
+	    "$(layout)" >"$BIN"
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"does not say it reads hand-over format 2 and scoreboard $(layout)"* ]]
 	rm "$BIN"
 	run upgrade
 	[ "$status" -eq 6 ]
@@ -149,7 +156,210 @@ exe_of() {
 	[ "$(log_count "spawned worker")" -eq 1 ]
 	run talk <<<"still"
 	[ "$output" = "still" ]
-	[ "$(log_count "master: error: upgrade failed: ")" -eq 4 ]
+	[ "$(log_count "master: error: upgrade failed: ")" -eq 5 ]
+}
+
+# The scoreboard's layout, as this binary's pre-flight answer names it.
+layout() {
+	PREFORKD_UPGRADE_CHECK="0 ?" "$PREFORKD" -t -c "$CONF" 2>&1 |
+	    sed -nE 's/.* and scoreboard ([^ ]+), not .*/\1/p'
+}
+
+@test "the pre-flight's answer: formats 1 and 2 are read, another is not" {
+	write_config 'protocol = "echo"'
+	[ -n "$(layout)" ]
+	run env PREFORKD_UPGRADE_CHECK="2 $(layout)" "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"upgrade-check: ok preforkd "*" format 2 $(layout)"* ]]
+	# The image before this one asks for its own format, which this one
+	# reads too: the upgrade to this one works.
+	run env PREFORKD_UPGRADE_CHECK="1 $(layout)" "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" format 1 $(layout)"* ]]
+	for asked in "3 $(layout)" "2 preforkd-sb-4" "x"; do
+		run env PREFORKD_UPGRADE_CHECK="$asked" "$PREFORKD" -t -c "$CONF"
+		echo "$asked: $output"
+		[ "$status" -eq 1 ]
+		[[ "$output" == *"reads hand-over formats 1 to 2 and scoreboard $(layout), not \"$asked\""* ]]
+	done
+}
+
+# handover TEXT: the new image started with TEXT as its hand-over (a file
+# on descriptor 5), as the old image's exec starts it; its output.
+handover() {
+	printf '%s' "$1" >"$T/handover"
+	run env PREFORKD_UPGRADE_FD=5 "$PREFORKD" -f -c "$CONF" -p "$PIDFILE" \
+	    5<"$T/handover" 3>&-
+	echo "$output"
+}
+
+@test "a hand-over cut short or garbled is refused, line by line" {
+	write_config 'protocol = "echo"'
+	local head tail
+	head="preforkd-upgrade 2
+version 0.1.0
+generation 3
+binary /bin/false
+began 1
+scoreboard 97 98 99
+pidfile 96 $T/none.pid
+"
+	tail="listener 95 0 1 2
+child 4242 0 0 3 0 1 0 0 0 0 0 0 0 0 0 -1 svc
+end
+"
+	# The whole text is read: what fails then is the descriptor it names.
+	handover "$head$tail"
+	[ "$status" -eq 3 ]
+	[[ "$output" != *"upgrade: the hand-over"* ]]
+	[[ "$output" == *"inherited descriptor 95"* ]]
+	[[ "$output" == *"the new image cannot take over"* ]]
+	handover "${head}listener 95 0 1 2
+"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *'upgrade: the hand-over is cut short: no "end" line'* ]]
+	handover "${head/generation 3/generation 3
+generation 4}$tail"
+	[[ "$output" == *"upgrade: the hand-over's line 4 is not one of format 2: \"generation 4\""* ]]
+	handover "${head/preforkd-upgrade 2/preforkd-upgrade 3}$tail"
+	[[ "$output" == *"upgrade: the hand-over is of format 3; this preforkd reads formats 1 to 2"* ]]
+	# Fields out of bounds, missing, extra, or not numbers at all.
+	local line bad=0
+	for line in \
+	    "child 99999999999999999999 0 0 3 0 1 0 0 0 0 0 0 0 0 0 -1 svc" \
+	    "child -5 0 0 3 0 1 0 0 0 0 0 0 0 0 0 -1 svc" \
+	    "child 4242 0 0 3 7 1 0 0 0 0 0 0 0 0 0 -1 svc" \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 0 0 0 0 svc" \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 0 0x1 0 0 -1 svc" \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 0 0 0 0 12 svc" \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 1 0 0 0 -1 svc" \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 0 0 0 0 -1 " \
+	    "child 4242 0 0 3 0 1 0 0 0 0 0 0 0 0 0 -1 $(printf 'n%.0s' $(seq 1 40))" \
+	    "child 4242 0 0 9 0 1 0 0 0 0 0 0 0 0 0 -1 svc" \
+	    "listener 95 2 1 2" \
+	    "listener 95 0 -1 2" \
+	    "scoreboard 97 98" \
+	    "version 1 2"; do
+		handover "${head}${line}
+end
+"
+		[ "$status" -eq 3 ]
+		[[ "$output" == *"upgrade: the hand-over's line "*" is not one of format 2: \"${line:0:40}"* ]] ||
+		    [[ "$output" == *"upgrade: the hand-over's worker 4242 is of generation 9, after the last (3)"* ]]
+		bad=$((bad + 1))
+	done
+	[ "$bad" -eq 14 ]
+}
+
+@test "an exec service across an upgrade: the program mid-answer runs on, its client gets the whole answer" {
+	# As root the program runs as nobody: it must find $T/go.
+	chmod 711 "$T"
+	write_config "protocol = \"exec\"
+	command = {\"/bin/sh\", \"-c\", \"read q; until [ -e $T/go ]; do sleep 0.02; done; echo \\\"answer to \$q\\\"\"}
+	workers = 1"
+	start_copy
+	wait_until has_workers 1
+	local worker prog
+	worker=$(worker_pids)
+	open_client held
+	send_line held "q1"
+	wait_until pgrep -P "$worker"
+	prog=$(pgrep -P "$worker")
+	replace_copy
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# Retired as on a reload: its worker waits for the program, which
+	# still runs, not killed, its answer not given yet.
+	wait_log "spawned worker [0-9]+ for service svc \(generation 2\)"
+	kill -0 "$prog"
+	kill -0 "$worker"
+	refute client_saw held "answer"
+	touch "$T/go"
+	wait_until client_saw held "answer to q1"
+	close_client held
+	wait_log "access service=svc .* pid=$prog exit=0"
+	wait_log "worker $worker \(service svc\) exited$"
+	refute log_has "killed process group"
+}
+
+# A program for accept = false on fd 3 that echoes lines, says on stdout
+# that it is up and, told to quit (INT), finishes its client first and
+# says goodbye: a line written after the upgrade, on the pipe the old
+# image made.
+write_echo_program() {
+	cat >"$T/echoprog" <<'PY'
+#!/usr/bin/python3
+import os, signal, socket
+quitting = False
+def on_quit(signo, frame):
+    global quitting
+    quitting = True
+signal.signal(signal.SIGINT, on_quit)
+s = socket.socket(fileno=3)
+s.settimeout(0.05)
+print("up %d" % os.getpid(), flush=True)
+while not quitting:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(None)
+    with c, c.makefile("rb") as f:
+        for line in f:
+            c.sendall(line)
+print("bye %d" % os.getpid(), flush=True)
+PY
+	chmod 755 "$T/echoprog"
+	chmod 711 "$T"
+}
+
+programs_up() {
+	[ "$(log_count "service svc: program [0-9]+: up [0-9]+$")" -eq "$1" ]
+}
+
+@test "an accept = false pool across an upgrade: no client fails, the old programs finish and their output is logged" {
+	write_echo_program
+	write_config "protocol = \"exec\"
+	accept = false
+	command = {\"$T/echoprog\"}
+	workers = 2
+	quit_signal = \"INT\""
+	start_copy
+	wait_until programs_up 2
+	local old
+	old=$(sed -nE 's/.*started program ([0-9]+) .*/\1/p' "$LOG")
+	[ "$(wc -w <<<"$old")" -eq 2 ]
+	open_client held
+	send_line held "before"
+	wait_until client_saw held "before"
+	python3 "$ROOT/tests/helper/load.py" 127.0.0.1 "$PORT" --clients 2 \
+	    --stop "$T/stop" >"$T/load" 2>&1 3>&- &
+	BACKGROUND="$!"
+	local load=$!
+	sleep 0.3
+	replace_copy
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 0 ]
+	log_has "upgraded: .*, 2 worker\(s\) of the old image adopted"
+	wait_until programs_up 4
+	# The client held by an old program is served to its end.
+	send_line held "after"
+	wait_until client_saw held "after"
+	close_client held
+	# Retired as a reload retires them, by quit_signal, once the new
+	# ones run; what they wrote then reached the log.
+	for pid in $old; do
+		wait_log "service svc: program $pid: bye $pid$"
+		wait_log "worker $pid \(service svc\) exited$"
+	done
+	touch "$T/stop"
+	wait "$load"
+	cat "$T/load"
+	grep -q "connections=[1-9]" "$T/load"
+	grep -q " refused=0 reset=0 timeout=0 wrong=0" "$T/load"
+	refute log_has "killed process group"
 }
 
 @test "under a NOTIFY_SOCKET: RELOADING=1, then READY=1, from the same pid" {
