@@ -20,6 +20,8 @@ enum preforkd_exit {
 	                    * -s upgrade: the new binary was */
 	EXIT_RESOURCE = 7, /* out of memory or another resource, at any time */
 	EXIT_BUSY = 8,     /* -s upgrade: an upgrade or reload was under way */
+	EXIT_STALLED = 9,  /* -s upgrade: the new image runs, but its workers
+	                    * cannot start; the old ones keep serving */
 };
 
 /* A worker's statuses, read by the master (see WORKER SUPERVISION). */

@@ -112,6 +112,14 @@ struct master {
 	/* master_program.c's tables (output, poll set); NULL until a
 	 * program starts. */
 	struct program_table *programs;
+	/* master_upgrade.c, in an upgrade's image: the generation whose
+	 * outcome -s upgrade still waits for (0: none), the one whose
+	 * workers cannot start, so that the older ones serve on (0: none),
+	 * and the answer's words. */
+	unsigned upgrade_owed;
+	unsigned upgrade_held;
+	char upgrade_versions[80]; /* "preforkd OLD -> NEW" */
+	char upgrade_warning[200]; /* said after the answer; "" */
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -253,5 +261,18 @@ void master_upgrade(struct master *m, int signo, long long now);
  * (up, freed) and start a new generation to retire them. */
 void master_upgrade_adopt(
     struct master *m, struct upgrade_state *up, long long now);
+/* Each turn of the loop: answer -s upgrade once the new generation's
+ * pools are full, or one of them cannot start its workers. */
+void master_upgrade_watch(struct master *m, long long now);
+/* A worker of the current generation died unasked (after the pool was
+ * told): when it died at its start and the answer is still owed, the new
+ * image's workers cannot start. */
+void master_upgrade_died(
+    struct master *m, const struct child *c, int status, long long now);
+/* master_pool_retire_old's gate: the upgrade's generation cannot start
+ * its workers, and the older ones serve on. */
+bool master_upgrade_holds(const struct master *m);
+/* When master_upgrade_watch wants to look again; -1: never. */
+long long master_upgrade_next(const struct master *m, long long now);
 
 #endif

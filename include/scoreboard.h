@@ -112,6 +112,9 @@ enum scoreboard_upgrade {
 	SB_UPGRADE_FAILED, /* refused or failed: the old master carries on */
 	SB_UPGRADE_OK,     /* the new image runs; its generation starts */
 	SB_UPGRADE_BUSY,   /* an upgrade or a reload was under way */
+	/* the new image runs, but its workers cannot start: the old ones
+	 * keep serving */
+	SB_UPGRADE_STALLED,
 };
 
 /*

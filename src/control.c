@@ -176,6 +176,10 @@ wait_upgrade(int lock_fd, const struct scoreboard *sb, uint32_t before,
 		log_errorx("upgrade not started: %s", message);
 		return CONTROL_BUSY;
 	}
+	if (h.upgrade_result == SB_UPGRADE_STALLED) {
+		log_errorx("%s", message);
+		return CONTROL_STALLED;
+	}
 	if (h.upgrade_result != SB_UPGRADE_OK) {
 		log_errorx("upgrade failed: %s", message);
 		return CONTROL_FAILED;

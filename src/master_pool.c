@@ -422,6 +422,8 @@ master_pool_resize(struct master *m, int signo, int delta)
 void
 master_pool_retire_old(struct master *m, long long now)
 {
+	if (master_upgrade_holds(m))
+		return; /* an upgrade's image whose workers cannot start */
 	for (size_t svc = 0; svc < m->conf->nservices; svc++)
 		if (!m->pools[svc].disabled &&
 		    (master_child_running(m, svc) < m->pools[svc].target ||

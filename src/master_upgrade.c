@@ -55,6 +55,7 @@
 #include "log.h"
 #include "master_state.h"
 #include "master_upgrade.h"
+#include "pool.h"
 #include "scoreboard.h"
 
 #ifndef PREFORKD_VERSION
@@ -73,6 +74,9 @@
 /* How long the pre-flight may take before it counts as failed. */
 #define PREFLIGHT_MS 10000
 #define WHY_LEN 400
+/* While the answer is owed: how often the master looks at the new
+ * generation's workers. */
+#define WATCH_MS 20
 
 extern char **environ;
 
@@ -112,6 +116,9 @@ struct upgrade_state {
 	size_t nlisteners;
 	struct upgrade_child *children;
 	size_t nchildren;
+	/* What this image could not do as a start would (upgrade_trouble):
+	 * fatal keeps its workers from starting; "" when none. */
+	char fatal[WHY_LEN], warning[WHY_LEN];
 };
 
 static char *
@@ -534,7 +541,9 @@ master_upgrade(struct master *m, int signo, long long now)
 		return;
 	log_notice("received %s: upgrading to %s", master_signal_name(signo),
 	    origin.binary != NULL ? origin.binary : "(unknown)");
-	if (under_way(m)) {
+	/* One whose workers cannot start may be followed by a better
+	 * one. */
+	if (under_way(m) && !master_upgrade_holds(m)) {
 		snprintf(why, sizeof(why),
 		    "generation %u is still taking over from the one before: "
 		    "try again once it has",
@@ -1046,6 +1055,45 @@ upgrade_take_over(struct upgrade_state *up, struct listener_set *set,
 	    up->pidfile, up->board_fd, up->poke[0], up->poke[1]);
 }
 
+static void stalled(struct master *m, const char *why);
+
+void
+upgrade_trouble(struct upgrade_state *up, bool fatal, const char *what)
+{
+	char *into = fatal ? up->fatal : up->warning;
+
+	if (into[0] == '\0')
+		snprintf(into, WHY_LEN, "%s%s (see the log)", what,
+		    fatal ? "" : " not as configured");
+}
+
+void
+upgrade_log_fallback(
+    struct upgrade_state *up, const struct config *conf, bool foreground)
+{
+	const char *where = log_where(conf->log, foreground);
+	enum log_level level = (enum log_level)conf->log_level;
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s", log_open_error(errno));
+	if (strcmp(log_target(), where) == 0) {
+		/* The log is open: access_log is what failed. */
+		snprintf(up->warning, WHY_LEN,
+		    "access_log %s: %s; access lines go to the log",
+		    conf->access_log, why);
+	} else {
+		if (foreground || log_open("syslog", level) == -1)
+			log_open("stderr", level);
+		snprintf(up->warning, WHY_LEN, "log %s: %s; logging to %s",
+		    where, why, log_target());
+		if (conf->access_log != NULL)
+			log_access_open(conf->access_log);
+	}
+	log_warnx("upgrade: %s; the old workers are kept (a reopen, SIGUSR1, "
+	          "tries the file again)",
+	    up->warning);
+}
+
 /* Is pid a child of this process (alive or not yet reaped)? */
 static bool
 our_child(pid_t pid)
@@ -1124,7 +1172,6 @@ adopt_child(struct master *m, const struct upgrade_child *u)
 void
 master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
 {
-	char message[SCOREBOARD_MESSAGE_LEN];
 	size_t adopted = 0;
 
 	for (size_t i = 0; i < up->nchildren; i++) {
@@ -1145,17 +1192,190 @@ master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
 	/* A generation after every one the old image had: its workers are
 	 * all older, and retired once the new pools are complete. */
 	m->generation = up->generation + 1;
+	snprintf(m->upgrade_versions, sizeof(m->upgrade_versions),
+	    "preforkd %s -> %s", up->version, PREFORKD_VERSION);
+	snprintf(m->upgrade_warning, sizeof(m->upgrade_warning), "%.199s",
+	    up->warning);
+	m->upgrade_owed = m->generation;
+	log_notice("upgraded: %s, generation %u (in %lld ms), %zu worker(s) "
+	           "of the old image adopted, %zu service(s), config %s",
+	    m->upgrade_versions, m->generation, now - up->began, adopted,
+	    m->conf->nservices, m->conf->path);
 	master_pool_publish(m);
+	if (up->fatal[0] != '\0') {
+		/* Nothing of this image may start: the old workers serve. */
+		for (size_t svc = 0; svc < m->conf->nservices; svc++)
+			m->pools[svc].disabled = true;
+		stalled(m, up->fatal);
+	}
 	master_pool_adjust(m, now);
+	master_upgrade_watch(m, now);
 	master_pool_retire_old(m, now);
-	snprintf(message, sizeof(message),
-	    "upgraded: preforkd %s -> %s, generation %u", up->version,
-	    PREFORKD_VERSION, m->generation);
-	log_notice("%s (in %lld ms), %zu worker(s) of the old "
-	           "image adopted, %zu service(s), config %s",
-	    message, now - up->began, adopted, m->conf->nservices,
-	    m->conf->path);
-	scoreboard_upgrade_done(SB_UPGRADE_OK, message);
 	master_pool_notify(m, NOTIFY_READY, "");
 	upgrade_free(up);
+}
+
+/*
+ * After the exec.  The answer to -s upgrade waits until the new
+ * generation has every worker it starts with, as a reload's does: then
+ * "upgraded"; or, when one of its pools cannot start them (fork fails,
+ * they die at once, they say they cannot run), "cannot start", and the
+ * adopted generation is kept serving (master_upgrade_holds) -- until a
+ * reload, another upgrade, or the pool filling after all.
+ */
+
+/* The answer: the new image's workers cannot start, for why. */
+static void
+stalled(struct master *m, const char *why)
+{
+	char message[SCOREBOARD_MESSAGE_LEN];
+
+	if (m->upgrade_owed != m->generation)
+		return;
+	snprintf(message, sizeof(message),
+	    "upgraded to %s, generation %u, but its workers cannot start: "
+	    "%s; the old workers keep serving",
+	    m->upgrade_versions, m->generation, why);
+	log_errorx("upgrade: %s", message);
+	scoreboard_upgrade_done(SB_UPGRADE_STALLED, message);
+	m->upgrade_owed = 0;
+	m->upgrade_held = m->generation;
+}
+
+/*
+ * Has c started?  A built-in worker once it waits for clients, as -s
+ * reload counts it; a program (ready = "started") once it has lived as
+ * long as the pool takes a death to be a failed start, which a program
+ * whose execve worked but which exits at once is.
+ */
+static bool
+started(const struct child *c, long long now)
+{
+	struct scoreboard_slot slot;
+
+	if (c->program)
+		return c->ready && now - c->started >= POOL_LIVED_LONG_MS;
+	scoreboard_read_slot(scoreboard_get(), (unsigned)c->slot, &slot);
+	return slot.state != SB_STARTING;
+}
+
+/* Has svc's pool of the current generation all its workers started? */
+static bool
+complete(const struct master *m, size_t svc, long long now)
+{
+	unsigned pool = 0, dgram = 0;
+
+	for (size_t i = 0; i < m->nchildren; i++) {
+		const struct child *c = &m->children[i];
+		if (c->generation == m->generation && c->service == svc &&
+		    c->stage == CHILD_RUNNING && started(c, now))
+			*(c->dgram ? &dgram : &pool) += 1;
+	}
+	return pool >= m->pools[svc].target &&
+	       dgram >= config_dgram_workers(&m->conf->services[svc]);
+}
+
+/* Why svc's pool cannot start its workers, into why; false when it
+ * can, as far as the master knows. */
+static bool
+failing(const struct master *m, size_t svc, char *why, size_t size)
+{
+	const struct service_pool *p = &m->pools[svc];
+	const char *name = m->conf->services[svc].name;
+
+	if (p->disabled)
+		snprintf(why, size,
+		    "service %s: its workers cannot run with this "
+		    "configuration",
+		    name);
+	else if (p->fork_failures > 0)
+		snprintf(why, size, "service %s: fork failed (%u in a row)",
+		    name, p->fork_failures);
+	else if (p->quick_deaths > 0)
+		snprintf(why, size,
+		    "service %s: %u failed start(s) in a row (see the log)",
+		    name, p->quick_deaths);
+	else
+		return false;
+	return true;
+}
+
+void
+master_upgrade_watch(struct master *m, long long now)
+{
+	char why[WHY_LEN], message[SCOREBOARD_MESSAGE_LEN];
+	bool full = true;
+
+	if (m->upgrade_owed == 0 && m->upgrade_held == 0)
+		return;
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
+		if (m->upgrade_owed == m->generation &&
+		    failing(m, svc, why, sizeof(why))) {
+			stalled(m, why);
+			return;
+		}
+		full &= complete(m, svc, now);
+	}
+	if (m->upgrade_held != 0) {
+		/* A reload since, or the pools filled after all. */
+		if (m->upgrade_held == m->generation && full)
+			log_notice("upgrade: generation %u has its workers "
+			           "after all: the old image's are retired",
+			    m->generation);
+		if (m->upgrade_held != m->generation || full)
+			m->upgrade_held = 0;
+		return;
+	}
+	/* Complete, or a reload's generation took over: the reload's
+	 * answer is its own. */
+	if (!full && m->upgrade_owed == m->generation)
+		return;
+	snprintf(message, sizeof(message), "upgraded: %s, generation %u%s%s%s",
+	    m->upgrade_versions, m->upgrade_owed,
+	    m->upgrade_warning[0] != '\0' ? " (warning: " : "",
+	    m->upgrade_warning, m->upgrade_warning[0] != '\0' ? ")" : "");
+	scoreboard_upgrade_done(SB_UPGRADE_OK, message);
+	m->upgrade_owed = 0;
+}
+
+void
+master_upgrade_died(
+    struct master *m, const struct child *c, int status, long long now)
+{
+	char why[WHY_LEN], how[64];
+	long long lived = now - c->started;
+
+	if (m->upgrade_owed != m->generation || c->generation != m->generation)
+		return;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return;
+	if (!(WIFEXITED(status) && WEXITSTATUS(status) == WORKER_EXIT_FATAL) &&
+	    (!pool_failed_by_itself(status) || lived >= POOL_LIVED_LONG_MS))
+		return;
+	if (WIFEXITED(status))
+		snprintf(how, sizeof(how), "exited with status %d",
+		    WEXITSTATUS(status));
+	else
+		snprintf(how, sizeof(how), "was killed by signal %s",
+		    master_signal_name(WTERMSIG(status)));
+	snprintf(why, sizeof(why),
+	    "service %s: %s %ld %s %.3fs after its start", c->name,
+	    c->program ? "program" : "worker", (long)c->pid, how,
+	    (double)lived / 1000);
+	stalled(m, why);
+}
+
+bool
+master_upgrade_holds(const struct master *m)
+{
+	return m->generation != 0 && (m->upgrade_owed == m->generation ||
+	                                 m->upgrade_held == m->generation);
+}
+
+long long
+master_upgrade_next(const struct master *m, long long now)
+{
+	/* A worker going idle does not wake the master: look. */
+	return m->upgrade_owed != 0 || m->upgrade_held != 0 ? now + WATCH_MS
+	                                                    : -1;
 }

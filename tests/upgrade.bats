@@ -330,13 +330,14 @@ programs_up() {
 	local old
 	old=$(sed -nE 's/.*started program ([0-9]+) .*/\1/p' "$LOG")
 	[ "$(wc -w <<<"$old")" -eq 2 ]
-	open_client held
-	send_line held "before"
-	wait_until client_saw held "before"
+	# The load first: it must not hold the held client's fifo open.
 	python3 "$ROOT/tests/helper/load.py" 127.0.0.1 "$PORT" --clients 2 \
 	    --stop "$T/stop" >"$T/load" 2>&1 3>&- &
 	BACKGROUND="$!"
 	local load=$!
+	open_client held
+	send_line held "before"
+	wait_until client_saw held "before"
 	sleep 0.3
 	replace_copy
 	run upgrade
@@ -360,6 +361,67 @@ programs_up() {
 	grep -q "connections=[1-9]" "$T/load"
 	grep -q " refused=0 reset=0 timeout=0 wrong=0" "$T/load"
 	refute log_has "killed process group"
+}
+
+@test "a new image whose programs die at once: -s upgrade exits 9 with why, the old programs serve on" {
+	write_echo_program
+	write_config "protocol = \"exec\"
+	accept = false
+	command = {\"$T/echoprog\"}
+	workers = 2
+	quit_signal = \"INT\""
+	start_copy
+	wait_until programs_up 2
+	local old good
+	old=$(sed -nE 's/.*started program ([0-9]+) .*/\1/p' "$LOG")
+	# A program that passes -t but exits at once.
+	good=$(cat "$CONF")
+	sed -i "s|$T/echoprog|/bin/false|" "$CONF"
+	replace_copy
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 9 ]
+	[[ "$output" =~ upgraded\ to\ preforkd\ [^\ ]+\ -\>\ [^\ ]+,\ generation\ 2,\ but\ its\ workers\ cannot\ start:\ service\ svc:\ program\ [0-9]+\ exited\ with\ status\ 1\ [0-9.]+s\ after\ its\ start\;\ the\ old\ workers\ keep\ serving$ ]]
+	# The old programs, not retired, serve on, and the master retries.
+	for pid in $old; do
+		kill -0 "$pid"
+	done
+	run talk <<<"still served"
+	[ "$output" = "still served" ]
+	refute log_has "service svc: program [0-9]+: bye"
+	# A mended configuration, and the upgrade after it is answered.
+	printf '%s\n' "$good" >"$CONF"
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"generation 3" ]]
+	for pid in $old; do
+		wait_log "service svc: program $pid: bye $pid$"
+	done
+}
+
+@test "a new image that cannot open its log: it logs to stderr, says so, and the old workers are kept" {
+	LOG="$T/main.log"
+	write_config 'protocol = "echo"
+	workers = 2' "log = \"$LOG\""
+	start_copy
+	wait_until has_workers 2
+	# The new binary's exec (not its pre-flight) finds a directory
+	# where the log file was.
+	printf '#!/bin/sh\ncase " $* " in *" -t "*) ;; *) mv "%s" "%s"; mkdir "%s" ;; esac\nexec "%s" "$@"\n' \
+	    "$LOG" "$T/before.log" "$LOG" "$PREFORKD" >"$T/bin/new"
+	chmod +x "$T/bin/new"
+	mv "$T/bin/new" "$BIN"
+	run upgrade
+	echo "$output"
+	# stderr is the file the log was.
+	LOG="$T/before.log"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *", generation 2 (warning: log $T/main.log: "*"; logging to stderr)" ]]
+	log_has "master: warning: upgrade: log $T/main.log: .*; logging to stderr; the old workers are kept"
+	wait_until has_workers 2
+	run talk <<<"served"
+	[ "$output" = "served" ]
 }
 
 @test "under a NOTIFY_SOCKET: RELOADING=1, then READY=1, from the same pid" {
