@@ -400,6 +400,42 @@ programs_up() {
 	done
 }
 
+@test "a new image that cannot fork its workers (RLIMIT_NPROC): -s upgrade exits 9 with why, the old workers serve on" {
+	# root is exempt from the limit: the daemon runs as a user id of its
+	# own, whose processes are only this test's (survival.bats does the
+	# same with ids from 61000).
+	local uid=$((62000 + PORT % 1000)) old pid
+	mkdir "$T/run"
+	chown "$uid:$uid" "$T/run"
+	chmod 755 "$T"
+	PIDFILE="$T/run/preforkd.pid"
+	write_config 'protocol = "echo"
+	workers = 2'
+	chmod 644 "$CONF"
+	# The master, its 2 workers, and room for one more: the pre-flight,
+	# then one new worker, and no second.
+	ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+	    prlimit --nproc=4:4 setpriv --reuid="$uid" --regid="$uid" \
+	    --clear-groups "$BIN" -f -c "$CONF" -p "$PIDFILE" >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	wait_until has_workers 2
+	old=$(worker_pids)
+	replace_copy
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 9 ]
+	[[ "$output" == *", generation 2, but its workers cannot start: service svc: fork failed (1 in a row); the old workers keep serving" ]]
+	log_has "service svc: fork \(1 in a row; retrying in [0-9.]+s\): Resource temporarily unavailable"
+	# Not retired: both old workers serve on.
+	for pid in $old; do
+		is_worker "$pid"
+	done
+	run talk <<<"still served"
+	[ "$output" = "still served" ]
+	refute log_has "worker [0-9]+ \(service svc\) exited$"
+}
+
 @test "a new image that cannot open its log: it logs to stderr, says so, and the old workers are kept" {
 	LOG="$T/main.log"
 	write_config 'protocol = "echo"
@@ -501,30 +537,92 @@ programs_up() {
 	[ "$output" = "served" ]
 }
 
-@test "SIGKILL of the master during an upgrade: no worker after 1 s, the port free" {
-	write_config 'protocol = "echo"
-	workers = 2'
+# Three services: built-in workers (svc), an exec service whose program
+# holds a client (run), a pool of programs (pool); their pids, once all
+# run, in KIDS.
+start_three() {
+	write_echo_program
+	PORT2=$(free_port)
+	PORT3=$(free_port)
+	cat >"$CONF" <<CONF
+log_level = "debug"
+shutdown_timeout = 5
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 2
+}
+service run {
+	listen = {"127.0.0.1:$PORT2"}
+	protocol = "exec"
+	command = {"/bin/sh", "-c", "read q; exec sleep 29"}
+	workers = 1
+}
+service pool {
+	listen = {"127.0.0.1:$PORT3"}
+	protocol = "exec"
+	accept = false
+	command = {"$T/echoprog"}
+	workers = 2
+}
+CONF
 	start_copy
 	wait_until has_workers 2
-	local workers
-	workers=$(worker_pids)
-	# A pre-flight that takes its time: the master waits in it.
-	printf '#!/bin/sh\nexec sleep 30\n' >"$T/bin/slow"
-	chmod +x "$T/bin/slow"
-	mv "$T/bin/slow" "$BIN"
-	kill -USR2 "$DPID"
-	wait_log "received USR2: upgrading"
-	sleep 0.2
+	wait_until has_workers 1 run
+	wait_until programs_up_in pool 2
+	open_client held "$PORT2"
+	send_line held "q"
+	wait_until pgrep -f "^sleep 29$"
+	KIDS="$(worker_pids) $(worker_pids run) $(pgrep -f "^sleep 29$")
+	    $(sed -nE 's/.*started program ([0-9]+) .*/\1/p' "$LOG")"
+	[ "$(wc -w <<<"$KIDS")" -eq 6 ]
+}
+
+programs_up_in() {
+	[ "$(log_count "service $1: program [0-9]+: up [0-9]+$")" -eq "$2" ]
+}
+
+# kill_master_then_nothing_left: SIGKILL the master; after 1 s, not one of
+# KIDS runs, and nobody listens on the ports.
+kill_master_then_nothing_left() {
 	kill -KILL "$DPID"
 	wait "$DPID" 2>/dev/null || true
 	DPID=""
 	sleep 1
-	for pid in $workers; do
-		is_gone "$pid"
+	local pid left=0
+	for pid in $KIDS; do
+		is_gone "$pid" || { echo "left running: $pid $(title_of "$pid")"; left=$((left + 1)); }
 	done
-	refute pgrep -f "sleep 30"
-	# Nobody listens there any more.
-	run talk <<<"x"
-	[ "$status" -ne 0 ]
+	[ "$left" -eq 0 ]
+	for port in "$PORT" "$PORT2" "$PORT3"; do
+		run talk "" "$port" <<<"x"
+		[ "$status" -ne 0 ]
+	done
 	"$PFCLIENT" -f >/dev/null
+}
+
+@test "SIGKILL of the master in an upgrade's pre-flight: no worker, no program after 1 s, the ports free" {
+	start_three
+	# A pre-flight that takes its time: the master waits in it.
+	printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 30\n' "$T/preflight" >"$T/bin/slow"
+	chmod +x "$T/bin/slow"
+	mv "$T/bin/slow" "$BIN"
+	kill -USR2 "$DPID"
+	wait_log "received USR2: upgrading"
+	wait_until test -s "$T/preflight"
+	KIDS="$KIDS $(cat "$T/preflight")"
+	kill_master_then_nothing_left
+}
+
+@test "SIGKILL of the master after the exec, before its answer: nothing left after 1 s" {
+	start_three
+	replace_copy
+	upgrade >"$T/answer" 2>&1 &
+	BACKGROUND="$!"
+	# The new image has started its programs (it answers once they have
+	# lived a second).
+	wait_until programs_up_in pool 4
+	KIDS="$KIDS $(worker_pids) $(worker_pids run)
+	    $(sed -nE 's/.*started program ([0-9]+) .*/\1/p' "$LOG")"
+	kill_master_then_nothing_left
 }
