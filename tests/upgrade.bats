@@ -523,7 +523,8 @@ programs_up() {
 	mv "$T/bin/slow" "$BIN"
 	upgrade >"$T/first" 2>&1 &
 	local first=$!
-	wait_log "received USR2: upgrading"
+	# This one's line, not the first upgrade's.
+	wait_until test_log_count_above "received USR2: upgrading" 1
 	run upgrade
 	echo "$output"
 	[ "$status" -eq 8 ]
