@@ -450,9 +450,9 @@ master_upgrade(struct master *m, int signo, long long now)
 		return;
 	log_notice("received %s: upgrading to %s", master_signal_name(signo),
 	    origin.binary != NULL ? origin.binary : "(unknown)");
-	/* One whose workers cannot start may be followed by a better
-	 * one. */
-	if (under_way(m) && !master_upgrade_holds(m)) {
+	/* One whose workers cannot start may be followed by a better one
+	 * (not one whose answer is still owed). */
+	if (under_way(m) && m->upgrade_held != m->generation) {
 		snprintf(why, sizeof(why),
 		    "generation %u is still taking over from the one before: "
 		    "try again once it has",
