@@ -118,7 +118,7 @@ struct master {
 	 * and the answer's words. */
 	unsigned upgrade_owed;
 	unsigned upgrade_held;
-	char upgrade_versions[80]; /* "preforkd OLD -> NEW" */
+	char upgrade_from[32];     /* the version it upgraded from */
 	char upgrade_warning[200]; /* said after the answer; "" */
 };
 

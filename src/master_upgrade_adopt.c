@@ -28,6 +28,8 @@
 /* While the answer is owed: how often the master looks at the new
  * generation's workers. */
 #define WATCH_MS 20
+/* Once it has said they cannot start: how often it looks again. */
+#define HELD_WATCH_MS 1000
 #define WHY_LEN UPGRADE_WHY_LEN
 
 static void stalled(struct master *m, const char *why);
@@ -88,21 +90,30 @@ adopt_child(struct master *m, const struct upgrade_child *u)
 		.out_fd = output_pipe(m, u),
 	};
 
+	bool fits =
+	    sb != NULL && (unsigned)u->slot < sb->nslots && our_child(u->pid);
+
 	snprintf(c.name, sizeof(c.name), "%s", u->name);
-	if (sb == NULL || (unsigned)u->slot >= sb->nslots || !our_child(u->pid))
+	for (size_t i = 0; fits && i < m->nchildren; i++)
+		fits = m->children[i].slot != u->slot &&
+		       m->children[i].pid != u->pid;
+	if (!fits) {
+		/* output_pipe made sure it is this child's own. */
+		if (c.out_fd != -1)
+			close(c.out_fd);
 		return false;
-	for (size_t i = 0; i < m->nchildren; i++)
-		if (m->children[i].slot == u->slot ||
-		    m->children[i].pid == u->pid)
-			return false;
+	}
 	/* Its output goes on into the log, through master_program.c's
 	 * table as a program this image started. */
 	if (c.program && !master_program_adopt(m, &c) && c.out_fd != -1) {
 		close(c.out_fd);
 		c.out_fd = -1;
 	}
-	if (!master_child_adopt(m, &c))
+	if (!master_child_adopt(m, &c)) {
+		if (c.out_fd != -1)
+			close(c.out_fd);
 		return false;
+	}
 	scoreboard_adopt_slot(u->slot, u->pid, u->service, u->generation);
 	return true;
 }
@@ -130,15 +141,15 @@ master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
 	/* A generation after every one the old image had: its workers are
 	 * all older, and retired once the new pools are complete. */
 	m->generation = up->generation + 1;
-	snprintf(m->upgrade_versions, sizeof(m->upgrade_versions),
-	    "preforkd %s -> %s", up->version, PREFORKD_VERSION);
+	snprintf(m->upgrade_from, sizeof(m->upgrade_from), "%s", up->version);
 	snprintf(m->upgrade_warning, sizeof(m->upgrade_warning), "%.199s",
 	    up->warning);
 	m->upgrade_owed = m->generation;
-	log_notice("upgraded: %s, generation %u (in %lld ms), %zu worker(s) "
-	           "of the old image adopted, %zu service(s), config %s",
-	    m->upgrade_versions, m->generation, now - up->began, adopted,
-	    m->conf->nservices, m->conf->path);
+	log_notice("upgraded: preforkd %s -> %s, generation %u (in %lld ms), "
+	           "%zu worker(s) of the old image adopted, %zu service(s), "
+	           "config %s",
+	    m->upgrade_from, PREFORKD_VERSION, m->generation, now - up->began,
+	    adopted, m->conf->nservices, m->conf->path);
 	master_pool_publish(m);
 	if (up->fatal[0] != '\0') {
 		/* Nothing of this image may start: the old workers serve. */
@@ -171,9 +182,9 @@ stalled(struct master *m, const char *why)
 	if (m->upgrade_owed != m->generation)
 		return;
 	snprintf(message, sizeof(message),
-	    "upgraded to %s, generation %u, but its workers cannot start: "
-	    "%s; the old workers keep serving",
-	    m->upgrade_versions, m->generation, why);
+	    "upgraded to preforkd %s (from %s), generation %u, but its "
+	    "workers cannot start: %s; the old workers keep serving",
+	    PREFORKD_VERSION, m->upgrade_from, m->generation, why);
 	log_errorx("upgrade: %s", message);
 	scoreboard_upgrade_done(SB_UPGRADE_STALLED, message);
 	m->upgrade_owed = 0;
@@ -268,8 +279,9 @@ master_upgrade_watch(struct master *m, long long now)
 	 * answer is its own. */
 	if (!full && m->upgrade_owed == m->generation)
 		return;
-	snprintf(message, sizeof(message), "upgraded: %s, generation %u%s%s%s",
-	    m->upgrade_versions, m->upgrade_owed,
+	snprintf(message, sizeof(message),
+	    "upgraded: preforkd %s -> %s, generation %u%s%s%s", m->upgrade_from,
+	    PREFORKD_VERSION, m->upgrade_owed,
 	    m->upgrade_warning[0] != '\0' ? " (warning: " : "",
 	    m->upgrade_warning, m->upgrade_warning[0] != '\0' ? ")" : "");
 	scoreboard_upgrade_done(SB_UPGRADE_OK, message);
@@ -313,7 +325,9 @@ master_upgrade_holds(const struct master *m)
 long long
 master_upgrade_next(const struct master *m, long long now)
 {
-	/* A worker going idle does not wake the master: look. */
-	return m->upgrade_owed != 0 || m->upgrade_held != 0 ? now + WATCH_MS
-	                                                    : -1;
+	/* A worker going idle does not wake the master: look, often while
+	 * -s upgrade waits, once a second while the old workers are held. */
+	if (m->upgrade_owed != 0)
+		return now + WATCH_MS;
+	return m->upgrade_held != 0 ? now + HELD_WATCH_MS : -1;
 }

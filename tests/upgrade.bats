@@ -381,7 +381,7 @@ programs_up() {
 	run upgrade
 	echo "$output"
 	[ "$status" -eq 9 ]
-	[[ "$output" =~ upgraded\ to\ preforkd\ [^\ ]+\ -\>\ [^\ ]+,\ generation\ 2,\ but\ its\ workers\ cannot\ start:\ service\ svc:\ program\ [0-9]+\ exited\ with\ status\ 1\ [0-9.]+s\ after\ its\ start\;\ the\ old\ workers\ keep\ serving$ ]]
+	[[ "$output" =~ upgraded\ to\ preforkd\ [^\ ]+\ \(from\ [^\ ]+\),\ generation\ 2,\ but\ its\ workers\ cannot\ start:\ service\ svc:\ program\ [0-9]+\ exited\ with\ status\ 1\ [0-9.]+s\ after\ its\ start\;\ the\ old\ workers\ keep\ serving$ ]]
 	# The old programs, not retired, serve on, and the master retries.
 	for pid in $old; do
 		kill -0 "$pid"
