@@ -460,6 +460,42 @@ programs_up() {
 	[ "$output" = "served" ]
 }
 
+@test "a new image that cannot take over what was handed to it exits 3, its workers with it; -s upgrade exits 4" {
+	write_config 'protocol = "echo"
+	workers = 2'
+	start_copy
+	wait_until has_workers 2
+	local workers
+	workers=$(worker_pids)
+	# The exec (not the pre-flight) closes every descriptor handed over
+	# but the hand-over itself: the scoreboard it names is gone.
+	cat >"$T/bin/new" <<SH
+#!/bin/bash
+case " \$* " in *" -t "*) ;; *)
+	for fd in /proc/\$\$/fd/*; do
+		fd=\${fd##*/}
+		[ "\$fd" -le 2 ] || [ "\$fd" = "\$PREFORKD_UPGRADE_FD" ] || eval "exec \$fd>&-"
+	done ;;
+esac
+exec "$PREFORKD" "\$@"
+SH
+	chmod +x "$T/bin/new"
+	mv "$T/bin/new" "$BIN"
+	run upgrade
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *"-s: the master exited"* ]]
+	local rc=0
+	wait "$DPID" || rc=$?
+	DPID=""
+	[ "$rc" -eq 3 ]
+	log_has "upgrade: the new image cannot take over what was handed to it: exiting, and the old workers with it"
+	# Their parent-death signal.
+	for pid in $workers; do
+		wait_until is_gone "$pid"
+	done
+}
+
 @test "under a NOTIFY_SOCKET: RELOADING=1, then READY=1, from the same pid" {
 	python3 "$ROOT/tests/helper/dgram_sink.py" "$T/notify.sock" "$NOTES" 3>&- &
 	BACKGROUND="$!"
