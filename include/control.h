@@ -11,6 +11,8 @@ enum control_result {
 	CONTROL_UNCONFIRMED,
 	/* an upgrade or a reload was under way: nothing done */
 	CONTROL_BUSY,
+	/* the new image runs, but its workers cannot start */
+	CONTROL_STALLED,
 };
 
 /* Print the running master's scoreboard on stdout. */

@@ -16,12 +16,14 @@ enum preforkd_exit {
 	EXIT_START = 3,    /* could not start: pidfile, bind, user, log */
 	EXIT_SIGNAL = 4,   /* -s: no running master to signal */
 	EXIT_TIMEOUT = 5,  /* -s: the master did not finish within -w */
-	EXIT_REFUSED = 6,  /* -s reload: the new configuration was refused,
-	                    * or a new program (accept = false) failed its
-	                    * start, the old ones serving on; -s upgrade:
-	                    * the new binary was refused */
+	EXIT_REFUSED = 6,  /* -s reload: the new configuration was refused;
+	                    * -s upgrade: the new binary was refused */
 	EXIT_RESOURCE = 7, /* out of memory or another resource, at any time */
 	EXIT_BUSY = 8,     /* -s upgrade: an upgrade or reload was under way */
+	EXIT_STALLED = 9,  /* -s upgrade: the new image runs, -s reload: the
+	                    * new generation runs, but its workers (a
+	                    * reload's: its new programs, accept = false)
+	                    * cannot start; the old ones keep serving */
 };
 
 /* A worker's statuses, read by the master (see WORKER SUPERVISION). */

@@ -141,6 +141,14 @@ struct master {
 	/* A reload's outcome waits for its new programs to settle, or for
 	 * one to fail its start (-s reload is told then). */
 	bool reload_pending;
+	/* master_upgrade.c, in an upgrade's image: the generation whose
+	 * outcome -s upgrade still waits for (0: none), the one whose
+	 * workers cannot start, so that the older ones serve on (0: none),
+	 * and the answer's words. */
+	unsigned upgrade_owed;
+	unsigned upgrade_held;
+	char upgrade_from[32];     /* the version it upgraded from */
+	char upgrade_warning[200]; /* said after the answer; "" */
 };
 
 /* The earlier of two times (ms), where -1 is never. */
@@ -285,6 +293,10 @@ void master_notify_check(struct master *m, long long now);
 long long master_notify_next(const struct master *m);
 /* At exit. */
 void master_notify_free(struct master *m);
+/* c, a program the image before this one started (an upgrade), is about
+ * to be adopted with its output pipe (c->out_fd, or -1): its slot's
+ * output made ready to read.  false when the table cannot be made. */
+bool master_program_adopt(struct master *m, const struct child *c);
 
 /* master_stop.c */
 
@@ -333,5 +345,18 @@ void master_upgrade(struct master *m, int signo, long long now);
  * (up, freed) and start a new generation to retire them. */
 void master_upgrade_adopt(
     struct master *m, struct upgrade_state *up, long long now);
+/* Each turn of the loop: answer -s upgrade once the new generation's
+ * pools are full, or one of them cannot start its workers. */
+void master_upgrade_watch(struct master *m);
+/* A worker of the current generation died unasked (after the pool was
+ * told): when it died at its start and the answer is still owed, the new
+ * image's workers cannot start. */
+void master_upgrade_died(
+    struct master *m, const struct child *c, int status, long long now);
+/* master_pool_retire_old's gate: the upgrade's generation cannot start
+ * its workers, and the older ones serve on. */
+bool master_upgrade_holds(const struct master *m);
+/* When master_upgrade_watch wants to look again; -1: never. */
+long long master_upgrade_next(const struct master *m, long long now);
 
 #endif

@@ -3,6 +3,8 @@
 #ifndef PREFORKD_MASTER_UPGRADE_H
 #define PREFORKD_MASTER_UPGRADE_H
 
+#include <stdbool.h>
+
 struct config;
 struct listener_set;
 
@@ -35,6 +37,18 @@ const char *upgrade_old_version(const struct upgrade_state *up);
  * after logging. */
 int upgrade_take_over(struct upgrade_state *up, struct listener_set *set,
     const struct config *conf);
+/*
+ * The new image could not do what (a noun: "the workers' user") as a
+ * start would: said in the log already, and said again in the answer to
+ * -s upgrade -- a failure when fatal (no worker of this image can
+ * start: the old ones keep serving), a warning else.
+ */
+void upgrade_trouble(struct upgrade_state *up, bool fatal, const char *what);
+/* The log (or access_log) of conf could not be opened (errno says why):
+ * log to syslog instead (to stderr in the foreground, or when syslog
+ * fails), and say so in the answer. */
+void upgrade_log_fallback(
+    struct upgrade_state *up, const struct config *conf, bool foreground);
 /*
  * -t under an upgrade's pre-flight ($PREFORKD_UPGRADE_CHECK names the
  * hand-over format and the scoreboard layout of the old image): say on

@@ -103,7 +103,7 @@ struct scoreboard_header {
 	 * counts the finished attempts. */
 	uint32_t seq; /* as a slot's, for the fields below */
 	uint32_t reloads;
-	int32_t reload_ok;
+	int32_t reload_result; /* enum scoreboard_reload */
 	char reload_message[SCOREBOARD_MESSAGE_LEN];
 	/* The same for upgrades (-s upgrade): upgrades counts the answered
 	 * requests, upgrade_result is an enum scoreboard_upgrade, and
@@ -117,11 +117,23 @@ struct scoreboard_header {
 	uint32_t sandbox_kills;
 };
 
+/* How the last reload ended (-s reload's status, preforkd(8)). */
+enum scoreboard_reload {
+	SB_RELOAD_FAILED, /* refused: the old generation carries on */
+	SB_RELOAD_OK,     /* its generation started */
+	/* its generation runs, but its new programs cannot start: the old
+	 * ones keep serving (as SB_UPGRADE_STALLED) */
+	SB_RELOAD_STALLED,
+};
+
 /* How an upgrade request was answered. */
 enum scoreboard_upgrade {
 	SB_UPGRADE_FAILED, /* refused or failed: the old master carries on */
 	SB_UPGRADE_OK,     /* the new image runs; its generation starts */
 	SB_UPGRADE_BUSY,   /* an upgrade or a reload was under way */
+	/* the new image runs, but its workers cannot start: the old ones
+	 * keep serving */
+	SB_UPGRADE_STALLED,
 };
 
 /*
@@ -211,7 +223,7 @@ void scoreboard_release(int slot);
 void scoreboard_set_services(
     const struct scoreboard_service *services, size_t n, unsigned generation);
 /* Master: the outcome of a reload, and its first error when it failed. */
-void scoreboard_reload_done(bool ok, const char *message);
+void scoreboard_reload_done(enum scoreboard_reload result, const char *message);
 /* Master: write back what a worker may have changed of what the master
  * owns (the header, the services, each slot's pid, service and
  * generation), and clear every slot it has not handed out; the number of

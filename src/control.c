@@ -137,11 +137,14 @@ wait_reload(int lock_fd, const struct scoreboard *sb, uint32_t before,
 		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK)
 			return rc;
 	}
-	if (!h.reload_ok) {
+	/* Any value but these two, which the master alone writes, is
+	 * taken for a failure. */
+	if (h.reload_result != SB_RELOAD_OK) {
 		char message[4 * sizeof(h.reload_message) + 1];
 		log_errorx("reload failed: %s",
 		    shown(h.reload_message, message, sizeof(message)));
-		return CONTROL_FAILED;
+		return h.reload_result == SB_RELOAD_STALLED ? CONTROL_STALLED
+		                                            : CONTROL_FAILED;
 	}
 	while (!generation_ready(sb, h.generation))
 		if ((rc = keep_waiting(lock_fd, deadline)) != CONTROL_OK)
@@ -175,6 +178,10 @@ wait_upgrade(int lock_fd, const struct scoreboard *sb, uint32_t before,
 	if (h.upgrade_result == SB_UPGRADE_BUSY) {
 		log_errorx("upgrade not started: %s", message);
 		return CONTROL_BUSY;
+	}
+	if (h.upgrade_result == SB_UPGRADE_STALLED) {
+		log_errorx("%s", message);
+		return CONTROL_STALLED;
 	}
 	if (h.upgrade_result != SB_UPGRADE_OK) {
 		log_errorx("upgrade failed: %s", message);

@@ -272,6 +272,7 @@ send_signal(const struct options *opts)
 		[CONTROL_FAILED] = EXIT_REFUSED,
 		[CONTROL_UNCONFIRMED] = EXIT_TIMEOUT,
 		[CONTROL_BUSY] = EXIT_BUSY,
+		[CONTROL_STALLED] = EXIT_STALLED,
 	};
 	int signo = master_signal_by_name(opts->signal);
 	struct config *conf = NULL;
@@ -366,23 +367,34 @@ adopt_passed(struct listener_set *set, const struct config *conf, int n)
 	return rc;
 }
 
-/* An upgrade's image: what the old one held, taken over in place of
+/*
+ * An upgrade's image: what the old one held, taken over in place of
  * locking, binding, detaching and creating; the pid is the same, so the
- * pidfile is not touched.  0, or -1 after logging. */
+ * pidfile is not touched.  The old workers serve on whatever this image
+ * cannot do: only a hand-over it cannot take over makes it exit (-1,
+ * after logging).  A log it cannot open is replaced, with a warning; a
+ * user or a new address it cannot have keeps its workers from starting,
+ * which the adoption reports (upgrade_trouble).
+ */
 static int
 prepare_upgraded(const struct options *opts, const struct config *conf,
     struct worker_ids *ids, struct listener_set *listeners,
     struct upgrade_state *up)
 {
-	if (open_log(conf, opts->foreground) == -1 ||
-	    worker_ids(conf, ids) == -1 ||
-	    daemon_files_limit(config_addresses(conf)) == -1 ||
-	    upgrade_take_over(up, listeners, conf) == -1 ||
-	    listener_apply(listeners, conf) == -1) {
-		log_errorx("upgrade: the new image cannot take over: exiting, "
-		           "and the old workers with it");
+	if (open_log(conf, opts->foreground) == -1)
+		upgrade_log_fallback(up, conf, opts->foreground);
+	if (daemon_files_limit(config_addresses(conf)) == -1)
+		upgrade_trouble(up, false, "the limit on open files");
+	if (upgrade_take_over(up, listeners, conf) == -1) {
+		log_errorx(
+		    "upgrade: the new image cannot take over what was "
+		    "handed to it: exiting, and the old workers with it");
 		return -1;
 	}
+	if (worker_ids(conf, ids) == -1)
+		upgrade_trouble(up, true, "the workers' user");
+	else if (listener_apply(listeners, conf) == -1)
+		upgrade_trouble(up, true, "the listening sockets");
 	return 0;
 }
 

@@ -87,6 +87,7 @@ sleep_time(const struct master *m, struct timespec *ts, long long now)
 	next = master_earliest(next, master_stop_next(m, now));
 	next = master_earliest(next, master_pool_next(m));
 	next = master_earliest(next, master_notify_next(m));
+	next = master_earliest(next, master_upgrade_next(m, now));
 	if (next == -1)
 		return NULL;
 	next = next > now ? next - now : 0;
@@ -105,9 +106,11 @@ reap(struct master *m, long long now)
 
 	while (master_child_reap(m, &dead, &status))
 		if (dead.stage == CHILD_RUNNING &&
-		    dead.generation == m->generation && !m->stopping)
+		    dead.generation == m->generation && !m->stopping) {
 			(dead.program ? master_program_died : master_pool_died)(
 			    m, &dead, status, now);
+			master_upgrade_died(m, &dead, status, now);
+		}
 }
 
 static void
@@ -180,6 +183,7 @@ master_run(struct config *conf, struct listener_set *listeners,
 		master_notify_check(m, now);
 		master_watch_sweep(m, now);
 		master_pool_adjust(m, now);
+		master_upgrade_watch(m);
 		master_pool_retire_old(m, now);
 		if ((fds = master_program_poll(m, poke.fd, &nfds)) == NULL)
 			fds = &poke;

@@ -157,9 +157,9 @@ master_child_adopt(struct master *m, const struct child *c)
 {
 	if (m->nchildren >= m->children_room)
 		return false;
+	/* With every field, a program's output pipe too: it crossed the
+	 * exec (master_upgrade.c). */
 	m->children[m->nchildren++] = *c;
-	/* A program's output pipe does not cross the exec. */
-	m->children[m->nchildren - 1].out_fd = -1;
 	if (c->timeout > 0)
 		watch_until(m, clock_ms());
 	return true;

@@ -598,6 +598,8 @@ master_pool_retire_old(struct master *m, long long now)
 {
 	size_t svc;
 
+	if (master_upgrade_holds(m))
+		return; /* an upgrade's image whose workers cannot start */
 	/* A pool of programs rolls over by itself (master_pool_roll): it
 	 * holds no other pool's old workers back. */
 	for (svc = 0; svc < m->conf->nservices; svc++)

@@ -731,3 +731,20 @@ master_program_became_ready(struct master *m, struct child *c, long long now)
 	    (c->notify || pool_program_settled(true, now - c->started)))
 		settle(m, c, now);
 }
+
+/* ------------------------------------------------------ an upgrade */
+
+bool
+master_program_adopt(struct master *m, const struct child *c)
+{
+	struct program_table *t = table(m);
+
+	if (t == NULL || c->slot < 0 || (size_t)c->slot >= t->room)
+		return false;
+	memset(&t->io[c->slot], 0, sizeof(t->io[c->slot]));
+	/* The flag is the pipe's, not the descriptor's: set already, and
+	 * set again should the image before have been another. */
+	if (c->out_fd != -1)
+		fcntl(c->out_fd, F_SETFL, O_NONBLOCK);
+	return true;
+}

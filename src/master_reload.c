@@ -221,12 +221,12 @@ master_reload_outcome(struct master *m, bool ok, const char *why)
 		log_notice("reload: every new program of generation %u "
 		           "settled",
 		    m->generation);
-		scoreboard_reload_done(true, "");
+		scoreboard_reload_done(SB_RELOAD_OK, "");
 		master_pool_notify(m, NOTIFY_READY, "");
 		return;
 	}
 	log_errorx("reload failed: %s", why);
-	scoreboard_reload_done(false, why);
+	scoreboard_reload_done(SB_RELOAD_STALLED, why);
 	master_pool_notify(m, NOTIFY_READY, "reload failed: ");
 }
 
@@ -236,7 +236,7 @@ reload_failed(struct master *m)
 	/* This answer is the one -s reload waits for now. */
 	m->reload_pending = false;
 	log_errorx("reload failed: still running generation %u", m->generation);
-	scoreboard_reload_done(false, log_error_first());
+	scoreboard_reload_done(SB_RELOAD_FAILED, log_error_first());
 	master_pool_notify(m, NOTIFY_READY, "reload failed: ");
 }
 
@@ -317,7 +317,7 @@ master_reload(struct master *m, int signo, long long now)
 			         "settle");
 		return;
 	}
-	scoreboard_reload_done(true, "");
+	scoreboard_reload_done(SB_RELOAD_OK, "");
 	master_pool_notify(m, NOTIFY_READY, "");
 }
 

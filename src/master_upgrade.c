@@ -5,33 +5,30 @@
  * service manager's main pid stay right -- as HAProxy's master-worker mode
  * and einhorn do, not by forking a second master as nginx does.
  *
- * Why this file is long: the writer and the reader of the hand-over share
- * its format, which must change in one place for both (more below).
- *
  * Three steps, the first two changing nothing:
  *  1. pre-flight: the new binary runs as a child, "-t -c CONF -p PIDFILE",
  *     with $PREFORKD_UPGRADE_CHECK naming the hand-over format and the
  *     scoreboard layout; it must exit 0 and say it reads both.  Else the
  *     old image carries on and -s upgrade is told why.
- *  2. hand-over: a versioned text in a memfd (generation, the children,
- *     the listeners, the pidfile, the scoreboard and poke pipe) and the
+ *  2. hand-over: a versioned text in a memfd (master_handover.c) and the
  *     close-on-exec flag cleared on exactly the descriptors named there.
  *  3. execve.  When it fails, the flags are set again and nothing else
- *     changed.  The new image (main.c, then master_upgrade_adopt) takes
- *     the listeners through listener_adopt, as socket activation's, maps
- *     the same scoreboard, adopts the workers -- they are its children,
- *     the pid being the same -- and retires them by a new generation as
- *     a reload does.
+ *     changed.  The new image (main.c, then this file's second half) reads
+ *     the hand-over, takes the listeners through listener_adopt, as socket
+ *     activation's, and maps the same scoreboard; master_upgrade_adopt.c
+ *     adopts the workers -- they are its children, the pid being the same
+ *     -- and answers -s upgrade.
  *
  * The workers notice nothing: an execve does not end the thread that
  * forked them, so PR_SET_PDEATHSIG does not fire; a SIGKILL of the master
  * does, whenever it comes.  The file-statics here are the start's command
  * line and environment, written once before the first fork.
  *
- * Over 600 lines on purpose: the writer and the reader of the hand-over
- * (the old image's side, then the new one's) share its format, which must
- * change in one place for both.
+ * A little over 600 lines: the old image's side and the new one's
+ * start-up share the start's command line (origin) and the list of the
+ * descriptors that cross, which must stay in one place.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -41,7 +38,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -51,6 +47,7 @@
 #include "daemon.h"
 #include "exitcode.h"
 #include "log.h"
+#include "master_handover.h"
 #include "master_state.h"
 #include "master_upgrade.h"
 #include "scoreboard.h"
@@ -59,14 +56,11 @@
 #define PREFORKD_VERSION "unknown"
 #endif
 
-/* The hand-over text's format: a new one for any change in its lines. */
-#define HANDOVER_FORMAT 1
-#define HANDOVER_MAX (1 << 20)
 #define ENV_FD "PREFORKD_UPGRADE_FD"
 #define ENV_CHECK "PREFORKD_UPGRADE_CHECK"
 /* How long the pre-flight may take before it counts as failed. */
 #define PREFLIGHT_MS 10000
-#define WHY_LEN 400
+#define WHY_LEN UPGRADE_WHY_LEN
 
 extern char **environ;
 
@@ -76,31 +70,6 @@ static struct {
 	char **envp;
 	char *binary; /* absolute; NULL: not found at start */
 } origin;
-
-struct upgrade_child {
-	pid_t pid;
-	int slot;
-	size_t service;
-	unsigned generation;
-	int stage;
-	long long started, deadline, timeout;
-	unsigned long quota;
-	int recycling;
-	char name[40];
-};
-
-struct upgrade_state {
-	char version[32];
-	unsigned generation;
-	long long began; /* ms, monotonic: when the old image was asked */
-	int pidfile_fd;
-	char pidfile[PATH_MAX];
-	int board_fd, poke[2];
-	struct listener_inherited *listeners;
-	size_t nlisteners;
-	struct upgrade_child *children;
-	size_t nchildren;
-};
 
 static char *
 copy(const char *s)
@@ -378,48 +347,13 @@ preflight(const struct master *m, char *version, size_t vsize, char *why)
 	return why[0] == '\0' ? 0 : -1;
 }
 
-/* Step 2: the hand-over text in a memfd, at offset 0; its descriptor
- * (close-on-exec still), or -1. */
-static int
-handover_write(const struct master *m, long long began)
-{
-	int fd = memfd_create("preforkd-upgrade", MFD_CLOEXEC);
-	int board, poke_r, poke_w;
-
-	if (fd == -1)
-		return -1;
-	scoreboard_handover(&board, &poke_r, &poke_w);
-	dprintf(fd, "preforkd-upgrade %d\nversion %s\ngeneration %u\n",
-	    HANDOVER_FORMAT, PREFORKD_VERSION, m->generation);
-	dprintf(fd, "binary %s\n", origin.binary);
-	dprintf(fd, "began %lld\nscoreboard %d %d %d\npidfile %d %s\n", began,
-	    board, poke_r, poke_w, daemon_pidfile_fd(), daemon_pidfile_path());
-	for (size_t i = 0; i < m->listeners->count; i++) {
-		const struct listener *l = &m->listeners->items[i];
-		if (l->fd != -1)
-			dprintf(fd, "listener %d %d %ju %ju\n", l->fd,
-			    (int)l->passed, (uintmax_t)l->dev,
-			    (uintmax_t)l->ino);
-	}
-	for (size_t i = 0; i < m->nchildren; i++) {
-		const struct child *c = &m->children[i];
-		dprintf(fd, "child %ld %d %zu %u %d %lld %lld %lld %lu %d %s\n",
-		    (long)c->pid, c->slot, c->service, c->generation,
-		    (int)c->stage, c->started, c->deadline, c->timeout,
-		    c->quota, (int)c->recycling, c->name);
-	}
-	if (dprintf(fd, "end\n") < 0 || lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 /* The descriptors that cross the exec: the hand-over, the pidfile (its
  * locks go with the descriptor and the process), the scoreboard and the
  * poke pipe (the old workers keep writing to both), the listeners (their
- * queues must never close).  Everything else stays close-on-exec and is
- * opened again by the new image.  Their number. */
+ * queues must never close), and each program's output pipe (a program
+ * writes on, and a pipe made again would not reach it).  Everything else
+ * stays close-on-exec and is opened again by the new image.  Their
+ * number. */
 static size_t
 crossing(const struct master *m, int handover, int *fds, size_t room)
 {
@@ -435,6 +369,9 @@ crossing(const struct master *m, int handover, int *fds, size_t room)
 	for (size_t i = 0; i < m->listeners->count && n < room; i++)
 		if (m->listeners->items[i].fd != -1)
 			fds[n++] = m->listeners->items[i].fd;
+	for (size_t i = 0; i < m->nchildren && n < room; i++)
+		if (m->children[i].program && m->children[i].out_fd != -1)
+			fds[n++] = m->children[i].out_fd;
 	return n;
 }
 
@@ -454,11 +391,12 @@ mark(const int *fds, size_t n, bool cross)
 static void
 exec_new(const struct master *m, long long began, char *why)
 {
-	size_t room = m->listeners->count + 5, n;
+	size_t room = m->listeners->count + m->nchildren + 5, n;
 	int handover, *fds = calloc(room, sizeof(*fds)), err;
 	char var[32], **env;
 
-	if (fds == NULL || (handover = handover_write(m, began)) == -1) {
+	if (fds == NULL ||
+	    (handover = master_handover_write(m, origin.binary, began)) == -1) {
 		snprintf(why, WHY_LEN, "the hand-over: %s", strerror(errno));
 		free(fds);
 		return;
@@ -512,7 +450,9 @@ master_upgrade(struct master *m, int signo, long long now)
 		return;
 	log_notice("received %s: upgrading to %s", master_signal_name(signo),
 	    origin.binary != NULL ? origin.binary : "(unknown)");
-	if (under_way(m)) {
+	/* One whose workers cannot start may be followed by a better one
+	 * (not one whose answer is still owed). */
+	if (under_way(m) && m->upgrade_held != m->generation) {
 		snprintf(why, sizeof(why),
 		    "generation %u is still taking over from the one before: "
 		    "try again once it has",
@@ -551,140 +491,47 @@ upgrade_check_answer(void)
 
 	if (asked == NULL)
 		return 1;
+	/* The answer names the format asked, which the asker checks. */
 	if (sscanf(asked, "%u %31s", &format, layout) == 2 &&
-	    format == HANDOVER_FORMAT &&
+	    format >= HANDOVER_OLDEST && format <= HANDOVER_FORMAT &&
 	    strcmp(layout, scoreboard_layout()) == 0) {
-		printf("upgrade-check: ok preforkd %s format %d %s\n",
-		    PREFORKD_VERSION, HANDOVER_FORMAT, scoreboard_layout());
+		printf("upgrade-check: ok preforkd %s format %u %s\n",
+		    PREFORKD_VERSION, format, scoreboard_layout());
 		return 0;
 	}
-	printf("upgrade-check: preforkd %s reads hand-over format %d and "
-	       "scoreboard %s, not \"%.40s\"\n",
-	    PREFORKD_VERSION, HANDOVER_FORMAT, scoreboard_layout(), asked);
+	printf("upgrade-check: preforkd %s reads hand-over formats %d to %d "
+	       "and scoreboard %s, not \"%.40s\"\n",
+	    PREFORKD_VERSION, HANDOVER_OLDEST, HANDOVER_FORMAT,
+	    scoreboard_layout(), asked);
 	return -1;
-}
-
-/* One line of the hand-over into up; -1 when it is not one we know. */
-static int
-parse_line(struct upgrade_state *up, const char *line)
-{
-	struct upgrade_child c = { 0 };
-	struct listener_inherited l = { 0 };
-	uintmax_t dev, ino;
-	long pid;
-	int passed, n = 0;
-
-	if (sscanf(line, "version %31s", up->version) == 1 ||
-	    sscanf(line, "generation %u", &up->generation) == 1 ||
-	    sscanf(line, "began %lld", &up->began) == 1 ||
-	    sscanf(line, "scoreboard %d %d %d", &up->board_fd, &up->poke[0],
-	        &up->poke[1]) == 3)
-		return 0;
-	if (strncmp(line, "binary /", 8) == 0) {
-		free(origin.binary);
-		origin.binary = copy(line + 7);
-		return 0;
-	}
-	if (sscanf(line, "pidfile %d %n", &up->pidfile_fd, &n) == 1 && n > 0) {
-		snprintf(up->pidfile, sizeof(up->pidfile), "%s", line + n);
-		return 0;
-	}
-	if (sscanf(line, "listener %d %d %ju %ju", &l.fd, &passed, &dev,
-	        &ino) == 4) {
-		struct listener_inherited *more = realloc(
-		    up->listeners, (up->nlisteners + 1) * sizeof(*more));
-		if (more == NULL)
-			return -1;
-		l.passed = passed != 0;
-		l.dev = (dev_t)dev;
-		l.ino = (ino_t)ino;
-		up->listeners = more;
-		up->listeners[up->nlisteners++] = l;
-		return 0;
-	}
-	if (sscanf(line, "child %ld %d %zu %u %d %lld %lld %lld %lu %d %n",
-	        &pid, &c.slot, &c.service, &c.generation, &c.stage, &c.started,
-	        &c.deadline, &c.timeout, &c.quota, &c.recycling, &n) == 10 &&
-	    n > 0) {
-		struct upgrade_child *more =
-		    realloc(up->children, (up->nchildren + 1) * sizeof(*more));
-		if (more == NULL)
-			return -1;
-		c.pid = (pid_t)pid;
-		snprintf(c.name, sizeof(c.name), "%s", line + n);
-		up->children = more;
-		up->children[up->nchildren++] = c;
-		return 0;
-	}
-	return strcmp(line, "end") == 0 ? 0 : -1;
-}
-
-static void
-upgrade_free(struct upgrade_state *up)
-{
-	if (up == NULL)
-		return;
-	free(up->listeners);
-	free(up->children);
-	free(up);
-}
-
-/* The hand-over's text from fd, NUL-terminated; NULL after logging. */
-static char *
-read_handover(int fd)
-{
-	char *text = malloc(HANDOVER_MAX + 1);
-	size_t len = 0;
-	ssize_t n;
-
-	if (text == NULL) {
-		log_error("upgrade: the hand-over");
-		return NULL;
-	}
-	while (len < HANDOVER_MAX &&
-	       (n = read(fd, text + len, HANDOVER_MAX - len)) > 0)
-		len += (size_t)n;
-	text[len] = '\0';
-	return text;
 }
 
 int
 upgrade_inherited(struct upgrade_state **out)
 {
 	const char *var = getenv(ENV_FD);
-	struct upgrade_state *up;
-	char *text, *line, *save = NULL;
-	int fd, format = 0, bad = 0;
+	char *end;
+	long fd;
+	int rc;
 
 	*out = NULL;
 	if (var == NULL)
 		return 0;
-	fd = atoi(var);
+	errno = 0;
+	fd = strtol(var, &end, 10);
+	if (errno != 0 || end == var || *end != '\0' || fd < 0 ||
+	    fd > INT_MAX) {
+		log_errorx("upgrade: " ENV_FD " is not a descriptor");
+		return -1;
+	}
 	unsetenv(ENV_FD);
-	if ((up = calloc(1, sizeof(*up))) == NULL ||
-	    (text = read_handover(fd)) == NULL) {
-		free(up);
-		close(fd);
+	rc = master_handover_read((int)fd, out);
+	close((int)fd);
+	if (rc == -1)
 		return -1;
-	}
-	close(fd);
-	up->pidfile_fd = up->board_fd = up->poke[0] = up->poke[1] = -1;
-	line = strtok_r(text, "\n", &save);
-	if (line == NULL || sscanf(line, "preforkd-upgrade %d", &format) != 1 ||
-	    format != HANDOVER_FORMAT)
-		bad = 1;
-	while (!bad && (line = strtok_r(NULL, "\n", &save)) != NULL)
-		bad = parse_line(up, line) == -1;
-	free(text);
-	if (bad || up->pidfile_fd == -1 || up->board_fd == -1 ||
-	    up->pidfile[0] != '/') {
-		log_errorx("upgrade: the hand-over in descriptor %d is not "
-		           "one of format %d",
-		    fd, HANDOVER_FORMAT);
-		upgrade_free(up);
-		return -1;
-	}
-	*out = up;
+	/* What the next upgrade runs: the path this one ran. */
+	free(origin.binary);
+	origin.binary = copy((*out)->binary);
 	return 0;
 }
 
@@ -700,7 +547,7 @@ by_value(const void *a, const void *b)
 void
 upgrade_close_others(const struct upgrade_state *up)
 {
-	size_t n = 0, room = up->nlisteners + 4;
+	size_t n = 0, room = up->nlisteners + up->nchildren + 4;
 	int *keep = calloc(room, sizeof(*keep));
 	unsigned from = 3;
 
@@ -712,6 +559,9 @@ upgrade_close_others(const struct upgrade_state *up)
 	keep[n++] = up->poke[1];
 	for (size_t i = 0; i < up->nlisteners; i++)
 		keep[n++] = up->listeners[i].fd;
+	for (size_t i = 0; i < up->nchildren; i++)
+		if (up->children[i].out_fd != -1)
+			keep[n++] = up->children[i].out_fd;
 	qsort(keep, n, sizeof(*keep), by_value);
 	for (size_t i = 0; i < n; i++) {
 		if (keep[i] < (int)from)
@@ -745,6 +595,9 @@ reclaim(const struct upgrade_state *up)
 	mark(fds, 4, false);
 	for (size_t i = 0; i < up->nlisteners; i++)
 		mark(&up->listeners[i].fd, 1, false);
+	for (size_t i = 0; i < up->nchildren; i++)
+		if (up->children[i].out_fd != -1)
+			mark(&up->children[i].out_fd, 1, false);
 }
 
 int
@@ -761,52 +614,38 @@ upgrade_take_over(struct upgrade_state *up, struct listener_set *set,
 }
 
 void
-master_upgrade_adopt(struct master *m, struct upgrade_state *up, long long now)
+upgrade_trouble(struct upgrade_state *up, bool fatal, const char *what)
 {
-	char message[SCOREBOARD_MESSAGE_LEN];
-	size_t adopted = 0;
+	char *into = fatal ? up->fatal : up->warning;
 
-	for (size_t i = 0; i < up->nchildren; i++) {
-		const struct upgrade_child *u = &up->children[i];
-		struct child c = {
-			.pid = u->pid,
-			.service = u->service,
-			.generation = u->generation,
-			.started = u->started,
-			.stage = (enum child_stage)u->stage,
-			.deadline = u->deadline,
-			.slot = u->slot,
-			.timeout = u->timeout,
-			.quota = u->quota,
-			.recycling = u->recycling != 0,
-		};
-		snprintf(c.name, sizeof(c.name), "%s", u->name);
-		if (u->stage < CHILD_RUNNING || u->stage > CHILD_KILLED ||
-		    !master_child_adopt(m, &c)) {
-			log_warnx(
-			    "upgrade: worker %ld handed over with slot %d "
-			    "not adopted",
-			    (long)u->pid, u->slot);
-			continue;
-		}
-		scoreboard_adopt_slot(
-		    u->slot, u->pid, u->service, u->generation);
-		adopted++;
+	if (into[0] == '\0')
+		snprintf(into, WHY_LEN, "%s%s (see the log)", what,
+		    fatal ? "" : " not as configured");
+}
+
+void
+upgrade_log_fallback(
+    struct upgrade_state *up, const struct config *conf, bool foreground)
+{
+	const char *where = log_where(conf->log, foreground);
+	enum log_level level = (enum log_level)conf->log_level;
+	char why[128];
+
+	snprintf(why, sizeof(why), "%s", log_open_error(errno));
+	if (strcmp(log_target(), where) == 0) {
+		/* The log is open: access_log is what failed. */
+		snprintf(up->warning, WHY_LEN,
+		    "access_log %s: %s; access lines go to the log",
+		    conf->access_log, why);
+	} else {
+		if (foreground || log_open("syslog", level) == -1)
+			log_open("stderr", level);
+		snprintf(up->warning, WHY_LEN, "log %s: %s; logging to %s",
+		    where, why, log_target());
+		if (conf->access_log != NULL)
+			log_access_open(conf->access_log);
 	}
-	/* A generation after every one the old image had: its workers are
-	 * all older, and retired once the new pools are complete. */
-	m->generation = up->generation + 1;
-	master_pool_publish(m);
-	master_pool_adjust(m, now);
-	master_pool_retire_old(m, now);
-	snprintf(message, sizeof(message),
-	    "upgraded: preforkd %s -> %s, generation %u", up->version,
-	    PREFORKD_VERSION, m->generation);
-	log_notice("%s (in %lld ms), %zu worker(s) of the old "
-	           "image adopted, %zu service(s), config %s",
-	    message, now - up->began, adopted, m->conf->nservices,
-	    m->conf->path);
-	scoreboard_upgrade_done(SB_UPGRADE_OK, message);
-	master_pool_notify(m, NOTIFY_READY, "");
-	upgrade_free(up);
+	log_warnx("upgrade: %s; the old workers are kept (a reopen, SIGUSR1, "
+	          "tries the file again)",
+	    up->warning);
 }

@@ -764,14 +764,14 @@ scoreboard_set_services(
 }
 
 void
-scoreboard_reload_done(bool ok, const char *message)
+scoreboard_reload_done(enum scoreboard_reload result, const char *message)
 {
 	struct scoreboard_header *h = board.head;
 
 	if (own == NULL)
 		return;
 	write_begin(&h->seq);
-	h->reload_ok = ok;
+	h->reload_result = (int32_t)result;
 	snprintf(h->reload_message, sizeof(h->reload_message), "%s",
 	    message != NULL ? message : "");
 	h->reloads++;

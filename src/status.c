@@ -183,7 +183,9 @@ reload_outcome(const struct scoreboard_header *h)
 {
 	if (h->reloads == 0)
 		return "none";
-	return h->reload_ok ? "ok" : "failed";
+	if (h->reload_result == SB_RELOAD_OK)
+		return "ok";
+	return h->reload_result == SB_RELOAD_STALLED ? "stalled" : "failed";
 }
 
 /* in and out: every byte the worker has moved, the current connection's
@@ -447,7 +449,7 @@ status_print_prometheus(FILE *out, const struct scoreboard *sb, long long now)
 	family(out, "preforkd_last_reload_ok", "gauge",
 	    "1 when the last reload succeeded (or there was none), else 0.");
 	fprintf(out, "preforkd_last_reload_ok %d\n",
-	    c.h.reloads == 0 || c.h.reload_ok);
+	    c.h.reloads == 0 || c.h.reload_result == SB_RELOAD_OK);
 	family(out, "preforkd_sandbox_kills_total", "counter",
 	    "Workers the sandbox killed for a call it does not allow.");
 	fprintf(out, "preforkd_sandbox_kills_total %" PRIu32 "\n",

@@ -306,7 +306,7 @@ PY
 	notify_config '"--never"' 'workers = 2
 	ready_timeout = 1'
 	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s reload
-	[ "$status" -eq 6 ]
+	[ "$status" -eq 9 ]
 	[[ "$output" == *"reload failed: service svc: program "*"was killed for sending no READY=1 within 1s, 1."*"the old programs keep serving"* ]]
 	# Clients are answered (a starting program accepts too: the
 	# sockets are the pool's), and the same two old programs are ready.

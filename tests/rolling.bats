@@ -142,14 +142,14 @@ live_programs() {
 	old=$(program_pids)
 	program_config fail
 	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s reload
-	[ "$status" -eq 6 ]
+	[ "$status" -eq 9 ]
 	[[ "$output" == *"reload failed: service svc: program "*" exited with status 1 "*"its last line: no database here; the old programs keep serving"* ]]
 	for _ in $(seq 10); do
 		line=$(ask)
 		[[ "$line" == *"tag=a "* ]]
 	done
 	[ "$(status | sed -nE 's/^program pid=([0-9]+) service=svc generation=1 .*state=ready.*/\1/p' | sort -n)" = "$old" ]
-	status | grep -q '^master .* reload=failed'
+	status | grep -q '^master .* reload=stalled'
 	status | grep -Eq '^service name=svc .* degraded failed_starts=[0-9]+'
 }
 

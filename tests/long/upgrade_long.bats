@@ -45,3 +45,79 @@ teardown() {
 	[ "$(cat "$PIDFILE")" = "$DPID" ]
 	[ "$(log_count "master: notice: upgraded: ")" -eq 20 ]
 }
+
+@test "upgrades of built-in workers, an exec service and a program pool under load: no connection fails" {
+	local port2 port3 start end ms total=0 max=0
+	port2=$(free_port)
+	port3=$(free_port)
+	# As root the programs run as nobody: they must reach their files.
+	chmod 711 "$T"
+	cat >"$T/echoprog" <<'PY'
+#!/usr/bin/python3
+import signal, socket
+quitting = False
+def on_quit(signo, frame):
+    global quitting
+    quitting = True
+signal.signal(signal.SIGTERM, on_quit)
+s = socket.socket(fileno=3)
+s.settimeout(0.05)
+while not quitting:
+    try:
+        c, _ = s.accept()
+    except socket.timeout:
+        continue
+    c.settimeout(None)
+    with c, c.makefile("rb") as f:
+        for line in f:
+            c.sendall(line)
+PY
+	chmod 755 "$T/echoprog"
+	cat >"$CONF" <<CONF
+shutdown_timeout = 5
+service svc {
+	listen = {"127.0.0.1:$PORT"}
+	protocol = "echo"
+	workers = 2
+}
+service run {
+	listen = {"127.0.0.1:$port2"}
+	protocol = "exec"
+	command = {"/bin/cat"}
+	workers = 2
+}
+service pool {
+	listen = {"127.0.0.1:$port3"}
+	protocol = "exec"
+	accept = false
+	command = {"$T/echoprog"}
+	workers = 2
+}
+CONF
+	"$T/bin/preforkd" -f -c "$CONF" -p "$PIDFILE" >>"$LOG" 2>&1 3>&- &
+	DPID=$!
+	wait_log "master: notice: started"
+	python3 "$ROOT/tests/helper/load.py" 127.0.0.1 "$PORT" "$port2" "$port3" \
+	    --clients 3 --stop "$T/stop" >"$T/load" 2>&1 3>&- &
+	BACKGROUND="$!"
+	local load=$!
+	sleep 0.5
+	for i in $(seq 1 5); do
+		cp "$PREFORKD" "$T/bin/preforkd.new"
+		mv "$T/bin/preforkd.new" "$T/bin/preforkd"
+		start=${EPOCHREALTIME/./}
+		"$PREFORKD" -s upgrade -p "$PIDFILE" >/dev/null
+		end=${EPOCHREALTIME/./}
+		ms=$(((end - start) / 1000))
+		total=$((total + ms))
+		[ "$ms" -le "$max" ] || max=$ms
+		sleep 0.2
+	done
+	touch "$T/stop"
+	wait "$load"
+	echo "# $(cat "$T/load"); -s upgrade with a program pool: mean $((total / 5)) ms, max $max ms" >&3
+	grep -q "connections=[1-9]" "$T/load"
+	grep -q " refused=0 reset=0 timeout=0 wrong=0" "$T/load"
+	[ "$(log_count "master: notice: upgraded: ")" -eq 5 ]
+	refute log_has "killed process group"
+}
