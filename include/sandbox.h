@@ -23,7 +23,8 @@ enum sandbox_mode {
 /* Master, at start (and -t): can each service's mode be had here?  Says
  * once what the workers get, warns once when auto must run without; 0,
  * or -1 after logging when a service says on and cannot have it.
- * starting: also say that this build runs without one (-t does not). */
+ * starting: also say that this build runs without one (-t does not), and
+ * build each filter the workers will load, once, before the first fork. */
 int sandbox_check(const struct config *conf, bool starting);
 /* Worker, set up and with its privileges dropped: lock itself down as
  * svc->sandbox says, a kill recorded in scoreboard slot slot.  Returns
