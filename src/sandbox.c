@@ -745,14 +745,20 @@ load_prebuilt(const struct sock_filter *insns, unsigned short len)
 	return rc;
 }
 
-/* Time zone data is a file: read it now, while files can be read. */
+/*
+ * Time zone data is a file: have it now, while files can be read.  The
+ * master read it at start (sandbox_check), so this reads it only where
+ * the master has not (after an upgrade): tzset() here would free and copy
+ * the zone's name again, writing the heap the worker shares with the
+ * master, two pages of it private to each worker.  So a worker's zone is
+ * the master's, as in the master's own log lines.
+ */
 static void
 load_time_zone(void)
 {
 	time_t now = time(NULL);
 	struct tm tm;
 
-	tzset();
 	localtime_r(&now, &tm);
 }
 
@@ -834,10 +840,13 @@ sandbox_check(const struct config *conf, bool starting)
 	}
 	if (rc == -1)
 		return -1;
-	/* What libseccomp freed, back to the kernel before the first fork,
-	 * not kept resident in every process. */
-	if (starting && with > 0)
+	if (starting && with > 0) {
+		/* The time zone, for every worker (load_time_zone). */
+		tzset();
+		/* What libseccomp freed, back to the kernel before the first
+		 * fork, not kept resident in every process. */
 		malloc_trim(0);
+	}
 	if (without > 0 && why != NULL && kernel_lacks() == NULL) {
 		/* A choice made at build time, not a fault of the host or
 		 * the file: said at start, not by -t. */
