@@ -25,6 +25,7 @@
 #include "daemon.h"
 #include "exitcode.h"
 #include "log.h"
+#include "unforked.h"
 
 extern char **environ;
 
@@ -33,7 +34,8 @@ static char *pidfile_path;
 static int ready_fd = -1; /* the waiting parent's pipe */
 static char *title_area;  /* argv's and environ's memory, for the title */
 static size_t title_size;
-static size_t title_used; /* bytes of the area the last title dirtied */
+static size_t title_used
+    WORKER_DATA; /* bytes of the area the last title dirtied */
 
 /* The pid written in an open pidfile, or -1. */
 static pid_t

@@ -72,6 +72,7 @@
 #include "proto_info.h"
 #include "sandbox.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
 /* ------------------------------------------------------------ the lists */
 
@@ -495,7 +496,7 @@ landlock_lock(void)
 #define SYS_SECCOMP 1
 #endif
 
-static int trap_slot = -1;
+static int trap_slot WORKER_DATA = -1;
 
 /*
  * A trapped call: record it where the master looks, then die of SIGSYS.
