@@ -468,11 +468,15 @@ accept_loop_multi(const struct worker_stream *ws)
 	sweep_listeners(ws);
 }
 
+/* Room for a title: worker_slot_title's longest, and its NUL. */
+#define TITLE_ROOM 160
+
 static void
-set_title(const struct worker_slot *ws, unsigned generation)
+set_title(const struct worker_slot *ws, unsigned generation, char *room)
 {
 	char title[128];
 
+	daemon_title_own(room, TITLE_ROOM);
 	worker_slot_title(ws, "starting", NULL);
 	snprintf(
 	    title, sizeof(title), "worker %s#%u", ws->svc->name, generation);
@@ -511,6 +515,9 @@ worker_main(const struct config *conf, size_t index,
 	struct conn_buffers bufs;
 	struct worker_slot me;
 	struct worker_stream ws = { .svc = svc, .slot = &me, .bufs = &bufs };
+	/* The process title, in the frame the worker never leaves and
+	 * writes anyway (daemon_title_own). */
+	char title_room[TITLE_ROOM];
 
 	release_stack_below(2); /* two for the calls made now */
 	my_quota = quota;
@@ -520,7 +527,7 @@ worker_main(const struct config *conf, size_t index,
 	scoreboard_worker_init();
 	setup_signals();
 	follow_master(master);
-	set_title(&me, generation);
+	set_title(&me, generation, title_room);
 	daemon_pidfile_drop();
 	own_listeners(svc, listeners);
 	if (conn_buffers_init(
