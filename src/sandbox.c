@@ -746,12 +746,16 @@ load_prebuilt(const struct sock_filter *insns, unsigned short len)
 	return rc;
 }
 
+/* The master read the time zone before the first fork (sandbox_check). */
+static bool zone_read;
+
 /*
- * Time zone data is a file: have it now, while files can be read.  The
- * master read it at start (sandbox_check), so this reads it only where
- * the master has not (after an upgrade): tzset() here would free and copy
- * the zone's name again, writing the heap the worker shares with the
- * master, two pages of it private to each worker.  So a worker's zone is
+ * Time zone data is a file: have it now, while files can be read, unless
+ * the master read it for every worker.  Either call here writes libc's
+ * state (tzset() frees and copies the zone's name on the heap; even
+ * localtime_r() of a zone already read sets tzname, timezone and
+ * daylight), so each would make pages the worker shares with the master
+ * its own: two to three pages of an idle worker.  So a worker's zone is
  * the master's, as in the master's own log lines.
  */
 static void
@@ -760,7 +764,8 @@ load_time_zone(void)
 	time_t now = time(NULL);
 	struct tm tm;
 
-	localtime_r(&now, &tm);
+	if (!zone_read)
+		localtime_r(&now, &tm);
 }
 
 void
@@ -844,6 +849,7 @@ sandbox_check(const struct config *conf, bool starting)
 	if (starting && with > 0) {
 		/* The time zone, for every worker (load_time_zone). */
 		tzset();
+		zone_read = true;
 		/* What libseccomp freed, back to the kernel before the first
 		 * fork, not kept resident in every process. */
 		malloc_trim(0);
