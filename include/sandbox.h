@@ -24,8 +24,14 @@ enum sandbox_mode {
  * once what the workers get, warns once when auto must run without; 0,
  * or -1 after logging when a service says on and cannot have it.
  * starting: also say that this build runs without one (-t does not), and
- * build each filter the workers will load, once, before the first fork. */
+ * sandbox_prepare. */
 int sandbox_check(const struct config *conf, bool starting);
+/* Master, before its first fork (at start, and in an upgrade's new
+ * image): build each filter conf's workers will load, once, and read the
+ * time zone for them; a filter that cannot be built here is built by each
+ * worker.  Reload does not call it: a protocol or mode new to the master
+ * is built by each of its workers. */
+void sandbox_prepare(const struct config *conf);
 /* Worker, set up and with its privileges dropped: lock itself down as
  * svc->sandbox says, a kill recorded in scoreboard slot slot.  Returns
  * locked, or unlocked where the mode allows; exits WORKER_EXIT_FATAL

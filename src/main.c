@@ -383,6 +383,7 @@ prepare_upgraded(const struct options *opts, const struct config *conf,
 		           "and the old workers with it");
 		return -1;
 	}
+	sandbox_prepare(conf);
 	return 0;
 }
 

@@ -642,8 +642,8 @@ load_filter(const struct family *f, uint32_t deny)
 }
 
 /*
- * The filters the master built at start, one per protocol id and mode
- * (trap, log), each loaded by a worker with one call.  Built in the
+ * The filters the master built at start (sandbox_prepare), one per protocol id
+ * and mode (trap, log), each loaded by a worker with one call.  Built in the
  * worker, libseccomp's tables (~64 KiB of heap for a few hundred
  * instructions) were written into the heap the worker shares with the
  * master, and the heap's pages all became the worker's own: 120 KiB
@@ -653,7 +653,7 @@ load_filter(const struct family *f, uint32_t deny)
  * worker writes its own pid into a copy.  The programs are the file of a
  * memfd mapped read-only, never written after the master made it, so all
  * the workers share its pages.  A protocol or mode first used after start
- * (a reload; an upgrade, which does not check) is built in the worker.
+ * (a reload) is built in the worker.
  */
 #define PID_PLACEHOLDER 0x7ffffffe
 static struct prebuilt_filter {
@@ -812,6 +812,32 @@ sandbox_enter(const struct service *svc, int slot)
 
 /* -------------------------------------------------------------- check */
 
+void
+sandbox_prepare(const struct config *conf)
+{
+	bool built = false;
+
+	if (unavailable() != NULL)
+		return;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		const struct service *svc = &conf->services[i];
+		enum sandbox_mode mode = (enum sandbox_mode)svc->sandbox;
+		if (mode == SANDBOX_OFF || (mode == SANDBOX_LOG && !can_log()))
+			continue;
+		prebuild(
+		    (size_t)(svc->protocol - proto_info), mode == SANDBOX_LOG);
+		built = true;
+	}
+	if (!built)
+		return;
+	/* The time zone, for every worker (load_time_zone). */
+	tzset();
+	zone_read = true;
+	/* What libseccomp freed, back to the kernel before the first fork,
+	 * not kept resident in every process. */
+	malloc_trim(0);
+}
+
 int
 sandbox_check(const struct config *conf, bool starting)
 {
@@ -830,9 +856,6 @@ sandbox_check(const struct config *conf, bool starting)
 			        "4.14)";
 		if (lacks == NULL) {
 			with++;
-			if (starting)
-				prebuild((size_t)(svc->protocol - proto_info),
-				    mode == SANDBOX_LOG);
 			continue;
 		}
 		if (mode == SANDBOX_ON) {
@@ -846,14 +869,8 @@ sandbox_check(const struct config *conf, bool starting)
 	}
 	if (rc == -1)
 		return -1;
-	if (starting && with > 0) {
-		/* The time zone, for every worker (load_time_zone). */
-		tzset();
-		zone_read = true;
-		/* What libseccomp freed, back to the kernel before the first
-		 * fork, not kept resident in every process. */
-		malloc_trim(0);
-	}
+	if (starting)
+		sandbox_prepare(conf);
 	if (without > 0 && why != NULL && kernel_lacks() == NULL) {
 		/* A choice made at build time, not a fault of the host or
 		 * the file: said at start, not by -t. */
