@@ -62,7 +62,9 @@ ALL_CFLAGS = -std=c11 $(WARNINGS) $(HARDENING) $(DEFINES) -Iinclude \
              $(CONFUSE_CFLAGS) $(SECCOMP_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 LDFLAGS   ?=
 LDLIBS    ?=
-ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now $(LDFLAGS)
+# The statics a worker writes on a page of their own (src/worker_data.ld).
+WORKER_LD  = src/worker_data.ld
+ALL_LDFLAGS = -pie -Wl,-z,relro -Wl,-z,now -Wl,-T,$(WORKER_LD) $(LDFLAGS)
 LIBS       = $(CONFUSE_LIBS) $(SECCOMP_LIBS) $(LDLIBS)
 
 # V=1: every command as it runs, not "  CC file".
@@ -95,7 +97,7 @@ BUILT_FOR = config=$(SYSCONFDIR)/preforkd/preforkd.conf \
 	pidfile=$(RUNSTATEDIR)/preforkd.pid
 
 # CFLAGS at the link too, as make's own rule has it: -flto must reach it.
-$(BIN): $(OBJS) | $(B)/paths
+$(BIN): $(OBJS) $(WORKER_LD) | $(B)/paths
 	$(CC) $(CFLAGS) $(ALL_LDFLAGS) -o $@ $(OBJS) $(LIBS)
 
 # The same program with the test hooks of sandbox.c compiled in (a worker

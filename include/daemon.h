@@ -82,6 +82,11 @@ int daemon_files_limit(size_t listeners);
 
 /* Remember argv so the process title can be changed later. */
 void daemon_title_init(int argc, char **argv);
+/* Worker, before its first title: keep the title in room, size bytes
+ * that live as long as the process and lie in anonymous memory (the
+ * stack), rather than over the argument area, where the kernel allows;
+ * nothing changes where it does not. */
+void daemon_title_own(char *room, size_t size);
 /* Show title (e.g. "preforkd: worker echo") in ps. */
 void daemon_title_set(const char *title);
 

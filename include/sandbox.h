@@ -23,8 +23,15 @@ enum sandbox_mode {
 /* Master, at start (and -t): can each service's mode be had here?  Says
  * once what the workers get, warns once when auto must run without; 0,
  * or -1 after logging when a service says on and cannot have it.
- * starting: also say that this build runs without one (-t does not). */
+ * starting: also say that this build runs without one (-t does not), and
+ * sandbox_prepare. */
 int sandbox_check(const struct config *conf, bool starting);
+/* Master, before its first fork (at start, and in an upgrade's new
+ * image): build each filter conf's workers will load, once, and read the
+ * time zone for them; a filter that cannot be built here is built by each
+ * worker.  A reload calls it too, for a protocol or mode new to the
+ * master; what was built stays. */
+void sandbox_prepare(const struct config *conf);
 /* Worker, set up and with its privileges dropped: lock itself down as
  * svc->sandbox says, a kill recorded in scoreboard slot slot.  Returns
  * locked, or unlocked where the mode allows; exits WORKER_EXIT_FATAL

@@ -26,6 +26,7 @@
 #include "config.h"
 #include "conn.h"
 #include "log.h"
+#include "unforked.h"
 
 size_t
 access_format_time(const struct tm *tm, long msec, char *buf, size_t size)
@@ -51,8 +52,8 @@ access_format_time(const struct tm *tm, long msec, char *buf, size_t size)
 static void
 next_id(char *id, size_t size)
 {
-	static pid_t pid;
-	static unsigned long long count;
+	static pid_t pid WORKER_DATA;
+	static unsigned long long count WORKER_DATA;
 
 	if (pid == 0)
 		pid = getpid(); /* workers only: after fork() */
@@ -81,8 +82,8 @@ is_wildcard(const struct addr *bound)
 static const char *
 bound_name(const struct addr *bound)
 {
-	static const struct addr *named;
-	static char name[ADDR_NAMELEN];
+	static const struct addr *named WORKER_DATA;
+	static char name[ADDR_NAMELEN] WORKER_DATA;
 
 	if (named != bound) {
 		addr_format(

@@ -9,13 +9,14 @@
 #include <time.h>
 
 #include "clock.h"
+#include "unforked.h"
 
 const struct tm *
 clock_local(time_t now)
 {
-	static bool set;
-	static time_t second;
-	static struct tm tm;
+	static bool set WORKER_DATA;
+	static time_t second WORKER_DATA;
+	static struct tm tm WORKER_DATA;
 
 	if (!set || now != second) {
 		localtime_r(&now, &tm);

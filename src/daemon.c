@@ -11,12 +11,14 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
-#include <stdint.h>
 #include <pwd.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,15 +27,22 @@
 #include "daemon.h"
 #include "exitcode.h"
 #include "log.h"
+#include "unforked.h"
 
 extern char **environ;
 
 static int pidfile_fd = -1;
 static char *pidfile_path;
 static int ready_fd = -1; /* the waiting parent's pipe */
-static char *title_area;  /* argv's and environ's memory, for the title */
-static size_t title_size;
-static size_t title_used; /* bytes of the area the last title dirtied */
+/* Where the title goes: argv's and environ's memory, or a worker's room
+ * (daemon_title_own); its size, and the bytes of it the last title
+ * dirtied. */
+static char *title_area WORKER_DATA;
+static size_t title_size WORKER_DATA;
+static size_t title_used WORKER_DATA;
+/* The rest of what PR_SET_MM_MAP must be told, read once at start. */
+static struct prctl_mm_map title_mm;
+static bool title_mm_known;
 
 /* The pid written in an open pidfile, or -1. */
 static pid_t
@@ -653,6 +662,90 @@ relocate_environ(void)
 	return 0;
 }
 
+/*
+ * The boundaries of this process's memory that PR_SET_MM_MAP wants all of
+ * (fields 26 to 28 and 45 to 47 of /proc/self/stat), into title_mm; 0, or
+ * -1 when they cannot be read.  They do not change after exec, and fork
+ * copies them: read once by the master, for every worker.
+ */
+static int
+read_mm_bounds(void)
+{
+	char buf[1024], *p;
+	unsigned long long v[52];
+	ssize_t got;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+
+	if (fd == -1)
+		return -1;
+	got = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	/* The command name, field 2, is in parentheses and may hold any
+	 * byte: the fields counted start after its last ')'. */
+	if (got <= 0)
+		return -1;
+	buf[got] = '\0';
+	if ((p = strrchr(buf, ')')) == NULL)
+		return -1;
+	p++;
+	for (int i = 3; i <= 47; i++) {
+		char *end;
+		while (*p == ' ')
+			p++;
+		if (i == 3) { /* the state, a letter */
+			p++;
+			continue;
+		}
+		v[i] = strtoull(p, &end, 10);
+		if (end == p)
+			return -1;
+		p = end;
+	}
+	title_mm.start_code = v[26];
+	title_mm.end_code = v[27];
+	title_mm.start_stack = v[28];
+	title_mm.start_data = v[45];
+	title_mm.end_data = v[46];
+	title_mm.start_brk = v[47];
+	title_mm.exe_fd = (__u32)-1;
+	title_mm_known = true;
+	return 0;
+}
+
+void
+daemon_title_own(char *room, size_t size)
+{
+	struct prctl_mm_map map = title_mm;
+
+	/*
+	 * Written over the argument area, a title costs a worker a private
+	 * copy of the stack's top page, the master's.  In room, memory the
+	 * worker writes anyway, it costs nothing: the kernel shows the
+	 * command line from there once told with PR_SET_MM_MAP, which any
+	 * process may do to itself where the kernel has checkpoint/restore
+	 * (no privilege is needed while the executable's file stays as it
+	 * is).  The argument range is one byte long and the environment's
+	 * follows it, as after a setproctitle(): the kernel then reads the
+	 * title up to its NUL, not a byte more.  It reads only anonymous
+	 * memory there (FOLL_ANON), so room cannot be a static of the
+	 * program's file-backed data.  Where the call fails, the title stays
+	 * where it was.
+	 */
+	if (!title_mm_known || title_area == NULL || size < 2)
+		return;
+	memset(room, 0, size);
+	map.brk = (uintptr_t)sbrk(0);
+	map.arg_start = (uintptr_t)room;
+	map.arg_end = map.arg_start + 1;
+	map.env_start = map.arg_end;
+	map.env_end = map.arg_start + size;
+	if (prctl(PR_SET_MM, PR_SET_MM_MAP, &map, sizeof(map), 0) == -1)
+		return;
+	title_area = room;
+	title_size = size;
+	title_used = 0;
+}
+
 void
 daemon_title_init(int argc, char **argv)
 {
@@ -675,6 +768,7 @@ daemon_title_init(int argc, char **argv)
 	title_area = argv[0];
 	title_size = (size_t)(end - argv[0]);
 	title_used = title_size - 1;
+	(void)read_mm_bounds(); /* or the title stays in the area */
 }
 
 void

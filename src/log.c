@@ -19,6 +19,7 @@
 #include "clock.h"
 #include "log.h"
 #include "log_file.h"
+#include "unforked.h"
 
 #define LOG_LINE_MAX 8192
 
@@ -40,21 +41,21 @@ static const int syslog_priorities[] = {
 	[LOG_LEVEL_DEBUG] = LOG_DEBUG,
 };
 
-static enum log_target target = TARGET_STDERR;
-static enum log_level max_level = LOG_LEVEL_INFO;
-static struct log_file main_file = { .fd = -1 };
-static struct log_file access_file = { .fd = -1 };
-static struct log_file stderr_file = { .fd = STDERR_FILENO };
-static int tee_stderr;
-static char role[64] = "master";
-static const char *plain_prefix;
+static enum log_target target WORKER_DATA = TARGET_STDERR;
+static enum log_level max_level WORKER_DATA = LOG_LEVEL_INFO;
+static struct log_file main_file WORKER_DATA = { .fd = -1 };
+static struct log_file access_file WORKER_DATA = { .fd = -1 };
+static struct log_file stderr_file WORKER_DATA = { .fd = STDERR_FILENO };
+static int tee_stderr WORKER_DATA;
+static char role[64] WORKER_DATA = "master";
+static const char *plain_prefix WORKER_DATA;
 /* The first error since log_error_mark, for a caller that reports it
  * elsewhere too (the master, to preforkd -s reload). */
 static char first_error[512];
 static int error_marked;
 /* getpid() is a system call: every line would pay for it.  Kept right by
  * a fork handler instead. */
-static pid_t my_pid;
+static pid_t my_pid WORKER_DATA;
 
 static void
 remember_pid(void)
@@ -311,7 +312,7 @@ format_date(char *buf, size_t size, const struct tm *tm, const void *key)
 static size_t
 format_second(char *buf, size_t size, time_t now)
 {
-	static struct clock_text cache;
+	static struct clock_text cache WORKER_DATA;
 
 	return clock_text_copy(&cache, now, NULL, format_date, buf, size);
 }

@@ -395,6 +395,7 @@ prepare_upgraded(const struct options *opts, const struct config *conf,
 		upgrade_trouble(up, true, "the workers' user");
 	else if (listener_apply(listeners, conf) == -1)
 		upgrade_trouble(up, true, "the listening sockets");
+	sandbox_prepare(conf);
 	return 0;
 }
 

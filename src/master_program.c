@@ -636,11 +636,14 @@ master_program_died(
 	if (t != NULL && t->io[c->slot].last[0] != '\0')
 		log_escape(t->io[c->slot].last, strlen(t->io[c->slot].last),
 		    last, sizeof(last));
-	snprintf(why, sizeof(why),
-	    "program %ld (index %u) %s %.3fs after its "
-	    "start%s%s",
-	    (long)c->pid, c->index, how, (double)lived / 1000,
-	    last[0] != '\0' ? "; its last line: " : "", last);
+	/* Cut to the scoreboard's message, which -s reload prints. */
+	if (snprintf(why, sizeof(why),
+	        "program %ld (index %u) %s %.3fs after "
+	        "its start%s%s",
+	        (long)c->pid, c->index, how, (double)lived / 1000,
+	        last[0] != '\0' ? "; its last line: " : "",
+	        last) >= (int)sizeof(why))
+		why[sizeof(why) - 2] = '.'; /* said to be cut */
 	log_warnx("service %s: program %ld (index %u) %s %.3fs after its "
 	          "start: failed start %u in a row, next in %.3fs%s%s",
 	    c->name, (long)c->pid, c->index, how, (double)lived / 1000,

@@ -21,6 +21,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "master_state.h"
+#include "sandbox.h"
 #include "scoreboard.h"
 
 /* Whether two optional paths name the same thing. */
@@ -276,8 +277,10 @@ master_reload(struct master *m, int signo, long long now)
 	master_pool_notify(m, NOTIFY_RELOADING, "reloading: ");
 	log_error_mark();
 	next = config_load(m->conf->path);
-	if (next == NULL || reload_ids(next, &ids) == -1 ||
-	    reload_slots(m, next) == -1 ||
+	/* sandbox_check: a service that says sandbox = on where the kernel
+	 * cannot give it one is refused, as at start. */
+	if (next == NULL || sandbox_check(next, false) == -1 ||
+	    reload_ids(next, &ids) == -1 || reload_slots(m, next) == -1 ||
 	    daemon_files_limit(config_addresses(next)) == -1 ||
 	    (pools = calloc(next->nservices, sizeof(*pools))) == NULL) {
 		config_free(next);
@@ -295,6 +298,9 @@ master_reload(struct master *m, int signo, long long now)
 	reload_log(m, next);
 	old = m->conf;
 	m->conf = next;
+	/* Filters for a protocol or mode new to the master, built once here
+	 * rather than by each of its workers. */
+	sandbox_prepare(next);
 	m->ids = ids;
 	daemon_worker_ids_log(next->user, ids.change, ids.uid, ids.gid);
 	old_pools = m->pools;

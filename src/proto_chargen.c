@@ -22,6 +22,7 @@
 #include "conn.h"
 #include "proto.h"
 #include "rand.h"
+#include "unforked.h"
 
 #define RING 95 /* the printable characters, ' ' to '~' */
 #define LINE_CHARS 72
@@ -35,7 +36,7 @@ static char pattern[RING * LINE_SIZE];
 static const char *
 chargen_pattern(void)
 {
-	static bool made;
+	static bool made WORKER_DATA;
 
 	if (!made) {
 		for (int line = 0; line < RING; line++) {
@@ -77,7 +78,7 @@ proto_chargen_serve(struct conn *conn, const struct service *svc)
 
 /* The generator of a datagram's length: 0 in a new worker, seeded on its
  * first datagram, so workers forked from one master draw apart. */
-static uint32_t lengths;
+static uint32_t lengths WORKER_DATA;
 
 /* Over UDP: 0 to chargen_udp_max (512, at most) bytes from the start of
  * the pattern, whatever the datagram held. */

@@ -15,13 +15,14 @@
 #include "limit.h"
 #include "log.h"
 #include "proto.h"
+#include "unforked.h"
 
 #define PIECE 1024
 
 /* log_data_rate's budget, this worker's; and the bytes of data of this
  * connection not logged for it. */
-static struct rate_budget data_lines;
-static unsigned long long unlogged;
+static struct rate_budget data_lines WORKER_DATA;
+static unsigned long long unlogged WORKER_DATA;
 
 /* May a line of len bytes of log be written now?  Says when the bound cuts
  * in, and what it left out at the first line after. */

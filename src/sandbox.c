@@ -43,8 +43,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <malloc.h>
 #include <linux/audit.h>
+#include <linux/filter.h>
 #include <linux/landlock.h>
+#include <linux/seccomp.h>
 #include <linux/sockios.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -68,6 +72,7 @@
 #include "proto_info.h"
 #include "sandbox.h"
 #include "scoreboard.h"
+#include "unforked.h"
 
 /* ------------------------------------------------------------ the lists */
 
@@ -270,7 +275,7 @@ add_sockopts(scmp_filter_ctx ctx, uint32_t action, int nr,
 /* The rule for call number nr: allowed when its arguments pass; log_only
  * (mode log): what a probe fails with is only reported. */
 static int
-add_call(scmp_filter_ctx ctx, int nr, enum rule rule, bool log_only)
+add_call(scmp_filter_ctx ctx, int nr, enum rule rule, bool log_only, pid_t self)
 {
 	const uint32_t allow = SCMP_ACT_ALLOW;
 	struct scmp_arg_cmp cmp[1];
@@ -308,7 +313,7 @@ add_call(scmp_filter_ctx ctx, int nr, enum rule rule, bool log_only)
 		return log_only ? 0
 		                : add(ctx, SCMP_ACT_ERRNO(ENOTTY), nr, 1, cmp);
 	case SELF:
-		cmp[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid());
+		cmp[0] = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)self);
 		return add(ctx, allow, nr, 1, cmp);
 	case UNIX_SOCKET:
 		cmp[0] = SCMP_A0(SCMP_CMP_EQ, AF_UNIX);
@@ -324,18 +329,19 @@ add_call(scmp_filter_ctx ctx, int nr, enum rule rule, bool log_only)
 /* The calls of list, allowed; a name this arch does not have is skipped.
  * -1 after logging. */
 static int
-add_calls(scmp_filter_ctx ctx, const struct call *list, size_t n, bool log_only)
+add_calls(scmp_filter_ctx ctx, const struct call *list, size_t n, bool log_only,
+    pid_t self)
 {
 	for (size_t i = 0; i < n; i++) {
 		int nr = seccomp_syscall_resolve_name(list[i].name);
 		int rc;
 		if (nr == __NR_SCMP_ERROR)
 			continue;
-		rc = add_call(ctx, nr, list[i].rule, log_only);
+		rc = add_call(ctx, nr, list[i].rule, log_only, self);
 		/* An argument check this arch's libseccomp cannot make (a
 		 * multiplexed socketcall): the call without it. */
 		if (rc == -EINVAL && list[i].rule != ANY)
-			rc = add_call(ctx, nr, ANY, log_only);
+			rc = add_call(ctx, nr, ANY, log_only, self);
 		/* A pseudo-call this arch has not (mmap2 on x86_64). */
 		if (rc == -EDOM || rc == -EOPNOTSUPP)
 			continue;
@@ -490,7 +496,7 @@ landlock_lock(void)
 #define SYS_SECCOMP 1
 #endif
 
-static int trap_slot = -1;
+static int trap_slot WORKER_DATA = -1;
 
 /*
  * A trapped call: record it where the master looks, then die of SIGSYS.
@@ -529,15 +535,22 @@ catch_sigsys(int slot)
  * Test builds only (build/testhooks/preforkd, never the installed
  * binary): with PREFORKD_TEST_SYSCALL=NAME in the environment, SIGUSR2
  * makes the worker call NAME with zero arguments after lock-down ("x32":
- * getpid through the x32 ABI, "i386": through int $0x80, on x86_64).
+ * getpid through the x32 ABI, "i386": through int $0x80, on x86_64;
+ * "self": kill and tgkill of itself with signal 0, which the SELF rule
+ * allows only when the filter names this worker's pid).
  */
 static long test_call = -1;
-static bool test_i386;
+static bool test_i386, test_self;
 
 static void
 on_test_signal(int signo)
 {
 	(void)signo;
+	if (test_self) {
+		syscall(SYS_kill, getpid(), 0);
+		syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), 0);
+		return;
+	}
 #if defined(__x86_64__)
 	if (test_i386) {
 		long rc = 20; /* getpid in the i386 table */
@@ -561,6 +574,9 @@ test_hook_arm(void)
 		test_call = 0x40000000L | SYS_getpid;
 		test_i386 = name[0] == 'i';
 #endif
+	} else if (strcmp(name, "self") == 0) {
+		test_call = SYS_kill;
+		test_self = true;
 	} else {
 		test_call = seccomp_syscall_resolve_name(name);
 	}
@@ -579,17 +595,17 @@ test_hook_arm(void)
 
 /* -------------------------------------------------------------- enter */
 
-/* The filter for family f: the lists, everything else deny. */
-static int
-load_filter(const struct family *f, uint32_t deny)
+/* The filter for family f: the lists, everything else deny; NULL after
+ * logging.  self is the pid the SELF rule lets signals go to. */
+static scmp_filter_ctx
+build_filter(const struct family *f, uint32_t deny, pid_t self)
 {
 	scmp_filter_ctx ctx = seccomp_init(deny);
 	bool log_only = deny == SCMP_ACT_LOG;
-	int rc = -1;
 
 	if (ctx == NULL) {
 		log_warnx("sandbox: seccomp_init failed");
-		return -1;
+		return NULL;
 	}
 	/* Another architecture's calls (i386 or x32 on x86_64): denied as
 	 * any call missing from the lists. */
@@ -598,29 +614,158 @@ load_filter(const struct family *f, uint32_t deny)
 	 * comparisons, wherever it is in the table. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	if (add_calls(ctx, worker_calls,
-	        sizeof(worker_calls) / sizeof(worker_calls[0]),
-	        log_only) == 0 &&
-	    add_calls(ctx, f->calls, f->ncalls, log_only) == 0 &&
-	    add_probes(ctx, log_only) == 0) {
-		if ((rc = seccomp_load(ctx)) < 0) {
-			errno = -rc;
-			log_warn("sandbox: seccomp_load");
-			rc = -1;
-		}
+	        sizeof(worker_calls) / sizeof(worker_calls[0]), log_only,
+	        self) == 0 &&
+	    add_calls(ctx, f->calls, f->ncalls, log_only, self) == 0 &&
+	    add_probes(ctx, log_only) == 0)
+		return ctx;
+	seccomp_release(ctx);
+	return NULL;
+}
+
+/* Build the filter in this process and load it: 0, or -1 after logging. */
+static int
+load_filter(const struct family *f, uint32_t deny)
+{
+	scmp_filter_ctx ctx = build_filter(f, deny, getpid());
+	int rc = -1;
+
+	if (ctx == NULL)
+		return -1;
+	if ((rc = seccomp_load(ctx)) < 0) {
+		errno = -rc;
+		log_warn("sandbox: seccomp_load");
+		rc = -1;
 	}
 	seccomp_release(ctx);
 	return rc;
 }
 
-/* Time zone data is a file: read it now, while files can be read. */
+/*
+ * The filters the master built at start (sandbox_prepare), one per protocol id
+ * and mode (trap, log), each loaded by a worker with one call.  Built in the
+ * worker, libseccomp's tables (~64 KiB of heap for a few hundred
+ * instructions) were written into the heap the worker shares with the
+ * master, and the heap's pages all became the worker's own: 120 KiB
+ * private per worker of 184, and a build per spawn.  Only the pid of the
+ * SELF rule differs from one worker to the next: the master builds it as
+ * PID_PLACEHOLDER, which no pid can be (pid_max is at most 2^22), and a
+ * worker writes its own pid into a copy.  The programs are the file of a
+ * memfd mapped read-only, never written after the master made it, so all
+ * the workers share its pages.  A protocol or mode first used after start
+ * (a reload) is built in the worker.
+ */
+#define PID_PLACEHOLDER 0x7ffffffe
+static struct prebuilt_filter {
+	const struct sock_filter *insns;
+	unsigned short len;
+} prebuilt[PROTO_COUNT][2];
+
+/* Is insn the SELF rule's comparison with the pid? */
+static bool
+compares_pid(const struct sock_filter *insn)
+{
+	return insn->code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+	       insn->k == PID_PLACEHOLDER;
+}
+
+/* How many of insns' len instructions compare with the pid. */
+static size_t
+pid_compares(const struct sock_filter *insns, size_t len)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += compares_pid(&insns[i]);
+	return n;
+}
+
+/* Master: build protocol id's filter for mode log (or not) once. */
+static void
+prebuild(size_t id, bool log_only)
+{
+	scmp_filter_ctx ctx;
+	struct sock_filter *insns;
+	off_t size;
+	int fd;
+
+	if (id >= PROTO_COUNT || !families[id].builtin ||
+	    prebuilt[id][log_only].insns != NULL)
+		return;
+	ctx = build_filter(&families[id].extras,
+	    log_only ? SCMP_ACT_LOG : SCMP_ACT_TRAP, PID_PLACEHOLDER);
+	if (ctx == NULL)
+		return;
+	fd = memfd_create("preforkd-seccomp", MFD_CLOEXEC);
+	if (fd != -1 && seccomp_export_bpf(ctx, fd) == 0 &&
+	    (size = lseek(fd, 0, SEEK_END)) > 0 &&
+	    size % (off_t)sizeof(*insns) == 0 &&
+	    size / (off_t)sizeof(*insns) <= USHRT_MAX &&
+	    (insns = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) !=
+	        MAP_FAILED) {
+		size_t len = (size_t)size / sizeof(*insns);
+		/* No place for the pid: a libseccomp that wrote the rule
+		 * some other way; a worker then builds its own. */
+		if (pid_compares(insns, len) > 0) {
+			prebuilt[id][log_only].insns = insns;
+			prebuilt[id][log_only].len = (unsigned short)len;
+		} else
+			munmap(insns, (size_t)size);
+	}
+	/* Else each worker builds its own, as it would after a reload. */
+	if (fd != -1)
+		close(fd);
+	seccomp_release(ctx);
+}
+
+/* Worker: load the master's program of len insns, with this worker's pid
+ * in it: 0, or -1 after logging. */
+static int
+load_prebuilt(const struct sock_filter *insns, unsigned short len)
+{
+	size_t size = len * sizeof(*insns);
+	struct sock_filter *copy;
+	int rc;
+
+	/* Mapped and unmapped, so that nothing of it stays in the worker. */
+	copy = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (copy == MAP_FAILED) {
+		log_warn("sandbox: room for the filter");
+		return -1;
+	}
+	memcpy(copy, insns, size);
+	for (unsigned short i = 0; i < len; i++)
+		if (compares_pid(&copy[i]))
+			copy[i].k = (uint32_t)getpid();
+	rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER,
+	    &(struct sock_fprog){ .len = len, .filter = copy });
+	if (rc == -1)
+		log_warn("sandbox: seccomp filter");
+	munmap(copy, size);
+	return rc;
+}
+
+/* The master read the time zone before the first fork (sandbox_check). */
+static bool zone_read;
+
+/*
+ * Time zone data is a file: have it now, while files can be read, unless
+ * the master read it for every worker.  Either call here writes libc's
+ * state (tzset() frees and copies the zone's name on the heap; even
+ * localtime_r() of a zone already read sets tzname, timezone and
+ * daylight), so each would make pages the worker shares with the master
+ * its own: two to three pages of an idle worker.  So a worker's zone is
+ * the master's, as in the master's own log lines.
+ */
 static void
 load_time_zone(void)
 {
 	time_t now = time(NULL);
 	struct tm tm;
 
-	tzset();
-	localtime_r(&now, &tm);
+	if (!zone_read)
+		localtime_r(&now, &tm);
 }
 
 void
@@ -630,6 +775,7 @@ sandbox_enter(const struct service *svc, int slot)
 	size_t id = (size_t)(svc->protocol - proto_info);
 	const char *why;
 	int abi;
+	const struct prebuilt_filter *built;
 
 	if (mode == SANDBOX_OFF || id >= PROTO_COUNT || !families[id].builtin)
 		return;
@@ -649,8 +795,12 @@ sandbox_enter(const struct service *svc, int slot)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal(WORKER_EXIT_FATAL, "sandbox: PR_SET_NO_NEW_PRIVS");
 	abi = mode != SANDBOX_LOG ? landlock_lock() : 0;
-	if (load_filter(&families[id].extras,
-	        mode == SANDBOX_LOG ? SCMP_ACT_LOG : SCMP_ACT_TRAP) == -1) {
+	built = &prebuilt[id][mode == SANDBOX_LOG];
+	if ((built->insns != NULL
+	            ? load_prebuilt(built->insns, built->len)
+	            : load_filter(&families[id].extras,
+	                  mode == SANDBOX_LOG ? SCMP_ACT_LOG
+	                                      : SCMP_ACT_TRAP)) == -1) {
 		if (mode == SANDBOX_ON)
 			exit(WORKER_EXIT_FATAL);
 		log_warnx("service %s: running without a sandbox", svc->name);
@@ -661,6 +811,32 @@ sandbox_enter(const struct service *svc, int slot)
 }
 
 /* -------------------------------------------------------------- check */
+
+void
+sandbox_prepare(const struct config *conf)
+{
+	bool built = false;
+
+	if (unavailable() != NULL)
+		return;
+	for (size_t i = 0; i < conf->nservices; i++) {
+		const struct service *svc = &conf->services[i];
+		enum sandbox_mode mode = (enum sandbox_mode)svc->sandbox;
+		if (mode == SANDBOX_OFF || (mode == SANDBOX_LOG && !can_log()))
+			continue;
+		prebuild(
+		    (size_t)(svc->protocol - proto_info), mode == SANDBOX_LOG);
+		built = true;
+	}
+	if (!built)
+		return;
+	/* The time zone, for every worker (load_time_zone). */
+	tzset();
+	zone_read = true;
+	/* What libseccomp freed, back to the kernel before the first fork,
+	 * not kept resident in every process. */
+	malloc_trim(0);
+}
 
 int
 sandbox_check(const struct config *conf, bool starting)
@@ -693,6 +869,8 @@ sandbox_check(const struct config *conf, bool starting)
 	}
 	if (rc == -1)
 		return -1;
+	if (starting)
+		sandbox_prepare(conf);
 	if (without > 0 && why != NULL && kernel_lacks() == NULL) {
 		/* A choice made at build time, not a fault of the host or
 		 * the file: said at start, not by -t. */

@@ -95,7 +95,7 @@ static struct own *own; /* the master's alone; NULL in a worker's hands */
 static size_t own_size;
 /* Workers poke the master through this pipe when a dynamic pool's count
  * of idle workers changes; -1 until created. */
-static int poke_fds[2] = { -1, -1 };
+static int poke_fds[2] WORKER_DATA = { -1, -1 };
 
 char *
 scoreboard_path(const char *pidfile)

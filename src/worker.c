@@ -57,6 +57,7 @@
 #include "proto.h"
 #include "sandbox.h"
 #include "scoreboard.h"
+#include "unforked.h"
 #include "worker.h"
 #include "worker_admit.h"
 #include "worker_dgram.h"
@@ -68,27 +69,28 @@
 #define ACCEPT_RETRY_MS 100
 #define MAX_EVENTS 16
 
-static volatile sig_atomic_t quit_requested;
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t quit_requested WORKER_DATA;
+static volatile sig_atomic_t stop_requested WORKER_DATA;
 /* The client being served, for the SIGTERM handler; -1 when idle. */
-static volatile sig_atomic_t client_fd = -1;
+static volatile sig_atomic_t client_fd WORKER_DATA = -1;
 
 /* Set up before signals are unblocked, read-only after: */
-static int null_fd = -1;  /* /dev/null, dup2()ed over what we stop using */
-static int epoll_fd = -1; /* -1 when the service has one listener */
-static int *listen_fds;   /* this service's listening sockets */
+static int null_fd WORKER_DATA =
+    -1; /* /dev/null, dup2()ed over what we stop using */
+static int epoll_fd WORKER_DATA = -1; /* -1 when the service has one listener */
+static int *listen_fds WORKER_DATA;   /* this service's listening sockets */
 /* Where listen_fds points for a service with few addresses: among the other
  * statics a worker writes anyway, rather than on a page of its own. */
 #define FEW_LISTENERS 8
-static int few_listen_fds[FEW_LISTENERS];
-static size_t nlisten;
+static int few_listen_fds[FEW_LISTENERS] WORKER_DATA;
+static size_t nlisten WORKER_DATA;
 /* The listeners it waits on (watches), how many, and the one when only
  * one is. */
-static bool dgram_worker;
-static size_t nwatch, only_watched;
+static bool dgram_worker WORKER_DATA;
+static size_t nwatch WORKER_DATA, only_watched WORKER_DATA;
 /* Connections to serve before asking the master to be recycled (0:
  * never), and served so far. */
-static unsigned long my_quota, served;
+static unsigned long my_quota WORKER_DATA, served WORKER_DATA;
 
 /*
  * Stop listening, from the handler or the loop: each listening descriptor
@@ -267,7 +269,7 @@ count_served(void)
 }
 
 /* accept() failures in a row for want of descriptors or memory. */
-static unsigned long long shortage;
+static unsigned long long shortage WORKER_DATA;
 
 /* What to do after accept() failed with err: lost races, aborted clients,
  * signals and the network errors accept(2) says to retry are normal; a
@@ -466,11 +468,15 @@ accept_loop_multi(const struct worker_stream *ws)
 	sweep_listeners(ws);
 }
 
+/* Room for a title: worker_slot_title's longest, and its NUL. */
+#define TITLE_ROOM 160
+
 static void
-set_title(const struct worker_slot *ws, unsigned generation)
+set_title(const struct worker_slot *ws, unsigned generation, char *room)
 {
 	char title[128];
 
+	daemon_title_own(room, TITLE_ROOM);
 	worker_slot_title(ws, "starting", NULL);
 	snprintf(
 	    title, sizeof(title), "worker %s#%u", ws->svc->name, generation);
@@ -509,6 +515,9 @@ worker_main(const struct config *conf, size_t index,
 	struct conn_buffers bufs;
 	struct worker_slot me;
 	struct worker_stream ws = { .svc = svc, .slot = &me, .bufs = &bufs };
+	/* The process title, in the frame the worker never leaves and
+	 * writes anyway (daemon_title_own). */
+	char title_room[TITLE_ROOM];
 
 	release_stack_below(2); /* two for the calls made now */
 	my_quota = quota;
@@ -518,7 +527,7 @@ worker_main(const struct config *conf, size_t index,
 	scoreboard_worker_init();
 	setup_signals();
 	follow_master(master);
-	set_title(&me, generation);
+	set_title(&me, generation, title_room);
 	daemon_pidfile_drop();
 	own_listeners(svc, listeners);
 	if (conn_buffers_init(

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "proxy.h"
 #include "scoreboard.h"
+#include "unforked.h"
 #include "worker_admit.h"
 #include "worker_slot.h"
 
@@ -75,13 +76,13 @@ worker_admit_allowed(const struct service *svc, const struct sockaddr *peer)
  * max_per_source warnings, REFUSAL_WARNINGS a second, and not again for
  * the same source within REFUSAL_SOURCE_MS.
  */
-static struct rate_budget refused_lines;
+static struct rate_budget refused_lines WORKER_DATA;
 static struct {
 	struct rate_budget budget;
 	struct addr_source source; /* the last one warned of */
 	long long at;
 	unsigned long long quiet; /* refused since, without a warning */
-} refusals;
+} refusals WORKER_DATA;
 
 bool
 worker_admit_log_refused(const struct service *svc)
@@ -211,7 +212,7 @@ trusted(const struct service *svc, const struct sockaddr *peer)
 static unsigned char *
 header_buffer(void)
 {
-	static unsigned char *buf;
+	static unsigned char *buf WORKER_DATA;
 	void *mem;
 
 	if (buf == NULL) {

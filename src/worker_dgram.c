@@ -26,6 +26,7 @@
 #include "log.h"
 #include "proto.h"
 #include "rand.h"
+#include "unforked.h"
 #include "worker_dgram.h"
 
 /* A worker serving datagrams logs a summary at least this often. */
@@ -38,13 +39,13 @@ static struct {
 	unsigned long long count, in, out, cut, failed, refused;
 	unsigned long long dropped, limited;
 	long long since;
-} udp;
+} udp WORKER_DATA;
 
 /* udp_rate's budgets, one per source; the warnings' own; and the drops
  * since the last warning. */
 static struct rate_sources sources;
-static struct rate_budget warnings;
-static unsigned long long unsaid;
+static struct rate_budget warnings WORKER_DATA;
+static unsigned long long unsaid WORKER_DATA;
 
 /* Why a datagram is dropped unanswered. */
 enum drop {
@@ -71,16 +72,23 @@ void
 worker_dgram_start(const struct service *svc, const int *fds, size_t n)
 {
 	uint32_t state = 0;
+	bool datagrams = false;
 
 	udp.since = clock_ms();
-	sources.seed = rand_u32(&state);
 	/* Where each datagram was sent to, for DROP_OWN on a wildcard
 	 * address; once per socket, not per datagram. */
-	for (size_t i = 0; i < n && i < svc->naddrs; i++)
-		if (svc->addrs[i].socktype == SOCK_DGRAM &&
-		    dgram_want_local(fds[i], svc->addrs[i].ss.ss_family) == -1)
+	for (size_t i = 0; i < n && i < svc->naddrs; i++) {
+		if (svc->addrs[i].socktype != SOCK_DGRAM)
+			continue;
+		datagrams = true;
+		if (dgram_want_local(fds[i], svc->addrs[i].ss.ss_family) == -1)
 			log_warn("service %s: %s: IP_PKTINFO", svc->name,
 			    svc->listen[i]);
+	}
+	/* The budgets' table is 20 KiB: a worker of streams alone leaves
+	 * its pages untouched, so they cost it nothing. */
+	if (datagrams)
+		sources.seed = rand_u32(&state);
 }
 
 void

@@ -54,6 +54,7 @@
 #include "program.h"
 #include "proto_info.h"
 #include "scoreboard.h"
+#include "unforked.h"
 #include "worker.h"
 #include "worker_exec.h"
 #include "worker_slot.h"
@@ -70,10 +71,10 @@
 #define LEFTOVER_MS 20
 
 /* Set up once per worker (worker_exec_init); read for each client. */
-static char **envp;      /* fixed part first, then the connection's */
-static size_t env_fixed; /* how many of envp are the fixed part */
+static char **envp WORKER_DATA; /* fixed part first, then the connection's */
+static size_t env_fixed WORKER_DATA; /* how many of envp are the fixed part */
 static char conn_text[CONN_TEXT];
-static struct program prog;
+static struct program prog WORKER_DATA;
 
 /* What TCP_INFO says of the bytes of a connection. */
 struct tcp_counts {

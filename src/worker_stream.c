@@ -17,13 +17,14 @@
 #include "conn.h"
 #include "proto.h"
 #include "scoreboard.h"
+#include "unforked.h"
 #include "worker_admit.h"
 #include "worker_slot.h"
 #include "worker_stream.h"
 
 /* The slot of the worker serving each connection, for show_progress,
  * which conn calls with the connection alone. */
-static int progress_slot = -1;
+static int progress_slot WORKER_DATA = -1;
 
 void
 worker_stream_limits(struct conn_limits *limits, const struct service *svc)

@@ -174,3 +174,24 @@ CONF
 	sleep 0.2
 	[ "$(log_count "access service")" -eq "$before" ]
 }
+
+@test "sandbox = on where this build or kernel has no sandbox: refused at start, and by a reload" {
+	write_config 'protocol = "echo"
+	sandbox = "on"'
+	if "$PREFORKD" -t -c "$CONF" >/dev/null 2>&1; then
+		skip "this build and kernel have a sandbox (make sanitize's has none)"
+	fi
+	run "$PREFORKD" -t -c "$CONF"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"service svc: sandbox = on, but "*": not starting"* ]]
+	# A daemon started without it is not turned into one that claims it.
+	write_config 'protocol = "echo"'
+	start_daemon
+	write_config 'protocol = "echo"
+	sandbox = "on"'
+	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s reload
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"sandbox = on, but "* ]]
+	log_has "reload failed: still running generation 1"
+	[ "$(printf 'hi\n' | talk)" = hi ]
+}

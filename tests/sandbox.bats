@@ -183,6 +183,26 @@ hooked() {
 	log_has "service svc: worker died [0-9.]+s after start"
 }
 
+@test "a worker may signal itself: the filter the master built names each worker's own pid" {
+	local pid pids
+	hooked
+	write_config 'protocol = "echo"
+	workers = 2'
+	PREFORKD_TEST_SYSCALL=self start_daemon
+	wait_until every_worker_locked svc
+	pids=$(worker_pids svc)
+	[ "$(wc -w <<<"$pids")" -eq 2 ]
+	for pid in $pids; do
+		kill -USR2 "$pid"
+	done
+	[ "$(talk <<<"hello")" = hello ]
+	[ "$(talk <<<"again")" = again ]
+	for pid in $pids; do
+		is_worker "$pid"
+	done
+	refute log_has "killed by"
+}
+
 @test "another architecture's call (x32 on x86_64) kills the worker too" {
 	local pid
 	[ "$(uname -m)" = x86_64 ] || skip "not x86_64"
