@@ -47,7 +47,7 @@ compiler it falls back to the table below, measured on the tree of issue
     20 nservices        24 master             40 workers   44 max_workers
     28 generation       32 high_water         48 idle_hint
     40 started (i64)    48 seq                52 wake_when_full
-    52 reloads          56 reload_ok
+    52 reloads          56 reload_result
     60 reload_message[512]
 
   struct scoreboard_slot (224 bytes)
@@ -75,7 +75,7 @@ FALLBACK = {
     "header.nslots": (16, 4), "header.nservices": (20, 4),
     "header.master": (24, 4), "header.generation": (28, 4),
     "header.high_water": (32, 4), "header.seq": (48, 4),
-    "header.reloads": (52, 4), "header.reload_ok": (56, 4),
+    "header.reloads": (52, 4), "header.reload_result": (56, 4),
     "header.reload_message": (60, 512),
     "slot.seq": (0, 4), "slot.pid": (4, 4), "slot.service": (8, 4),
     "slot.generation": (12, 4), "slot.state": (16, 4),
@@ -88,7 +88,7 @@ FALLBACK = {
 
 FIELDS = {
     "header": ("scoreboard_header", ["nslots", "nservices", "master",
-        "generation", "high_water", "seq", "reloads", "reload_ok",
+        "generation", "high_water", "seq", "reloads", "reload_result",
         "reload_message"]),
     "service": ("scoreboard_service", ["name", "workers", "max_workers",
         "idle_hint", "wake_when_full"]),
