@@ -204,6 +204,47 @@ machine() {
 	    "Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 
+# What went wrong in the runs, counted ($T/warnings), if anything: as text
+# under LABEL (default "warnings:"), or as a markdown code block after a
+# blank line, LABEL its first line if given.
+warnings() { # text|markdown [LABEL]
+	[ -s "$T/warnings" ] || return 0
+	if [ "$1" = text ]; then
+		echo "${2:-warnings:}"
+	else
+		echo
+		echo '```'
+		[ -z "${2:-}" ] || echo "$2"
+	fi
+	sort "$T/warnings" | uniq -c | head -n 20
+	[ "$1" = text ] || echo '```'
+}
+
+# Lines as text, or as markdown lines that end in a line break.
+lines() { # text|markdown
+	if [ "$1" = text ]; then
+		cat
+	else
+		sed 's/$/  /'
+	fi
+}
+
+# Print the figures, FIGURES text (a function of the script, called with
+# text or markdown), and the warnings; with RESULTS set, write FIGURES
+# markdown and the warnings into RESULTS as its section HEADING, in place.
+publish() { # FIGURES HEADING
+	local figures=$1 heading=$2
+	"$figures" text
+	warnings text
+	[ -n "$RESULTS" ] || return 0
+	{
+		echo "## $heading"
+		echo
+		"$figures" markdown
+		warnings markdown
+	} | write_section "$RESULTS" "$heading"
+}
+
 # Replace the section "## HEADING" of FILE (from its heading to the next
 # "## " heading, or the end) with the markdown on stdin, which starts with
 # that heading; append it when FILE has no such section.  The other
