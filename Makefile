@@ -166,9 +166,11 @@ check-long: check-test-deps $(BIN) $(B)/unit $(B)/pfclient \
 
 # Figures, not a test: preforkd against an epoll echo server, a naive
 # pre-forked one, fork-per-client, and Apache and xinetd when installed.
-# `make bench RESULTS=tests/bench/RESULTS.md` also writes the table there.
+# Then the exec, program-pool and upgrade benches (issues 17, 18, 19).
+# `make bench RESULTS=tests/bench/RESULTS.md` also writes each script's
+# section there, in place; the sections written by hand stay as they are.
 bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho $(B)/epollecho \
-    $(B)/preforkecho
+    $(B)/preforkecho $(B)/conntime $(B)/execref
 	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/run
 	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/exec
 	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/programs
@@ -178,7 +180,6 @@ bench: all $(B)/pfclient $(B)/loadgen $(B)/forkecho $(B)/epollecho \
 # bench-exec, bench-programs, bench-upgrade (each takes RESULTS=FILE too).
 BENCH_PARTS = exec programs upgrade
 .PHONY: $(addprefix bench-,$(BENCH_PARTS))
-bench: $(B)/conntime $(B)/execref
 $(addprefix bench-,$(BENCH_PARTS)): bench-%: all $(B)/pfclient $(B)/loadgen \
     $(B)/conntime $(B)/execref
 	PREFORKD_BIN=$(abspath $(BIN)) B=$(B) tests/bench/$*

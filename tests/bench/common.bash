@@ -1,13 +1,14 @@
 # shellcheck shell=bash
-# What tests/bench/exec, programs and upgrade share, sourced after they set
-# T (their temp dir) and B (where the helpers were built): servers in
-# sessions of their own, stopped on exit (Ctrl-C too), free ports, medians,
-# ratios, tables as text or markdown, and a section of RESULTS.md written
-# in place.  The same shapes as tests/bench/run, which keeps its own copy
-# (another helper's file in this round).
+# What the benches (tests/bench/run, exec, programs, upgrade and sandbox)
+# share, sourced after they set T (their temp dir) and B (where the helpers
+# were built): servers in sessions of their own, stopped on exit (Ctrl-C
+# too), free ports, xinetd with a private /etc/hosts, medians, ratios,
+# tables as text or markdown, and a section of RESULTS.md written in place.
 
-# shellcheck disable=SC2034 # SID is read by the scripts that source this
-declare -A SID
+# SID[NAME]: the session of server NAME (start); NOTE[NAME]: why it was
+# skipped or what is odd about it, for the script's header.
+# shellcheck disable=SC2034 # read by the scripts that source this
+declare -A SID NOTE
 SESSIONS=()
 
 # The processes of a session that still run (zombies aside).
@@ -74,7 +75,7 @@ start() {
 	SESSIONS+=($!)
 }
 
-# Wait (bounded: 10 s) until 127.0.0.1:PORT echoes a line.
+# Wait (bounded: 10 s) until 127.0.0.1:PORT answers a line.
 answers() {
 	local port=$1 sid=$2
 	for _ in $(seq 100); do
@@ -97,6 +98,30 @@ listening() {
 	return 1
 }
 
+# xinetd names every client with getnameinfo() (for its process title): a
+# reverse DNS query per connection from 127.0.0.2 on, which the resolver
+# may answer in 5 s or never.  So it runs in a mount namespace of its own,
+# where /etc/hosts names 127.0.0.1 to 127.0.0.64 and each lookup reads a
+# file, as it does for 127.0.0.1 everywhere.  Without one (not root), it
+# says so in NOTE[NAME].
+start_xinetd() { # NAME COMMAND...
+	local name=$1 i
+	shift
+	cp /etc/hosts "$T/hosts"
+	for i in $(seq 64); do
+		echo "127.0.0.$i bench-source-$i"
+	done >>"$T/hosts"
+	if unshare -m true 2>/dev/null; then
+		# shellcheck disable=SC2016 # expanded by the inner sh
+		start "$name" unshare -m sh -c \
+		    'mount --bind "$1" /etc/hosts && shift && exec "$@"' \
+		    sh "$T/hosts" "$@"
+	else
+		NOTE[$name]="(no private /etc/hosts: needs root; every connection waits for a reverse DNS lookup)"
+		start "$name" "$@"
+	fi
+}
+
 # The median of the numbers on stdin, or nothing.
 median() {
 	sort -g | awk '{ v[NR] = $1 }
@@ -104,11 +129,20 @@ median() {
 }
 
 # The median of the figures in FILE (lines "ROUND FIGURE", or "FIGURE"),
-# rounded, or nothing.
-fig() {
-	[ -s "$1" ] && awk '{ print $NF }' "$1" | median |
-	    awk '{ printf ($1 < 100) ? "%.1f\n" : "%.0f\n", $1 }'
+# or nothing.
+median_of() { # FILE
+	[ -s "$1" ] && awk '{ print $NF }' "$1" | median
 	return 0
+}
+
+# A figure as the tables print it: 3 significant digits or so.
+fmt() { # VALUE
+	[ -z "$1" ] || awk -v v="$1" 'BEGIN { printf (v < 100) ? "%.1f" : "%.0f", v }'
+}
+
+# The median of the figures in FILE, as the tables print it, or nothing.
+fig() { # FILE
+	fmt "$(median_of "$1")"
 }
 
 # The median of each round's own A / B, from two files of lines "ROUND
@@ -168,6 +202,47 @@ machine() {
 	echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) CPUs" \
 	    "($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo))," \
 	    "Linux $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
+
+# What went wrong in the runs, counted ($T/warnings), if anything: as text
+# under LABEL (default "warnings:"), or as a markdown code block after a
+# blank line, LABEL its first line if given.
+warnings() { # text|markdown [LABEL]
+	[ -s "$T/warnings" ] || return 0
+	if [ "$1" = text ]; then
+		echo "${2:-warnings:}"
+	else
+		echo
+		echo '```'
+		[ -z "${2:-}" ] || echo "$2"
+	fi
+	sort "$T/warnings" | uniq -c | head -n 20
+	[ "$1" = text ] || echo '```'
+}
+
+# Lines as text, or as markdown lines that end in a line break.
+lines() { # text|markdown
+	if [ "$1" = text ]; then
+		cat
+	else
+		sed 's/$/  /'
+	fi
+}
+
+# Print the figures, FIGURES text (a function of the script, called with
+# text or markdown), and the warnings; with RESULTS set, write FIGURES
+# markdown and the warnings into RESULTS as its section HEADING, in place.
+publish() { # FIGURES HEADING
+	local figures=$1 heading=$2
+	"$figures" text
+	warnings text
+	[ -n "$RESULTS" ] || return 0
+	{
+		echo "## $heading"
+		echo
+		"$figures" markdown
+		warnings markdown
+	} | write_section "$RESULTS" "$heading"
 }
 
 # Replace the section "## HEADING" of FILE (from its heading to the next
