@@ -100,7 +100,7 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 	struct worker_ids ids = m->ids;
 	unsigned generation = m->generation;
 	size_t nprivate;
-	int *private = private_fds(m, &nprivate);
+	int *private;
 	struct child *c;
 	pid_t pid;
 	int slot;
@@ -109,7 +109,7 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 		return master_program_spawn(m, svc, now);
 	if ((slot = scoreboard_claim(svc, s->name, generation)) == -1)
 		return SPAWN_NO_SLOT;
-	if (private == NULL && nprivate > 0) {
+	if ((private = private_fds(m, &nprivate)) == NULL && nprivate > 0) {
 		scoreboard_release(slot);
 		return SPAWN_NO_FORK; /* errno: ENOMEM */
 	}
@@ -122,7 +122,7 @@ master_child_spawn(struct master *m, size_t svc, unsigned long quota,
 		return SPAWN_NO_FORK;
 	}
 	if (pid == 0) {
-		for (size_t i = 0; i < nprivate; i++)
+		for (size_t i = 0; private != NULL && i < nprivate; i++)
 			close(private[i]);
 		free(private);
 		worker_main(conf, svc, listeners, &ids, master, generation,
