@@ -27,10 +27,10 @@ enum sandbox_mode {
  * sandbox_prepare. */
 int sandbox_check(const struct config *conf, bool starting);
 /* Master, before its first fork (at start, and in an upgrade's new
- * image): build each filter conf's workers will load, once, and read the
- * time zone for them; a filter that cannot be built here is built by each
- * worker.  A reload calls it too, for a protocol or mode new to the
- * master; what was built stays. */
+ * image): build each filter conf's workers and programs will load, once,
+ * and read the time zone for the workers; a filter that cannot be built
+ * here is built by each worker or program's process.  A reload calls it
+ * too, for a protocol or mode new to the master; what was built stays. */
 void sandbox_prepare(const struct config *conf);
 /* Worker, set up and with its privileges dropped: lock itself down as
  * svc->sandbox says, a kill recorded in scoreboard slot slot.  Returns
@@ -39,8 +39,9 @@ void sandbox_prepare(const struct config *conf);
 void sandbox_enter(const struct service *svc, int slot);
 /* A program's process (protocol exec), just before execve: no new
  * privileges, and the calls no network service needs fail with EPERM
- * (mode log: are reported).  0, also when mode is off or the kernel has
- * no seccomp and mode is auto; -1 with errno when it could not. */
+ * (mode log: are reported), with the master's filter where it built one.
+ * 0, also when mode is off or the kernel has no seccomp and mode is auto;
+ * -1 with errno when it could not. */
 int sandbox_program_denylist(enum sandbox_mode mode);
 /* Master: the call a worker's slot recorded, as text ("ptrace", or
  * "x32:getpid" for another architecture's), into buf. */
