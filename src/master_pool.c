@@ -664,13 +664,13 @@ master_pool_notify(
 	degraded[0] = '\0';
 	/* A stop is a stop, whatever its programs did before. */
 	if (failing > 0 && state != NOTIFY_STOPPING)
-		snprintf(degraded, sizeof(degraded), "degraded: service %s: %s; ",
-		    m->conf->services[first].name,
+		snprintf(degraded, sizeof(degraded),
+		    "degraded: service %s: %s; ", m->conf->services[first].name,
 		    m->pools[first].last_failure);
 	if (failing > 1)
 		snprintf(degraded + strlen(degraded),
-		    sizeof(degraded) - strlen(degraded),
-		    "%zu more degraded; ", failing - 1);
+		    sizeof(degraded) - strlen(degraded), "%zu more degraded; ",
+		    failing - 1);
 	snprintf(status, sizeof(status), "%s%s%s", what, degraded, pools);
 	notify_send(state, status);
 }

@@ -178,8 +178,7 @@ pick_index(struct master *m, size_t svc, long long now)
  * (master_pool_notify).
  */
 static void
-publish_failures(
-    struct master *m, size_t svc, const char *why, const char *raw)
+publish_failures(struct master *m, size_t svc, const char *why, const char *raw)
 {
 	struct service_pool *p = &m->pools[svc];
 	bool was = p->last_failure[0] != '\0';
@@ -623,8 +622,7 @@ failure_text(char *buf, size_t size, const struct child *c, const char *how,
 	if (snprintf(buf, size,
 	        "program %ld (index %u) %s %.3fs after its start%s%s",
 	        (long)c->pid, c->index, how, (double)lived / 1000,
-	        last[0] != '\0' ? "; its last line: " : "",
-	        last) >= (int)size)
+	        last[0] != '\0' ? "; its last line: " : "", last) >= (int)size)
 		buf[size - 2] = '.';
 }
 

@@ -86,7 +86,8 @@ format(char *buf, size_t size, enum notify_state state, const char *status)
 		break;
 	case NOTIFY_STATUS:
 		/* The status alone, no state line before it. */
-		n = snprintf(buf, size, "STATUS=%s", status != NULL ? status : "");
+		n = snprintf(
+		    buf, size, "STATUS=%s", status != NULL ? status : "");
 		return n > 0 && (size_t)n < size ? n : -1;
 	default:
 		n = snprintf(buf, size, "STOPPING=1");
