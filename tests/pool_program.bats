@@ -247,6 +247,52 @@ LC
 	[ "$(pgrep -c -f "lighttpd -D -f $T/lighttpd.conf")" -eq 4 ]
 }
 
+@test "lighttpd: -s quit loses no request in flight, then the port refuses" {
+	need_tool lighttpd
+	need_tool curl
+	mkdir "$T/www"
+	# 16 MB at 16 MB/s: each request is still in flight at -s quit,
+	# with more left to send than the socket buffers of both ends hold
+	# (about 12 MB here): quit_signal = "TERM", lighttpd's fast stop,
+	# cuts them short.
+	head -c 16000000 /dev/zero >"$T/www/big.bin"
+	chmod -R a+rX "$T/www"
+	cat >"$T/lighttpd.conf" <<LC
+server.document-root = "$T/www"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.systemd-socket-activation = "enable"
+LC
+	chmod 644 "$T/lighttpd.conf"
+	program_config "\"$(tool_path lighttpd)\", \"-D\", \"-f\", \"$T/lighttpd.conf\"" "workers = 4
+	quit_signal = \"INT\""
+	start_daemon
+	wait_until ready_programs 4
+	local i
+	for i in 1 2 3 4; do
+		curl -s -m 10 --limit-rate 16M -o "$T/got.$i" -w '%{http_code}' \
+		    "http://127.0.0.1:$PORT/big.bin" >"$T/code.$i" 2>&1 3>&- &
+		BACKGROUND="${BACKGROUND:-} $!"
+	done
+	# Every request has its first bytes: in flight.
+	begun() { for i in 1 2 3 4; do [ -s "$T/got.$i" ] || return 1; done; }
+	wait_until begun
+	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s quit
+	[ "$status" -eq 0 ]
+	wait "$DPID" 2>/dev/null || true
+	DPID=""
+	for i in 1 2 3 4; do
+		wait_until test -s "$T/code.$i"
+		echo "request $i: $(cat "$T/code.$i"), $(stat -c %s "$T/got.$i") bytes"
+		[ "$(cat "$T/code.$i")" = 200 ]
+		cmp "$T/www/big.bin" "$T/got.$i"
+	done
+	# The port is closed with the last program.
+	run curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/big.bin"
+	[ "$status" -eq 7 ]
+	[ "$(pgrep -c -f "lighttpd -D -f $T/lighttpd.conf")" -eq 0 ]
+}
+
 @test "gunicorn takes its socket from LISTEN_FDS and answers" {
 	need_tool gunicorn
 	need_tool curl
