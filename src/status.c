@@ -259,14 +259,15 @@ static void
 print_degraded(FILE *out, const struct scoreboard_service *svc)
 {
 	char why[sizeof(svc->last_failure)];
-	char shown[ESCAPED(sizeof(svc->last_failure))];
 
 	memcpy(why, svc->last_failure, sizeof(why));
 	why[sizeof(why) - 1] = '\0';
 	fprintf(out, " degraded failed_starts=%" PRIu32, svc->failed_starts);
-	if (why[0] != '\0')
+	if (why[0] != '\0') {
+		char shown[ESCAPED(sizeof(svc->last_failure))];
 		fprintf(out, " last=\"%s\"",
 		    escaped(why, sizeof(why), shown, sizeof(shown)));
+	}
 }
 
 void
