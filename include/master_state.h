@@ -81,11 +81,11 @@ struct child {
 	bool settled;
 };
 
-/* Spawning state of one service of the current generation. */
 /* Room for a pool's last failed start, escaped: what a STATUS= line,
  * under notify.c's 512 bytes with the rest of the status, holds of it. */
 #define MASTER_FAILURE_LEN 256
 
+/* Spawning state of one service of the current generation. */
 struct service_pool {
 	unsigned quick_deaths;    /* workers in a row that died young */
 	unsigned fork_failures;   /* fork() failures in a row */
