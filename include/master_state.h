@@ -81,6 +81,10 @@ struct child {
 	bool settled;
 };
 
+/* Room for a pool's last failed start, escaped: what a STATUS= line,
+ * under notify.c's 512 bytes with the rest of the status, holds of it. */
+#define MASTER_FAILURE_LEN 256
+
 /* Spawning state of one service of the current generation. */
 struct service_pool {
 	unsigned quick_deaths;    /* workers in a row that died young */
@@ -103,6 +107,10 @@ struct service_pool {
 	unsigned nbackoff;
 	unsigned restarts;
 	bool rolling;
+	/* accept = false: why its last failed start failed, escaped, as
+	 * the service manager's STATUS= says it (master_pool_notify); ""
+	 * while no index of the pool is failing: not degraded. */
+	char last_failure[MASTER_FAILURE_LEN];
 };
 
 /*
@@ -227,7 +235,9 @@ void master_pool_publish(const struct master *m);
  * refusing_only). */
 unsigned master_pool_queued(
     const struct master *m, const struct service *s, bool refusing_only);
-/* Tell the service manager state, with what the pools hold now. */
+/* Tell the service manager state, with what the pools hold now: first
+ * "degraded: service S: WHY; " when a pool of programs keeps failing its
+ * start (NOTIFY_STATUS: that alone, no change of state). */
 void master_pool_notify(
     const struct master *m, enum notify_state state, const char *what);
 /* When a pool wants to be looked at next; -1: never. */

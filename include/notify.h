@@ -7,6 +7,7 @@ enum notify_state {
 	NOTIFY_READY,     /* serving: start-up or a reload is over */
 	NOTIFY_RELOADING, /* a reload began */
 	NOTIFY_STOPPING,  /* a stop began */
+	NOTIFY_STATUS,    /* no change of state: only what STATUS= says */
 };
 
 /* Read $NOTIFY_SOCKET (a path, or @name for an abstract socket) and take

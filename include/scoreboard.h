@@ -14,6 +14,10 @@
 /* A program's STATUS= text, its NUL included: sized so that a slot stays
  * a multiple of 8 bytes (and the fuzz target's table ends on a page). */
 #define SCOREBOARD_STATUS_LEN 112
+/* A service's last failed start, its NUL included: a multiple of 8, so
+ * that the service entry stays one (the slots after it need their 8-byte
+ * alignment); room for the reason and most of a program's last line. */
+#define SCOREBOARD_FAILURE_LEN 192
 
 enum scoreboard_state {
 	SB_FREE,     /* no worker */
@@ -83,10 +87,16 @@ struct scoreboard_service {
 	 * master); not 0: the service is degraded. */
 	uint32_t failed_starts;
 	/* accept = false: its programs replaced after dying unasked, since
-	 * the master started (set by the master).  It also keeps the entry
-	 * a multiple of 8 bytes: the slots that follow the nslots entries
-	 * need their 8-byte alignment. */
+	 * the master started (set by the master). */
 	uint32_t restarts;
+	/* accept = false: why its last failed start failed ("program 42
+	 * (index 0) exited with status 1 0.030s after its start; its last
+	 * line: ..."), cut to fit, NUL-terminated; "" once failed_starts is
+	 * back to 0.  Written by the master alone, raw (the program's line
+	 * as it wrote it): escaped wherever it is shown, as any string of
+	 * the table.  The entry stays a multiple of 8 bytes: the slots that
+	 * follow the nslots entries need their 8-byte alignment. */
+	char last_failure[SCOREBOARD_FAILURE_LEN];
 };
 
 struct scoreboard_header {
@@ -237,6 +247,9 @@ void scoreboard_set_program(int slot, unsigned index);
 void scoreboard_set_program_status(int slot, const char *text, size_t len);
 /* Master: the failed starts in a row of service svc's programs. */
 void scoreboard_set_failed_starts(size_t svc, unsigned n);
+/* Master: why the last failed start of service svc's programs failed
+ * (cut to fit, "..." at its end when cut); "" when it is not degraded. */
+void scoreboard_set_last_failure(size_t svc, const char *why);
 /* Master: the programs of service svc replaced so far. */
 void scoreboard_set_restarts(size_t svc, unsigned n);
 /* Master: the program in slot carries on into generation, as its

@@ -646,15 +646,32 @@ void
 master_pool_notify(
     const struct master *m, enum notify_state state, const char *what)
 {
-	char status[160];
-	size_t workers = 0;
+	/* Under notify.c's 512 bytes, with READY=1 and STATUS= before it:
+	 * a reason cut to MASTER_FAILURE_LEN leaves room for the rest. */
+	char pools[96], degraded[MASTER_FAILURE_LEN + 2 * SCOREBOARD_NAME_LEN];
+	char status[480];
+	size_t workers = 0, failing = 0, first = 0;
 
-	for (size_t svc = 0; svc < m->conf->nservices; svc++)
+	for (size_t svc = 0; svc < m->conf->nservices; svc++) {
 		workers +=
 		    master_child_running(m, svc) + master_child_dgram(m, svc);
-	snprintf(status, sizeof(status),
-	    "%sgeneration %u, %zu worker(s) in %zu service(s)", what,
-	    m->generation, workers, m->conf->nservices);
+		if (m->pools[svc].last_failure[0] != '\0' && failing++ == 0)
+			first = svc;
+	}
+	snprintf(pools, sizeof(pools),
+	    "generation %u, %zu worker(s) in %zu service(s)", m->generation,
+	    workers, m->conf->nservices);
+	degraded[0] = '\0';
+	/* A stop is a stop, whatever its programs did before. */
+	if (failing > 0 && state != NOTIFY_STOPPING)
+		snprintf(degraded, sizeof(degraded),
+		    "degraded: service %s: %s; ", m->conf->services[first].name,
+		    m->pools[first].last_failure);
+	if (failing > 1)
+		snprintf(degraded + strlen(degraded),
+		    sizeof(degraded) - strlen(degraded), "%zu more degraded; ",
+		    failing - 1);
+	snprintf(status, sizeof(status), "%s%s%s", what, degraded, pools);
 	notify_send(state, status);
 }
 

@@ -168,18 +168,38 @@ pick_index(struct master *m, size_t svc, long long now)
 	return -1;
 }
 
-/* svc's failed starts in a row, as the scoreboard shows them (degraded
- * when not 0): those of its index that fails most. */
+/*
+ * svc's failed starts in a row, as the scoreboard shows them (degraded
+ * when not 0): those of its index that fails most; with why (escaped, for
+ * the service manager) and raw (as the program wrote its line, for the
+ * scoreboard, which escapes as it shows) the reason of a failed start
+ * (NULL: none now).  The reason goes when no index fails any more; the
+ * service manager hears of both turns, becoming degraded and recovering
+ * (master_pool_notify).
+ */
 static void
-publish_failures(const struct master *m, size_t svc)
+publish_failures(struct master *m, size_t svc, const char *why, const char *raw)
 {
-	const struct service_pool *p = &m->pools[svc];
+	struct service_pool *p = &m->pools[svc];
+	bool was = p->last_failure[0] != '\0';
 	unsigned most = 0;
 
 	for (unsigned i = 0; i < p->nbackoff; i++)
 		if (p->backoff[i].failures > most)
 			most = p->backoff[i].failures;
 	scoreboard_set_failed_starts(svc, most);
+	if (most == 0) {
+		p->last_failure[0] = '\0';
+		scoreboard_set_last_failure(svc, "");
+	} else if (why != NULL) {
+		if (snprintf(p->last_failure, sizeof(p->last_failure), "%s",
+		        why) >= (int)sizeof(p->last_failure))
+			memcpy(p->last_failure + sizeof(p->last_failure) - 4,
+			    "...", 4); /* said to be cut */
+		scoreboard_set_last_failure(svc, raw);
+	}
+	if (was != (p->last_failure[0] != '\0') && !m->stopping)
+		master_pool_notify(m, NOTIFY_STATUS, "");
 }
 
 /* A failed start of svc's pool while a reload's programs take over: the
@@ -313,9 +333,9 @@ start_failed(struct master *m, size_t svc, const char *step, int err,
 	b->next = now + delay;
 	if (b == &none)
 		m->pools[svc].next_spawn = b->next;
-	publish_failures(m, svc);
 	snprintf(why, sizeof(why), "program %s (index %u): %s: %s",
 	    s->command[0], index, step, strerror(err));
+	publish_failures(m, svc, why, why);
 	log_errorx("service %s: %s; failed start %u in a row, next in %.3fs",
 	    s->name, why, b->failures, (double)delay / 1000);
 	roll_failed(m, svc, why);
@@ -593,6 +613,19 @@ describe(const struct child *c, int status, char *buf, size_t size)
 		    master_signal_name(WTERMSIG(status)));
 }
 
+/* Why c's start failed, its last line (last: escaped or raw) included;
+ * cut to size, and then said to be. */
+static void
+failure_text(char *buf, size_t size, const struct child *c, const char *how,
+    long long lived, const char *last)
+{
+	if (snprintf(buf, size,
+	        "program %ld (index %u) %s %.3fs after its start%s%s",
+	        (long)c->pid, c->index, how, (double)lived / 1000,
+	        last[0] != '\0' ? "; its last line: " : "", last) >= (int)size)
+		buf[size - 2] = '.';
+}
+
 /*
  * Back-off is per index (pool_program_pick): a failed start delays the
  * next start of its own index only, so one index that keeps failing
@@ -610,7 +643,8 @@ master_program_died(
 	long long lived = now - c->started;
 	long long delay;
 	char how[80], last[4 * OUT_LINE + 1] = "";
-	char why[SCOREBOARD_MESSAGE_LEN];
+	char why[SCOREBOARD_MESSAGE_LEN], raw_why[SCOREBOARD_MESSAGE_LEN];
+	const char *raw = "";
 
 	if (b == NULL)
 		b = &none; /* no memory: the pool's own back-off then */
@@ -625,25 +659,22 @@ master_program_died(
 		p->next_spawn = b->next;
 	p->restarts++;
 	scoreboard_set_restarts(c->service, p->restarts);
-	publish_failures(m, c->service);
 	describe(c, status, how, sizeof(how));
 	if (delay == 0) {
+		publish_failures(m, c->service, NULL, NULL);
 		log_notice("service %s: program %ld (index %u) %s after "
 		           "%.3fs; replacing it",
 		    c->name, (long)c->pid, c->index, how, (double)lived / 1000);
 		return;
 	}
-	if (t != NULL && t->io[c->slot].last[0] != '\0')
-		log_escape(t->io[c->slot].last, strlen(t->io[c->slot].last),
-		    last, sizeof(last));
+	if (t != NULL)
+		raw = t->io[c->slot].last;
+	if (raw[0] != '\0')
+		log_escape(raw, strlen(raw), last, sizeof(last));
 	/* Cut to the scoreboard's message, which -s reload prints. */
-	if (snprintf(why, sizeof(why),
-	        "program %ld (index %u) %s %.3fs after "
-	        "its start%s%s",
-	        (long)c->pid, c->index, how, (double)lived / 1000,
-	        last[0] != '\0' ? "; its last line: " : "",
-	        last) >= (int)sizeof(why))
-		why[sizeof(why) - 2] = '.'; /* said to be cut */
+	failure_text(why, sizeof(why), c, how, lived, last);
+	failure_text(raw_why, sizeof(raw_why), c, how, lived, raw);
+	publish_failures(m, c->service, why, raw_why);
 	log_warnx("service %s: program %ld (index %u) %s %.3fs after its "
 	          "start: failed start %u in a row, next in %.3fs%s%s",
 	    c->name, (long)c->pid, c->index, how, (double)lived / 1000,
@@ -685,7 +716,7 @@ settle(struct master *m, struct child *c, long long now)
 		           "%u failed start(s)",
 		    c->name, (long)c->pid, c->index, b->failures);
 		b->failures = 0;
-		publish_failures(m, c->service);
+		publish_failures(m, c->service, NULL, NULL);
 	}
 	master_pool_roll(m, c->service, now);
 }

@@ -84,6 +84,11 @@ format(char *buf, size_t size, enum notify_state state, const char *status)
 		n = snprintf(buf, size, "RELOADING=1\nMONOTONIC_USEC=%llu",
 		    monotonic_usec());
 		break;
+	case NOTIFY_STATUS:
+		/* The status alone, no state line before it. */
+		n = snprintf(
+		    buf, size, "STATUS=%s", status != NULL ? status : "");
+		return n > 0 && (size_t)n < size ? n : -1;
 	default:
 		n = snprintf(buf, size, "STOPPING=1");
 		break;

@@ -49,7 +49,7 @@
 
 /* A new layout gets a new magic: -s status of another build refuses a
  * table it would misread. */
-#define MAGIC "preforkd-sb-6"
+#define MAGIC "preforkd-sb-7"
 
 /* The master's table, written through these pointers alone; what others
  * get of it is view, the same table read-only. */
@@ -129,6 +129,11 @@ lay_out(struct table *t, void *mem, unsigned nslots, size_t size)
 	                       _Alignof(struct scoreboard_slot) ==
 	                   0,
 	    "the slots after the service table must stay aligned");
+	_Static_assert(sizeof(struct scoreboard_service) % 8 == 0 &&
+	                   sizeof(struct scoreboard_service) ==
+	                       64 + SCOREBOARD_FAILURE_LEN,
+	    "a service entry is 64 bytes and its last failure, as "
+	    "preforkd.conf(5)'s size of the table says");
 	t->size = size;
 }
 
@@ -589,6 +594,28 @@ scoreboard_set_failed_starts(size_t svc, unsigned n)
 	if (own != NULL && svc < own->nservices)
 		__atomic_store_n(&board.services[svc].failed_starts,
 		    (uint32_t)n, __ATOMIC_RELAXED);
+}
+
+void
+scoreboard_set_last_failure(size_t svc, const char *why)
+{
+	char *to;
+	size_t len;
+
+	if (own == NULL || svc >= own->nservices)
+		return;
+	to = board.services[svc].last_failure;
+	len = strlen(why);
+	if (len >= SCOREBOARD_FAILURE_LEN) {
+		/* Said to be cut; a byte sequence cut in two is shown
+		 * escaped, as any byte of the table. */
+		len = SCOREBOARD_FAILURE_LEN - 1;
+		memcpy(to + len - 3, "...", 3);
+		memcpy(to, why, len - 3);
+	} else {
+		memcpy(to, why, len);
+	}
+	to[len] = '\0';
 }
 
 void

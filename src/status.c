@@ -252,6 +252,24 @@ print_workers(
 		print_worker(out, &c->slots[c->order[k]], now, clients);
 }
 
+/* " degraded failed_starts=N last=\"...\"" of svc: its last failed start,
+ * copied out of the table first (the master may be writing it), bounded
+ * and escaped, quoted as a program's status=, as it holds spaces. */
+static void
+print_degraded(FILE *out, const struct scoreboard_service *svc)
+{
+	char why[sizeof(svc->last_failure)];
+
+	memcpy(why, svc->last_failure, sizeof(why));
+	why[sizeof(why) - 1] = '\0';
+	fprintf(out, " degraded failed_starts=%" PRIu32, svc->failed_starts);
+	if (why[0] != '\0') {
+		char shown[ESCAPED(sizeof(svc->last_failure))];
+		fprintf(out, " last=\"%s\"",
+		    escaped(why, sizeof(why), shown, sizeof(shown)));
+	}
+}
+
 void
 status_print(
     FILE *out, const struct scoreboard *sb, long long now, bool clients)
@@ -280,10 +298,10 @@ status_print(
 		    n->idle, n->busy, n->starting, n->quitting,
 		    n->idle + n->busy + n->starting + n->quitting,
 		    svc->max_workers);
-		/* Programs that keep failing their start (accept = false). */
+		/* Programs that keep failing their start (accept = false),
+		 * and why the last one failed. */
 		if (svc->failed_starts > 0)
-			fprintf(out, " degraded failed_starts=%" PRIu32,
-			    svc->failed_starts);
+			print_degraded(out, svc);
 		fputc('\n', out);
 		print_workers(out, &c, i, now, clients);
 	}

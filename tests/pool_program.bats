@@ -117,11 +117,52 @@ CONF
 	grep -q "failed start 3 in a row, next in 0\.[3-5]" "$LOG"
 	grep -q "its last line: no database here" "$LOG"
 	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s status
-	[[ "$output" =~ service\ name=svc\ .*\ degraded\ failed_starts=[0-9]+ ]]
+	echo "$output"
+	# With why the last start failed: its exit status and its last line.
+	grep -Eqx 'service name=svc .* degraded failed_starts=[0-9]+ last="program [0-9]+ \(index 0\) exited with status 1 [0-9.]+s after its start; its last line: no database here"' <<<"$output"
 	# Fixing the file and reloading brings the pool back.
 	cp "$HELPER/pidserver.py" "$T/bad"
 	kill -HUP "$DPID"
 	wait_until ready_programs 1
+	ask | grep -q '^pid='
+}
+
+# start_manager SOCKET: listen where NOTIFY_SOCKET will point, as
+# systemd.bats's manager does; every datagram a line of $NOTES.
+start_manager() {
+	NOTES="$T/notes"
+	python3 "$HELPER/dgram_sink.py" "$1" "$NOTES" 3>&- &
+	BACKGROUND="${BACKGROUND:-} $!"
+	wait_until grep -qsx bound "$NOTES"
+}
+
+# The STATUS= of every datagram so far, one a line.
+statuses() {
+	sed -n '2,$p' "$NOTES" | tr '\t' '\n' | sed -n 's/^STATUS=//p'
+}
+
+@test "the service manager hears STATUS= when a program service becomes degraded, and when it recovers" {
+	cat >"$T/flaky" <<SH
+#!/bin/sh
+if [ -e "$T/broken" ]; then echo "no database here" >&2; exit 1; fi
+exec "$HELPER/pidserver.py"
+SH
+	chmod 755 "$T/flaky"
+	touch "$T/broken"
+	start_manager "$T/notify.sock"
+	program_config "\"$T/flaky\"" "workers = 1"
+	NOTIFY_SOCKET="$T/notify.sock" start_daemon
+	wait_until grep -qs "STATUS=degraded: " "$NOTES"
+	rm "$T/broken"
+	statuses
+	statuses | grep -Eqx 'degraded: service svc: program [0-9]+ \(index 0\) exited with status 1 [0-9.]+s after its start; its last line: no database here; generation 1, [01] worker\(s\) in 1 service\(s\)'
+	# A status line alone: the state (READY=1) does not change.
+	grep -Eq $'^[0-9]+\t[0-9]+\tSTATUS=degraded: ' "$NOTES"
+	# Once a program has settled, the normal status again.
+	recovered() { statuses | tail -n 1 | grep -qx 'generation 1, 1 worker(s) in 1 service(s)'; }
+	wait_until recovered
+	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s status
+	refute grep -q degraded <<<"$output"
 	ask | grep -q '^pid='
 }
 
@@ -204,6 +245,52 @@ LC
 		[ "$(curl -sf -m 2 "http://127.0.0.1:$PORT/index.html")" = "hello from lighttpd" ]
 	done
 	[ "$(pgrep -c -f "lighttpd -D -f $T/lighttpd.conf")" -eq 4 ]
+}
+
+@test "lighttpd: -s quit loses no request in flight, then the port refuses" {
+	need_tool lighttpd
+	need_tool curl
+	mkdir "$T/www"
+	# 16 MB at 16 MB/s: each request is still in flight at -s quit,
+	# with more left to send than the socket buffers of both ends hold
+	# (about 12 MB here): quit_signal = "TERM", lighttpd's fast stop,
+	# cuts them short.
+	head -c 16000000 /dev/zero >"$T/www/big.bin"
+	chmod -R a+rX "$T/www"
+	cat >"$T/lighttpd.conf" <<LC
+server.document-root = "$T/www"
+server.bind = "127.0.0.1"
+server.port = $PORT
+server.systemd-socket-activation = "enable"
+LC
+	chmod 644 "$T/lighttpd.conf"
+	program_config "\"$(tool_path lighttpd)\", \"-D\", \"-f\", \"$T/lighttpd.conf\"" "workers = 4
+	quit_signal = \"INT\""
+	start_daemon
+	wait_until ready_programs 4
+	local i
+	for i in 1 2 3 4; do
+		curl -s -m 10 --limit-rate 16M -o "$T/got.$i" -w '%{http_code}' \
+		    "http://127.0.0.1:$PORT/big.bin" >"$T/code.$i" 2>&1 3>&- &
+		BACKGROUND="${BACKGROUND:-} $!"
+	done
+	# Every request has its first bytes: in flight.
+	begun() { for i in 1 2 3 4; do [ -s "$T/got.$i" ] || return 1; done; }
+	wait_until begun
+	run "$PREFORKD" -c "$CONF" -p "$PIDFILE" -s quit
+	[ "$status" -eq 0 ]
+	wait "$DPID" 2>/dev/null || true
+	DPID=""
+	for i in 1 2 3 4; do
+		wait_until test -s "$T/code.$i"
+		echo "request $i: $(cat "$T/code.$i"), $(stat -c %s "$T/got.$i") bytes"
+		[ "$(cat "$T/code.$i")" = 200 ]
+		cmp "$T/www/big.bin" "$T/got.$i"
+	done
+	# The port is closed with the last program.
+	run curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/big.bin"
+	[ "$status" -eq 7 ]
+	[ "$(pgrep -c -f "lighttpd -D -f $T/lighttpd.conf")" -eq 0 ]
 }
 
 @test "gunicorn takes its socket from LISTEN_FDS and answers" {

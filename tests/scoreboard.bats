@@ -19,7 +19,7 @@ status_has() {
 	local sb="$T/preforkd.scoreboard"
 	[ -f "$sb" ]
 	[ "$(stat -c %a "$sb")" = 600 ]
-	[ "$(head -c 13 "$sb")" = "preforkd-sb-6" ]
+	[ "$(head -c 13 "$sb")" = "preforkd-sb-7" ]
 	stop_daemon
 	[ ! -e "$sb" ]
 	[ ! -e "$PIDFILE" ]

@@ -33,9 +33,9 @@
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* 1104 + 94 * (64 + 360) bytes: 40 KiB, 10 pages on x86-64, all of it in
+/* 1104 + 78 * (256 + 360) bytes: 48 KiB, 12 pages on x86-64, all of it in
  * reach of a two-byte offset. */
-#define NSLOTS 94
+#define NSLOTS 78
 #define NCLAIMED 4
 
 static char dir[] = "/tmp/fuzz_scoreboard.XXXXXX";
@@ -94,6 +94,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		    scoreboard_claim((size_t)i % 2, services[i % 2].name, 1);
 		scoreboard_set_pid(claimed[i], (pid_t)(1000000 + i));
 	}
+	/* A degraded service: its last failure is a string to show too. */
+	scoreboard_set_failed_starts(0, 3);
+	scoreboard_set_last_failure(0, "program 1000000 (index 0) exited "
+	                               "with status 1 0.030s after its start; "
+	                               "its last line: no \"database\" here");
 	sb = scoreboard_get();
 	/* The test plays a worker: it writes the mapping the master only
 	 * lends it read-only. */
