@@ -291,6 +291,9 @@ void scoreboard_read_slot(
 /* A consistent copy of the header. */
 void scoreboard_read_header(
     const struct scoreboard *sb, struct scoreboard_header *out);
+/* Where a scan of sb's slots may stop: no slot at or past it was ever
+ * claimed.  The header's high_water, never past sb's nslots. */
+unsigned scoreboard_high_water(const struct scoreboard *sb);
 /* The ms from then, a time read from a slot or the header, to now: 0 when
  * then is later, LLONG_MAX when the difference would overflow (a worker
  * may have written any then). */

@@ -13,7 +13,7 @@
 #include "master_state.h"
 #include "scoreboard.h"
 
-/* The sweep reads the whole table: not more often than this. */
+/* The sweep reads the slots in use: not more often than this. */
 #define SWEEP_MS 1000
 /* Each kind of line below is said at most this often. */
 #define WARN_MS 60000

@@ -173,6 +173,30 @@ own_claimed(int slot)
 	       own->slots[slot].claimed;
 }
 
+/*
+ * Map the pages of len bytes at p in the master writable, those pages
+ * alone.  The first touch of a page of a shared file mapping that is a
+ * read (the seq a write begins from) makes the kernel map up to 16 pages
+ * around it ("fault-around"): pages of slots no one uses, mapped by the
+ * master alone, counted whole in its PSS.  A write fault, or this, maps
+ * one page.  Where the kernel has no MADV_POPULATE_WRITE (before 5.14),
+ * the read fault does it, 64 KiB at a time.
+ */
+static void
+populate(void *p, size_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+	uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t from = (uintptr_t)p / page * page;
+	uintptr_t to = ((uintptr_t)p + len + page - 1) / page * page;
+
+	(void)madvise((void *)from, to - from, MADV_POPULATE_WRITE);
+#else
+	(void)p;
+	(void)len;
+#endif
+}
+
 /* Open a seqlock-guarded write. */
 static void
 write_begin(uint32_t *seq)
@@ -342,6 +366,25 @@ settle(uint32_t *seq)
 	*seq += *seq % 2;
 }
 
+/* Write what of the table can be in use into the fresh file fd, at the
+ * same offsets; 0, or -1 (errno set). */
+static int
+copy_in_use(int fd)
+{
+	size_t head = (size_t)((char *)(board.services + own->nservices) -
+	                       (char *)board.head);
+	size_t from = (size_t)((char *)board.slots - (char *)board.head);
+	size_t slots = own->high_water * sizeof(*board.slots);
+
+	if (pwrite(fd, board.head, head, 0) != (ssize_t)head ||
+	    pwrite(fd, board.slots, slots, (off_t)from) != (ssize_t)slots) {
+		if (errno == 0)
+			errno = EIO;
+		return -1;
+	}
+	return 0;
+}
+
 int
 scoreboard_recreate(void)
 {
@@ -357,8 +400,11 @@ scoreboard_recreate(void)
 		return -1;
 	/* The table as it is now, into the new file, then the new file in
 	 * place of the old one in our address space: the workers forked from
-	 * here on share the new one. */
-	if (pwrite(fd, board.head, board.size, 0) != (ssize_t)board.size) {
+	 * here on share the new one.  Only what can be in use is copied (the
+	 * header, the current services, the slots below high_water; the rest
+	 * of a fresh file reads as zeroes, free): reading the whole mapping
+	 * would fault every page of it into the master. */
+	if (copy_in_use(fd) == -1) {
 		log_error("scoreboard %s: writing %s", board_path, tmp);
 		close(fd);
 		unlink(tmp);
@@ -382,10 +428,14 @@ scoreboard_recreate(void)
 	if (board_fd != -1)
 		close(board_fd);
 	board_fd = fd;
+	populate(
+	    board.head, (size_t)((char *)(board.services + own->nservices) -
+	                         (char *)board.head));
+	populate(board.slots, own->high_water * sizeof(*board.slots));
 	settle(&board.head->seq);
-	/* own->nslots, our own count: not the header's, which a worker can
-	 * write. */
-	for (size_t i = 0; i < own->nslots; i++)
+	/* own->high_water, our own count: not the header's, which a worker
+	 * can write; past it, the new file's slots are zeroes. */
+	for (size_t i = 0; i < own->high_water; i++)
 		settle(&board.slots[i].seq);
 	log_warnx("scoreboard %s was gone: made it again; the workers already "
 	          "running write to the old one until they exit",
@@ -494,6 +544,7 @@ scoreboard_adopt(const char *pidfile, int fd, int poke_read, int poke_write)
 	board_ino = st.st_ino;
 	lay_out(&board, mem, head.nslots, (size_t)st.st_size);
 	view_of(&board, head.nslots, &view);
+	populate(board.head, sizeof(*board.head));
 	own->master = (int32_t)getpid();
 	poke_fds[0] = poke_read;
 	poke_fds[1] = poke_write;
@@ -507,6 +558,7 @@ scoreboard_adopt_slot(int slot, pid_t pid, size_t service, unsigned generation)
 		return;
 	own->slots[slot] = (struct own_slot){ true, (int32_t)pid,
 		(uint32_t)service, (uint32_t)generation };
+	populate(&board.slots[slot], sizeof(board.slots[slot]));
 	if ((unsigned)slot >= own->high_water)
 		own->high_water = (unsigned)slot + 1;
 }
@@ -701,19 +753,21 @@ scoreboard_claim(size_t service, const char *name, unsigned generation)
 	own->slots[i] = (struct own_slot){ true, 0, (uint32_t)service,
 		(uint32_t)generation };
 	s = &board.slots[i];
-	write_begin(&s->seq);
-	s->pid = 0;
+	if (i >= own->high_water)
+		populate(s, sizeof(*s));
+	/* The whole slot, not the fields a worker starts from: one at or
+	 * past high_water was never swept (scoreboard_sweep stops there),
+	 * and holds whatever a worker wrote into it. */
+	__atomic_store_n(&s->seq, s->seq | 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memset((char *)s + offsetof(struct scoreboard_slot, pid), 0,
+	    sizeof(*s) - offsetof(struct scoreboard_slot, pid));
 	s->service = (uint32_t)service;
 	s->generation = generation;
 	s->state = SB_STARTING;
 	snprintf(s->service_name, sizeof(s->service_name), "%s", name);
-	s->client[0] = '\0';
-	memset(&s->source, 0, sizeof(s->source));
-	s->conn_started = 0;
 	s->changed = clock_ms();
 	s->progress = clock_coarse_ms();
-	s->bytes_in = s->bytes_out = s->connections = 0;
-	s->conn_in = s->conn_out = 0;
 	write_end(&s->seq);
 	if (i >= own->high_water)
 		own->high_water = i + 1;
@@ -905,6 +959,11 @@ sweep_slot(unsigned i)
  * anything there, and what it stored stays until the master looks (a
  * ghost: a free slot dressed up as busy, which -s status would show and
  * which the pool's counts would see in a reader that scans the table).
+ * The slots below high_water, no more: every reader stops there
+ * (scoreboard_high_water), the header's high_water is mended first, and
+ * a slot past it is cleared whole when it is claimed.  So the master
+ * never reads, and never maps, the pages of slots it never handed out
+ * (with the default max_slots, 56 of the table's 79 pages at 32 workers).
  */
 unsigned
 scoreboard_sweep(void)
@@ -914,7 +973,7 @@ scoreboard_sweep(void)
 	if (own == NULL)
 		return 0;
 	n = sweep_header();
-	for (unsigned i = 0; i < own->nslots; i++)
+	for (unsigned i = 0; i < own->high_water; i++)
 		n += sweep_slot(i);
 	return n;
 }
@@ -1059,10 +1118,7 @@ scoreboard_source_enter(int slot, const struct addr_source *source)
 	/* Our own name, bounded: another worker may overwrite it. */
 	memcpy(name, s->service_name, sizeof(name));
 	name[sizeof(name) - 1] = '\0';
-	/* The header's high_water, but never past the slots we mapped. */
-	end = __atomic_load_n(&board.head->high_water, __ATOMIC_ACQUIRE);
-	if (end > view.nslots)
-		end = view.nslots;
+	end = scoreboard_high_water(&view);
 	for (unsigned i = 0; i < end; i++)
 		n += holds_source(i, (unsigned)slot, name, source);
 	return n;
@@ -1146,6 +1202,17 @@ scoreboard_read_header(
 	read_consistent(&sb->head->seq, sb->head, out, sizeof(*out));
 	out->reload_message[sizeof(out->reload_message) - 1] = '\0';
 	out->upgrade_message[sizeof(out->upgrade_message) - 1] = '\0';
+}
+
+unsigned
+scoreboard_high_water(const struct scoreboard *sb)
+{
+	/* The header's, but never past the slots mapped: any worker may
+	 * have written it.  (Not own's: in a worker, own points at memory
+	 * fork() left out.  The master's own walks use own->high_water.) */
+	unsigned end = __atomic_load_n(&sb->head->high_water, __ATOMIC_ACQUIRE);
+
+	return end < sb->nslots ? end : sb->nslots;
 }
 
 long long

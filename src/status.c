@@ -91,9 +91,10 @@ status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
     struct status_counts *out)
 {
 	struct scoreboard_slot s;
+	unsigned end = scoreboard_high_water(sb);
 
 	memset(out, 0, sizeof(*out));
-	for (unsigned i = 0; i < sb->nslots; i++) {
+	for (unsigned i = 0; i < end; i++) {
 		scoreboard_read_slot(sb, i, &s);
 		if (s.generation == gen && s.service == svc)
 			count_slot(&s, out);
@@ -103,7 +104,9 @@ status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
 /*
  * The table read once, so that each count agrees with the workers listed
  * under it, and so that printing stays linear in the slots whatever a
- * worker wrote into the header's count of services: every slot's copy,
+ * worker wrote into the header's count of services: the copy of every
+ * slot that can be in use (below the header's high_water, bounded by the
+ * slots mapped: the pages of slots never claimed are never touched),
  * the services shown (the header's count, never past the slots), their
  * counts, and the slots grouped by service (a counting sort): those of
  * service i are order[first[i]] up to order[first[i + 1]], then those of
@@ -111,7 +114,8 @@ status_count(const struct scoreboard *sb, unsigned svc, unsigned gen,
  */
 struct census {
 	struct scoreboard_header h;
-	struct scoreboard_slot *slots; /* nslots */
+	struct scoreboard_slot *slots; /* nslots of them */
+	unsigned nslots;               /* read: those below high_water */
 	unsigned nservices;
 	struct status_counts *counts; /* nservices */
 	unsigned *first;              /* nservices + 2 */
@@ -150,16 +154,17 @@ census_take(const struct scoreboard *sb, struct census *c)
 	scoreboard_read_header(sb, &c->h);
 	n = c->nservices =
 	    c->h.nservices < sb->nslots ? c->h.nservices : sb->nslots;
-	c->slots = calloc(sb->nslots + 1, sizeof(*c->slots));
+	c->nslots = scoreboard_high_water(sb);
+	c->slots = calloc(c->nslots + 1, sizeof(*c->slots));
 	c->counts = calloc(n + 1, sizeof(*c->counts));
 	c->first = calloc(n + 3, sizeof(*c->first));
-	c->order = calloc(sb->nslots + 1, sizeof(*c->order));
+	c->order = calloc(c->nslots + 1, sizeof(*c->order));
 	if (c->slots == NULL || c->counts == NULL || c->first == NULL ||
 	    c->order == NULL) {
 		census_free(c);
 		return -1;
 	}
-	for (unsigned i = 0; i < sb->nslots; i++) {
+	for (unsigned i = 0; i < c->nslots; i++) {
 		const struct scoreboard_slot *s = &c->slots[i];
 		scoreboard_read_slot(sb, i, &c->slots[i]);
 		c->used += holds_worker(s);
@@ -171,7 +176,7 @@ census_take(const struct scoreboard *sb, struct census *c)
 		c->first[g] += c->first[g - 1];
 	/* Fill each group from its start: first[g] moves to first[g + 1],
 	 * then the starts are taken back one group. */
-	for (unsigned i = 0; i < sb->nslots; i++)
+	for (unsigned i = 0; i < c->nslots; i++)
 		c->order[c->first[group(c, &c->slots[i])]++] = i;
 	memmove(c->first + 1, c->first, (n + 2) * sizeof(*c->first));
 	c->first[0] = 0;

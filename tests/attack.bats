@@ -655,6 +655,24 @@ forge_strings() {
 	[ "$output" = "not a ghost" ]
 }
 
+@test "8 ghost slots: a slot past high_water, written over, is claimed clean" {
+	needs_root
+	write_config 'protocol = "echo"
+	workers = 2' 'max_slots = 8'
+	start_daemon
+	wait_until has_workers 2
+	# Slot 3 was never claimed: the sweep stops below high_water (2), so
+	# what a worker writes there stays until the master claims it.
+	sb_write "$(worker_pids | head -n 1)" 3.program_index=1 \
+	    3.program_status=str:ghost 3.state=quitting
+	timeout 10 "$PREFORKD" -s reload -w 5 -p "$PIDFILE"
+	run "$PREFORKD" -s status -p "$PIDFILE"
+	echo "$output" >&2
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^worker .* generation=2 ' <<<"$output")" -eq 2 ]
+	refute grep -qE '^program |ghost' <<<"$output"
+}
+
 @test "8 shared nobody: workers another process of nobody stops are noticed: the client is served, or the log says so" {
 	needs_nobody
 	write_config 'protocol = "echo"

@@ -88,3 +88,34 @@ status_has() {
 	run "$PREFORKD" -s status -p "$PIDFILE"
 	[ "$status" -eq 0 ]
 }
+
+# master_table_kib: the KiB of the scoreboard the master has mapped in
+# (Rss of its mapping of the table's file).
+master_table_kib() {
+	awk -v f="$T/preforkd.scoreboard" '
+	    $6 == f { on = 1; next }
+	    /^[0-9a-f]+-[0-9a-f]+ / { on = 0 }
+	    on && $1 == "Rss:" { kib += $2 }
+	    END { print kib + 0 }' "/proc/$DPID/smaps"
+}
+
+@test "the master maps only the slots that can be in use: 2 workers of 4096 slots" {
+	write_config 'protocol = "echo"
+	workers = 2' 'max_slots = 4096'
+	start_daemon
+	wait_until has_workers 2
+	# The master's loop sweeps the table at its first turn, right after
+	# "started", and -s reload makes it turn again: the sweep, the counts
+	# and the claims of a new generation (slots 2 and 3) have all run.
+	timeout 10 "$PREFORKD" -s reload -w 5 -p "$PIDFILE"
+	run "$PREFORKD" -s status -p "$PIDFILE"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^worker .* generation=2 ' <<<"$output")" -eq 2 ]
+	# 1.7 MB of table; the header, the services and four slots are 3 or
+	# 4 pages.  Reading every slot mapped in all of it.
+	local kib
+	kib=$(master_table_kib)
+	echo "the master has $kib KiB of the table mapped" >&2
+	[ "$kib" -gt 0 ]
+	[ "$kib" -le 32 ]
+}

@@ -212,7 +212,9 @@ count_children(const struct scoreboard *sb)
 		abort();
 }
 
-/* After the sweep, the master's fields read back as it wrote them. */
+/* After the sweep, the master's fields read back as it wrote them, and
+ * no slot a reader scans (below high_water: the sweep stops there, as
+ * every reader does) holds a ghost. */
 static void
 check_swept(const struct scoreboard *sb)
 {
@@ -221,10 +223,11 @@ check_swept(const struct scoreboard *sb)
 
 	scoreboard_read_header(sb, &h);
 	if (h.nslots != NSLOTS || h.nservices != 2 || h.generation != 1 ||
-	    h.master != (int32_t)getpid() ||
+	    h.master != (int32_t)getpid() || h.high_water != NCLAIMED ||
+	    scoreboard_high_water(sb) != NCLAIMED ||
 	    strcmp(sb->services[0].name, "echo") != 0)
 		abort();
-	for (unsigned i = 0; i < NSLOTS; i++) {
+	for (unsigned i = 0; i < NCLAIMED; i++) {
 		bool mine = false;
 		for (int c = 0; c < NCLAIMED; c++)
 			mine |= claimed[c] == (int)i;

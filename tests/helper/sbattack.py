@@ -93,7 +93,8 @@ FIELDS = {
     "service": ("scoreboard_service", ["name", "workers", "max_workers",
         "idle_hint", "wake_when_full"]),
     "slot": ("scoreboard_slot", ["seq", "pid", "service", "generation",
-        "state", "service_name", "client", "source"]),
+        "state", "service_name", "client", "source", "program_index",
+        "program_status"]),
 }
 
 STATES = {"free": 0, "starting": 1, "idle": 2, "busy": 3, "quitting": 4}
