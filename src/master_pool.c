@@ -4,9 +4,9 @@
  * spawns, retires or recycles; it backs off after failures for as long as
  * the policy says.  The rules themselves live in pool.c, unit-tested.
  *
- * Longer than 600 lines because a pool of programs (accept = false) rolls
- * over here too, at a reload: master_pool_roll retires the old programs
- * that the settled new ones let go, and adjust never starts more than
+ * Why this file is long: a pool of programs (accept = false) rolls over
+ * here too, at a reload: master_pool_roll retires the old programs that
+ * the settled new ones let go, and adjust never starts more than
  * max_surge beyond the floor -- the same counts and retirements as any
  * pool's, so they live with them.
  */

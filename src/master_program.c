@@ -1,4 +1,9 @@
 /*
+ * Why this file is long: a program's whole life is here, start, output,
+ * death and readiness (with the per-index back-off), each of which needs
+ * the others' tables; the readiness protocol's socket has a room of its
+ * own (master_notify.c).
+ *
  * A pool of programs (accept = false, issue 18): each worker of the pool
  * is the service's program itself, started by program.c with the
  * service's listening sockets from fd 3 on and the variables systemd
@@ -12,11 +17,6 @@
  *
  * The program writes nothing into the scoreboard: the master writes its
  * slot (starting, ready, quitting) and is its only writer.
- *
- * Longer than 600 lines because a program's whole life is here, start,
- * output, death and readiness (with the per-index back-off), each of
- * which needs the others' tables; the readiness protocol's socket has a
- * room of its own (master_notify.c).
  */
 #include <errno.h>
 #include <fcntl.h>
