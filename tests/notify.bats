@@ -46,11 +46,12 @@ program_pid() {
 	status_text | sed -nE 's/^program pid=([0-9]+) .*index=0 .*/\1/p'
 }
 
-# holds_socket PID INODE: process PID has the socket INODE open.
-holds_socket() {
+# holds PID LINK: process PID has a descriptor open on LINK (as
+# /proc/PID/fd shows it: socket:[INODE], pipe:[INODE]).
+holds() {
 	local fd
 	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd")" = "socket:[$2]" ] && return 0
+		[ "$(readlink "$fd")" = "$2" ] && return 0
 	done
 	return 1
 }
@@ -181,7 +182,7 @@ print("sent")' "$sock" | grep -qx sent
 	refute log_has "notify socket @"
 }
 
-@test "the notify socket is the master's: a worker forked after it does not hold it" {
+@test "the notify socket and a program's output pipe are the master's: a worker forked after them holds neither" {
 	local port2
 	port2=$(free_port)
 	cat >"$CONF" <<CONF
@@ -207,54 +208,16 @@ CONF
 	[ -n "$name" ]
 	inode=$(awk -v n="$name" '$8 == n { print $7 }' /proc/net/unix)
 	[ -n "$inode" ]
-	# The master holds it ...
-	holds_socket "$DPID" "$inode"
-	# ... and none of its workers.
-	checked=0
-	for w in $(worker_pids echo); do
-		refute holds_socket "$w" "$inode"
-		checked=$((checked + 1))
-	done
-	[ "$checked" -eq 2 ]
-}
-
-@test "a program's output pipe is the master's: a worker forked after it does not hold its read end" {
-	local port2
-	port2=$(free_port)
-	cat >"$CONF" <<CONF
-service prog {
-	listen = {"127.0.0.1:$PORT"}
-	protocol = "exec"
-	accept = false
-	ready = "notify"
-	command = {"$NOTIFYSERVER"}
-	workers = 1
-}
-service echo {
-	listen = {"127.0.0.1:$port2"}
-	protocol = "echo"
-	workers = 2
-}
-CONF
-	start_daemon
-	wait_until programs_in ready
-	wait_until has_workers 2 echo
-	pid=$(program_pid)
-	pipe=$(readlink "/proc/$pid/fd/1")
+	pipe=$(readlink "/proc/$(program_pid)/fd/1")
 	[[ "$pipe" == pipe:* ]]
-	holds() {
-		local fd
-		for fd in /proc/"$1"/fd/*; do
-			[ "$(readlink "$fd")" = "$pipe" ] && return 0
-		done
-		return 1
-	}
-	# The master holds the read end ...
-	holds "$DPID"
-	# ... and none of the workers forked after the program.
+	# The master holds both ...
+	holds "$DPID" "socket:[$inode]"
+	holds "$DPID" "$pipe"
+	# ... and none of its workers either.
 	checked=0
 	for w in $(worker_pids echo); do
-		refute holds "$w"
+		refute holds "$w" "socket:[$inode]"
+		refute holds "$w" "$pipe"
 		checked=$((checked + 1))
 	done
 	[ "$checked" -eq 2 ]
