@@ -118,6 +118,27 @@ board_size(unsigned nslots)
 	                    sizeof(struct scoreboard_slot));
 }
 
+/*
+ * The slots of a table of the file's size st, which only the master sets;
+ * 0 for a size no table has.  Never the header's nslots, which any worker
+ * may write: the master mends it only when it next wakes, and an idle
+ * master may sleep for ever.
+ */
+static unsigned
+slots_of_size(const struct stat *st)
+{
+	size_t size = (size_t)st->st_size, n;
+
+	if (st->st_size < (off_t)sizeof(struct scoreboard_header))
+		return 0;
+	n = (size - sizeof(struct scoreboard_header)) /
+	    (sizeof(struct scoreboard_service) +
+	        sizeof(struct scoreboard_slot));
+	return n > 0 && n <= UINT_MAX && board_size((unsigned)n) == size
+	           ? (unsigned)n
+	           : 0;
+}
+
 /* Point t's parts into the mapping at mem. */
 static void
 lay_out(struct table *t, void *mem, unsigned nslots, size_t size)
@@ -512,6 +533,7 @@ scoreboard_adopt(const char *pidfile, int fd, int poke_read, int poke_write)
 {
 	struct scoreboard_header head;
 	struct stat st;
+	unsigned nslots;
 	void *mem;
 
 	if ((board_path = scoreboard_path(pidfile)) == NULL) {
@@ -520,16 +542,15 @@ scoreboard_adopt(const char *pidfile, int fd, int poke_read, int poke_write)
 	}
 	/* The old master's own table: its size and magic are checked as
 	 * -s status checks them, the slot count then taken as the size. */
-	if (fstat(fd, &st) == -1 || (size_t)st.st_size < sizeof(head) ||
+	if (fstat(fd, &st) == -1 || (nslots = slots_of_size(&st)) == 0 ||
 	    pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
-	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0 ||
-	    board_size(head.nslots) != (size_t)st.st_size) {
+	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0) {
 		log_errorx("scoreboard %s: the table handed over is not one "
 		           "of layout %s",
 		    board_path, MAGIC);
 		return -1;
 	}
-	if ((own = own_alloc(head.nslots)) == NULL) {
+	if ((own = own_alloc(nslots)) == NULL) {
 		log_error("scoreboard %s", board_path);
 		return -1;
 	}
@@ -542,8 +563,8 @@ scoreboard_adopt(const char *pidfile, int fd, int poke_read, int poke_write)
 	board_fd = fd;
 	board_dev = st.st_dev;
 	board_ino = st.st_ino;
-	lay_out(&board, mem, head.nslots, (size_t)st.st_size);
-	view_of(&board, head.nslots, &view);
+	lay_out(&board, mem, nslots, (size_t)st.st_size);
+	view_of(&board, nslots, &view);
 	populate(board.head, sizeof(*board.head));
 	own->master = (int32_t)getpid();
 	poke_fds[0] = poke_read;
@@ -1131,6 +1152,7 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 	struct scoreboard_header head;
 	struct table t;
 	struct stat st, pst;
+	unsigned nslots;
 	void *mem;
 	int fd;
 
@@ -1152,10 +1174,9 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 		    "scoreboard %s: not a file of the pidfile's owner", path);
 		goto fail;
 	}
-	if ((size_t)st.st_size < sizeof(head) ||
+	if ((nslots = slots_of_size(&st)) == 0 ||
 	    pread(fd, &head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
-	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0 ||
-	    board_size(head.nslots) != (size_t)st.st_size) {
+	    memcmp(head.magic, MAGIC, sizeof(MAGIC)) != 0) {
 		log_errorx("scoreboard %s: not a preforkd scoreboard", path);
 		goto fail;
 	}
@@ -1166,8 +1187,8 @@ scoreboard_open(const char *pidfile, struct scoreboard *sb)
 	}
 	close(fd);
 	free(path);
-	lay_out(&t, mem, head.nslots, (size_t)st.st_size);
-	view_of(&t, head.nslots, sb);
+	lay_out(&t, mem, nslots, (size_t)st.st_size);
+	view_of(&t, nslots, sb);
 	return 0;
 fail:
 	if (fd != -1)

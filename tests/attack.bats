@@ -779,3 +779,23 @@ forge_strings() {
 	[ -n "$stderr" ]
 	refute grep -q $'\x1b' <<<"$stderr"
 }
+
+# --- 12: this round's readers of what less trusted processes write ---
+
+@test "12 hostile header: nslots, high_water and nservices written over do not blind -s status while the master sleeps" {
+	needs_root
+	write_config 'protocol = "echo"
+	workers = 2' 'max_slots = 8'
+	start_daemon
+	wait_until has_workers 2
+	# An idle master does not wake to mend the header (master_watch.c):
+	# -s status must not take the worker's nslots for the table's size.
+	sb_write "$(worker_pids | head -n 1)" header.nslots=0xffffffff \
+	    header.high_water=0xffffffff header.nservices=0xffffffff
+	run timeout 5 "$PREFORKD" -s status -p "$PIDFILE"
+	printf '%s\n' "$output" >&2
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "master pid=$DPID "*" slots="*"/8 "* ]]
+	[ "$(grep -c '^worker pid=' <<<"$output")" -eq 2 ]
+	master_serves
+}
