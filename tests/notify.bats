@@ -240,18 +240,10 @@ CONF
 @test "gunicorn with ready = \"notify\": ready by its own READY=1, its STATUS= in -s status" {
 	need_tool gunicorn
 	need_tool curl
-	cat >"$T/app.py" <<'PY'
-def app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hello from gunicorn\n"]
-PY
-	# Python lists the directory it imports from.
-	chmod 755 "$T"
-	chmod 644 "$T/app.py"
 	write_config "protocol = \"exec\"
 	accept = false
 	ready = \"notify\"
-	command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$T\", \"-w\", \"1\", \"app:app\"}
+	command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$HELPER\", \"-w\", \"1\", \"hello_app:app\"}
 	workers = 1"
 	start_daemon
 	wait_until programs_in ready
@@ -282,20 +274,12 @@ PY
 @test "gunicorn, ready = \"notify\": a reload with a changed argument under a curl loop fails no request, and every old gunicorn is gone" {
 	need_tool gunicorn
 	need_tool curl
-	cat >"$T/app.py" <<'PY'
-import os
-def app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [("hello %s\n" % os.environ.get("TAG", "-")).encode()]
-PY
-	chmod 755 "$T"
-	chmod 644 "$T/app.py"
 	gunicorn_config() {
 		write_config "protocol = \"exec\"
 		accept = false
 		ready = \"notify\"
 		env = {\"TAG=$1\"}
-		command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$T\", \"-w\", \"1\", \"--graceful-timeout\", \"5\", \"app:app\"}
+		command = {\"$(tool_path gunicorn)\", \"--chdir\", \"$HELPER\", \"-w\", \"1\", \"--graceful-timeout\", \"5\", \"hello_app:app\"}
 		workers = 2"
 	}
 	gunicorn_config a

@@ -296,15 +296,7 @@ LC
 @test "gunicorn takes its socket from LISTEN_FDS and answers" {
 	need_tool gunicorn
 	need_tool curl
-	cat >"$T/app.py" <<'PY'
-def app(environ, start_response):
-    start_response("200 OK", [("Content-Type", "text/plain")])
-    return [b"hello from gunicorn\n"]
-PY
-	# Python lists the directory it imports from.
-	chmod 755 "$T"
-	chmod 644 "$T/app.py"
-	program_config "\"$(tool_path gunicorn)\", \"--chdir\", \"$T\", \"-w\", \"1\", \"app:app\"" "workers = 2"
+	program_config "\"$(tool_path gunicorn)\", \"--chdir\", \"$HELPER\", \"-w\", \"1\", \"hello_app:app\"" "workers = 2"
 	start_daemon
 	curl_ok() { [ "$(curl -sf -m 2 "http://127.0.0.1:$PORT/")" = "hello from gunicorn" ]; }
 	wait_until curl_ok
