@@ -283,34 +283,12 @@ end
 	refute log_has "killed process group"
 }
 
-# A program for accept = false on fd 3 that echoes lines, says on stdout
-# that it is up and, told to quit (INT), finishes its client first and
-# says goodbye: a line written after the upgrade, on the pipe the old
-# image made.
+# tests/helper/echoprog.py, as $T/echoprog: a program for accept = false
+# that echoes lines, says "up PID" and, told to quit (INT), finishes its
+# client and says "bye PID".
 write_echo_program() {
-	cat >"$T/echoprog" <<'PY'
-#!/usr/bin/python3
-import os, signal, socket
-quitting = False
-def on_quit(signo, frame):
-    global quitting
-    quitting = True
-signal.signal(signal.SIGINT, on_quit)
-s = socket.socket(fileno=3)
-s.settimeout(0.05)
-print("up %d" % os.getpid(), flush=True)
-while not quitting:
-    try:
-        c, _ = s.accept()
-    except socket.timeout:
-        continue
-    c.settimeout(None)
-    with c, c.makefile("rb") as f:
-        for line in f:
-            c.sendall(line)
-print("bye %d" % os.getpid(), flush=True)
-PY
-	chmod 755 "$T/echoprog"
+	install -m 755 "$ROOT/tests/helper/echoprog.py" "$T/echoprog"
+	# As root the programs run as nobody: they must reach their files.
 	chmod 711 "$T"
 }
 

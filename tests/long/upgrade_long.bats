@@ -52,27 +52,7 @@ teardown() {
 	port3=$(free_port)
 	# As root the programs run as nobody: they must reach their files.
 	chmod 711 "$T"
-	cat >"$T/echoprog" <<'PY'
-#!/usr/bin/python3
-import signal, socket
-quitting = False
-def on_quit(signo, frame):
-    global quitting
-    quitting = True
-signal.signal(signal.SIGTERM, on_quit)
-s = socket.socket(fileno=3)
-s.settimeout(0.05)
-while not quitting:
-    try:
-        c, _ = s.accept()
-    except socket.timeout:
-        continue
-    c.settimeout(None)
-    with c, c.makefile("rb") as f:
-        for line in f:
-            c.sendall(line)
-PY
-	chmod 755 "$T/echoprog"
+	install -m 755 "$ROOT/tests/helper/echoprog.py" "$T/echoprog"
 	cat >"$CONF" <<CONF
 shutdown_timeout = 5
 service svc {
@@ -90,7 +70,7 @@ service pool {
 	listen = {"127.0.0.1:$port3"}
 	protocol = "exec"
 	accept = false
-	command = {"$T/echoprog"}
+	command = {"$T/echoprog", "TERM"}
 	workers = 2
 }
 CONF
